@@ -1,0 +1,110 @@
+//! Application state shared by every handler and worker.
+
+use std::{
+    ops::Deref,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicI64},
+    },
+    time::Instant,
+};
+
+use anyhow::Context;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
+    config::{Config, Secret},
+    store::Store,
+};
+
+/// Cheap-to-clone handle on everything a request may need.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+/// The contents of [`AppState`].
+pub struct AppInner {
+    /// Resolved configuration.
+    pub config: Config,
+    /// Database.
+    pub store: Store,
+    /// Authentication service.
+    pub auth: AuthService,
+    /// Process start, for uptime.
+    pub started_at: Instant,
+    /// Background tasks; shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// Cancelled when the process begins to shut down.
+    pub shutdown: CancellationToken,
+    /// False until migrations have run.
+    pub ready: AtomicBool,
+    /// Currently open streaming connections (SSE).
+    pub open_streams: AtomicI64,
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state: resolves the JWT secret and connects the store (no migrations yet).
+    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        if config.jwt_secret.is_none() {
+            config.jwt_secret = Some(load_or_create_secret(&config.data_dir)?);
+        }
+        if config.internal_api_key.is_none() {
+            tracing::warn!(
+                "INTERNAL_API_KEY is unset: admin, autonomous and diagnostics routes refuse every call"
+            );
+        }
+        let secret = config
+            .jwt_secret
+            .clone()
+            .context("JWT_SECRET: unresolved")?;
+        let keys = JwtKeys::new(
+            secret.expose(),
+            config.jwt_secret_prev.as_ref().map(Secret::expose),
+        );
+        let hasher = Hasher::new(config.password_memory_kib)?;
+        let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl);
+        let store = Store::connect(&config).await?;
+        Ok(Self(Arc::new(AppInner {
+            config,
+            store,
+            auth,
+            started_at: Instant::now(),
+            tasks: TaskTracker::new(),
+            shutdown: CancellationToken::new(),
+            ready: AtomicBool::new(false),
+            open_streams: AtomicI64::new(0),
+        })))
+    }
+}
+
+/// Reads `<data_dir>/jwt_secret`, creating it with a random value on first start.
+fn load_or_create_secret(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= 16 {
+            return Ok(Secret::new(existing));
+        }
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("ASTRA_DATA_DIR: cannot create {}", data_dir.display()))?;
+    let bytes: [u8; 32] = rand::random();
+    let secret = hex::encode(bytes);
+    std::fs::write(&path, &secret)
+        .with_context(|| format!("ASTRA_DATA_DIR: cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    tracing::warn!(path = %path.display(), "JWT_SECRET is unset: generated one and stored it in the data dir");
+    Ok(Secret::new(secret))
+}

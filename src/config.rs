@@ -1,0 +1,254 @@
+//! Configuration: embedded defaults, then an optional `astra.yml`, then the environment.
+//!
+//! Every value is resolved once at start-up into [`Config`]; a bad value stops start-up with
+//! one line naming the key. Secrets are wrapped in [`Secret`] so `Debug` never prints them.
+
+mod duration;
+mod file;
+
+pub use duration::parse_duration;
+pub use file::FileConfig;
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+
+/// A secret string whose `Debug` and `Display` are masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The raw value; call only where the secret is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// The resolved configuration of one gateway process.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to bind (`HOST`).
+    pub host: String,
+    /// Port to bind (`PORT`).
+    pub port: u16,
+    /// `DATABASE_URL`; `None` means the embedded SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// Maximum pooled database connections (`ASTRA_DB_MAX_CONNECTIONS`).
+    pub db_max_connections: u32,
+    /// How long a request waits for a pooled connection (`ASTRA_DB_ACQUIRE_TIMEOUT`).
+    pub db_acquire_timeout: Duration,
+    /// Directory for the SQLite file and the generated JWT secret (`ASTRA_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// HS256 signing secret (`JWT_SECRET`); `None` until resolved from the data dir.
+    pub jwt_secret: Option<Secret>,
+    /// Previous signing secret still accepted for verification (`JWT_SECRET_PREV`).
+    pub jwt_secret_prev: Option<Secret>,
+    /// Access-token lifetime (`JWT_ACCESS_EXPIRES`).
+    pub jwt_access_ttl: Duration,
+    /// Refresh-token lifetime (`JWT_REFRESH_EXPIRES`).
+    pub jwt_refresh_ttl: Duration,
+    /// Key for internal routes (`INTERNAL_API_KEY`); unset refuses every internal call.
+    pub internal_api_key: Option<Secret>,
+    /// Allow outbound calls to private addresses (`ASTRA_ALLOW_PRIVATE_URLS`).
+    pub allow_private_urls: bool,
+    /// Allowed CORS origins (`ASTRA_CORS_ORIGINS`, comma separated; `*` for any).
+    pub cors_origins: Vec<String>,
+    /// Argon2 memory cost in KiB (`ASTRA_PASSWORD_MEMORY_KIB`).
+    pub password_memory_kib: u32,
+    /// The parsed `astra.yml` (empty when absent).
+    pub file: FileConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            database_url: None,
+            db_max_connections: 16,
+            db_acquire_timeout: Duration::from_secs(5),
+            data_dir: PathBuf::from("./data"),
+            jwt_secret: None,
+            jwt_secret_prev: None,
+            jwt_access_ttl: Duration::from_secs(15 * 60),
+            jwt_refresh_ttl: Duration::from_secs(7 * 24 * 3600),
+            internal_api_key: None,
+            allow_private_urls: false,
+            cors_origins: Vec::new(),
+            password_memory_kib: 19 * 1024,
+            file: FileConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Resolves the configuration from `astra.yml` and the process environment.
+    pub fn load() -> anyhow::Result<Self> {
+        Self::from_lookup(&|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Resolves the configuration from an environment lookup (tests pass their own).
+    pub fn from_lookup(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut cfg = Config::default();
+        let explicit = env("ASTRA_CONFIG");
+        let path = PathBuf::from(explicit.clone().unwrap_or_else(|| "./astra.yml".into()));
+        if path.exists() {
+            cfg.file = FileConfig::load(&path, env)?;
+        } else if explicit.is_some() {
+            bail!("ASTRA_CONFIG: file {} does not exist", path.display());
+        }
+        cfg.apply_env(env)?;
+        Ok(cfg)
+    }
+
+    fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = env("HOST") {
+            self.host = v;
+        }
+        if let Some(v) = env("PORT") {
+            self.port = v.parse().context("PORT: expected a port number 0-65535")?;
+        }
+        self.database_url = env("DATABASE_URL");
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            bail!("DATABASE_URL: expected postgres://… or sqlite:…");
+        }
+        if let Some(v) = env("ASTRA_DB_MAX_CONNECTIONS") {
+            self.db_max_connections = v
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .context("ASTRA_DB_MAX_CONNECTIONS: expected a positive integer")?;
+        }
+        if let Some(v) = env("ASTRA_DB_ACQUIRE_TIMEOUT") {
+            self.db_acquire_timeout =
+                parse_duration(&v).context("ASTRA_DB_ACQUIRE_TIMEOUT: expected e.g. 5s")?;
+        }
+        if let Some(v) = env("ASTRA_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        self.jwt_secret = env("JWT_SECRET").map(Secret::new);
+        if let Some(s) = &self.jwt_secret
+            && s.expose().len() < 16
+        {
+            bail!("JWT_SECRET: must be at least 16 characters");
+        }
+        self.jwt_secret_prev = env("JWT_SECRET_PREV").map(Secret::new);
+        if let Some(v) = env("JWT_ACCESS_EXPIRES") {
+            self.jwt_access_ttl =
+                parse_duration(&v).context("JWT_ACCESS_EXPIRES: expected e.g. 15m")?;
+        }
+        if let Some(v) = env("JWT_REFRESH_EXPIRES") {
+            self.jwt_refresh_ttl =
+                parse_duration(&v).context("JWT_REFRESH_EXPIRES: expected e.g. 7d")?;
+        }
+        self.internal_api_key = env("INTERNAL_API_KEY").map(Secret::new);
+        if let Some(v) = env("ASTRA_ALLOW_PRIVATE_URLS") {
+            self.allow_private_urls =
+                parse_bool(&v).context("ASTRA_ALLOW_PRIVATE_URLS: expected true or false")?;
+        }
+        if let Some(v) = env("ASTRA_CORS_ORIGINS") {
+            self.cors_origins = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = env("ASTRA_PASSWORD_MEMORY_KIB") {
+            self.password_memory_kib = v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 8)
+                .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
+        }
+        Ok(())
+    }
+
+    /// A human-readable dump with secrets masked, for `astra config check`.
+    pub fn describe(&self) -> String {
+        let mask = |s: &Option<Secret>| if s.is_some() { "***" } else { "(unset)" };
+        let db = match &self.database_url {
+            Some(url) => mask_url(url),
+            None => format!("sqlite {}", self.sqlite_path().display()),
+        };
+        format!(
+            "host: {}\nport: {}\ndatabase: {}\ndb_max_connections: {}\ndata_dir: {}\n\
+             jwt_secret: {}\njwt_secret_prev: {}\njwt_access_ttl: {}s\njwt_refresh_ttl: {}s\n\
+             internal_api_key: {}\nallow_private_urls: {}\ncors_origins: {:?}\n\
+             agents_in_file: {}\nskills_in_file: {}\n",
+            self.host,
+            self.port,
+            db,
+            self.db_max_connections,
+            self.data_dir.display(),
+            mask(&self.jwt_secret),
+            mask(&self.jwt_secret_prev),
+            self.jwt_access_ttl.as_secs(),
+            self.jwt_refresh_ttl.as_secs(),
+            mask(&self.internal_api_key),
+            self.allow_private_urls,
+            self.cors_origins,
+            self.file.agents.len(),
+            self.file.skills.len(),
+        )
+    }
+
+    /// Path of the embedded SQLite database.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("astra.db")
+    }
+}
+
+/// Parses `true/false/1/0/yes/no`.
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Hides the password of a database URL.
+fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_port_names_the_key() {
+        let err = Config::from_lookup(&|k| (k == "PORT").then(|| "eighty".to_string()))
+            .expect_err("bad port");
+        assert!(err.to_string().starts_with("PORT"), "{err}");
+    }
+
+    #[test]
+    fn masks_database_password() {
+        assert_eq!(
+            mask_url("postgres://u:pw@host/db"),
+            "postgres://u:***@host/db"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! The one API error type: an HTTP status, a stable UPPER_SNAKE code and a message.
+//!
+//! Bodies look like `{"code", "message", "requestId", "details"?}`. Internal errors are logged
+//! with their cause and answered with an opaque body.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Map, Value, json};
+
+use crate::http::request_id;
+
+/// Every error a handler can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the input is malformed; `details` maps fields to problems.
+    #[error("{message}")]
+    Validation {
+        /// Summary.
+        message: String,
+        /// Per-field problems.
+        details: Value,
+    },
+    /// 401: missing or bad credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such resource (or not visible to the caller).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the path exists with other methods.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: body over the limit.
+    #[error("Request body is too large")]
+    PayloadTooLarge,
+    /// 422: an idempotency key was reused with another body.
+    #[error("Idempotency key was already used with a different request")]
+    IdempotencyKeyReused,
+    /// 409: the first request with this idempotency key is still running.
+    #[error("A request with this idempotency key is still in progress")]
+    IdempotencyInProgress,
+    /// 429: too many requests; retry after the given seconds.
+    #[error("Rate limit exceeded")]
+    RateLimit {
+        /// Seconds until a retry may succeed.
+        retry_after: u64,
+    },
+    /// 429: the monthly token budget is spent.
+    #[error("Monthly token budget exceeded")]
+    TokenBudgetExceeded {
+        /// When the budget resets (RFC 3339).
+        reset_at: String,
+    },
+    /// 429: an agent quota is spent.
+    #[error("{message}")]
+    QuotaExceeded {
+        /// Which quota.
+        message: String,
+        /// Seconds until it resets.
+        retry_after: u64,
+    },
+    /// 502: the upstream provider failed.
+    #[error("{0}")]
+    ProviderError(String),
+    /// 503: no provider can serve the request now.
+    #[error("{0}")]
+    ProviderUnavailable(String),
+    /// 503: the gateway itself is not ready.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 504: the request ran out of time.
+    #[error("Request timed out")]
+    Timeout,
+    /// 500: a bug or an unexpected failure; never shown to the client.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 400 with one field problem.
+    pub fn field(field: &str, problem: impl Into<String>) -> Self {
+        let problem = problem.into();
+        let mut details = Map::new();
+        details.insert(field.to_string(), Value::String(problem.clone()));
+        ApiError::Validation {
+            message: format!("{field}: {problem}"),
+            details: Value::Object(details),
+        }
+    }
+
+    /// A 404 naming the kind of thing that was not found.
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    /// The HTTP status for this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Validation { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) | ApiError::IdempotencyInProgress => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::RateLimit { .. }
+            | ApiError::TokenBudgetExceeded { .. }
+            | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ProviderError(_) => StatusCode::BAD_GATEWAY,
+            ApiError::ProviderUnavailable(_) | ApiError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation { .. } => "VALIDATION_ERROR",
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::NotFound(_) => "NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::Conflict(_) => "CONFLICT",
+            ApiError::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::IdempotencyInProgress => "IDEMPOTENCY_IN_PROGRESS",
+            ApiError::RateLimit { .. } => "RATE_LIMIT",
+            ApiError::TokenBudgetExceeded { .. } => "TOKEN_BUDGET_EXCEEDED",
+            ApiError::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
+            ApiError::ProviderError(_) => "PROVIDER_ERROR",
+            ApiError::ProviderUnavailable(_) => "PROVIDER_UNAVAILABLE",
+            ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::Timeout => "TIMEOUT",
+            ApiError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The client-facing message; internal causes are never exposed.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(_) => "Internal server error".to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// `{code, message}` plus extras: the body of the error and of the SSE `error` event.
+    pub fn body(&self) -> Value {
+        let mut body = json!({ "code": self.code(), "message": self.public_message() });
+        match self {
+            ApiError::Validation { details, .. } => body["details"] = details.clone(),
+            ApiError::TokenBudgetExceeded { reset_at } => body["resetAt"] = json!(reset_at),
+            ApiError::RateLimit { retry_after } | ApiError::QuotaExceeded { retry_after, .. } => {
+                body["retryAfter"] = json!(retry_after)
+            }
+            _ => {}
+        }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let mut body = self.body();
+        if let Some(id) = request_id::current() {
+            body["requestId"] = Value::String(id);
+        }
+        let mut response = (self.status(), Json(body)).into_response();
+        let retry_after = match &self {
+            ApiError::RateLimit { retry_after } | ApiError::QuotaExceeded { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            ApiError::TokenBudgetExceeded { reset_at } => {
+                chrono::DateTime::parse_from_rfc3339(reset_at)
+                    .ok()
+                    .map(|t| (t.timestamp() - chrono::Utc::now().timestamp()).max(1) as u64)
+            }
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            sqlx::Error::PoolTimedOut => {
+                ApiError::Unavailable("Database is busy, retry shortly".into())
+            }
+            _ => ApiError::Internal(err.into()),
+        }
+    }
+}
+
+/// Result alias for handlers and domain code.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,160 @@
+//! Route group 1: `/auth/*` — register, login, refresh, logout.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::ApiJson;
+use crate::{
+    app::AppState,
+    auth::{
+        AuthUser, TokenPair,
+        credentials::{Email, Password},
+    },
+    error::ApiResult,
+    http::validate::Problems,
+    store::UserRow,
+};
+
+/// Routes of the auth group.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+}
+
+/// Email and password.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CredentialsIn {
+    /// Email address (case-insensitive).
+    pub email: String,
+    /// 8–1024 characters.
+    pub password: String,
+}
+
+/// A refresh token to rotate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefreshIn {
+    /// The refresh token from register, login or a previous refresh.
+    pub refresh_token: String,
+}
+
+/// The public view of a user.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOut {
+    /// `usr_…`
+    pub id: String,
+    /// Email address.
+    pub email: String,
+    /// Creation time.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&UserRow> for UserOut {
+    fn from(u: &UserRow) -> Self {
+        Self {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+/// A signed-in user with tokens.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthOut {
+    /// The user.
+    pub user: UserOut,
+    /// JWT access token (Bearer).
+    pub access_token: String,
+    /// Opaque refresh token.
+    pub refresh_token: String,
+}
+
+/// A rotated token pair.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokensOut {
+    /// JWT access token (Bearer).
+    pub access_token: String,
+    /// Opaque refresh token.
+    pub refresh_token: String,
+}
+
+/// Logout result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogoutOut {
+    /// Always true.
+    pub success: bool,
+}
+
+fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
+    AuthOut {
+        user: user.into(),
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+    }
+}
+
+/// Create a user (email + password).
+#[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = CredentialsIn,
+    responses((status = 201, body = AuthOut), (status = 400), (status = 409)))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CredentialsIn>,
+) -> ApiResult<(StatusCode, Json<AuthOut>)> {
+    let email = Email::parse(&body.email);
+    let password = Password::parse(&body.password);
+    let mut problems = Problems::new();
+    problems.check(email.is_err(), "email", "must be a valid email address");
+    problems.check(password.is_err(), "password", "must be 8-1024 characters");
+    problems.finish()?;
+    let (email, password) = (email?, password?);
+    let (user, tokens) = state.auth.register(&state.store, email, password).await?;
+    Ok((StatusCode::CREATED, Json(auth_out(&user, tokens))))
+}
+
+/// Authenticate with email and password.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = CredentialsIn,
+    responses((status = 200, body = AuthOut), (status = 401), (status = 429)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CredentialsIn>,
+) -> ApiResult<Json<AuthOut>> {
+    let (user, tokens) = state
+        .auth
+        .login(&state.store, &body.email, &body.password)
+        .await?;
+    Ok(Json(auth_out(&user, tokens)))
+}
+
+/// Rotate a refresh token; a spent token revokes its whole family.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn,
+    responses((status = 200, body = TokensOut), (status = 401)))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> ApiResult<Json<TokensOut>> {
+    let tokens = state
+        .auth
+        .refresh(&state.store, &body.refresh_token)
+        .await?;
+    Ok(Json(TokensOut {
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+    }))
+}
+
+/// Revoke all tokens of the calling user.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401)))]
+async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<LogoutOut>> {
+    state.auth.logout(&state.store, &user.id).await?;
+    Ok(Json(LogoutOut { success: true }))
+}

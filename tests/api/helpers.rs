@@ -1,0 +1,316 @@
+//! Test harness: boots the real router on 127.0.0.1:0 against a fresh database (a SQLite
+//! file in a temp dir, or a fresh PostgreSQL database when `ASTRA_TEST_DATABASE_URL` is set)
+//! and offers a small JSON client.
+
+use std::net::SocketAddr;
+
+use astra::{Config, config::Secret};
+use reqwest::{Method, header::HeaderMap};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// The JWT secret every test app signs with.
+pub const TEST_JWT_SECRET: &str = "test-secret-0123456789abcdef";
+/// The internal API key of every test app.
+pub const TEST_INTERNAL_KEY: &str = "test-internal-key";
+
+/// A per-test database, dropped afterwards on PostgreSQL.
+pub struct TestDb {
+    pub url: Option<String>,
+    admin_url: Option<String>,
+    name: Option<String>,
+    _dir: tempfile::TempDir,
+    pub data_dir: std::path::PathBuf,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().to_path_buf();
+        let Ok(admin_url) = std::env::var("ASTRA_TEST_DATABASE_URL") else {
+            return Self {
+                url: None,
+                admin_url: None,
+                name: None,
+                _dir: dir,
+                data_dir,
+            };
+        };
+        let name = format!("astra_t_{}", uuid::Uuid::now_v7().simple());
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("ASTRA_TEST_DATABASE_URL must point at a reachable PostgreSQL");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&pool)
+            .await
+            .expect("create test database");
+        pool.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b)
+            .unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        Self {
+            url: Some(url),
+            admin_url: Some(admin_url),
+            name: Some(name),
+            _dir: dir,
+            data_dir,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (Some(admin), Some(name)) = (self.admin_url.clone(), self.name.clone()) else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("rt");
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running gateway.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    #[allow(dead_code)]
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    #[allow(dead_code)]
+    pub db: TestDb,
+}
+
+/// The configuration every test app starts from.
+pub fn test_config(db: &TestDb) -> Config {
+    Config {
+        host: "127.0.0.1".into(),
+        port: 0,
+        database_url: db.url.clone(),
+        db_max_connections: 5,
+        data_dir: db.data_dir.clone(),
+        jwt_secret: Some(Secret::new(TEST_JWT_SECRET)),
+        internal_api_key: Some(Secret::new(TEST_INTERNAL_KEY)),
+        allow_private_urls: true,
+        password_memory_kib: 64,
+        ..Config::default()
+    }
+}
+
+/// Boots an app with the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Boots an app after letting the test adjust the configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::new().await;
+    let mut config = test_config(&db);
+    adjust(&mut config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(astra::run(config.clone(), listener, async move {
+        let _ = rx.await;
+    }));
+    let client = reqwest::Client::builder().build().expect("client");
+    let app = TestApp {
+        addr,
+        client,
+        config,
+        shutdown: Some(tx),
+        handle: Some(handle),
+        db,
+    };
+    app.wait_ready().await;
+    app
+}
+
+/// A response with its JSON body (or `Null`).
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    /// Asserts the status, printing the body on mismatch.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts an error envelope with this status and code.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: &str) -> Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected code; body: {}",
+            self.text
+        );
+        assert!(
+            self.body["message"].is_string(),
+            "message missing: {}",
+            self.text
+        );
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(r) = self.client.get(self.url("/readiness")).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            if self.handle.as_ref().is_some_and(|h| h.is_finished()) {
+                panic!("app exited during start-up");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("app never became ready");
+    }
+
+    /// Sends a request with optional JSON body and headers.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        let auth = format!("Bearer {token}");
+        self.send(Method::GET, path, None, &[("authorization", &auth)])
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        let auth = format!("Bearer {token}");
+        self.send(Method::POST, path, Some(body), &[("authorization", &auth)])
+            .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        let auth = format!("Bearer {token}");
+        self.send(Method::PUT, path, Some(body), &[("authorization", &auth)])
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        let auth = format!("Bearer {token}");
+        self.send(Method::DELETE, path, None, &[("authorization", &auth)])
+            .await
+    }
+
+    /// Registers a user; returns (access token, user id, refresh token).
+    pub async fn register(&self, email: &str) -> (String, String, String) {
+        let r = self
+            .send(
+                Method::POST,
+                "/auth/register",
+                Some(json!({"email": email, "password": "correct-horse"})),
+                &[],
+            )
+            .await
+            .expect(201);
+        (
+            r.body["accessToken"]
+                .as_str()
+                .expect("accessToken")
+                .to_string(),
+            r.body["user"]["id"].as_str().expect("user id").to_string(),
+            r.body["refreshToken"]
+                .as_str()
+                .expect("refreshToken")
+                .to_string(),
+        )
+    }
+
+    /// Creates a workspace for the token's user; returns its id.
+    pub async fn workspace(&self, token: &str, name: &str) -> String {
+        let r = self
+            .post("/workspaces", token, json!({"name": name}))
+            .await
+            .expect(201);
+        r.body["id"].as_str().expect("workspace id").to_string()
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.expect("join").expect("run");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
