@@ -65,6 +65,12 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Argon2 memory cost in KiB (`ASTRA_PASSWORD_MEMORY_KIB`).
     pub password_memory_kib: u32,
+    /// Provider for agents that name none: `settings.defaultProvider`, else
+    /// `ASTRA_DEFAULT_PROVIDER`, else the first provider whose key is in the environment.
+    pub default_provider: String,
+    /// Model for that provider: `settings.defaultModel`, else `ASTRA_DEFAULT_MODEL`, else the
+    /// provider's usual small model.
+    pub default_model: String,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -86,6 +92,8 @@ impl Default for Config {
             allow_private_urls: false,
             cors_origins: Vec::new(),
             password_memory_kib: 19 * 1024,
+            default_provider: "openai".into(),
+            default_model: "gpt-4o-mini".into(),
             file: FileConfig::default(),
         }
     }
@@ -174,7 +182,39 @@ impl Config {
                 .filter(|n| *n >= 8)
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
+        self.resolve_default_model(env);
         Ok(())
+    }
+
+    fn resolve_default_model(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        let provider = self
+            .file
+            .setting("defaultProvider")
+            .map(str::to_string)
+            .or_else(|| env("ASTRA_DEFAULT_PROVIDER"))
+            .or_else(|| {
+                PROVIDER_KEY_VARS
+                    .iter()
+                    .find(|(_, var, _)| env(var).is_some())
+                    .map(|(p, _, _)| p.to_string())
+            });
+        if let Some(provider) = provider {
+            self.default_provider = provider;
+        }
+        let model = self
+            .file
+            .setting("defaultModel")
+            .map(str::to_string)
+            .or_else(|| env("ASTRA_DEFAULT_MODEL"))
+            .or_else(|| {
+                PROVIDER_KEY_VARS
+                    .iter()
+                    .find(|(p, _, _)| *p == self.default_provider)
+                    .map(|(_, _, m)| m.to_string())
+            });
+        if let Some(model) = model {
+            self.default_model = model;
+        }
     }
 
     /// A human-readable dump with secrets masked, for `astra config check`.
@@ -188,7 +228,7 @@ impl Config {
             "host: {}\nport: {}\ndatabase: {}\ndb_max_connections: {}\ndata_dir: {}\n\
              jwt_secret: {}\njwt_secret_prev: {}\njwt_access_ttl: {}s\njwt_refresh_ttl: {}s\n\
              internal_api_key: {}\nallow_private_urls: {}\ncors_origins: {:?}\n\
-             agents_in_file: {}\nskills_in_file: {}\n",
+             default_provider: {}\ndefault_model: {}\nagents_in_file: {}\nskills_in_file: {}\n",
             self.host,
             self.port,
             db,
@@ -201,6 +241,8 @@ impl Config {
             mask(&self.internal_api_key),
             self.allow_private_urls,
             self.cors_origins,
+            self.default_provider,
+            self.default_model,
             self.file.agents.len(),
             self.file.skills.len(),
         )
@@ -211,6 +253,25 @@ impl Config {
         self.data_dir.join("astra.db")
     }
 }
+
+/// Providers in the order the default is picked, the variable that configures each, and the
+/// model used when only the provider is known.
+pub const PROVIDER_KEY_VARS: [(&str, &str, &str); 10] = [
+    ("openai", "OPENAI_API_KEY", "gpt-4o-mini"),
+    ("claude", "ANTHROPIC_API_KEY", "claude-sonnet-4-5"),
+    ("gemini", "GEMINI_API_KEY", "gemini-2.0-flash"),
+    ("grok", "XAI_API_KEY", "grok-3-mini"),
+    ("groq", "GROQ_API_KEY", "llama-3.3-70b-versatile"),
+    ("mistral", "MISTRAL_API_KEY", "mistral-small-latest"),
+    ("openrouter", "OPENROUTER_API_KEY", "openai/gpt-4o-mini"),
+    (
+        "bedrock",
+        "AWS_ACCESS_KEY_ID",
+        "anthropic.claude-3-5-haiku-20241022-v1:0",
+    ),
+    ("ollama", "OLLAMA_BASE_URL", "llama3.2"),
+    ("vllm", "VLLM_BASE_URL", "default"),
+];
 
 /// Parses `true/false/1/0/yes/no`.
 pub fn parse_bool(v: &str) -> Option<bool> {
@@ -242,6 +303,25 @@ mod tests {
         let err = Config::from_lookup(&|k| (k == "PORT").then(|| "eighty".to_string()))
             .expect_err("bad port");
         assert!(err.to_string().starts_with("PORT"), "{err}");
+    }
+
+    #[test]
+    fn default_provider_follows_settings_then_env_then_keys() {
+        let cfg = Config::from_lookup(&|k| (k == "GROQ_API_KEY").then(|| "k".to_string()))
+            .expect("config");
+        assert_eq!(cfg.default_provider, "groq");
+        assert_eq!(cfg.default_model, "llama-3.3-70b-versatile");
+        let cfg = Config::from_lookup(&|k| match k {
+            "ASTRA_DEFAULT_PROVIDER" => Some("claude".into()),
+            "ASTRA_DEFAULT_MODEL" => Some("claude-x".into()),
+            "OPENAI_API_KEY" => Some("k".into()),
+            _ => None,
+        })
+        .expect("config");
+        assert_eq!(
+            (cfg.default_provider.as_str(), cfg.default_model.as_str()),
+            ("claude", "claude-x")
+        );
     }
 
     #[test]

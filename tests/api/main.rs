@@ -1,7 +1,12 @@
 //! The single integration-test binary: every route group over real HTTP, on SQLite by
 //! default and on PostgreSQL when `ASTRA_TEST_DATABASE_URL` is set.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::disallowed_methods)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::disallowed_methods
+)]
 
 mod auth;
 mod helpers;
