@@ -14,6 +14,7 @@ use anyhow::Context;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    agents::{AgentConfig, GlobalAgents, onboarding::starter_agents},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     config::{Config, Secret},
     store::Store,
@@ -41,6 +42,10 @@ pub struct AppInner {
     pub ready: AtomicBool,
     /// Currently open streaming connections (SSE).
     pub open_streams: AtomicI64,
+    /// Global agents from `astra.yml`.
+    pub global_agents: GlobalAgents,
+    /// Agents seeded into a workspace by onboarding.
+    pub starter_agents: Vec<AgentConfig>,
 }
 
 impl Deref for AppState {
@@ -71,6 +76,8 @@ impl AppState {
         );
         let hasher = Hasher::new(config.password_memory_kib)?;
         let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl);
+        let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
+        let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,
@@ -81,6 +88,8 @@ impl AppState {
             shutdown: CancellationToken::new(),
             ready: AtomicBool::new(false),
             open_streams: AtomicI64::new(0),
+            global_agents,
+            starter_agents,
         })))
     }
 }

@@ -5,11 +5,18 @@
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
+mod agents;
 pub mod ids;
+mod memory_profiles;
+mod onboarding;
+mod skill_metrics;
 mod stats;
 mod users;
 mod workspaces;
 
+pub use agents::{AgentRow, AgentVersionRow};
+pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
+pub use skill_metrics::SkillMetric;
 pub use stats::{GlobalCounts, WorkspaceStats};
 pub use users::{RefreshTokenRow, UserRow};
 pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
