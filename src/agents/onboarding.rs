@@ -2,7 +2,6 @@
 //! once per user (a second call returns the same workspace).
 
 use anyhow::Context;
-use chrono::Utc;
 use serde_json::{Map, Value, json};
 use sqlx::types::Json;
 
@@ -83,7 +82,7 @@ pub async fn setup(
     let name = parse_name(workspace_name.unwrap_or("My Workspace"))
         .map_err(|_| ApiError::field("workspaceName", "must be 1-100 characters"))?;
     let plan = parse_plan(plan.unwrap_or("free"))?;
-    let now = Utc::now();
+    let now = super::stored_now();
     let mut settings = Map::new();
     settings.insert("onboardedAt".into(), Value::String(now.to_rfc3339()));
     let ws = WorkspaceRow {

@@ -1,8 +1,6 @@
 //! Memory-profile operations behind the `/memory-profiles` routes, including their
 //! assignment to agents (stored as the agent's `memoryProfileId`, so it is versioned).
 
-use chrono::Utc;
-
 use super::{
     GlobalAgents, MemoryProfileIn, MemoryProfileSpec,
     service::{require_own, save},
@@ -42,7 +40,7 @@ pub async fn create(
     input: MemoryProfileIn,
 ) -> ApiResult<MemoryProfileRow> {
     let spec = input.validate()?;
-    let now = Utc::now();
+    let now = super::stored_now();
     let mut row = MemoryProfileRow {
         id: new_id("mp"),
         workspace_id: ws.to_string(),
@@ -85,7 +83,7 @@ pub async fn update(
 ) -> ApiResult<MemoryProfileRow> {
     let mut row = get(store, ws, id).await?;
     apply(&mut row, input.validate()?);
-    row.updated_at = Utc::now();
+    row.updated_at = super::stored_now();
     if !store
         .update_memory_profile(&row)
         .await
@@ -99,7 +97,7 @@ pub async fn update(
 /// Deletes a profile; assigned to agents it is 409 unless `force`, which clears them.
 pub async fn delete(store: &Store, ws: &str, actor: &str, id: &str, force: bool) -> ApiResult<()> {
     let outcome = store
-        .delete_memory_profile(ws, id, force, actor, Utc::now())
+        .delete_memory_profile(ws, id, force, actor, super::stored_now())
         .await
         .map_err(|e| {
             // The foreign key caught an assignment made while we were deleting.

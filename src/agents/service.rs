@@ -102,7 +102,7 @@ pub async fn create(
 ) -> ApiResult<AgentView> {
     let config = input.validate(None)?;
     check_workspace_rules(store, ws, &config).await?;
-    let now = Utc::now();
+    let now = super::stored_now();
     match store.insert_agent(ws, &config, actor, now).await {
         Err(e) if is_unique_violation(&e) => {
             return Err(ApiError::Conflict(format!(
@@ -155,7 +155,7 @@ pub(super) async fn save(
 ) -> ApiResult<AgentView> {
     check_workspace_rules(store, ws, config).await?;
     let row = store
-        .update_agent(ws, config, actor, Utc::now())
+        .update_agent(ws, config, actor, super::stored_now())
         .await?
         .ok_or_else(|| ApiError::not_found("Agent"))?;
     store

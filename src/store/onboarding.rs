@@ -23,7 +23,8 @@ impl Store {
         agents: &[AgentConfig],
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
-        let result: Result<(), sqlx::Error> = with_pool!(&self.pool, p => {
+        // An async block, so `?` lands in `result` and a unique violation can be told apart.
+        let result: Result<(), sqlx::Error> = with_pool!(&self.pool, p => async {
             let mut tx = p.begin().await?;
             sqlx::query("INSERT INTO workspaces (id, name, owner_id, plan, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&ws.id).bind(&ws.name).bind(&ws.owner_id).bind(&ws.plan)
@@ -39,7 +40,7 @@ impl Store {
                 insert_agent_tx!(tx, &ws.id, config, &ws.owner_id, now);
             }
             tx.commit().await
-        });
+        }.await);
         match result {
             Ok(()) => Ok(true),
             Err(e) if is_unique_violation(&e) => Ok(false),

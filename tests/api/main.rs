@@ -8,7 +8,10 @@
     clippy::disallowed_methods
 )]
 
+mod agents;
 mod auth;
 mod helpers;
+mod memory_profiles;
+mod onboarding;
 mod plumbing;
 mod workspaces;
