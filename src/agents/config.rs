@@ -177,7 +177,7 @@ pub struct ToolPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionPolicy {
-    /// Minutes of inactivity after which the next message starts a new session.
+    /// Minutes of inactivity after which the next message starts a new session (0 = never).
     pub idle_timeout_minutes: u32,
     /// Hour of the day (UTC, 0–23) at which sessions are reset.
     pub daily_reset_hour: u8,

@@ -31,7 +31,7 @@ pub struct AgentConfigIn {
     pub skills: Option<Vec<String>>,
     /// `{allow, deny}` tool names.
     pub tools: Option<ToolsIn>,
-    /// `{idleTimeoutMinutes (1-43200, default 30), dailyResetHour (0-23, default 4)}`.
+    /// `{idleTimeoutMinutes (0-43200, 0 = never, default 30), dailyResetHour (0-23, default 4)}`.
     pub session: Option<SessionIn>,
     /// 1–20 (default 5).
     pub max_tool_rounds: Option<i64>,
@@ -105,7 +105,7 @@ pub struct ToolsIn {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SessionIn {
-    /// 1–43 200 minutes (default 30).
+    /// 0–43 200 minutes; 0 = no idle reset (default 30).
     pub idle_timeout_minutes: Option<i64>,
     /// 0–23 (default 4).
     pub daily_reset_hour: Option<i64>,
@@ -169,7 +169,7 @@ impl AgentConfigIn {
             "session.idleTimeoutMinutes",
             session_in.idle_timeout_minutes,
             DEFAULT_IDLE_TIMEOUT_MINUTES.into(),
-            1,
+            0,
             43_200,
         );
         let hour = bounded(

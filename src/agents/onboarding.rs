@@ -64,6 +64,8 @@ pub struct Onboarded {
     pub workspace: WorkspaceRow,
     /// Its agents.
     pub agents: Vec<AgentView>,
+    /// The caller's current role there (`None` if they have since left it).
+    pub role: Option<String>,
     /// False when onboarding had already run.
     pub created: bool,
 }
@@ -77,7 +79,7 @@ pub async fn setup(
     plan: Option<&str>,
 ) -> ApiResult<Onboarded> {
     if let Some(existing) = store.onboarded_workspace(user_id).await? {
-        return load(store, &existing, false).await;
+        return load(store, &existing, user_id, false).await;
     }
     let name = parse_name(workspace_name.unwrap_or("My Workspace"))
         .map_err(|_| ApiError::field("workspaceName", "must be 1-100 characters"))?;
@@ -102,7 +104,7 @@ pub async fn setup(
             .onboarded_workspace(user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("onboarding conflict without a recorded run"))?;
-        return load(store, &existing, false).await;
+        return load(store, &existing, user_id, false).await;
     }
     store
         .audit(
@@ -113,10 +115,10 @@ pub async fn setup(
             Value::Null,
         )
         .await?;
-    load(store, &ws.id, true).await
+    load(store, &ws.id, user_id, true).await
 }
 
-async fn load(store: &Store, ws_id: &str, created: bool) -> ApiResult<Onboarded> {
+async fn load(store: &Store, ws_id: &str, user_id: &str, created: bool) -> ApiResult<Onboarded> {
     let workspace = store
         .workspace(ws_id)
         .await?
@@ -127,9 +129,11 @@ async fn load(store: &Store, ws_id: &str, created: bool) -> ApiResult<Onboarded>
         .into_iter()
         .map(AgentView::from)
         .collect();
+    let role = store.member_role(ws_id, user_id).await?;
     Ok(Onboarded {
         workspace,
         agents,
+        role,
         created,
     })
 }

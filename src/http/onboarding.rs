@@ -67,7 +67,7 @@ async fn setup(
         created_at: ws.created_at,
         updated_at: ws.updated_at,
         role: None,
-        your_role: Some("owner".into()),
+        your_role: done.role,
     };
     let status = if done.created {
         StatusCode::CREATED

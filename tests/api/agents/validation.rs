@@ -27,7 +27,7 @@ async fn every_bad_field_is_named_in_one_response() {
         "systemPromptTemplate": "Hello {{user.phone}}",
         "skills": ["Web Research"],
         "tools": {"allow": ["ok", "ok"], "deny": [""]},
-        "session": {"idleTimeoutMinutes": 0, "dailyResetHour": 24},
+        "session": {"idleTimeoutMinutes": 43201, "dailyResetHour": 24},
         "maxToolRounds": 21,
         "memoryProfileId": "not-a-profile"
     });
@@ -169,7 +169,7 @@ async fn range_boundaries_are_accepted() {
     let mut low = agent("low-end");
     low["tier"] = json!("free");
     low["model"] = json!({"provider": "ollama", "modelId": "llama3.2", "maxContextTokens": 1, "maxOutputTokens": 1, "temperature": 0, "endpoint": "http://10.0.0.5:11434"});
-    low["session"] = json!({"idleTimeoutMinutes": 1, "dailyResetHour": 0});
+    low["session"] = json!({"idleTimeoutMinutes": 0, "dailyResetHour": 0});
     low["maxToolRounds"] = json!(1);
     let r = call(&app, Method::POST, "/agents", &token, &ws, Some(low), &[])
         .await
