@@ -14,8 +14,11 @@ use crate::net::{self, GuardError};
 pub(crate) struct Capped {
     /// URL after redirects.
     pub url: Url,
+    /// Final response status.
     pub status: StatusCode,
+    /// Final response headers.
     pub headers: HeaderMap,
+    /// Body bytes, at most the configured cap.
     pub body: Vec<u8>,
     /// Whether bytes past the cap were dropped.
     pub truncated: bool,
