@@ -162,7 +162,7 @@ impl Parser {
         tok
     }
 
-    fn expect(&mut self, want: &Token) -> Result<(), ExprError> {
+    fn expect_token(&mut self, want: &Token) -> Result<(), ExprError> {
         match self.next() {
             Some(ref tok) if tok == want => Ok(()),
             Some(tok) => err(format!(
@@ -237,7 +237,7 @@ impl Parser {
             Some(Token::Num(n)) => Ok(n),
             Some(Token::LParen) => {
                 let value = self.expr()?;
-                self.expect(&Token::RParen)?;
+                self.expect_token(&Token::RParen)?;
                 Ok(value)
             }
             Some(Token::Ident(name)) => {
@@ -261,7 +261,7 @@ impl Parser {
             self.pos += 1;
             args.push(self.expr()?);
         }
-        self.expect(&Token::RParen)?;
+        self.expect_token(&Token::RParen)?;
         Ok(args)
     }
 }

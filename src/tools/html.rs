@@ -114,6 +114,13 @@ fn read_tag(html: &str, start: usize) -> Option<(String, bool, usize)> {
         i += 1;
     }
     let name_start = i;
+    // Tag names start with a letter (`!` for doctype); "I <3 you" is text.
+    if !bytes
+        .get(i)
+        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'!')
+    {
+        return None;
+    }
     while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'!') {
         i += 1;
     }
@@ -245,6 +252,7 @@ mod tests {
     #[test]
     fn tolerates_broken_markup() {
         assert_eq!(extract("a < b and <unclosed").text, "a < b and");
+        assert_eq!(extract("I <3 you <br/>").text, "I <3 you");
         assert_eq!(extract("<script>never closed").text, "");
         assert_eq!(extract("x &bogus; &amp y").text, "x &bogus; &amp y");
         assert_eq!(extract("<p>ünïcödé</p><br>ok").text, "ünïcödé\nok");
