@@ -8,7 +8,10 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod net;
+pub mod skills;
 pub mod store;
+pub mod tools;
 pub mod workspaces;
 
 use std::{future::Future, sync::atomic::Ordering, time::Duration};

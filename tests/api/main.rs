@@ -11,4 +11,5 @@
 mod auth;
 mod helpers;
 mod plumbing;
+mod tools;
 mod workspaces;
