@@ -16,7 +16,10 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     config::{Config, Secret},
+    net::guarded_client,
+    skills::SkillRegistry,
     store::Store,
+    tools::ToolRegistry,
 };
 
 /// Cheap-to-clone handle on everything a request may need.
@@ -31,6 +34,10 @@ pub struct AppInner {
     pub store: Store,
     /// Authentication service.
     pub auth: AuthService,
+    /// Tools agents may call.
+    pub tools: Arc<ToolRegistry>,
+    /// Skills (built-in and from `astra.yml`).
+    pub skills: Arc<SkillRegistry>,
     /// Process start, for uptime.
     pub started_at: Instant,
     /// Background tasks; shutdown waits for them.
@@ -71,11 +78,20 @@ impl AppState {
         );
         let hasher = Hasher::new(config.password_memory_kib)?;
         let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl);
+        // One switch for every outbound guard, so tools cannot disagree with webhooks.
+        config.tools.allow_private_urls = config.allow_private_urls;
+        let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
+            .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
+        let tools = ToolRegistry::builtin(&config.tools, http);
+        let skills = SkillRegistry::new(&config.file.skills, &tools)
+            .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
         let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,
             store,
             auth,
+            tools: Arc::new(tools),
+            skills: Arc::new(skills),
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),

@@ -71,6 +71,8 @@ pub struct Config {
     /// Model for that provider: `settings.defaultModel`, else `ASTRA_DEFAULT_MODEL`, else the
     /// provider's usual small model.
     pub default_model: String,
+    /// Settings of the built-in tools (web search backend, fetch limits).
+    pub tools: crate::tools::ToolsConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -94,6 +96,7 @@ impl Default for Config {
             password_memory_kib: 19 * 1024,
             default_provider: "openai".into(),
             default_model: "gpt-4o-mini".into(),
+            tools: crate::tools::ToolsConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -183,6 +186,8 @@ impl Config {
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
         self.resolve_default_model(env);
+        self.tools = crate::tools::ToolsConfig::from_env(env)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(())
     }
 
