@@ -83,7 +83,7 @@ fn wire_contents(messages: &[Message]) -> (Option<String>, Vec<Value>) {
             }
             Role::Tool => {
                 // Gemini links results by function name, not by call id.
-                let name = m.name.as_deref().or_else(|| {
+                let name = m.name.as_deref().filter(|n| !n.is_empty()).or_else(|| {
                     m.tool_call_id
                         .as_deref()
                         .and_then(|id| names.get(id).copied())
