@@ -258,3 +258,29 @@ fn record(
         breaker_state: state.as_str(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_exponential_capped_and_honours_retry_after() {
+        let cfg = RetryConfig {
+            max_retries: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for _ in 0..50 {
+            let d = backoff(&cfg, 2, None).unwrap_or_default();
+            assert!(
+                d >= Duration::from_millis(200) && d <= Duration::from_millis(400),
+                "{d:?}"
+            );
+            let capped = backoff(&cfg, 10, None).unwrap_or_default();
+            assert!(capped <= cfg.max_delay);
+        }
+        let wait = Some(Duration::from_millis(900));
+        assert_eq!(backoff(&cfg, 0, wait), wait);
+        assert_eq!(backoff(&cfg, 0, Some(Duration::from_secs(5))), None);
+    }
+}

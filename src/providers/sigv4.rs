@@ -68,11 +68,15 @@ fn canonical_query(query: Option<&str>) -> String {
 
 /// The pieces of a request that SigV4 covers.
 pub(crate) struct SignInput<'a> {
+    /// HTTP method.
     pub method: &'a str,
+    /// Path as sent on the wire (already percent-encoded).
     pub path: &'a str,
+    /// Query string without `?`, already encoded.
     pub query: Option<&'a str>,
     /// Headers to sign (names any case); `host` and `x-amz-date` must be among them.
     pub headers: &'a [(String, String)],
+    /// Hex SHA-256 of the body.
     pub payload_hash: &'a str,
 }
 
