@@ -9,6 +9,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod net;
+pub mod providers;
 pub mod skills;
 pub mod store;
 pub mod tools;

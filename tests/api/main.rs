@@ -11,5 +11,6 @@
 mod auth;
 mod helpers;
 mod plumbing;
+mod providers;
 mod tools;
 mod workspaces;
