@@ -6,11 +6,17 @@
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
 pub mod ids;
+mod idempotency;
+mod sessions;
 mod stats;
+mod turns;
 mod users;
 mod workspaces;
 
+pub use idempotency::IdempotencyClaim;
+pub use sessions::{MessageRow, SessionKey, SessionRow};
 pub use stats::{GlobalCounts, WorkspaceStats};
+pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};
 pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
 

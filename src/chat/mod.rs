@@ -1,0 +1,9 @@
+//! The agent loop behind `/agent/chat` and `/agent/chat/stream`: session resolution, context
+//! assembly, inference with tools, and everything a turn records.
+
+pub mod context;
+pub mod events;
+pub mod limits;
+pub mod presence;
+pub mod session;
+pub mod tool_cache;
