@@ -83,6 +83,11 @@ pub struct Config {
     pub tool_cache_ttl: Duration,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`, default 30 000).
     pub tool_timeout: Duration,
+    /// Key signing outgoing webhooks (`ASTRA_WEBHOOK_SECRET`); unset → derived from the JWT
+    /// secret.
+    pub webhook_secret: Option<Secret>,
+    /// First retry delay of webhook deliveries (`ASTRA_WEBHOOK_RETRY_BASE_MS`, default 1000).
+    pub webhook_retry_base: Duration,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -112,6 +117,8 @@ impl Default for Config {
             quotas: Vec::new(),
             tool_cache_ttl: Duration::from_secs(300),
             tool_timeout: Duration::from_secs(30),
+            webhook_secret: None,
+            webhook_retry_base: Duration::from_secs(1),
             file: FileConfig::default(),
         }
     }
@@ -200,8 +207,8 @@ impl Config {
                 .filter(|n| *n >= 8)
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
-        self.tools = crate::tools::ToolsConfig::from_env(env)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.tools =
+            crate::tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
         self.inference =
             crate::providers::InferenceConfig::from_sources(Some(&self.file.inference), env)
                 .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
@@ -210,7 +217,8 @@ impl Config {
         self.quotas = crate::chat::limits::QuotaRule::parse_all(&self.file.quotas)?;
         if let Some(v) = env("ASTRA_TOOL_CACHE_TTL_SECS") {
             self.tool_cache_ttl = Duration::from_secs(
-                v.parse().context("ASTRA_TOOL_CACHE_TTL_SECS: expected seconds")?,
+                v.parse()
+                    .context("ASTRA_TOOL_CACHE_TTL_SECS: expected seconds")?,
             );
         }
         if let Some(v) = env("ASTRA_TOOL_TIMEOUT_MS") {
@@ -221,7 +229,27 @@ impl Config {
                     .context("ASTRA_TOOL_TIMEOUT_MS: expected positive milliseconds")?,
             );
         }
+        self.webhook_secret = env("ASTRA_WEBHOOK_SECRET").map(Secret::new);
+        if let Some(v) = env("ASTRA_WEBHOOK_RETRY_BASE_MS") {
+            self.webhook_retry_base = Duration::from_millis(
+                v.parse()
+                    .context("ASTRA_WEBHOOK_RETRY_BASE_MS: expected milliseconds")?,
+            );
+        }
         Ok(())
+    }
+
+    /// The key outgoing webhooks are signed with.
+    pub fn webhook_signing_key(&self) -> Vec<u8> {
+        use sha2::Digest;
+        match (&self.webhook_secret, &self.jwt_secret) {
+            (Some(s), _) => s.expose().as_bytes().to_vec(),
+            // Derived, so the JWT secret itself never leaves the process in any form.
+            (None, Some(jwt)) => {
+                sha2::Sha256::digest(format!("astra-webhooks:{}", jwt.expose())).to_vec()
+            }
+            (None, None) => Vec::new(),
+        }
     }
 
     fn resolve_default_model(&mut self, env: &dyn Fn(&str) -> Option<String>) {

@@ -63,10 +63,7 @@ pub fn history_messages(rows: &[MessageRow]) -> Vec<Message> {
     }
     // An assistant turn whose tool results were never saved (cut off) cannot be replayed as
     // a pending call: keep its text only.
-    let answered: Vec<String> = out
-        .iter()
-        .filter_map(|m| m.tool_call_id.clone())
-        .collect();
+    let answered: Vec<String> = out.iter().filter_map(|m| m.tool_call_id.clone()).collect();
     for m in &mut out {
         if m.role == Role::Assistant && m.tool_calls.iter().any(|c| !answered.contains(&c.id)) {
             m.tool_calls.clear();

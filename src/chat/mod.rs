@@ -4,6 +4,11 @@
 pub mod context;
 pub mod events;
 pub mod limits;
+pub mod plan;
 pub mod presence;
+pub mod record;
+pub mod runner;
 pub mod session;
 pub mod tool_cache;
+pub mod tool_exec;
+pub mod turn_log;

@@ -18,7 +18,11 @@ pub struct ResetPolicy {
 pub fn last_reset(now: DateTime<Utc>, hour: u8) -> DateTime<Utc> {
     let time = NaiveTime::from_hms_opt(u32::from(hour.min(23)), 0, 0).unwrap_or(NaiveTime::MIN);
     let today = now.date_naive().and_time(time).and_utc();
-    if today <= now { today } else { today - Duration::days(1) }
+    if today <= now {
+        today
+    } else {
+        today - Duration::days(1)
+    }
 }
 
 /// True when the session must not take another message.
@@ -88,11 +92,21 @@ mod tests {
 
     #[test]
     fn idle_and_daily_reset() {
-        let t = |h, m| Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0).single().expect("time");
-        let policy = ResetPolicy { idle_timeout_minutes: 30, daily_reset_hour: 4 };
+        let t = |h, m| {
+            Utc.with_ymd_and_hms(2026, 3, 2, h, m, 0)
+                .single()
+                .expect("time")
+        };
+        let policy = ResetPolicy {
+            idle_timeout_minutes: 30,
+            daily_reset_hour: 4,
+        };
         assert!(!is_stale(&session(t(10, 0), t(10, 0)), policy, t(10, 20)));
         assert!(is_stale(&session(t(10, 0), t(10, 0)), policy, t(10, 31)));
-        let no_idle = ResetPolicy { idle_timeout_minutes: 0, daily_reset_hour: 4 };
+        let no_idle = ResetPolicy {
+            idle_timeout_minutes: 0,
+            daily_reset_hour: 4,
+        };
         assert!(!is_stale(&session(t(5, 0), t(5, 0)), no_idle, t(23, 0)));
         assert!(is_stale(&session(t(3, 0), t(3, 50)), no_idle, t(4, 10)));
         assert_eq!(last_reset(t(3, 0), 4), t(4, 0) - Duration::days(1));

@@ -55,16 +55,24 @@ impl Store {
             // Expired and deleted by a concurrent claim between our statements: treat as new.
             None => IdempotencyClaim::Fresh,
             Some((stored, _, _, _)) if stored != hash => IdempotencyClaim::Mismatch,
-            Some((_, state, Some(status), Some(body))) if state == "done" => IdempotencyClaim::Replay {
-                status: u16::try_from(status).unwrap_or(500),
-                body,
-            },
+            Some((_, state, Some(status), Some(body))) if state == "done" => {
+                IdempotencyClaim::Replay {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }
+            }
             Some(_) => IdempotencyClaim::InProgress,
         })
     }
 
     /// Stores the response of a claimed key.
-    pub async fn complete_idempotency(&self, user_id: &str, key: &str, status: u16, body: &str) -> Result<(), sqlx::Error> {
+    pub async fn complete_idempotency(
+        &self,
+        user_id: &str,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
             sqlx::query("UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4 WHERE user_id = $1 AND idem_key = $2")
                 .bind(user_id).bind(key).bind(i32::from(status)).bind(body)
@@ -82,4 +90,3 @@ impl Store {
         Ok(())
     }
 }
-

@@ -5,8 +5,8 @@
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
-pub mod ids;
 mod idempotency;
+pub mod ids;
 mod sessions;
 mod stats;
 mod turns;

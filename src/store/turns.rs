@@ -90,7 +90,11 @@ pub struct TurnRecord<'a> {
 impl Store {
     /// Writes a finished (or cut-off) turn atomically.
     pub async fn record_turn(&self, rec: &TurnRecord<'_>) -> Result<(), sqlx::Error> {
-        let tokens: i64 = rec.usage.iter().map(|u| u.prompt_tokens + u.completion_tokens).sum();
+        let tokens: i64 = rec
+            .usage
+            .iter()
+            .map(|u| u.prompt_tokens + u.completion_tokens)
+            .sum();
         let now = rec.trace.finished_at;
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
@@ -136,7 +140,12 @@ impl Store {
     }
 
     /// Tokens and cost of an agent in a workspace since `since`.
-    pub async fn agent_usage_since(&self, workspace_id: &str, agent_id: &str, since: DateTime<Utc>) -> Result<(i64, f64), sqlx::Error> {
+    pub async fn agent_usage_since(
+        &self,
+        workspace_id: &str,
+        agent_id: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, f64), sqlx::Error> {
         with_pool!(&self.pool, p => {
             sqlx::query_as("SELECT CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM usage_records WHERE workspace_id = $1 AND agent_id = $2 AND created_at >= $3")
                 .bind(workspace_id).bind(agent_id).bind(since).fetch_one(p).await
