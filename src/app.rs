@@ -16,8 +16,13 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     agents::{AgentConfig, GlobalAgents, onboarding::starter_agents},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
+    chat::{limits::RateLimiter, presence::Presence, tool_cache::ToolCache},
     config::{Config, Secret},
+    net::guarded_client,
+    providers::{Pricing, ProviderRegistry},
+    skills::SkillRegistry,
     store::Store,
+    tools::ToolRegistry,
 };
 
 /// Cheap-to-clone handle on everything a request may need.
@@ -32,6 +37,22 @@ pub struct AppInner {
     pub store: Store,
     /// Authentication service.
     pub auth: AuthService,
+    /// Tools agents may call.
+    pub tools: Arc<ToolRegistry>,
+    /// Skills (built-in and from `astra.yml`).
+    pub skills: Arc<SkillRegistry>,
+    /// LLM provider clients, breakers and resilience settings.
+    pub providers: Arc<ProviderRegistry>,
+    /// Price table.
+    pub pricing: Arc<Pricing>,
+    /// Live agent states per user.
+    pub presence: Presence,
+    /// Results of cacheable tools.
+    pub tool_cache: ToolCache,
+    /// Chat requests per client IP.
+    pub ip_limiter: RateLimiter,
+    /// Chat requests per user.
+    pub user_limiter: RateLimiter,
     /// Process start, for uptime.
     pub started_at: Instant,
     /// Background tasks; shutdown waits for them.
@@ -76,6 +97,20 @@ impl AppState {
         );
         let hasher = Hasher::new(config.password_memory_kib)?;
         let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl);
+        // One switch for every outbound guard, so tools cannot disagree with webhooks.
+        config.tools.allow_private_urls = config.allow_private_urls;
+        let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
+            .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
+        let tools = ToolRegistry::builtin(&config.tools, http);
+        let skills = SkillRegistry::new(&config.file.skills, &tools)
+            .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
+        let providers = ProviderRegistry::new(config.inference.clone())
+            .map_err(|e| anyhow::anyhow!("inference: {e}"))?;
+        let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
+            .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
+        let tool_cache = ToolCache::new(config.tool_cache_ttl);
+        let ip_limiter = RateLimiter::new(config.limits.ip_per_minute);
+        let user_limiter = RateLimiter::new(config.limits.user_per_minute);
         let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         let store = Store::connect(&config).await?;
@@ -83,6 +118,14 @@ impl AppState {
             config,
             store,
             auth,
+            tools: Arc::new(tools),
+            skills: Arc::new(skills),
+            providers: Arc::new(providers),
+            pricing: Arc::new(pricing),
+            presence: Presence::default(),
+            tool_cache,
+            ip_limiter,
+            user_limiter,
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),

@@ -63,8 +63,8 @@ async fn metrics(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(json!({
         "uptime": state.started_at.elapsed().as_secs(),
         "wsConnections": state.open_streams.load(Ordering::Relaxed),
-        "tools": 0,
-        "skills": 0,
+        "tools": state.tools.list().len(),
+        "skills": state.skills.list().len(),
         "sessions": { "active": counts.active_sessions, "total": counts.total_sessions },
         "messages": counts.messages,
         "billing": { "month": now.format("%Y-%m").to_string(), "totalCost": counts.month_cost },

@@ -14,4 +14,6 @@ mod helpers;
 mod memory_profiles;
 mod onboarding;
 mod plumbing;
+mod providers;
+mod tools;
 mod workspaces;

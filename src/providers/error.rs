@@ -1,0 +1,116 @@
+//! The provider error type and its retry/breaker classification.
+
+use std::time::Duration;
+
+/// Everything that can go wrong talking to an inference provider.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// HTTP 429 from upstream; `retry_after` comes from the `Retry-After` header (seconds).
+    #[error("rate limited by provider")]
+    RateLimited {
+        /// How long the provider asked us to wait.
+        retry_after: Option<Duration>,
+    },
+    /// Any other non-success HTTP status from upstream.
+    #[error("provider returned HTTP {status}: {message}")]
+    Upstream {
+        /// HTTP status code.
+        status: u16,
+        /// Error message extracted from the body (truncated).
+        message: String,
+    },
+    /// No response (or no next stream item) within the configured time.
+    #[error("provider timed out")]
+    Timeout,
+    /// The connection could not be established or failed before a response.
+    #[error("could not reach provider: {0}")]
+    Connect(String),
+    /// The provider answered with something that is not the expected JSON.
+    #[error("malformed provider response: {0}")]
+    Malformed(String),
+    /// The stream broke or ended before the provider said it was finished.
+    #[error("provider stream broken: {0}")]
+    StreamBroken(String),
+    /// The provider's circuit breaker is open and no fallback could serve.
+    #[error("provider {provider} is unavailable (circuit open)")]
+    CircuitOpen {
+        /// Provider id.
+        provider: String,
+    },
+    /// The provider is unknown or has no credentials.
+    #[error("provider {provider} is not configured")]
+    NotConfigured {
+        /// Provider id.
+        provider: String,
+    },
+    /// The provider cannot do what was asked (e.g. embeddings on Anthropic).
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    /// The request cannot be expressed in the provider's format (e.g. non-JSON tool arguments).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// The `inference:` configuration is invalid.
+    #[error("invalid inference configuration: {0}")]
+    InvalidConfig(String),
+}
+
+impl ProviderError {
+    /// Whether trying the same call again may succeed: 429, 5xx (and Cloudflare-style 52x),
+    /// timeouts, connection failures and streams that broke before any output.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::RateLimited { .. } | Self::Timeout | Self::Connect(_) | Self::StreamBroken(_) => {
+                true
+            }
+            Self::Upstream { status, .. } => *status >= 500 || *status == 408,
+            _ => false,
+        }
+    }
+
+    /// Whether this error says something about the provider's health (and so feeds its
+    /// circuit breaker). Client-side mistakes such as 400/401/404 do not.
+    pub fn counts_against_breaker(&self) -> bool {
+        self.is_retryable() || matches!(self, Self::Malformed(_))
+    }
+
+    /// The wait the provider asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Suggested API error code (see the design's error table) for the HTTP layer.
+    pub fn api_code(&self) -> &'static str {
+        match self {
+            Self::CircuitOpen { .. } | Self::NotConfigured { .. } | Self::RateLimited { .. } => {
+                "PROVIDER_UNAVAILABLE"
+            }
+            Self::Timeout => "TIMEOUT",
+            _ => "PROVIDER_ERROR",
+        }
+    }
+
+    /// Suggested HTTP status for [`ProviderError::api_code`].
+    pub fn http_status(&self) -> u16 {
+        match self.api_code() {
+            "PROVIDER_UNAVAILABLE" => 503,
+            "TIMEOUT" => 504,
+            _ => 502,
+        }
+    }
+
+    /// Map a transport error; `during_body` distinguishes a broken stream from a failed request.
+    pub(crate) fn from_reqwest(err: &reqwest::Error, during_body: bool) -> Self {
+        if err.is_timeout() {
+            Self::Timeout
+        } else if during_body {
+            Self::StreamBroken(err.to_string())
+        } else if err.is_decode() {
+            Self::Malformed(err.to_string())
+        } else {
+            Self::Connect(err.to_string())
+        }
+    }
+}

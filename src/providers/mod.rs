@@ -1,0 +1,41 @@
+//! Inference providers behind one small trait.
+//!
+//! Adapters translate the normalised model in [`types`] to each wire format (OpenAI
+//! Chat Completions and compatibles, Anthropic Messages, Gemini, Bedrock Converse) and back
+//! into one [`StreamEvent`] stream. [`ProviderRegistry`] builds and caches them from
+//! [`InferenceConfig`]; [`chat_stream_resilient`] adds timeouts, retries, circuit breakers
+//! and fallback; [`Pricing`] turns usage into cost.
+
+pub mod anthropic;
+pub mod bedrock;
+pub mod breaker;
+pub mod config;
+pub mod error;
+pub mod gemini;
+mod http;
+pub mod openai_compat;
+pub mod pricing;
+pub mod registry;
+pub mod resilient;
+mod sigv4;
+pub mod sse;
+pub mod types;
+
+pub use breaker::{
+    BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreakers, Clock, ManualClock,
+    SystemClock,
+};
+pub use config::{
+    AwsCredentials, BreakerConfig, InferenceConfig, PROVIDER_IDS, ProviderConfig, RetryConfig,
+    WireFormat,
+};
+pub use error::ProviderError;
+pub use pricing::{Price, Pricing};
+pub use registry::ProviderRegistry;
+pub use resilient::{
+    AttemptOutcome, AttemptRecord, Target, chat_stream_resilient, chat_stream_traced,
+};
+pub use types::{
+    ChatRequest, ChatResponse, EventStream, FinishReason, Message, Provider, Role, StreamEvent,
+    ToolCall, ToolSpec, Usage, collect,
+};

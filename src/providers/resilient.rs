@@ -1,0 +1,286 @@
+//! Resilient calls: per-request timeout, retries with jittered exponential backoff that
+//! honour `Retry-After`, circuit breakers, and an optional fallback target.
+//!
+//! Retries happen only before the first event: once output has started, a failure is
+//! reported as an error item, because replaying would duplicate what the client saw.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{StreamExt, stream};
+use rand::Rng;
+use serde::Serialize;
+
+use super::breaker::{BreakerState, CircuitBreakers};
+use super::config::RetryConfig;
+use super::error::ProviderError;
+use super::registry::ProviderRegistry;
+use super::types::{ChatRequest, EventStream, Provider, StreamEvent};
+
+/// Where to send a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    /// Provider id.
+    pub provider: String,
+    /// Model id.
+    pub model: String,
+    /// Base-URL override (an agent's `model.endpoint`).
+    pub endpoint: Option<String>,
+}
+
+impl Target {
+    /// A target at the provider's configured endpoint.
+    pub fn new(provider: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            provider: provider.into(),
+            model: model.into(),
+            endpoint: None,
+        }
+    }
+
+    /// The same target at another base URL.
+    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
+        self.endpoint = Some(endpoint.into());
+        self
+    }
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// The stream started.
+    Ok,
+    /// The call failed.
+    Error,
+    /// Not sent: the breaker was open.
+    CircuitOpen,
+}
+
+/// One attempt, for traces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptRecord {
+    /// Provider id.
+    pub provider: String,
+    /// Model id.
+    pub model: String,
+    /// 1-based attempt number for this target.
+    pub attempt: u32,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// Upstream HTTP status when the failure carried one.
+    pub http_status: Option<u16>,
+    /// Time until the first event or the failure.
+    pub latency_ms: u64,
+    /// The error, if any.
+    pub error: Option<String>,
+    /// Breaker state when the attempt was considered.
+    pub breaker_state: &'static str,
+}
+
+/// Stream from `primary`, falling back to `fallback` when the primary's breaker is open or
+/// its retries are exhausted on retryable errors. Returns the stream, the target that
+/// served it, and every attempt made.
+pub async fn chat_stream_resilient(
+    registry: &ProviderRegistry,
+    primary: Target,
+    fallback: Option<Target>,
+    req: &ChatRequest,
+) -> Result<(EventStream, Target, Vec<AttemptRecord>), ProviderError> {
+    let (result, attempts) = chat_stream_traced(registry, primary, fallback, req).await;
+    result.map(|(stream, target)| (stream, target, attempts))
+}
+
+/// Like [`chat_stream_resilient`], but the attempts are returned on failure too.
+pub async fn chat_stream_traced(
+    registry: &ProviderRegistry,
+    primary: Target,
+    fallback: Option<Target>,
+    req: &ChatRequest,
+) -> (
+    Result<(EventStream, Target), ProviderError>,
+    Vec<AttemptRecord>,
+) {
+    let cfg = registry.config();
+    let breakers = registry.breakers();
+    let mut attempts = Vec::new();
+    let mut last_err = None;
+    for target in std::iter::once(primary).chain(fallback) {
+        let provider = match registry.get(&target.provider, target.endpoint.as_deref()) {
+            Ok(p) => p,
+            Err(e) => {
+                attempts.push(record(
+                    &target,
+                    1,
+                    Instant::now(),
+                    Some(&e),
+                    breakers.state(&target.provider),
+                ));
+                last_err = Some(e);
+                continue;
+            }
+        };
+        let mut req = req.clone();
+        req.model = target.model.clone();
+        for attempt in 0..=cfg.retries.max_retries {
+            let state = breakers.state(&target.provider);
+            if state == BreakerState::Open {
+                let e = ProviderError::CircuitOpen {
+                    provider: target.provider.clone(),
+                };
+                let mut rec = record(&target, attempt + 1, Instant::now(), Some(&e), state);
+                rec.outcome = AttemptOutcome::CircuitOpen;
+                attempts.push(rec);
+                last_err = Some(e);
+                break;
+            }
+            let started = Instant::now();
+            let result = tokio::time::timeout(cfg.timeout, first_event(provider.as_ref(), &req))
+                .await
+                .unwrap_or(Err(ProviderError::Timeout));
+            match result {
+                Ok((first, rest)) => {
+                    breakers.record_success(&target.provider);
+                    attempts.push(record(&target, attempt + 1, started, None, state));
+                    let guarded = guard(
+                        first,
+                        rest,
+                        cfg.timeout,
+                        breakers.clone(),
+                        target.provider.clone(),
+                    );
+                    return (Ok((guarded, target)), attempts);
+                }
+                Err(e) => {
+                    if e.counts_against_breaker() {
+                        breakers.record_failure(&target.provider);
+                    }
+                    tracing::warn!(provider = %target.provider, model = %target.model, attempt = attempt + 1, error = %e, "provider attempt failed");
+                    attempts.push(record(&target, attempt + 1, started, Some(&e), state));
+                    if !e.is_retryable() {
+                        return (Err(e), attempts);
+                    }
+                    let delay = backoff(&cfg.retries, attempt, e.retry_after());
+                    last_err = Some(e);
+                    match delay {
+                        Some(d) if attempt < cfg.retries.max_retries => tokio::time::sleep(d).await,
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+    let err = last_err.unwrap_or(ProviderError::NotConfigured {
+        provider: String::new(),
+    });
+    (Err(err), attempts)
+}
+
+/// Start the stream and wait for its first event, so failures before any output can be retried.
+async fn first_event(
+    provider: &dyn Provider,
+    req: &ChatRequest,
+) -> Result<(StreamEvent, EventStream), ProviderError> {
+    let mut stream = provider.chat_stream(req).await?;
+    match stream.next().await {
+        Some(Ok(first)) => Ok((first, stream)),
+        Some(Err(e)) => Err(e),
+        None => Err(ProviderError::StreamBroken("empty stream".into())),
+    }
+}
+
+/// Re-attach the first event, bound the wait for each later one, and let mid-stream
+/// failures count against the provider's breaker.
+fn guard(
+    first: StreamEvent,
+    rest: EventStream,
+    idle: Duration,
+    breakers: Arc<CircuitBreakers>,
+    provider: String,
+) -> EventStream {
+    let tail = stream::unfold(Some((rest, breakers, provider)), move |state| async move {
+        let (mut rest, breakers, provider) = state?;
+        let item = match tokio::time::timeout(idle, rest.next()).await {
+            Ok(Some(Ok(ev))) => return Some((Ok(ev), Some((rest, breakers, provider)))),
+            Ok(None) => return None,
+            Ok(Some(Err(e))) => e,
+            Err(_) => ProviderError::Timeout,
+        };
+        if item.counts_against_breaker() {
+            breakers.record_failure(&provider);
+        }
+        Some((Err(item), None))
+    });
+    Box::pin(stream::once(async move { Ok(first) }).chain(tail))
+}
+
+/// Jittered exponential backoff (50–100 % of base·2ⁿ, capped), at least `Retry-After`.
+/// `None` when the provider asks for a longer wait than we are willing to make.
+fn backoff(cfg: &RetryConfig, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+    let exp = cfg
+        .base_delay
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(cfg.max_delay);
+    let jittered = exp.mul_f64(rand::rng().random_range(0.5..=1.0));
+    match retry_after {
+        Some(wait) if wait > cfg.max_delay => None,
+        Some(wait) => Some(wait.max(jittered)),
+        None => Some(jittered),
+    }
+}
+
+fn record(
+    target: &Target,
+    attempt: u32,
+    started: Instant,
+    err: Option<&ProviderError>,
+    state: BreakerState,
+) -> AttemptRecord {
+    let http_status = match err {
+        Some(ProviderError::Upstream { status, .. }) => Some(*status),
+        Some(ProviderError::RateLimited { .. }) => Some(429),
+        _ => None,
+    };
+    AttemptRecord {
+        provider: target.provider.clone(),
+        model: target.model.clone(),
+        attempt,
+        outcome: if err.is_some() {
+            AttemptOutcome::Error
+        } else {
+            AttemptOutcome::Ok
+        },
+        http_status,
+        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        error: err.map(ToString::to_string),
+        breaker_state: state.as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_jittered_exponential_capped_and_honours_retry_after() {
+        let cfg = RetryConfig {
+            max_retries: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(1000),
+        };
+        for _ in 0..50 {
+            let d = backoff(&cfg, 2, None).unwrap_or_default();
+            assert!(
+                d >= Duration::from_millis(200) && d <= Duration::from_millis(400),
+                "{d:?}"
+            );
+            let capped = backoff(&cfg, 10, None).unwrap_or_default();
+            assert!(capped <= cfg.max_delay);
+        }
+        let wait = Some(Duration::from_millis(900));
+        assert_eq!(backoff(&cfg, 0, wait), wait);
+        assert_eq!(backoff(&cfg, 0, Some(Duration::from_secs(5))), None);
+    }
+}

@@ -1,0 +1,84 @@
+//! The set of tools known to the gateway.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::config::ToolsConfig;
+use super::{
+    Calculator, CurrentTime, FetchPage, HttpRequest, MemorySearch, MemoryWrite, ProfileUpdate,
+    Tool, WebSearch,
+};
+
+/// Tools by name. Registered tools are discoverable; only those whose
+/// [`Tool::available`] is true are offered to models.
+#[derive(Clone, Default)]
+pub struct ToolRegistry {
+    tools: BTreeMap<String, Arc<dyn Tool>>,
+}
+
+impl std::fmt::Debug for ToolRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.tools.keys()).finish()
+    }
+}
+
+impl ToolRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The built-in tools. `http` is the client for model-chosen URLs and
+    /// should be [`crate::net::guarded_client`] built with
+    /// `config.allow_private_urls`; the search backend gets its own client.
+    pub fn builtin(config: &ToolsConfig, http: reqwest::Client) -> Self {
+        // The search backend is operator configuration, not model input, so it
+        // may sit on a private address. If a plain client cannot be built we
+        // fall back to the guarded one, which is stricter, never looser.
+        let search_http = reqwest::Client::builder()
+            .timeout(config.fetch.timeout)
+            .build()
+            .unwrap_or_else(|_| http.clone());
+        let mut registry = Self::new();
+        let tools: [Arc<dyn Tool>; 8] = [
+            Arc::new(CurrentTime),
+            Arc::new(Calculator),
+            Arc::new(FetchPage::new(config, http.clone())),
+            Arc::new(HttpRequest::new(config, http)),
+            Arc::new(WebSearch::new(config, search_http)),
+            Arc::new(MemorySearch),
+            Arc::new(MemoryWrite),
+            Arc::new(ProfileUpdate),
+        ];
+        for tool in tools {
+            registry.register(tool);
+        }
+        registry
+    }
+
+    /// Adds a tool, replacing any tool of the same name (how the memory work
+    /// swaps its real tools in for the placeholders).
+    pub fn register(&mut self, tool: Arc<dyn Tool>) {
+        self.tools.insert(tool.name().to_string(), tool);
+    }
+
+    /// The tool called `name`, offered or not.
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Tool>> {
+        self.tools.get(name).cloned()
+    }
+
+    /// Whether a tool of that name is registered.
+    pub fn contains(&self, name: &str) -> bool {
+        self.tools.contains_key(name)
+    }
+
+    /// Every registered tool, by name.
+    pub fn list(&self) -> Vec<Arc<dyn Tool>> {
+        self.tools.values().cloned().collect()
+    }
+
+    /// Whether `name` is registered and may be offered to a model now.
+    pub fn offered(&self, name: &str) -> bool {
+        self.tools.get(name).is_some_and(|t| t.available())
+    }
+}
