@@ -387,6 +387,7 @@ pub async fn plan_turn(
         });
     Ok(TurnPlan {
         request_id,
+        trace_id: new_id("trc"),
         user_id: user.id,
         workspace_id: member.workspace_id.clone(),
         agent_id: input.agent_id.clone(),

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
@@ -81,9 +82,17 @@ fn add_rate_headers(response: &mut Response, rate: Option<RateDecision>) {
 fn spawn_turn(state: &AppState, plan: TurnPlan) -> (mpsc::Receiver<ChatEvent>, CancellationToken) {
     let (tx, rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
+    // The turn outlives the request span; its own span carries the ids every log line needs.
+    let span = tracing::info_span!(
+        "turn",
+        request_id = plan.request_id.as_deref().unwrap_or_default(),
+        session_id = %plan.session.id,
+        trace_id = %plan.trace_id,
+        agent_id = %plan.agent_id,
+    );
     state
         .tasks
-        .spawn(run_turn(state.clone(), plan, tx, cancel.clone()));
+        .spawn(run_turn(state.clone(), plan, tx, cancel.clone()).instrument(span));
     (rx, cancel)
 }
 

@@ -61,6 +61,19 @@ async fn a_tool_round_runs_the_tool_and_feeds_the_result_back() {
     // The tool schema was offered.
     let tools = fake.request(0)["tools"].as_array().unwrap().clone();
     assert!(tools.iter().any(|t| t["function"]["name"] == "calculator"));
+    // A skill metric row is written off the request path.
+    let store = c.store().await;
+    let mut rows = 0i64;
+    for _ in 0..50 {
+        rows = astra::with_pool!(store.pool(), p => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM skill_metrics WHERE skill_id = 'utilities' AND tool_name = 'calculator'").fetch_one(p).await.unwrap()
+        });
+        if rows > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(rows, 1);
 }
 
 #[tokio::test]
