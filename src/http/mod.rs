@@ -8,6 +8,7 @@ pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod request_id;
+pub mod skills;
 pub mod system;
 pub mod validate;
 pub mod workspaces;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())
+        .merge(skills::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());
