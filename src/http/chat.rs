@@ -57,7 +57,8 @@ async fn admit(
     body: Value,
     streaming: bool,
 ) -> ApiResult<(ChatInput, WorkspaceMember, Option<RateDecision>)> {
-    let input = from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
+    let input =
+        from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
     check_budget(state, &user, &input.message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
     let rate = check_rates(state, addr.ip(), &member.user)?;
@@ -80,7 +81,9 @@ fn add_rate_headers(response: &mut Response, rate: Option<RateDecision>) {
 fn spawn_turn(state: &AppState, plan: TurnPlan) -> (mpsc::Receiver<ChatEvent>, CancellationToken) {
     let (tx, rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
-    state.tasks.spawn(run_turn(state.clone(), plan, tx, cancel.clone()));
+    state
+        .tasks
+        .spawn(run_turn(state.clone(), plan, tx, cancel.clone()));
     (rx, cancel)
 }
 
@@ -148,13 +151,19 @@ async fn fold(mut rx: mpsc::Receiver<ChatEvent>) -> Fold {
 
 fn reply_body(fold: Fold) -> (StatusCode, Value) {
     match fold.finish() {
-        Ok(reply) => (StatusCode::OK, serde_json::to_value(reply).unwrap_or_default()),
+        Ok(reply) => (
+            StatusCode::OK,
+            serde_json::to_value(reply).unwrap_or_default(),
+        ),
         Err(e) => {
             let mut body = e.body;
             if let Some(id) = request_id::current() {
                 body["requestId"] = Value::String(id);
             }
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY), body)
+            (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                body,
+            )
         }
     }
 }
@@ -242,7 +251,10 @@ async fn reset(
         surface: surface.as_str(),
         surface_id: &surface_id,
     };
-    let archived = state.store.archive_sessions(&key, chrono::Utc::now()).await?;
+    let archived = state
+        .store
+        .archive_sessions(&key, chrono::Utc::now())
+        .await?;
     Ok(Json(json!({
         "reset": true, "archived": archived, "agentId": agent_id,
         "surface": surface.as_str(), "surfaceId": surface_id,

@@ -3,13 +3,16 @@
 
 pub mod agents;
 pub mod auth;
+pub mod chat;
 pub mod extract;
+mod idempotency;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod request_id;
 pub mod skills;
 pub mod system;
+pub mod tool_cache;
 pub mod validate;
 pub mod workspaces;
 
@@ -40,6 +43,8 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())
+        .merge(chat::router())
+        .merge(tool_cache::router())
         .merge(skills::router())
         .split_for_parts();
     openapi::finish(&mut doc);
