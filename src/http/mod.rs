@@ -10,6 +10,7 @@ pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod request_id;
+pub mod skills;
 pub mod system;
 pub mod tool_cache;
 pub mod validate;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(onboarding::router())
         .merge(chat::router())
         .merge(tool_cache::router())
+        .merge(skills::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

@@ -21,7 +21,7 @@ pub use agents::{AgentRow, AgentVersionRow};
 pub use idempotency::IdempotencyClaim;
 pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
-pub use skill_metrics::SkillMetric;
+pub use skill_metrics::{SkillMetric, SkillMetricsSummary};
 pub use stats::{GlobalCounts, WorkspaceStats};
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};

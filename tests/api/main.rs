@@ -16,5 +16,6 @@ mod memory_profiles;
 mod onboarding;
 mod plumbing;
 mod providers;
+mod skills;
 mod tools;
 mod workspaces;
