@@ -16,6 +16,7 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
+    serve::ListenerExt,
 };
 use bytes::Bytes;
 use serde::Deserialize;
@@ -45,6 +46,10 @@ pub async fn serve(listener: TcpListener, config: FakeConfig) -> anyhow::Result<
         .route("/v1/models", get(models))
         .route("/health", get(|| async { "ok" }))
         .with_state(config);
+    // Nagle's algorithm plus delayed ACKs would add ~40 ms to every multi-write answer.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app).await?;
     Ok(())
 }

@@ -184,7 +184,8 @@ impl Report {
 
     fn build_rows(&mut self) {
         let mut rows = Vec::new();
-        for g in self.phases.iter().filter(|p| p.target == "gateway") {
+        for g in self.phases.iter().filter(|p| p.target != "direct") {
+            let bare = g.target == "proxy";
             let views: Vec<(String, Pick)> = if g.scenario == "stream" {
                 vec![
                     ("stream ttfc".into(), |p| p.stats.first_content),
@@ -193,7 +194,10 @@ impl Report {
             } else {
                 vec![(g.scenario.clone(), |p| p.stats.latency)]
             };
-            for (name, pick) in views {
+            for (mut name, pick) in views {
+                if bare {
+                    name.push_str(" (bare)");
+                }
                 let Some(gp) = pick(g) else { continue };
                 let direct = self.baseline(g, "direct").and_then(pick);
                 let proxy = self.baseline(g, "proxy").and_then(pick);
@@ -214,7 +218,7 @@ impl Report {
                     p50_us: gp.p50_us,
                     p99_us: gp.p99_us,
                     overhead_us: minus(Some(gp), direct),
-                    bare_overhead_us: minus(proxy, direct),
+                    bare_overhead_us: if bare { None } else { minus(proxy, direct) },
                     throughput: g.stats.throughput,
                     errors: g.stats.error_count(),
                     peak_rss_kib: g.usage.map(|u| u.peak_rss_kib),
@@ -241,7 +245,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "{:<12} {:<8} {:<8} {:>8} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8} {:>6} {:>8} {:>9}",
+            "{:<18} {:<8} {:<6} {:>7} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8} {:>6} {:>8} {:>9}",
             "scenario",
             "db",
             "pin",
@@ -268,7 +272,7 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "{:<12} {:<8} {:<8} {:>8} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8.0} {:>6} {:>8} {:>9}",
+                "{:<18} {:<8} {:<6} {:>7} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8.0} {:>6} {:>8} {:>9}",
                 r.scenario,
                 r.db.to_string(),
                 r.pin.to_string(),

@@ -150,9 +150,12 @@ async fn chat(
     } else {
         "/agent/chat"
     };
-    if let Err(why) = probe_chat(ctx, path).await {
-        report.skip(format!("{name} on {}/{}: {why}", ctx.db, ctx.pin));
-        return Ok(());
+    let gw_ok = probe_chat(ctx, path).await;
+    if let Err(why) = &gw_ok {
+        report.skip(format!(
+            "{name} on {}/{}: {why}; measuring the direct and bare-proxy paths only",
+            ctx.db, ctx.pin
+        ));
     }
     let bodies = upstream_bodies(message, name == "tool");
     let direct = Target::Completions {
@@ -184,10 +187,10 @@ async fn chat(
             ctx.phase(name, "proxy", proxy.clone(), load, Some(ctx.proxy_pid))
                 .await?,
         );
-        report.push(
-            ctx.phase(name, "gateway", gateway, load, Some(ctx.gw_pid))
-                .await?,
-        );
+        if gw_ok.is_ok() {
+            let phase = ctx.phase(name, "gateway", gateway, load, Some(ctx.gw_pid));
+            report.push(phase.await?);
+        }
     }
     Ok(())
 }
