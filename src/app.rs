@@ -15,8 +15,10 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
+    chat::{limits::RateLimiter, presence::Presence, tool_cache::ToolCache},
     config::{Config, Secret},
     net::guarded_client,
+    providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
     store::Store,
     tools::ToolRegistry,
@@ -38,6 +40,18 @@ pub struct AppInner {
     pub tools: Arc<ToolRegistry>,
     /// Skills (built-in and from `astra.yml`).
     pub skills: Arc<SkillRegistry>,
+    /// LLM provider clients, breakers and resilience settings.
+    pub providers: Arc<ProviderRegistry>,
+    /// Price table.
+    pub pricing: Arc<Pricing>,
+    /// Live agent states per user.
+    pub presence: Presence,
+    /// Results of cacheable tools.
+    pub tool_cache: ToolCache,
+    /// Chat requests per client IP.
+    pub ip_limiter: RateLimiter,
+    /// Chat requests per user.
+    pub user_limiter: RateLimiter,
     /// Process start, for uptime.
     pub started_at: Instant,
     /// Background tasks; shutdown waits for them.
@@ -85,6 +99,13 @@ impl AppState {
         let tools = ToolRegistry::builtin(&config.tools, http);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
+        let providers = ProviderRegistry::new(config.inference.clone())
+            .map_err(|e| anyhow::anyhow!("inference: {e}"))?;
+        let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
+            .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
+        let tool_cache = ToolCache::new(config.tool_cache_ttl);
+        let ip_limiter = RateLimiter::new(config.limits.ip_per_minute);
+        let user_limiter = RateLimiter::new(config.limits.user_per_minute);
         let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,
@@ -92,6 +113,12 @@ impl AppState {
             auth,
             tools: Arc::new(tools),
             skills: Arc::new(skills),
+            providers: Arc::new(providers),
+            pricing: Arc::new(pricing),
+            presence: Presence::default(),
+            tool_cache,
+            ip_limiter,
+            user_limiter,
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),

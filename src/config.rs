@@ -73,6 +73,21 @@ pub struct Config {
     pub default_model: String,
     /// Settings of the built-in tools (web search backend, fetch limits).
     pub tools: crate::tools::ToolsConfig,
+    /// Providers, keys, base URLs, retries and breakers (`inference:` + provider env vars).
+    pub inference: crate::providers::InferenceConfig,
+    /// Chat limits (`limits:` + `ASTRA_LIMITS_*`).
+    pub limits: crate::chat::limits::LimitsConfig,
+    /// Agent quotas (`quotas:`).
+    pub quotas: Vec<crate::chat::limits::QuotaRule>,
+    /// How long cacheable tool results are reused (`ASTRA_TOOL_CACHE_TTL_SECS`, default 300).
+    pub tool_cache_ttl: Duration,
+    /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`, default 30 000).
+    pub tool_timeout: Duration,
+    /// Key signing outgoing webhooks (`ASTRA_WEBHOOK_SECRET`); unset → derived from the JWT
+    /// secret.
+    pub webhook_secret: Option<Secret>,
+    /// First retry delay of webhook deliveries (`ASTRA_WEBHOOK_RETRY_BASE_MS`, default 1000).
+    pub webhook_retry_base: Duration,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -97,6 +112,13 @@ impl Default for Config {
             default_provider: "openai".into(),
             default_model: "gpt-4o-mini".into(),
             tools: crate::tools::ToolsConfig::default(),
+            inference: crate::providers::InferenceConfig::default(),
+            limits: crate::chat::limits::LimitsConfig::default(),
+            quotas: Vec::new(),
+            tool_cache_ttl: Duration::from_secs(300),
+            tool_timeout: Duration::from_secs(30),
+            webhook_secret: None,
+            webhook_retry_base: Duration::from_secs(1),
             file: FileConfig::default(),
         }
     }
@@ -185,10 +207,49 @@ impl Config {
                 .filter(|n| *n >= 8)
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
+        self.tools =
+            crate::tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.inference =
+            crate::providers::InferenceConfig::from_sources(Some(&self.file.inference), env)
+                .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
         self.resolve_default_model(env);
-        self.tools = crate::tools::ToolsConfig::from_env(env)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.limits = crate::chat::limits::LimitsConfig::from_sources(&self.file.limits, env)?;
+        self.quotas = crate::chat::limits::QuotaRule::parse_all(&self.file.quotas)?;
+        if let Some(v) = env("ASTRA_TOOL_CACHE_TTL_SECS") {
+            self.tool_cache_ttl = Duration::from_secs(
+                v.parse()
+                    .context("ASTRA_TOOL_CACHE_TTL_SECS: expected seconds")?,
+            );
+        }
+        if let Some(v) = env("ASTRA_TOOL_TIMEOUT_MS") {
+            self.tool_timeout = Duration::from_millis(
+                v.parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .context("ASTRA_TOOL_TIMEOUT_MS: expected positive milliseconds")?,
+            );
+        }
+        self.webhook_secret = env("ASTRA_WEBHOOK_SECRET").map(Secret::new);
+        if let Some(v) = env("ASTRA_WEBHOOK_RETRY_BASE_MS") {
+            self.webhook_retry_base = Duration::from_millis(
+                v.parse()
+                    .context("ASTRA_WEBHOOK_RETRY_BASE_MS: expected milliseconds")?,
+            );
+        }
         Ok(())
+    }
+
+    /// The key outgoing webhooks are signed with.
+    pub fn webhook_signing_key(&self) -> Vec<u8> {
+        use sha2::Digest;
+        match (&self.webhook_secret, &self.jwt_secret) {
+            (Some(s), _) => s.expose().as_bytes().to_vec(),
+            // Derived, so the JWT secret itself never leaves the process in any form.
+            (None, Some(jwt)) => {
+                sha2::Sha256::digest(format!("astra-webhooks:{}", jwt.expose())).to_vec()
+            }
+            (None, None) => Vec::new(),
+        }
     }
 
     fn resolve_default_model(&mut self, env: &dyn Fn(&str) -> Option<String>) {
@@ -198,10 +259,10 @@ impl Config {
             .map(str::to_string)
             .or_else(|| env("ASTRA_DEFAULT_PROVIDER"))
             .or_else(|| {
-                PROVIDER_KEY_VARS
-                    .iter()
-                    .find(|(_, var, _)| env(var).is_some())
-                    .map(|(p, _, _)| p.to_string())
+                self.inference
+                    .configured_providers()
+                    .first()
+                    .map(|p| p.to_string())
             });
         if let Some(provider) = provider {
             self.default_provider = provider;
@@ -212,10 +273,10 @@ impl Config {
             .map(str::to_string)
             .or_else(|| env("ASTRA_DEFAULT_MODEL"))
             .or_else(|| {
-                PROVIDER_KEY_VARS
+                PROVIDER_DEFAULT_MODELS
                     .iter()
-                    .find(|(p, _, _)| *p == self.default_provider)
-                    .map(|(_, _, m)| m.to_string())
+                    .find(|(p, _)| *p == self.default_provider)
+                    .map(|(_, m)| m.to_string())
             });
         if let Some(model) = model {
             self.default_model = model;
@@ -259,23 +320,18 @@ impl Config {
     }
 }
 
-/// Providers in the order the default is picked, the variable that configures each, and the
-/// model used when only the provider is known.
-pub const PROVIDER_KEY_VARS: [(&str, &str, &str); 10] = [
-    ("openai", "OPENAI_API_KEY", "gpt-4o-mini"),
-    ("claude", "ANTHROPIC_API_KEY", "claude-sonnet-4-5"),
-    ("gemini", "GEMINI_API_KEY", "gemini-2.0-flash"),
-    ("grok", "XAI_API_KEY", "grok-3-mini"),
-    ("groq", "GROQ_API_KEY", "llama-3.3-70b-versatile"),
-    ("mistral", "MISTRAL_API_KEY", "mistral-small-latest"),
-    ("openrouter", "OPENROUTER_API_KEY", "openai/gpt-4o-mini"),
-    (
-        "bedrock",
-        "AWS_ACCESS_KEY_ID",
-        "anthropic.claude-3-5-haiku-20241022-v1:0",
-    ),
-    ("ollama", "OLLAMA_BASE_URL", "llama3.2"),
-    ("vllm", "VLLM_BASE_URL", "default"),
+/// The model used when only the provider is known.
+pub const PROVIDER_DEFAULT_MODELS: [(&str, &str); 10] = [
+    ("openai", "gpt-4o-mini"),
+    ("claude", "claude-sonnet-4-5"),
+    ("gemini", "gemini-2.0-flash"),
+    ("grok", "grok-3-mini"),
+    ("groq", "llama-3.3-70b-versatile"),
+    ("mistral", "mistral-small-latest"),
+    ("openrouter", "openai/gpt-4o-mini"),
+    ("bedrock", "anthropic.claude-3-5-haiku-20241022-v1:0"),
+    ("ollama", "llama3.2"),
+    ("vllm", "default"),
 ];
 
 /// Parses `true/false/1/0/yes/no`.

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -38,14 +39,17 @@ pub async fn run(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = state.store.engine(), "astra listening");
     let cancel = state.shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => {},
-                () = cancel.cancelled() => {},
-            }
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        tokio::select! {
+            () = shutdown => {},
+            () = cancel.cancelled() => {},
+        }
+    })
+    .await?;
     state.ready.store(false, Ordering::Release);
     state.shutdown.cancel();
     state.tasks.close();

@@ -126,13 +126,25 @@ impl ChatEvent {
                 json!({ "sessionId": session_id, "isNew": is_new })
             }
             ChatEvent::Content(text) => json!({ "content": text }),
-            ChatEvent::ToolCall { index, name, tool_call_id } => {
+            ChatEvent::ToolCall {
+                index,
+                name,
+                tool_call_id,
+            } => {
                 json!({ "index": index, "name": name, "toolCallId": tool_call_id })
             }
-            ChatEvent::ToolCallComplete { index, name, arguments } => {
+            ChatEvent::ToolCallComplete {
+                index,
+                name,
+                arguments,
+            } => {
                 json!({ "index": index, "name": name, "arguments": arguments })
             }
-            ChatEvent::ToolResult { name, duration_ms, error } => {
+            ChatEvent::ToolResult {
+                name,
+                duration_ms,
+                error,
+            } => {
                 let mut v = json!({ "name": name, "durationMs": duration_ms });
                 if let Some(e) = error {
                     v["error"] = json!(e);

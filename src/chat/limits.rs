@@ -48,7 +48,10 @@ struct RawLimits {
 
 impl LimitsConfig {
     /// Reads the `limits:` section, then the environment overrides.
-    pub fn from_sources(section: &Value, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+    pub fn from_sources(
+        section: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let raw: RawLimits = if section.is_null() {
             RawLimits::default()
         } else {
@@ -58,14 +61,20 @@ impl LimitsConfig {
         let mut cfg = Self::default();
         let num = |key: &str| -> anyhow::Result<Option<u64>> {
             env(key)
-                .map(|v| v.trim().parse::<u64>().map_err(|_| anyhow::anyhow!("{key}: expected a non-negative integer")))
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .map_err(|_| anyhow::anyhow!("{key}: expected a non-negative integer"))
+                })
                 .transpose()
         };
-        let as_u32 = |key: &str, v: u64| u32::try_from(v).map_err(|_| anyhow::anyhow!("{key}: too large"));
+        let as_u32 =
+            |key: &str, v: u64| u32::try_from(v).map_err(|_| anyhow::anyhow!("{key}: too large"));
         if let Some(v) = num("ASTRA_LIMITS_IP_PER_MINUTE")?.or(raw.ip_per_minute.map(u64::from)) {
             cfg.ip_per_minute = as_u32("ASTRA_LIMITS_IP_PER_MINUTE", v)?;
         }
-        if let Some(v) = num("ASTRA_LIMITS_USER_PER_MINUTE")?.or(raw.user_per_minute.map(u64::from)) {
+        if let Some(v) = num("ASTRA_LIMITS_USER_PER_MINUTE")?.or(raw.user_per_minute.map(u64::from))
+        {
             cfg.user_per_minute = as_u32("ASTRA_LIMITS_USER_PER_MINUTE", v)?;
         }
         if let Some(v) = num("ASTRA_LIMITS_USER_TOKENS_PER_MONTH")?.or(raw.user_tokens_per_month) {
@@ -176,13 +185,20 @@ impl QuotaRule {
         if section.is_null() {
             return Ok(Vec::new());
         }
-        serde_json::from_value(section.clone()).map_err(|e| anyhow::anyhow!("astra.yml quotas: {e}"))
+        serde_json::from_value(section.clone())
+            .map_err(|e| anyhow::anyhow!("astra.yml quotas: {e}"))
     }
 
     /// True when the rule covers this agent in this workspace.
     pub fn applies(&self, workspace_id: &str, agent_id: &str) -> bool {
-        let agent_ok = self.agent_id.as_deref().is_none_or(|a| a == "*" || a == agent_id);
-        let ws_ok = self.workspace_id.as_deref().is_none_or(|w| w == workspace_id);
+        let agent_ok = self
+            .agent_id
+            .as_deref()
+            .is_none_or(|a| a == "*" || a == agent_id);
+        let ws_ok = self
+            .workspace_id
+            .as_deref()
+            .is_none_or(|w| w == workspace_id);
         agent_ok && ws_ok
     }
 }
@@ -194,8 +210,16 @@ mod tests {
     #[test]
     fn window_counts_and_refuses() {
         let limiter = RateLimiter::new(2);
-        assert!(limiter.check("a").is_some_and(|d| d.allowed && d.remaining == 1));
-        assert!(limiter.check("a").is_some_and(|d| d.allowed && d.remaining == 0));
+        assert!(
+            limiter
+                .check("a")
+                .is_some_and(|d| d.allowed && d.remaining == 1)
+        );
+        assert!(
+            limiter
+                .check("a")
+                .is_some_and(|d| d.allowed && d.remaining == 0)
+        );
         assert!(limiter.check("a").is_some_and(|d| !d.allowed));
         assert!(limiter.check("b").is_some_and(|d| d.allowed));
         assert!(RateLimiter::new(0).check("a").is_none());

@@ -53,9 +53,14 @@ impl Presence {
     pub fn set(&self, user_id: &str, entry: PresenceEntry) {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let slots = users.entry(user_id.to_string()).or_default();
-        let slot = (entry.agent_id.clone(), entry.surface.clone(), entry.surface_id.clone());
+        let slot = (
+            entry.agent_id.clone(),
+            entry.surface.clone(),
+            entry.surface_id.clone(),
+        );
         match slots.get_mut(&slot) {
-            Some(existing) if existing.state == entry.state && existing.session_id == entry.session_id => {}
+            Some(existing)
+                if existing.state == entry.state && existing.session_id == entry.session_id => {}
             _ => {
                 slots.insert(slot, entry);
             }

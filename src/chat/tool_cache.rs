@@ -70,9 +70,10 @@ impl ToolCache {
                 inner.entries.clear();
             }
         }
-        inner
-            .entries
-            .insert((tool.to_string(), args.to_string()), (Instant::now(), result));
+        inner.entries.insert(
+            (tool.to_string(), args.to_string()),
+            (Instant::now(), result),
+        );
     }
 
     /// Drops entries (of one tool, or all); returns how many.
@@ -121,5 +122,9 @@ impl ToolCache {
 
 fn rate(hits: u64, misses: u64) -> f64 {
     let total = hits + misses;
-    if total == 0 { 0.0 } else { hits as f64 / total as f64 }
+    if total == 0 {
+        0.0
+    } else {
+        hits as f64 / total as f64
+    }
 }

@@ -46,29 +46,39 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// Deserialises JSON, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let message = inner.to_string();
-        let field = if let Some(rest) = message.strip_prefix("missing field `") {
-            let name = rest.split('`').next().unwrap_or("body");
-            if path == "." {
-                name.to_string()
-            } else {
-                format!("{path}.{name}")
-            }
-        } else if path == "." || inner.is_syntax() || inner.is_eof() {
-            "body".to_string()
+    serde_path_to_error::deserialize(de).map_err(path_error)
+}
+
+/// Converts an already-parsed JSON value, naming the offending field on failure.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(path_error)
+}
+
+fn path_error<E: std::fmt::Display + 'static>(err: serde_path_to_error::Error<E>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let message = inner.to_string();
+    let syntax = (&inner as &dyn std::any::Any)
+        .downcast_ref::<serde_json::Error>()
+        .is_some_and(|e| e.is_syntax() || e.is_eof());
+    let field = if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or("body");
+        if path == "." {
+            name.to_string()
         } else {
-            path
-        };
-        let problem = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_string();
-        ApiError::field(&field, problem)
-    })
+            format!("{path}.{name}")
+        }
+    } else if path == "." || syntax {
+        "body".to_string()
+    } else {
+        path
+    };
+    let problem = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    ApiError::field(&field, problem)
 }
 
 /// Query parameters; a bad one is a 400 naming it.
@@ -147,19 +157,15 @@ impl WorkspaceMember {
     }
 }
 
-/// The `X-Workspace-Id` header name.
-pub const WORKSPACE_HEADER: &str = "x-workspace-id";
-
-impl FromRequestParts<AppState> for WorkspaceMember {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if let Some(member) = parts.extensions.get::<WorkspaceMember>() {
-            return Ok(member.clone());
-        }
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        let header = parts
-            .headers
+impl WorkspaceMember {
+    /// Resolves the workspace of a request (`X-Workspace-Id`, else the caller's oldest) and
+    /// checks membership.
+    pub async fn resolve(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+        user: AuthUser,
+    ) -> Result<Self, ApiError> {
+        let header = headers
             .get(WORKSPACE_HEADER)
             .map(|v| v.to_str().map(str::trim).unwrap_or_default().to_string());
         let (workspace_id, role) = match header {
@@ -190,11 +196,26 @@ impl FromRequestParts<AppState> for WorkspaceMember {
                 })?,
         };
         let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("stored role {role:?}"))?;
-        let member = WorkspaceMember {
+        Ok(WorkspaceMember {
             user,
             workspace_id,
             role,
-        };
+        })
+    }
+}
+
+/// The `X-Workspace-Id` header name.
+pub const WORKSPACE_HEADER: &str = "x-workspace-id";
+
+impl FromRequestParts<AppState> for WorkspaceMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(member) = parts.extensions.get::<WorkspaceMember>() {
+            return Ok(member.clone());
+        }
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let member = WorkspaceMember::resolve(state, &parts.headers, user).await?;
         parts.extensions.insert(member.clone());
         Ok(member)
     }

@@ -384,3 +384,25 @@ fn resolve_builtin(
         configured,
     })
 }
+
+impl Default for InferenceConfig {
+    /// Built-in providers with no credentials from the environment, default resilience knobs.
+    fn default() -> Self {
+        // Without yml or env input nothing can be invalid; the fallback only keeps this total.
+        Self::from_sources(None, &|_| None).unwrap_or_else(|_| Self {
+            providers: BTreeMap::new(),
+            circuit_breaker: BreakerConfig {
+                failure_threshold: 5,
+                window: Duration::from_secs(60),
+                open_for: Duration::from_secs(60),
+                half_open_successes: 2,
+            },
+            retries: RetryConfig {
+                max_retries: 2,
+                base_delay: Duration::from_millis(200),
+                max_delay: Duration::from_millis(10_000),
+            },
+            timeout: Duration::from_secs(60),
+        })
+    }
+}

@@ -5,12 +5,18 @@
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
+mod idempotency;
 pub mod ids;
+mod sessions;
 mod stats;
+mod turns;
 mod users;
 mod workspaces;
 
+pub use idempotency::IdempotencyClaim;
+pub use sessions::{MessageRow, SessionKey, SessionRow};
 pub use stats::{GlobalCounts, WorkspaceStats};
+pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};
 pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
 

@@ -82,7 +82,10 @@ const MESSAGE_COLUMNS: &str =
 
 impl Store {
     /// The active session for a key, if any.
-    pub async fn active_session(&self, key: &SessionKey<'_>) -> Result<Option<SessionRow>, sqlx::Error> {
+    pub async fn active_session(
+        &self,
+        key: &SessionKey<'_>,
+    ) -> Result<Option<SessionRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND workspace_id = $2 AND agent_id = $3 \
              AND surface = $4 AND surface_id = $5 AND status = 'active' ORDER BY created_at DESC LIMIT 1"
@@ -115,7 +118,11 @@ impl Store {
     }
 
     /// Archives every active session of a key; returns how many.
-    pub async fn archive_sessions(&self, key: &SessionKey<'_>, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    pub async fn archive_sessions(
+        &self,
+        key: &SessionKey<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
         with_pool!(&self.pool, p => {
             sqlx::query("UPDATE sessions SET status = 'archived', archived_at = $6 WHERE user_id = $1 AND workspace_id = $2 AND agent_id = $3 AND surface = $4 AND surface_id = $5 AND status = 'active'")
                 .bind(key.user_id).bind(key.workspace_id).bind(key.agent_id)
@@ -134,7 +141,12 @@ impl Store {
     }
 
     /// Appends messages and touches the session, in one transaction.
-    pub async fn append_messages(&self, session_id: &str, messages: &[MessageRow], now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    pub async fn append_messages(
+        &self,
+        session_id: &str,
+        messages: &[MessageRow],
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             for m in messages {
@@ -152,7 +164,12 @@ impl Store {
 
     /// Messages of a session written at or after `since` (all when `None`), oldest first,
     /// at most the newest `limit`.
-    pub async fn session_messages(&self, session_id: &str, since: Option<DateTime<Utc>>, limit: i64) -> Result<Vec<MessageRow>, sqlx::Error> {
+    pub async fn session_messages(
+        &self,
+        session_id: &str,
+        since: Option<DateTime<Utc>>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND ($2 IS NULL OR created_at >= $2) \
              ORDER BY created_at DESC, id DESC LIMIT $3) recent ORDER BY created_at, id"
@@ -164,7 +181,12 @@ impl Store {
     }
 
     /// Stores a compaction summary covering messages before `until`.
-    pub async fn set_session_summary(&self, session_id: &str, summary: &str, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    pub async fn set_session_summary(
+        &self,
+        session_id: &str,
+        summary: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
             sqlx::query("UPDATE sessions SET summary = $2, summary_until = $3 WHERE id = $1")
                 .bind(session_id).bind(summary).bind(until).execute(p).await.map(|r| r.rows_affected())

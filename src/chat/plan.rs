@@ -1,0 +1,42 @@
+//! Everything a turn needs, resolved by the HTTP layer before the loop starts.
+
+use chrono::{DateTime, Utc};
+
+use crate::{providers::Target, skills::EffectiveTool, store::SessionRow};
+
+/// A turn ready to run.
+#[derive(Debug, Clone)]
+pub struct TurnPlan {
+    /// `X-Request-ID` of the HTTP call, for logs and the trace.
+    pub request_id: Option<String>,
+    /// Caller.
+    pub user_id: String,
+    /// Workspace billed.
+    pub workspace_id: String,
+    /// Agent id.
+    pub agent_id: String,
+    /// The session (the user message is already stored in it).
+    pub session: SessionRow,
+    /// True when the session was created for this turn.
+    pub is_new_session: bool,
+    /// Model to call first.
+    pub primary: Target,
+    /// Model to call when the primary cannot serve.
+    pub fallback: Option<Target>,
+    /// Rendered system prompt (template + skill instructions + memory-profile suffix).
+    pub system_prompt: String,
+    /// Tools offered to the model.
+    pub tools: Vec<EffectiveTool>,
+    /// Most tool rounds before a final answer without tools.
+    pub max_tool_rounds: u32,
+    /// Completion limit per call.
+    pub max_output_tokens: u32,
+    /// Sampling temperature.
+    pub temperature: f32,
+    /// Context window to budget for.
+    pub context_tokens: u32,
+    /// When the whole turn must be over.
+    pub deadline: tokio::time::Instant,
+    /// Start of the turn.
+    pub started_at: DateTime<Utc>,
+}

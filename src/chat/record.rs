@@ -1,0 +1,122 @@
+//! Saving a turn: messages, usage and cost per inference call, the monthly token counter and
+//! the trace in one transaction; skill metrics afterwards, off the request path.
+
+use chrono::Utc;
+use serde_json::json;
+use sqlx::types::Json;
+
+use super::{plan::TurnPlan, runner::Stop, turn_log::TurnLog};
+use crate::{
+    app::AppState,
+    store::{TraceRow, TurnRecord, UsageRow, ids::new_id},
+};
+
+/// Writes the turn; returns the trace id.
+pub async fn record(
+    state: &AppState,
+    plan: &TurnPlan,
+    log: &TurnLog,
+    outcome: &Result<String, Stop>,
+) -> Result<String, sqlx::Error> {
+    let now = Utc::now();
+    let mut cost_total = 0.0;
+    let usage: Vec<UsageRow> = log
+        .calls
+        .iter()
+        .map(|call| {
+            let cost = state
+                .pricing
+                .cost(&call.target.provider, &call.target.model, &call.usage);
+            cost_total += cost;
+            UsageRow {
+                id: new_id("use"),
+                user_id: plan.user_id.clone(),
+                workspace_id: plan.workspace_id.clone(),
+                agent_id: plan.agent_id.clone(),
+                session_id: Some(plan.session.id.clone()),
+                provider: call.target.provider.clone(),
+                model: call.target.model.clone(),
+                prompt_tokens: call.usage.prompt_tokens as i64,
+                completion_tokens: call.usage.completion_tokens as i64,
+                cached_tokens: call.usage.cached_prompt_tokens as i64,
+                cost_usd: cost,
+                created_at: now,
+            }
+        })
+        .collect();
+    let (status, error) = match outcome {
+        Ok(_) => ("ok", None),
+        Err(Stop::Cancelled) => ("cancelled", Some("client disconnected".to_string())),
+        Err(Stop::Timeout) => (
+            "timeout",
+            Some("turn exceeded the request timeout".to_string()),
+        ),
+        Err(Stop::Failed(e)) => ("error", Some(e.public_message())),
+    };
+    let (prompt, completion) = log.totals();
+    let inference: Vec<_> = log
+        .calls
+        .iter()
+        .map(|c| {
+            json!({
+                "purpose": c.purpose, "round": c.round, "provider": c.target.provider,
+                "model": c.target.model, "promptTokens": c.usage.prompt_tokens,
+                "completionTokens": c.usage.completion_tokens, "estimated": c.estimated,
+                "latencyMs": c.latency_ms, "finishReason": c.finish, "attempts": c.attempts,
+            })
+        })
+        .collect();
+    let providers_used: Vec<&str> = log
+        .calls
+        .iter()
+        .map(|c| c.target.provider.as_str())
+        .collect();
+    let breakers: Vec<_> = state
+        .providers
+        .breakers()
+        .snapshot()
+        .into_iter()
+        .filter(|b| providers_used.contains(&b.provider.as_str()) || b.state != "closed")
+        .map(|b| json!({ "provider": b.provider, "state": b.state, "failures": b.failures }))
+        .collect();
+    let trace = TraceRow {
+        id: new_id("trc"),
+        user_id: plan.user_id.clone(),
+        workspace_id: plan.workspace_id.clone(),
+        agent_id: plan.agent_id.clone(),
+        session_id: Some(plan.session.id.clone()),
+        request_id: plan.request_id.clone(),
+        status: status.into(),
+        error,
+        prompt_tokens: prompt as i64,
+        completion_tokens: completion as i64,
+        cost_usd: cost_total,
+        duration_ms: (now - plan.started_at).num_milliseconds().max(0),
+        detail: Json(json!({
+            "inference": inference,
+            "failedAttempts": log.failed_attempts,
+            "tools": log.tool_trace,
+            "breakers": breakers,
+            "compaction": log.compaction,
+            "toolsUsed": log.tools_used,
+        })),
+        started_at: plan.started_at,
+        finished_at: now,
+    };
+    let month = now.format("%Y-%m").to_string();
+    state
+        .store
+        .record_turn(&TurnRecord {
+            session_id: &plan.session.id,
+            messages: &log.messages,
+            usage: &usage,
+            trace: &trace,
+            month: &month,
+        })
+        .await?;
+    tracing::info!(
+        trace_id = %trace.id, session_id = %plan.session.id, status,
+        prompt_tokens = prompt, completion_tokens = completion, "turn recorded"
+    );
+    Ok(trace.id)
+}

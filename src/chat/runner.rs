@@ -1,0 +1,378 @@
+//! The agent loop: inference (streamed), tool rounds, a final answer without tools when the
+//! rounds run out; the turn ends with `done` or `error` after everything is recorded.
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    context::{
+        COMPACTION_THRESHOLD, KEEP_RECENT, compaction_request, estimate_messages, history_messages,
+        system_message, trim_to_budget,
+    },
+    events::{ChatEvent, TurnReply, TurnUsage},
+    plan::TurnPlan,
+    presence::{PresenceEntry, PresenceState},
+    record::record,
+    tool_exec::execute_round,
+    turn_log::TurnLog,
+};
+use crate::{
+    app::AppState,
+    error::ApiError,
+    providers::{
+        ChatRequest, Message, ProviderError, Role, StreamEvent, ToolCall, ToolSpec,
+        chat_stream_traced,
+    },
+    tools::ToolContext,
+};
+
+/// Most stored messages loaded as history.
+const HISTORY_LIMIT: i64 = 200;
+
+/// Why a turn stopped early.
+#[derive(Debug)]
+pub enum Stop {
+    /// The provider (or the store) failed.
+    Failed(ApiError),
+    /// The client went away.
+    Cancelled,
+    /// The turn ran past its deadline.
+    Timeout,
+}
+
+impl From<ProviderError> for Stop {
+    fn from(e: ProviderError) -> Self {
+        Stop::Failed(e.into())
+    }
+}
+
+impl From<sqlx::Error> for Stop {
+    fn from(e: sqlx::Error) -> Self {
+        Stop::Failed(e.into())
+    }
+}
+
+/// Runs one turn, sending its events; cancelling `cancel` stops it as a client disconnect.
+pub async fn run_turn(
+    state: AppState,
+    plan: TurnPlan,
+    events: mpsc::Sender<ChatEvent>,
+    cancel: CancellationToken,
+) {
+    let _ = events
+        .send(ChatEvent::SessionResolved {
+            session_id: plan.session.id.clone(),
+            is_new: plan.is_new_session,
+        })
+        .await;
+    set_presence(&state, &plan, PresenceState::Thinking);
+    let mut log = TurnLog::default();
+    let outcome = tokio::select! {
+        r = drive(&state, &plan, &mut log, &events) => r,
+        () = cancel.cancelled() => Err(Stop::Cancelled),
+        () = tokio::time::sleep_until(plan.deadline) => Err(Stop::Timeout),
+    };
+    let finish = match &outcome {
+        Ok(_) => "stop",
+        Err(Stop::Cancelled) => "cancelled",
+        Err(Stop::Timeout) => "timeout",
+        Err(Stop::Failed(_)) => "error",
+    };
+    // A call still open was cut off: keep its partial text as an incomplete message.
+    let partial = log.partial_turn_text().to_string();
+    log.close_call(finish);
+    if outcome.is_err() && !partial.is_empty() {
+        log.push_assistant(&plan.session.id, &partial, &[], true);
+    }
+    let final_event = match &outcome {
+        Ok(content) => {
+            log.push_assistant(&plan.session.id, content, &[], false);
+            None
+        }
+        Err(Stop::Failed(e)) => Some(ChatEvent::Error(e.into())),
+        Err(Stop::Timeout) => Some(ChatEvent::Error((&ApiError::Timeout).into())),
+        Err(Stop::Cancelled) => None,
+    };
+    let (prompt, completion) = log.totals();
+    let mut usage = TurnUsage::default();
+    usage.add(prompt, completion);
+    if let Err(e) = record(&state, &plan, &log, &outcome).await {
+        tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
+    }
+    set_presence(&state, &plan, PresenceState::Idle);
+    let event = final_event.unwrap_or_else(|| {
+        ChatEvent::Done(TurnReply {
+            content: log.text.clone(),
+            session_id: plan.session.id.clone(),
+            tools_used: log.tools_used.clone(),
+            usage,
+        })
+    });
+    if !cancel.is_cancelled() {
+        let _ = events.send(event).await;
+    }
+}
+
+fn set_presence(state: &AppState, plan: &TurnPlan, presence: PresenceState) {
+    state.presence.set(
+        &plan.user_id,
+        PresenceEntry {
+            agent_id: plan.agent_id.clone(),
+            session_id: plan.session.id.clone(),
+            surface: plan.session.surface.clone(),
+            surface_id: plan.session.surface_id.clone(),
+            state: presence,
+            since: chrono::Utc::now(),
+        },
+    );
+}
+
+/// The loop proper; returns the turn's text.
+async fn drive(
+    state: &AppState,
+    plan: &TurnPlan,
+    log: &mut TurnLog,
+    events: &mpsc::Sender<ChatEvent>,
+) -> Result<String, Stop> {
+    let mut messages = build_context(state, plan, log).await?;
+    let specs: Vec<ToolSpec> = plan
+        .tools
+        .iter()
+        .map(|t| ToolSpec {
+            name: t.name.clone(),
+            description: t.description.clone(),
+            parameters: t.parameters.clone(),
+        })
+        .collect();
+    let offered: Vec<String> = plan.tools.iter().map(|t| t.name.clone()).collect();
+    let ctx = ToolContext::new(
+        plan.user_id.as_str(),
+        plan.workspace_id.as_str(),
+        Some(plan.session.id.clone()),
+        plan.agent_id.as_str(),
+    );
+    let mut round: u32 = 0;
+    loop {
+        let offer_tools = !specs.is_empty() && round < plan.max_tool_rounds;
+        let request = ChatRequest {
+            model: plan.primary.model.clone(),
+            messages: messages.clone(),
+            tools: if offer_tools {
+                specs.clone()
+            } else {
+                Vec::new()
+            },
+            max_tokens: Some(plan.max_output_tokens),
+            temperature: Some(plan.temperature),
+        };
+        set_presence(state, plan, PresenceState::Thinking);
+        let (text, calls) = infer(state, plan, log, events, &request, round, "turn").await?;
+        if calls.is_empty() || !offer_tools {
+            return Ok(text);
+        }
+        for (index, call) in calls.iter().enumerate() {
+            let _ = events
+                .send(ChatEvent::ToolCallComplete {
+                    index,
+                    name: call.name.clone(),
+                    arguments: call.arguments.clone(),
+                })
+                .await;
+        }
+        log.push_assistant(&plan.session.id, &text, &calls, false);
+        let mut assistant = Message::text(Role::Assistant, text);
+        assistant.tool_calls = calls.clone();
+        messages.push(assistant);
+        set_presence(state, plan, PresenceState::Tool);
+        let outcomes = execute_round(
+            state,
+            &ctx,
+            &offered,
+            &calls,
+            state.config.tool_timeout,
+            events,
+        )
+        .await;
+        for o in outcomes {
+            log.push_tool_result(
+                &plan.session.id,
+                &o.call,
+                &o.content,
+                o.duration_ms,
+                o.error.as_deref(),
+                o.cached,
+            );
+            messages.push(Message::tool_result(
+                o.call.id.clone(),
+                o.call.name.clone(),
+                o.content,
+            ));
+        }
+        round += 1;
+    }
+}
+
+/// One streamed inference call; forwards text and tool-call starts as events.
+async fn infer(
+    state: &AppState,
+    plan: &TurnPlan,
+    log: &mut TurnLog,
+    events: &mpsc::Sender<ChatEvent>,
+    request: &ChatRequest,
+    round: u32,
+    purpose: &'static str,
+) -> Result<(String, Vec<ToolCall>), Stop> {
+    let (result, attempts) = chat_stream_traced(
+        &state.providers,
+        plan.primary.clone(),
+        plan.fallback.clone(),
+        request,
+    )
+    .await;
+    let (mut stream, target) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            log.failed_attempts.extend(attempts);
+            return Err(e.into());
+        }
+    };
+    log.open_call(
+        purpose,
+        round,
+        target,
+        attempts,
+        estimate_messages(&request.messages),
+    );
+    let forward = purpose == "turn";
+    let mut calls: Vec<ToolCall> = Vec::new();
+    let mut streaming = false;
+    let mut finish = "stop".to_string();
+    while let Some(item) = stream.next().await {
+        match item? {
+            StreamEvent::TextDelta(delta) => {
+                if forward && !streaming {
+                    streaming = true;
+                    set_presence(state, plan, PresenceState::Streaming);
+                }
+                log.push_text(&delta);
+                if forward {
+                    let _ = events.send(ChatEvent::Content(delta)).await;
+                }
+            }
+            StreamEvent::ToolCallStart { index, id, name } => {
+                if forward {
+                    let _ = events
+                        .send(ChatEvent::ToolCall {
+                            index,
+                            name: name.clone(),
+                            tool_call_id: id.clone(),
+                        })
+                        .await;
+                }
+                if calls.len() <= index {
+                    calls.resize_with(index + 1, || ToolCall {
+                        id: String::new(),
+                        name: String::new(),
+                        arguments: String::new(),
+                    });
+                }
+                calls[index].id = id;
+                calls[index].name = name;
+            }
+            StreamEvent::ToolCallDelta { index, arguments } => {
+                if let Some(call) = calls.get_mut(index) {
+                    call.arguments.push_str(&arguments);
+                }
+            }
+            StreamEvent::Usage(usage) => log.set_usage(usage),
+            StreamEvent::Finish { reason } => finish = format!("{reason:?}").to_lowercase(),
+        }
+    }
+    let text = log.open_text().to_string();
+    log.close_call(&finish);
+    calls.retain(|c| !c.name.is_empty());
+    for call in &mut calls {
+        if call.id.is_empty() {
+            call.id = crate::store::ids::new_id("call");
+        }
+        if call.arguments.trim().is_empty() {
+            call.arguments = "{}".into();
+        }
+    }
+    Ok((text, calls))
+}
+
+/// System prompt, summary and history; compacts older history when it nears the window.
+async fn build_context(
+    state: &AppState,
+    plan: &TurnPlan,
+    log: &mut TurnLog,
+) -> Result<Vec<Message>, Stop> {
+    let session = &plan.session;
+    let rows = state
+        .store
+        .session_messages(&session.id, session.summary_until, HISTORY_LIMIT)
+        .await?;
+    let mut history = history_messages(&rows);
+    let mut summary = session.summary.clone();
+    let window = u64::from(plan.context_tokens);
+    let budget = (window as f64 * COMPACTION_THRESHOLD) as u64;
+    let system_len = estimate_messages(&[system_message(&plan.system_prompt, summary.as_deref())]);
+    let reserve = u64::from(plan.max_output_tokens).min(window / 4);
+    if system_len + estimate_messages(&history) + reserve > budget && history.len() > KEEP_RECENT {
+        let split = history.len() - KEEP_RECENT;
+        let older: Vec<Message> = history.drain(..split).collect();
+        let until = rows
+            .iter()
+            .rev()
+            .take(KEEP_RECENT)
+            .last()
+            .map(|r| r.created_at)
+            .unwrap_or(plan.started_at);
+        match summarise(state, plan, log, summary.as_deref(), &older).await {
+            Ok(text) => {
+                state
+                    .store
+                    .set_session_summary(&session.id, &text, until)
+                    .await?;
+                log.compaction = Some(serde_json::json!({
+                    "summarisedMessages": older.len(), "summaryChars": text.len(),
+                }));
+                summary = Some(text);
+            }
+            Err(Stop::Failed(e)) => {
+                tracing::warn!(error = %e, "compaction failed; trimming history instead");
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    let system = system_message(&plan.system_prompt, summary.as_deref());
+    let history_budget =
+        budget.saturating_sub(estimate_messages(std::slice::from_ref(&system)) + reserve);
+    trim_to_budget(&mut history, history_budget);
+    let mut messages = Vec::with_capacity(history.len() + 1);
+    messages.push(system);
+    messages.extend(history);
+    Ok(messages)
+}
+
+async fn summarise(
+    state: &AppState,
+    plan: &TurnPlan,
+    log: &mut TurnLog,
+    previous: Option<&str>,
+    older: &[Message],
+) -> Result<String, Stop> {
+    let request = ChatRequest {
+        model: plan.primary.model.clone(),
+        messages: compaction_request(previous, older),
+        tools: Vec::new(),
+        max_tokens: Some(plan.max_output_tokens.min(1024)),
+        temperature: Some(0.2),
+    };
+    // Compaction events are internal: they go to a channel nobody reads.
+    let (sink, _) = mpsc::channel(1);
+    let (text, _) = infer(state, plan, log, &sink, &request, 0, "compaction").await?;
+    Ok(text)
+}
