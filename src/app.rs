@@ -14,6 +14,7 @@ use anyhow::Context;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    agents::{AgentConfig, GlobalAgents, onboarding::starter_agents},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     chat::{limits::RateLimiter, presence::Presence, tool_cache::ToolCache},
     config::{Config, Secret},
@@ -62,6 +63,10 @@ pub struct AppInner {
     pub ready: AtomicBool,
     /// Currently open streaming connections (SSE).
     pub open_streams: AtomicI64,
+    /// Global agents from `astra.yml`.
+    pub global_agents: GlobalAgents,
+    /// Agents seeded into a workspace by onboarding.
+    pub starter_agents: Vec<AgentConfig>,
 }
 
 impl Deref for AppState {
@@ -106,6 +111,8 @@ impl AppState {
         let tool_cache = ToolCache::new(config.tool_cache_ttl);
         let ip_limiter = RateLimiter::new(config.limits.ip_per_minute);
         let user_limiter = RateLimiter::new(config.limits.user_per_minute);
+        let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
+        let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,
@@ -124,6 +131,8 @@ impl AppState {
             shutdown: CancellationToken::new(),
             ready: AtomicBool::new(false),
             open_streams: AtomicI64::new(0),
+            global_agents,
+            starter_agents,
         })))
     }
 }

@@ -3,6 +3,7 @@
 //! [`run`] serves the whole HTTP API on a given listener until a shutdown signal; tests bind
 //! `127.0.0.1:0` and call it with their own [`config::Config`].
 
+pub mod agents;
 pub mod app;
 pub mod auth;
 pub mod chat;

@@ -1,8 +1,11 @@
 //! HTTP surface: one module per route group, each with its own `router()`, merged here with
 //! the OpenAPI document, JSON fallbacks and the cross-cutting layers.
 
+pub mod agents;
 pub mod auth;
 pub mod extract;
+pub mod memory_profiles;
+pub mod onboarding;
 mod openapi;
 pub mod request_id;
 pub mod system;
@@ -33,6 +36,9 @@ pub fn router(state: AppState) -> Router {
         .merge(system::router())
         .merge(auth::router())
         .merge(workspaces::router())
+        .merge(agents::router())
+        .merge(memory_profiles::router())
+        .merge(onboarding::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

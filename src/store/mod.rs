@@ -5,16 +5,23 @@
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
+mod agents;
 mod idempotency;
 pub mod ids;
+mod memory_profiles;
+mod onboarding;
 mod sessions;
+mod skill_metrics;
 mod stats;
 mod turns;
 mod users;
 mod workspaces;
 
+pub use agents::{AgentRow, AgentVersionRow};
 pub use idempotency::IdempotencyClaim;
+pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
+pub use skill_metrics::SkillMetric;
 pub use stats::{GlobalCounts, WorkspaceStats};
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};

@@ -8,8 +8,11 @@
     clippy::disallowed_methods
 )]
 
+mod agents;
 mod auth;
 mod helpers;
+mod memory_profiles;
+mod onboarding;
 mod plumbing;
 mod providers;
 mod tools;

@@ -1,0 +1,31 @@
+//! Agents: validated configurations, system-prompt templates, global agents from
+//! `astra.yml`, version history, memory profiles, onboarding and the resolution of the agent
+//! a chat turn runs.
+
+mod config;
+mod globals;
+mod input;
+mod memory_profile;
+pub mod onboarding;
+pub mod profiles;
+mod resolve;
+pub mod service;
+mod template;
+pub mod versions;
+
+pub use config::*;
+pub use globals::GlobalAgents;
+pub use input::{AgentConfigIn, FallbackIn, ModelIn, SessionIn, ToolsIn};
+pub use memory_profile::{MemoryProfileIn, MemoryProfileSpec, TiersIn};
+pub use resolve::{AgentSource, ResolvedAgent, resolve_agent};
+pub use service::AgentView;
+pub use template::{
+    PLACEHOLDERS, PromptContext, TemplateError, check_template, render_system_prompt,
+};
+
+/// The current time at the precision both engines store (microseconds), so a response
+/// built from it equals what a later read returns (and their ETags agree).
+pub(crate) fn stored_now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,149 @@
+//! Agent version history: listing, reading, rollback (itself a new version) and labels.
+//!
+//! A global agent has exactly one version, its `astra.yml` definition, which can be read but
+//! neither rolled back nor labelled.
+
+use chrono::{DateTime, Utc};
+
+use super::{
+    AgentConfig, GlobalAgents,
+    service::{AgentView, require_own, save},
+};
+use crate::{
+    error::{ApiError, ApiResult},
+    http::extract::Page,
+    store::{AgentVersionRow, Store},
+};
+
+/// One version as served.
+#[derive(Debug, Clone)]
+pub struct VersionView {
+    /// Agent id.
+    pub agent_id: String,
+    /// 1, 2, …
+    pub version: i64,
+    /// The configuration of that version.
+    pub config: AgentConfig,
+    /// Free-form label.
+    pub label: Option<String>,
+    /// Who saved it (`None` for a global agent).
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<AgentVersionRow> for VersionView {
+    fn from(row: AgentVersionRow) -> Self {
+        Self {
+            agent_id: row.agent_id,
+            version: row.version,
+            config: row.config.0,
+            label: row.label,
+            created_by: Some(row.created_by),
+            created_at: row.created_at,
+        }
+    }
+}
+
+fn global_version(config: &AgentConfig, globals: &GlobalAgents) -> VersionView {
+    VersionView {
+        agent_id: config.id.as_str().to_string(),
+        version: 1,
+        config: config.clone(),
+        label: None,
+        created_by: None,
+        created_at: globals.loaded_at(),
+    }
+}
+
+/// An agent's versions, newest first, plus the total.
+pub async fn list(
+    store: &Store,
+    globals: &GlobalAgents,
+    ws: &str,
+    id: &str,
+    page: Page,
+) -> ApiResult<(Vec<VersionView>, i64)> {
+    if store.agent(ws, id).await?.is_none() {
+        let global = globals
+            .get(id)
+            .ok_or_else(|| ApiError::not_found("Agent"))?;
+        let items = if page.offset == 0 {
+            vec![global_version(global, globals)]
+        } else {
+            Vec::new()
+        };
+        return Ok((items, 1));
+    }
+    let (rows, total) = store
+        .agent_versions(ws, id, page.limit, page.offset)
+        .await?;
+    Ok((rows.into_iter().map(Into::into).collect(), total))
+}
+
+/// One version of an agent.
+pub async fn get(
+    store: &Store,
+    globals: &GlobalAgents,
+    ws: &str,
+    id: &str,
+    version: i64,
+) -> ApiResult<VersionView> {
+    if store.agent(ws, id).await?.is_none() {
+        return match globals.get(id) {
+            Some(g) if version == 1 => Ok(global_version(g, globals)),
+            Some(_) => Err(ApiError::not_found("Version")),
+            None => Err(ApiError::not_found("Agent")),
+        };
+    }
+    store
+        .agent_version(ws, id, version)
+        .await?
+        .map(Into::into)
+        .ok_or_else(|| ApiError::not_found("Version"))
+}
+
+/// Makes an old version live again, recorded as a new version. A memory profile deleted
+/// since that version is dropped from the restored config rather than blocking the rollback.
+pub async fn rollback(
+    store: &Store,
+    globals: &GlobalAgents,
+    ws: &str,
+    actor: &str,
+    id: &str,
+    version: i64,
+) -> ApiResult<AgentView> {
+    require_own(store, globals, ws, id).await?;
+    let mut config = store
+        .agent_version(ws, id, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Version"))?
+        .config
+        .0;
+    if let Some(profile) = &config.memory_profile_id
+        && store.memory_profile(ws, profile).await?.is_none()
+    {
+        config.memory_profile_id = None;
+    }
+    save(store, ws, actor, &config, "agent.rollback").await
+}
+
+/// Sets (or, with `None`, clears) a version's label: at most 100 characters.
+pub async fn label(
+    store: &Store,
+    globals: &GlobalAgents,
+    ws: &str,
+    id: &str,
+    version: i64,
+    label: Option<&str>,
+) -> ApiResult<VersionView> {
+    require_own(store, globals, ws, id).await?;
+    let label = label.map(str::trim).filter(|l| !l.is_empty());
+    if label.is_some_and(|l| l.chars().count() > 100) {
+        return Err(ApiError::field("label", "must be at most 100 characters"));
+    }
+    if !store.label_agent_version(ws, id, version, label).await? {
+        return Err(ApiError::not_found("Version"));
+    }
+    get(store, globals, ws, id, version).await
+}

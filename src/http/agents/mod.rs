@@ -1,0 +1,141 @@
+//! Route group 4: `/agents…` — workspace agents merged with the global ones, with versions.
+//! Members and viewers read; owners and admins write.
+
+pub mod cache;
+mod dto;
+mod versions;
+
+pub use dto::{AgentOut, LabelIn, VersionOut};
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use crate::{
+    agents::{AgentConfigIn, service},
+    app::AppState,
+    error::ApiResult,
+};
+
+/// Routes of the agents group.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_agent, list_agents))
+        .routes(routes!(get_agent, update_agent, delete_agent))
+        .routes(routes!(versions::list_versions))
+        .routes(routes!(versions::get_version, versions::label_version))
+        .routes(routes!(versions::rollback))
+}
+
+fn to_value<T: serde::Serialize>(v: T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Create an agent in the workspace (owner/admin); it may shadow a global agent.
+#[utoipa::path(post, path = "/agents", tag = "agents", request_body = AgentConfigIn,
+    security(("bearer" = [])),
+    responses((status = 201, body = AgentOut), (status = 400), (status = 403), (status = 409)))]
+async fn create_agent(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiJson(body): ApiJson<AgentConfigIn>,
+) -> ApiResult<(StatusCode, Json<AgentOut>)> {
+    member.require_manager()?;
+    let view = service::create(&state.store, &member.workspace_id, &member.user.id, body).await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
+}
+
+/// List the workspace's agents and the global agents they do not shadow, by id
+/// (`ETag`, `Cache-Control: private, max-age=30`).
+#[utoipa::path(get, path = "/agents", tag = "agents", params(PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "{items: [Agent], total, limit, offset}"), (status = 304)))]
+async fn list_agents(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiQuery(params): ApiQuery<PageParams>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let page = params.resolve(100)?;
+    let all = service::list(&state.store, &state.global_agents, &member.workspace_id).await?;
+    let total = all.len() as i64;
+    let items = all
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .map(|v| to_value(AgentOut::from(v)))
+        .collect();
+    let body = page_body(items, total, page);
+    Ok(cache::cached_json(&headers, body, cache::PRIVATE_30S))
+}
+
+/// Get an agent (the workspace's own, else a global one) with `ETag`.
+#[utoipa::path(get, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = AgentOut), (status = 304), (status = 404)))]
+async fn get_agent(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let view = service::get(
+        &state.store,
+        &state.global_agents,
+        &member.workspace_id,
+        &id,
+    )
+    .await?;
+    let body = to_value(AgentOut::from(view));
+    Ok(cache::cached_json(&headers, body, cache::PRIVATE_30S))
+}
+
+/// Replace an agent's configuration (owner/admin); the new config is recorded as a version.
+#[utoipa::path(put, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
+    request_body = AgentConfigIn, security(("bearer" = [])),
+    responses((status = 200, body = AgentOut), (status = 400), (status = 403), (status = 404)))]
+async fn update_agent(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AgentConfigIn>,
+) -> ApiResult<Json<AgentOut>> {
+    member.require_manager()?;
+    let view = service::update(
+        &state.store,
+        &state.global_agents,
+        &member.workspace_id,
+        &member.user.id,
+        &id,
+        body,
+    )
+    .await?;
+    Ok(Json(view.into()))
+}
+
+/// Delete an agent and its history (owner/admin).
+#[utoipa::path(delete, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 204), (status = 403), (status = 404)))]
+async fn delete_agent(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    member.require_manager()?;
+    service::delete(
+        &state.store,
+        &state.global_agents,
+        &member.workspace_id,
+        &member.user.id,
+        &id,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

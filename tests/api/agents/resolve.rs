@@ -1,0 +1,137 @@
+//! `resolve_agent`, called directly against the app's database: own, granted, expired grant,
+//! global, another workspace's (403) and unknown (404).
+
+use astra::{
+    agents::{AgentSource, GlobalAgents, resolve_agent},
+    error::ApiError,
+    store::Store,
+};
+use chrono::{Duration, Utc};
+use reqwest::Method;
+use serde_json::json;
+
+use super::{agent, call, global};
+use crate::helpers::spawn_app_with;
+
+#[tokio::test]
+async fn resolution_order_grants_and_errors() {
+    let app = spawn_app_with(|c| c.file.agents = vec![global("oracle", "Oracle")]).await;
+    let (a, _, _) = app.register("res-a@example.com").await;
+    let (b, _, _) = app.register("res-b@example.com").await;
+    let ws_a = app.workspace(&a, "A").await;
+    let ws_b = app.workspace(&b, "B").await;
+    for id in ["mine", "shared", "private"] {
+        call(
+            &app,
+            Method::POST,
+            "/agents",
+            &a,
+            &ws_a,
+            Some(agent(id)),
+            &[],
+        )
+        .await
+        .expect(201);
+    }
+    let expires = (Utc::now() + Duration::days(1)).to_rfc3339();
+    app.post(
+        &format!("/workspaces/{ws_a}/grants"),
+        &a,
+        json!({"receivingWorkspaceId": ws_b, "agentId": "shared", "readonly": true, "expiresAt": expires}),
+    )
+    .await
+    .expect(201);
+    let store = Store::connect(&app.config).await.unwrap();
+    let globals = GlobalAgents::load(&app.config.file.agents, Utc::now()).unwrap();
+    let now = Utc::now();
+
+    let own = resolve_agent(&store, &globals, &ws_a, "mine", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (own.source, own.config.id.as_str()),
+        (AgentSource::Own, "mine")
+    );
+
+    let granted = resolve_agent(&store, &globals, &ws_b, "shared", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        granted.source,
+        AgentSource::Granted {
+            from_workspace: ws_a.clone(),
+            readonly: true
+        }
+    );
+    assert_eq!(granted.config.display_name, "Agent shared");
+
+    let later = now + Duration::days(2);
+    let expired = resolve_agent(&store, &globals, &ws_b, "shared", later)
+        .await
+        .unwrap_err();
+    assert!(matches!(expired, ApiError::Forbidden(_)), "{expired:?}");
+
+    let global = resolve_agent(&store, &globals, &ws_b, "oracle", now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (global.source, global.config.display_name.as_str()),
+        (AgentSource::Global, "Oracle")
+    );
+
+    let other = resolve_agent(&store, &globals, &ws_b, "private", now)
+        .await
+        .unwrap_err();
+    assert!(matches!(other, ApiError::Forbidden(_)), "{other:?}");
+    assert_eq!(other.code(), "FORBIDDEN");
+
+    let unknown = resolve_agent(&store, &globals, &ws_b, "nobody", now)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (unknown.status().as_u16(), unknown.code()),
+        (404, "NOT_FOUND")
+    );
+
+    // A workspace's own agent wins over a grant and over a global agent.
+    call(
+        &app,
+        Method::POST,
+        "/agents",
+        &b,
+        &ws_b,
+        Some(agent("shared")),
+        &[],
+    )
+    .await
+    .expect(201);
+    call(
+        &app,
+        Method::POST,
+        "/agents",
+        &b,
+        &ws_b,
+        Some(agent("oracle")),
+        &[],
+    )
+    .await
+    .expect(201);
+    for id in ["shared", "oracle"] {
+        let r = resolve_agent(&store, &globals, &ws_b, id, now)
+            .await
+            .unwrap();
+        assert_eq!(r.source, AgentSource::Own, "{id}");
+    }
+    // A grant whose agent was deleted since falls through.
+    call(&app, Method::DELETE, "/agents/shared", &a, &ws_a, None, &[])
+        .await
+        .expect(204);
+    call(&app, Method::DELETE, "/agents/shared", &b, &ws_b, None, &[])
+        .await
+        .expect(204);
+    let gone = resolve_agent(&store, &globals, &ws_b, "shared", now)
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), "NOT_FOUND");
+    store.close().await;
+}
