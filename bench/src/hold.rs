@@ -3,6 +3,7 @@
 //! Per-stream memory = (RSS while holding − RSS before) / streams established.
 
 use std::{
+    collections::BTreeMap,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -40,6 +41,8 @@ pub struct HoldStats {
     pub established: usize,
     /// Streams that failed before their first content.
     pub failed: usize,
+    /// Failures by kind.
+    pub errors: BTreeMap<String, usize>,
     /// Streams established that ended before being released (the fake's stream was too short,
     /// or the server cut it).
     pub ended_early: usize,
@@ -61,7 +64,7 @@ pub struct HoldStats {
 
 enum Event {
     Established,
-    Failed,
+    Failed(String),
     /// Established, then ended before release.
     Ended,
 }
@@ -74,8 +77,19 @@ async fn one_stream(
 ) {
     let resp = match rb.send().await {
         Ok(r) if r.status().is_success() => r,
-        _ => {
-            let _ = tx.send(Event::Failed);
+        Ok(r) => {
+            let _ = tx.send(Event::Failed(format!("http_{}", r.status().as_u16())));
+            return;
+        }
+        Err(e) => {
+            let kind = if e.is_connect() {
+                "connect"
+            } else if e.is_timeout() {
+                "timeout"
+            } else {
+                "transport"
+            };
+            let _ = tx.send(Event::Failed(kind.into()));
             return;
         }
     };
@@ -105,7 +119,7 @@ async fn one_stream(
     let _ = tx.send(if established {
         Event::Ended
     } else {
-        Event::Failed
+        Event::Failed("ended_before_content".into())
     });
 }
 
@@ -127,6 +141,7 @@ pub async fn hold(
     let (mut established, mut failed, mut ended, mut peak) = (0usize, 0usize, 0usize, rss_before);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut last_established = start;
+    let mut errors = BTreeMap::new();
     while established + failed < n && start.elapsed() < ESTABLISH_TIMEOUT {
         let allowed =
             ((start.elapsed().as_millis() / RAMP_STEP.as_millis()) as usize + 1) * RAMP_BATCH;
@@ -137,7 +152,7 @@ pub async fn hold(
         tokio::select! {
             ev = rx.recv() => match ev {
                 Some(Event::Established) => { established += 1; last_established = Instant::now(); }
-                Some(Event::Failed) => failed += 1,
+                Some(Event::Failed(kind)) => { failed += 1; *errors.entry(kind).or_default() += 1; }
                 Some(Event::Ended) => ended += 1,
                 None => break,
             },
@@ -151,7 +166,7 @@ pub async fn hold(
     while Instant::now() < hold_end {
         tokio::select! {
             ev = rx.recv() => match ev {
-                Some(Event::Failed) => failed += 1,
+                Some(Event::Failed(kind)) => { failed += 1; *errors.entry(kind).or_default() += 1; }
                 Some(Event::Ended) => ended += 1,
                 _ => {}
             },
@@ -175,6 +190,7 @@ pub async fn hold(
         requested: n,
         established,
         failed,
+        errors,
         ended_early: ended,
         establish_s: (last_established - start).as_secs_f64(),
         rss_before_kib: rss_before,

@@ -213,8 +213,14 @@ fn astra_bin(opts: &Opts) -> anyhow::Result<PathBuf> {
         return Ok(p.clone());
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    // The gateway goes next to this binary: same target directory, same profile.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            let exe = std::env::current_exe().ok()?;
+            Some(exe.parent()?.parent()?.to_path_buf())
+        })
+        .unwrap_or_else(|| root.join("target"));
     if !opts.no_build {
         eprintln!("building the gateway: cargo build --release -p astra --bin astra");
         let status =
