@@ -85,17 +85,34 @@ impl ChatBody {
     pub fn validate(self, streaming: bool, allow_private: bool) -> ApiResult<ChatInput> {
         let mut problems = Problems::new();
         let len = self.message.chars().count();
-        problems.check(len == 0 || len > 10_000, "message", "must be 1-10000 characters");
+        problems.check(
+            len == 0 || len > 10_000,
+            "message",
+            "must be 1-10000 characters",
+        );
         let agent_id = self.agent_id.unwrap_or_else(|| "chad".into());
-        problems.check(agent_id.is_empty() || agent_id.len() > 64, "agentId", "must be 1-64 characters");
+        problems.check(
+            agent_id.is_empty() || agent_id.len() > 64,
+            "agentId",
+            "must be 1-64 characters",
+        );
         let surface_id = self.surface_id.unwrap_or_else(|| "main".into());
-        problems.check(surface_id.is_empty() || surface_id.len() > 128, "surfaceId", "must be 1-128 characters");
+        problems.check(
+            surface_id.is_empty() || surface_id.len() > 128,
+            "surfaceId",
+            "must be 1-128 characters",
+        );
         let mut webhook_url = None;
         if let Some(raw) = self.webhook_url {
             if streaming {
-                problems.add("webhookUrl", "is only supported by the non-streaming /agent/chat");
+                problems.add(
+                    "webhookUrl",
+                    "is only supported by the non-streaming /agent/chat",
+                );
             } else {
-                match parse_outbound_url(&raw).and_then(|u| check_url(&u, allow_private).map(|()| u)) {
+                match parse_outbound_url(&raw)
+                    .and_then(|u| check_url(&u, allow_private).map(|()| u))
+                {
                     Ok(url) => webhook_url = Some(url),
                     Err(e) => problems.add("webhookUrl", e.to_string()),
                 }
@@ -114,8 +131,14 @@ impl ChatBody {
 
 /// First instant of the next calendar month (UTC), when monthly budgets reset.
 pub fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let (y, m) = if now.month() == 12 { (now.year() + 1, 1) } else { (now.year(), now.month() + 1) };
-    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single().unwrap_or(now)
+    let (y, m) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now)
 }
 
 /// Refuses the turn when the user's monthly tokens (plus this message) exceed the budget.
@@ -125,7 +148,10 @@ pub async fn check_budget(state: &AppState, user: &AuthUser, message: &str) -> A
         return Ok(());
     }
     let now = Utc::now();
-    let used = state.store.month_tokens(&user.id, &now.format("%Y-%m").to_string()).await?;
+    let used = state
+        .store
+        .month_tokens(&user.id, &now.format("%Y-%m").to_string())
+        .await?;
     if used.max(0) as u64 + estimate_tokens(message) > budget {
         return Err(ApiError::TokenBudgetExceeded {
             reset_at: next_month_start(now).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -135,14 +161,22 @@ pub async fn check_budget(state: &AppState, user: &AuthUser, message: &str) -> A
 }
 
 /// Counts the request against the IP and user limiters; returns the tighter decision.
-pub fn check_rates(state: &AppState, ip: IpAddr, user: &AuthUser) -> ApiResult<Option<RateDecision>> {
+pub fn check_rates(
+    state: &AppState,
+    ip: IpAddr,
+    user: &AuthUser,
+) -> ApiResult<Option<RateDecision>> {
     let ip_decision = state.ip_limiter.check(&ip.to_string());
     if let Some(d) = ip_decision.filter(|d| !d.allowed) {
-        return Err(ApiError::RateLimit { retry_after: d.reset_secs });
+        return Err(ApiError::RateLimit {
+            retry_after: d.reset_secs,
+        });
     }
     let user_decision = state.user_limiter.check(&user.id);
     if let Some(d) = user_decision.filter(|d| !d.allowed) {
-        return Err(ApiError::RateLimit { retry_after: d.reset_secs });
+        return Err(ApiError::RateLimit {
+            retry_after: d.reset_secs,
+        });
     }
     Ok(match (ip_decision, user_decision) {
         (Some(a), Some(b)) => Some(if a.remaining < b.remaining { a } else { b }),
@@ -151,23 +185,51 @@ pub fn check_rates(state: &AppState, ip: IpAddr, user: &AuthUser) -> ApiResult<O
 }
 
 /// Enforces `astra.yml quotas` for this agent in this workspace.
-async fn check_quotas(state: &AppState, workspace_id: &str, agent_id: &str, message: &str) -> ApiResult<()> {
+async fn check_quotas(
+    state: &AppState,
+    workspace_id: &str,
+    agent_id: &str,
+    message: &str,
+) -> ApiResult<()> {
     let now = Utc::now();
     let estimate = estimate_tokens(message) as i64;
-    for rule in state.config.quotas.iter().filter(|r| r.applies(workspace_id, agent_id)) {
+    for rule in state
+        .config
+        .quotas
+        .iter()
+        .filter(|r| r.applies(workspace_id, agent_id))
+    {
         if let Some(limit) = rule.tokens_per_hour {
-            let (tokens, _) = state.store.agent_usage_since(workspace_id, agent_id, now - Duration::hours(1)).await?;
+            let (tokens, _) = state
+                .store
+                .agent_usage_since(workspace_id, agent_id, now - Duration::hours(1))
+                .await?;
             if tokens + estimate > limit as i64 {
-                return Err(quota(format!("Hourly token quota of agent {agent_id} is spent"), 3600));
+                return Err(quota(
+                    format!("Hourly token quota of agent {agent_id} is spent"),
+                    3600,
+                ));
             }
         }
         if rule.tokens_per_day.is_some() || rule.cost_per_day_usd.is_some() {
-            let (tokens, cost) = state.store.agent_usage_since(workspace_id, agent_id, now - Duration::days(1)).await?;
-            if rule.tokens_per_day.is_some_and(|l| tokens + estimate > l as i64) {
-                return Err(quota(format!("Daily token quota of agent {agent_id} is spent"), 86_400));
+            let (tokens, cost) = state
+                .store
+                .agent_usage_since(workspace_id, agent_id, now - Duration::days(1))
+                .await?;
+            if rule
+                .tokens_per_day
+                .is_some_and(|l| tokens + estimate > l as i64)
+            {
+                return Err(quota(
+                    format!("Daily token quota of agent {agent_id} is spent"),
+                    86_400,
+                ));
             }
             if rule.cost_per_day_usd.is_some_and(|l| cost >= l) {
-                return Err(quota(format!("Daily cost quota of agent {agent_id} is spent"), 86_400));
+                return Err(quota(
+                    format!("Daily cost quota of agent {agent_id} is spent"),
+                    86_400,
+                ));
             }
         }
     }
@@ -175,16 +237,31 @@ async fn check_quotas(state: &AppState, workspace_id: &str, agent_id: &str, mess
 }
 
 fn quota(message: String, retry_after: u64) -> ApiError {
-    ApiError::QuotaExceeded { message, retry_after }
+    ApiError::QuotaExceeded {
+        message,
+        retry_after,
+    }
 }
 
 /// Resolves agent and session, stores the user message, and returns the plan.
-pub async fn plan_turn(state: &AppState, member: &WorkspaceMember, input: &ChatInput, request_id: Option<String>) -> ApiResult<TurnPlan> {
+pub async fn plan_turn(
+    state: &AppState,
+    member: &WorkspaceMember,
+    input: &ChatInput,
+    request_id: Option<String>,
+) -> ApiResult<TurnPlan> {
     if !member.role.can_run_agents() {
         return Err(ApiError::Forbidden("Viewers cannot run agents".into()));
     }
     let now = Utc::now();
-    let agent = resolve_agent(&state.store, &state.global_agents, &member.workspace_id, &input.agent_id, now).await?;
+    let agent = resolve_agent(
+        &state.store,
+        &state.global_agents,
+        &member.workspace_id,
+        &input.agent_id,
+        now,
+    )
+    .await?;
     let cfg = &agent.config;
     let workspace = state
         .store
@@ -195,15 +272,24 @@ pub async fn plan_turn(state: &AppState, member: &WorkspaceMember, input: &ChatI
     if let Some(allowed) = &workspace.allowed_providers
         && !allowed.0.iter().any(|p| p == provider)
     {
-        return Err(ApiError::Forbidden(format!("Provider {provider:?} is not allowed in this workspace")));
+        return Err(ApiError::Forbidden(format!(
+            "Provider {provider:?} is not allowed in this workspace"
+        )));
     }
     if let Some(allowed) = &workspace.allowed_models
         && !allowed.0.iter().any(|m| m == &cfg.model.model_id)
     {
-        return Err(ApiError::Forbidden(format!("Model {:?} is not allowed in this workspace", cfg.model.model_id)));
+        return Err(ApiError::Forbidden(format!(
+            "Model {:?} is not allowed in this workspace",
+            cfg.model.model_id
+        )));
     }
     check_quotas(state, &member.workspace_id, &input.agent_id, &input.message).await?;
-    let user = state.store.user_by_id(&member.user.id).await?.ok_or_else(|| ApiError::Unauthorized("Unknown user".into()))?;
+    let user = state
+        .store
+        .user_by_id(&member.user.id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("Unknown user".into()))?;
     // The memory profile lives in the workspace that owns the agent.
     let profile_ws = match &agent.source {
         AgentSource::Granted { from_workspace, .. } => from_workspace.as_str(),
@@ -238,7 +324,13 @@ pub async fn plan_turn(state: &AppState, member: &WorkspaceMember, input: &ChatI
         system_prompt.push_str("\n\n");
         system_prompt.push_str(&suffix);
     }
-    let tools = effective_tools(&cfg.tools.allow, &cfg.tools.deny, &cfg.skills, &state.skills, &state.tools);
+    let tools = effective_tools(
+        &cfg.tools.allow,
+        &cfg.tools.deny,
+        &cfg.skills,
+        &state.skills,
+        &state.tools,
+    );
     let key = SessionKey {
         user_id: &user.id,
         workspace_id: &member.workspace_id,
@@ -263,7 +355,10 @@ pub async fn plan_turn(state: &AppState, member: &WorkspaceMember, input: &ChatI
         incomplete: false,
         created_at: now,
     };
-    state.store.append_messages(&session.id, std::slice::from_ref(&user_message), now).await?;
+    state
+        .store
+        .append_messages(&session.id, std::slice::from_ref(&user_message), now)
+        .await?;
     let mut primary = Target::new(provider, cfg.model.model_id.clone());
     if let Some(endpoint) = &cfg.model.endpoint {
         primary = primary.with_endpoint(endpoint.clone());
@@ -279,10 +374,20 @@ pub async fn plan_turn(state: &AppState, member: &WorkspaceMember, input: &ChatI
                 .file
                 .setting("fallbackProvider")
                 .filter(|p| *p != provider)
-                .map(|p| Target::new(p, state.config.file.setting("fallbackModel").unwrap_or(&state.config.default_model)))
+                .map(|p| {
+                    Target::new(
+                        p,
+                        state
+                            .config
+                            .file
+                            .setting("fallbackModel")
+                            .unwrap_or(&state.config.default_model),
+                    )
+                })
         });
     Ok(TurnPlan {
         request_id,
+        trace_id: new_id("trc"),
         user_id: user.id,
         workspace_id: member.workspace_id.clone(),
         agent_id: input.agent_id.clone(),
@@ -295,7 +400,10 @@ pub async fn plan_turn(state: &AppState, member: &WorkspaceMember, input: &ChatI
         max_tool_rounds: cfg.max_tool_rounds,
         max_output_tokens: cfg.model.max_output_tokens,
         temperature: cfg.model.temperature as f32,
-        context_tokens: cfg.model.max_context_tokens.unwrap_or(DEFAULT_CONTEXT_TOKENS),
+        context_tokens: cfg
+            .model
+            .max_context_tokens
+            .unwrap_or(DEFAULT_CONTEXT_TOKENS),
         deadline: tokio::time::Instant::now() + state.config.limits.request_timeout,
         started_at: now,
     })

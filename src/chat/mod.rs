@@ -1,12 +1,14 @@
 //! The agent loop behind `/agent/chat` and `/agent/chat/stream`: session resolution, context
 //! assembly, inference with tools, and everything a turn records.
 
+pub mod admit;
 pub mod context;
 pub mod events;
 pub mod limits;
 pub mod plan;
 pub mod presence;
 pub mod record;
+pub mod reply_webhook;
 pub mod runner;
 pub mod session;
 pub mod tool_cache;

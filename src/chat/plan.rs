@@ -9,6 +9,9 @@ use crate::{providers::Target, skills::EffectiveTool, store::SessionRow};
 pub struct TurnPlan {
     /// `X-Request-ID` of the HTTP call, for logs and the trace.
     pub request_id: Option<String>,
+    /// Id of the trace this turn writes (`trc_…`), known up front so every log line of the
+    /// turn can carry it.
+    pub trace_id: String,
     /// Caller.
     pub user_id: String,
     /// Workspace billed.

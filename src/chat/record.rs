@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use super::{plan::TurnPlan, runner::Stop, turn_log::TurnLog};
 use crate::{
     app::AppState,
-    store::{TraceRow, TurnRecord, UsageRow, ids::new_id},
+    store::{SkillMetric, TraceRow, TurnRecord, UsageRow, ids::new_id},
 };
 
 /// Writes the turn; returns the trace id.
@@ -80,7 +80,7 @@ pub async fn record(
         .map(|b| json!({ "provider": b.provider, "state": b.state, "failures": b.failures }))
         .collect();
     let trace = TraceRow {
-        id: new_id("trc"),
+        id: plan.trace_id.clone(),
         user_id: plan.user_id.clone(),
         workspace_id: plan.workspace_id.clone(),
         agent_id: plan.agent_id.clone(),
@@ -115,8 +115,47 @@ pub async fn record(
         })
         .await?;
     tracing::info!(
-        trace_id = %trace.id, session_id = %plan.session.id, status,
-        prompt_tokens = prompt, completion_tokens = completion, "turn recorded"
+        status,
+        prompt_tokens = prompt,
+        completion_tokens = completion,
+        "turn recorded"
     );
+    record_skill_metrics(state, plan, log);
     Ok(trace.id)
+}
+
+/// One `skill_metrics` row per tool call a skill brought, written after the reply.
+fn record_skill_metrics(state: &AppState, plan: &TurnPlan, log: &TurnLog) {
+    let now = Utc::now();
+    let rows: Vec<SkillMetric> = log
+        .tool_calls
+        .iter()
+        .filter_map(|call| {
+            let skill = plan
+                .tools
+                .iter()
+                .find(|t| t.name == call.name)?
+                .skill
+                .clone()?;
+            Some(SkillMetric {
+                skill_id: skill,
+                tool_name: call.name.clone(),
+                workspace_id: plan.workspace_id.clone(),
+                duration_ms: call.duration_ms as i64,
+                error: call.error,
+                created_at: now,
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let store = state.store.clone();
+    state.tasks.spawn(async move {
+        for row in rows {
+            if let Err(e) = store.record_skill_metric(&row).await {
+                tracing::warn!(error = %e, "could not record a skill metric");
+            }
+        }
+    });
 }

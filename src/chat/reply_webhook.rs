@@ -42,7 +42,10 @@ pub async fn deliver(state: AppState, url: reqwest::Url, event: &str, body: Valu
             .header("content-type", "application/json")
             .header("x-astra-event", event)
             .header("x-astra-timestamp", timestamp.to_string())
-            .header("x-astra-signature", format!("sha256={}", sign(&secret, timestamp, &payload)))
+            .header(
+                "x-astra-signature",
+                format!("sha256={}", sign(&secret, timestamp, &payload)),
+            )
             .body(payload.clone())
             .send()
             .await;
@@ -55,7 +58,9 @@ pub async fn deliver(state: AppState, url: reqwest::Url, event: &str, body: Valu
                 tracing::warn!(%url, status = r.status().as_u16(), "webhookUrl refused the reply; not retrying");
                 return;
             }
-            Ok(r) => tracing::warn!(%url, attempt, status = r.status().as_u16(), "webhookUrl delivery failed"),
+            Ok(r) => {
+                tracing::warn!(%url, attempt, status = r.status().as_u16(), "webhookUrl delivery failed")
+            }
             Err(e) => tracing::warn!(%url, attempt, error = %e, "webhookUrl delivery failed"),
         }
         if attempt < ATTEMPTS {

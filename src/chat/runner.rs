@@ -320,16 +320,12 @@ async fn build_context(
     let budget = (window as f64 * COMPACTION_THRESHOLD) as u64;
     let system_len = estimate_messages(&[system_message(&plan.system_prompt, summary.as_deref())]);
     let reserve = u64::from(plan.max_output_tokens).min(window / 4);
-    if system_len + estimate_messages(&history) + reserve > budget && history.len() > KEEP_RECENT {
-        let split = history.len() - KEEP_RECENT;
-        let older: Vec<Message> = history.drain(..split).collect();
-        let until = rows
-            .iter()
-            .rev()
-            .take(KEEP_RECENT)
-            .last()
-            .map(|r| r.created_at)
-            .unwrap_or(plan.started_at);
+    if system_len + estimate_messages(&history) + reserve > budget && rows.len() > KEEP_RECENT {
+        // Split the stored rows, not the converted messages, so the summary boundary is a
+        // real message timestamp.
+        let (older_rows, kept_rows) = rows.split_at(rows.len() - KEEP_RECENT);
+        let older = history_messages(older_rows);
+        let until = kept_rows.first().map_or(plan.started_at, |r| r.created_at);
         match summarise(state, plan, log, summary.as_deref(), &older).await {
             Ok(text) => {
                 state
@@ -337,9 +333,10 @@ async fn build_context(
                     .set_session_summary(&session.id, &text, until)
                     .await?;
                 log.compaction = Some(serde_json::json!({
-                    "summarisedMessages": older.len(), "summaryChars": text.len(),
+                    "summarisedMessages": older_rows.len(), "summaryChars": text.len(),
                 }));
                 summary = Some(text);
+                history = history_messages(kept_rows);
             }
             Err(Stop::Failed(e)) => {
                 tracing::warn!(error = %e, "compaction failed; trimming history instead");

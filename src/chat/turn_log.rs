@@ -34,6 +34,17 @@ pub struct CallLog {
     pub attempts: Vec<AttemptRecord>,
 }
 
+/// One executed tool call.
+#[derive(Debug, Clone)]
+pub struct ToolCallLog {
+    /// Tool name.
+    pub name: String,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// True when it failed.
+    pub error: bool,
+}
+
 /// An inference call in progress.
 #[derive(Debug)]
 pub struct OpenCall {
@@ -55,6 +66,8 @@ pub struct TurnLog {
     open: Option<OpenCall>,
     /// Tool calls for the trace.
     pub tool_trace: Vec<Value>,
+    /// Tool calls for skill metrics.
+    pub tool_calls: Vec<ToolCallLog>,
     /// Assistant and tool messages to save.
     pub messages: Vec<MessageRow>,
     /// All assistant text of the turn.
@@ -192,6 +205,11 @@ impl TurnLog {
         if !self.tools_used.contains(&call.name) {
             self.tools_used.push(call.name.clone());
         }
+        self.tool_calls.push(ToolCallLog {
+            name: call.name.clone(),
+            duration_ms,
+            error: error.is_some(),
+        });
         self.tool_trace.push(json!({
             "name": call.name, "toolCallId": call.id, "durationMs": duration_ms,
             "error": error, "cached": cached,

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
@@ -57,7 +58,8 @@ async fn admit(
     body: Value,
     streaming: bool,
 ) -> ApiResult<(ChatInput, WorkspaceMember, Option<RateDecision>)> {
-    let input = from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
+    let input =
+        from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
     check_budget(state, &user, &input.message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
     let rate = check_rates(state, addr.ip(), &member.user)?;
@@ -80,7 +82,17 @@ fn add_rate_headers(response: &mut Response, rate: Option<RateDecision>) {
 fn spawn_turn(state: &AppState, plan: TurnPlan) -> (mpsc::Receiver<ChatEvent>, CancellationToken) {
     let (tx, rx) = mpsc::channel(64);
     let cancel = CancellationToken::new();
-    state.tasks.spawn(run_turn(state.clone(), plan, tx, cancel.clone()));
+    // The turn outlives the request span; its own span carries the ids every log line needs.
+    let span = tracing::info_span!(
+        "turn",
+        request_id = plan.request_id.as_deref().unwrap_or_default(),
+        session_id = %plan.session.id,
+        trace_id = %plan.trace_id,
+        agent_id = %plan.agent_id,
+    );
+    state
+        .tasks
+        .spawn(run_turn(state.clone(), plan, tx, cancel.clone()).instrument(span));
     (rx, cancel)
 }
 
@@ -148,13 +160,19 @@ async fn fold(mut rx: mpsc::Receiver<ChatEvent>) -> Fold {
 
 fn reply_body(fold: Fold) -> (StatusCode, Value) {
     match fold.finish() {
-        Ok(reply) => (StatusCode::OK, serde_json::to_value(reply).unwrap_or_default()),
+        Ok(reply) => (
+            StatusCode::OK,
+            serde_json::to_value(reply).unwrap_or_default(),
+        ),
         Err(e) => {
             let mut body = e.body;
             if let Some(id) = request_id::current() {
                 body["requestId"] = Value::String(id);
             }
-            (StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY), body)
+            (
+                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY),
+                body,
+            )
         }
     }
 }
@@ -242,7 +260,10 @@ async fn reset(
         surface: surface.as_str(),
         surface_id: &surface_id,
     };
-    let archived = state.store.archive_sessions(&key, chrono::Utc::now()).await?;
+    let archived = state
+        .store
+        .archive_sessions(&key, chrono::Utc::now())
+        .await?;
     Ok(Json(json!({
         "reset": true, "archived": archived, "agentId": agent_id,
         "surface": surface.as_str(), "surfaceId": surface_id,

@@ -33,7 +33,10 @@ pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     };
     let key = raw.to_str().unwrap_or_default().trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::field("X-Idempotency-Key", "must be 1-255 visible characters"));
+        return Err(ApiError::field(
+            "X-Idempotency-Key",
+            "must be 1-255 visible characters",
+        ));
     }
     Ok(Some(key.to_string()))
 }
@@ -44,13 +47,22 @@ pub fn request_hash(route: &str, body: &Value) -> String {
 }
 
 /// Claims the key, waiting (bounded by the request timeout) while a first request runs.
-pub async fn claim(state: &AppState, user_id: &str, key: &str, hash: &str) -> Result<Idempotency, ApiError> {
+pub async fn claim(
+    state: &AppState,
+    user_id: &str,
+    key: &str,
+    hash: &str,
+) -> Result<Idempotency, ApiError> {
     let bound = state.config.limits.request_timeout + Duration::from_secs(5);
     let started = Instant::now();
     loop {
         let now = Utc::now();
         let expired = now - chrono::Duration::from_std(KEY_TTL).unwrap_or_default();
-        match state.store.claim_idempotency(user_id, key, hash, now, expired).await? {
+        match state
+            .store
+            .claim_idempotency(user_id, key, hash, now, expired)
+            .await?
+        {
             IdempotencyClaim::Fresh => {
                 return Ok(Idempotency::Fresh(IdempotencyGuard {
                     state: state.clone(),
@@ -63,11 +75,16 @@ pub async fn claim(state: &AppState, user_id: &str, key: &str, hash: &str) -> Re
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
                 let mut response = (status, Json(body)).into_response();
-                response.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+                response.headers_mut().insert(
+                    "idempotent-replayed",
+                    axum::http::HeaderValue::from_static("true"),
+                );
                 return Ok(Idempotency::Replay(response));
             }
             IdempotencyClaim::Mismatch => return Err(ApiError::IdempotencyKeyReused),
-            IdempotencyClaim::InProgress if started.elapsed() < bound => tokio::time::sleep(POLL).await,
+            IdempotencyClaim::InProgress if started.elapsed() < bound => {
+                tokio::time::sleep(POLL).await
+            }
             IdempotencyClaim::InProgress => return Err(ApiError::IdempotencyInProgress),
         }
     }
@@ -102,7 +119,10 @@ impl Drop for IdempotencyGuard {
             return;
         }
         let state = self.state.clone();
-        let (user, key) = (std::mem::take(&mut self.user_id), std::mem::take(&mut self.key));
+        let (user, key) = (
+            std::mem::take(&mut self.user_id),
+            std::mem::take(&mut self.key),
+        );
         state.tasks.clone().spawn(async move {
             if let Err(e) = state.store.release_idempotency(&user, &key).await {
                 tracing::warn!(error = %e, "could not release an idempotency key");

@@ -3,12 +3,15 @@
 
 pub mod agents;
 pub mod auth;
+pub mod chat;
 pub mod extract;
+mod idempotency;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod request_id;
 pub mod system;
+pub mod tool_cache;
 pub mod validate;
 pub mod workspaces;
 
@@ -39,6 +42,8 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())
+        .merge(chat::router())
+        .merge(tool_cache::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

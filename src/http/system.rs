@@ -60,6 +60,7 @@ async fn metrics(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         .single()
         .unwrap_or(now);
     let counts = state.store.global_counts(month_start).await?;
+    let (hits, misses) = state.tool_cache.totals();
     Ok(Json(json!({
         "uptime": state.started_at.elapsed().as_secs(),
         "wsConnections": state.open_streams.load(Ordering::Relaxed),
@@ -68,6 +69,6 @@ async fn metrics(State(state): State<AppState>) -> ApiResult<Json<Value>> {
         "sessions": { "active": counts.active_sessions, "total": counts.total_sessions },
         "messages": counts.messages,
         "billing": { "month": now.format("%Y-%m").to_string(), "totalCost": counts.month_cost },
-        "cache": { "hits": 0, "misses": 0 },
+        "cache": { "hits": hits, "misses": misses },
     })))
 }

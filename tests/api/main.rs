@@ -10,6 +10,7 @@
 
 mod agents;
 mod auth;
+mod chat;
 mod helpers;
 mod memory_profiles;
 mod onboarding;

@@ -12,27 +12,51 @@ use super::{
 async fn unknown_and_foreign_agents_are_refused() {
     let fake = FakeLlm::saying("ok").await;
     let a = chat_app(&fake).await;
-    a.chat(json!({"message": "hi", "agentId": "nobody"})).await.expect_error(404, "NOT_FOUND");
+    a.chat(json!({"message": "hi", "agentId": "nobody"}))
+        .await
+        .expect_error(404, "NOT_FOUND");
     // Another workspace of the same gateway owns `secret`.
     let (other_token, _, _) = a.app.register("other-owner@example.com").await;
     let other_ws = a.app.workspace(&other_token, "Other").await;
     let other_auth = format!("Bearer {other_token}");
     a.app
-        .send(Method::POST, "/agents", Some(agent("secret", json!({}))), &[("authorization", &other_auth), ("x-workspace-id", &other_ws)])
+        .send(
+            Method::POST,
+            "/agents",
+            Some(agent("secret", json!({}))),
+            &[
+                ("authorization", &other_auth),
+                ("x-workspace-id", &other_ws),
+            ],
+        )
         .await
         .expect(201);
-    a.chat(json!({"message": "hi", "agentId": "secret"})).await.expect_error(403, "FORBIDDEN");
+    a.chat(json!({"message": "hi", "agentId": "secret"}))
+        .await
+        .expect_error(403, "FORBIDDEN");
     // A grant makes it usable.
     a.app
-        .post(&format!("/workspaces/{other_ws}/grants"), &other_token, json!({"receivingWorkspaceId": a.ws, "agentId": "secret"}))
+        .post(
+            &format!("/workspaces/{other_ws}/grants"),
+            &other_token,
+            json!({"receivingWorkspaceId": a.ws, "agentId": "secret"}),
+        )
         .await
         .expect(201);
-    let r = a.chat(json!({"message": "hi", "agentId": "secret"})).await.expect(200);
+    let r = a
+        .chat(json!({"message": "hi", "agentId": "secret"}))
+        .await
+        .expect(200);
     assert_eq!(r.body["content"], "ok");
     // Foreign workspace header without membership.
     let auth_a = format!("Bearer {}", a.token);
     a.app
-        .send(Method::POST, "/agent/chat", Some(json!({"message": "hi"})), &[("authorization", &auth_a), ("x-workspace-id", &other_ws)])
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "hi"})),
+            &[("authorization", &auth_a), ("x-workspace-id", &other_ws)],
+        )
         .await
         .expect_error(403, "FORBIDDEN");
 }
@@ -42,19 +66,37 @@ async fn workspace_restrictions_block_other_providers_and_models() {
     let fake = FakeLlm::saying("ok").await;
     let c = chat_app(&fake).await;
     c.app
-        .put(&format!("/workspaces/{}/restrictions", c.ws), &c.token, json!({"allowedProviders": ["claude"]}))
+        .put(
+            &format!("/workspaces/{}/restrictions", c.ws),
+            &c.token,
+            json!({"allowedProviders": ["claude"]}),
+        )
         .await
         .expect(200);
-    let r = c.chat(json!({"message": "hi"})).await.expect_error(403, "FORBIDDEN");
+    let r = c
+        .chat(json!({"message": "hi"}))
+        .await
+        .expect_error(403, "FORBIDDEN");
     assert!(r.body["message"].as_str().unwrap().contains("openai"));
     c.app
-        .put(&format!("/workspaces/{}/restrictions", c.ws), &c.token, json!({"allowedProviders": ["openai"], "allowedModels": ["gpt-4o"]}))
+        .put(
+            &format!("/workspaces/{}/restrictions", c.ws),
+            &c.token,
+            json!({"allowedProviders": ["openai"], "allowedModels": ["gpt-4o"]}),
+        )
         .await
         .expect(200);
-    let r = c.chat(json!({"message": "hi"})).await.expect_error(403, "FORBIDDEN");
+    let r = c
+        .chat(json!({"message": "hi"}))
+        .await
+        .expect_error(403, "FORBIDDEN");
     assert!(r.body["message"].as_str().unwrap().contains("gpt-4o-mini"));
     c.app
-        .put(&format!("/workspaces/{}/restrictions", c.ws), &c.token, json!({"allowedProviders": ["openai"], "allowedModels": null}))
+        .put(
+            &format!("/workspaces/{}/restrictions", c.ws),
+            &c.token,
+            json!({"allowedProviders": ["openai"], "allowedModels": null}),
+        )
         .await
         .expect(200);
     c.chat(json!({"message": "hi"})).await.expect(200);
@@ -67,12 +109,21 @@ async fn viewers_cannot_run_agents() {
     let c = chat_app(&fake).await;
     let (viewer, viewer_id, _) = c.app.register("viewer-chat@example.com").await;
     c.app
-        .post(&format!("/workspaces/{}/members", c.ws), &c.token, json!({"uid": viewer_id, "role": "viewer"}))
+        .post(
+            &format!("/workspaces/{}/members", c.ws),
+            &c.token,
+            json!({"uid": viewer_id, "role": "viewer"}),
+        )
         .await
         .expect(201);
     let auth = format!("Bearer {viewer}");
     c.app
-        .send(Method::POST, "/agent/chat", Some(json!({"message": "hi"})), &[("authorization", &auth), ("x-workspace-id", &c.ws)])
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "hi"})),
+            &[("authorization", &auth), ("x-workspace-id", &c.ws)],
+        )
         .await
         .expect_error(403, "FORBIDDEN");
     assert_eq!(fake.hits(), 0);

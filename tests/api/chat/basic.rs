@@ -16,7 +16,10 @@ async fn json_reply_has_the_seed_shape() {
     assert_eq!(r.body["content"], "Hello there");
     assert!(r.body["sessionId"].as_str().unwrap().starts_with("ses_"));
     assert_eq!(r.body["toolsUsed"], json!([]));
-    assert_eq!(r.body["usage"], json!({"promptTokens": 10, "completionTokens": 5, "totalTokens": 15}));
+    assert_eq!(
+        r.body["usage"],
+        json!({"promptTokens": 10, "completionTokens": 5, "totalTokens": 15})
+    );
     let req = fake.last_request();
     assert_eq!(req["model"], "gpt-4o-mini");
     assert_eq!(req["stream"], true);
@@ -31,7 +34,10 @@ async fn sse_emits_the_seed_events_in_order() {
     let c = chat_app(&fake).await;
     let (status, events) = c.stream(json!({"message": "Hi"})).await;
     assert_eq!(status, 200);
-    assert_eq!(names(&events), ["session_resolved", "content", "content", "done"]);
+    assert_eq!(
+        names(&events),
+        ["session_resolved", "content", "content", "done"]
+    );
     assert_eq!(events[0].1["isNew"], true);
     let session = events[0].1["sessionId"].as_str().unwrap().to_string();
     assert_eq!(events[1].1, json!({"content": "Hel"}));
@@ -57,13 +63,20 @@ async fn bad_bodies_are_rejected_before_any_inference() {
         json!({"message": "hi", "agentId": ""}),
         json!({"message": 5}),
     ] {
-        let r = c.chat(body.clone()).await.expect_error(400, "VALIDATION_ERROR");
+        let r = c
+            .chat(body.clone())
+            .await
+            .expect_error(400, "VALIDATION_ERROR");
         assert!(r.body["details"].is_object(), "{body}: {}", r.text);
     }
     let r = c.chat(json!({"message": "hi", "surface": "radio"})).await;
     assert!(r.body["details"]["surface"].is_string(), "{}", r.text);
-    c.chat(json!({"message": "x".repeat(10_000)})).await.expect(200);
-    let (status, _) = c.stream(json!({"message": "hi", "webhookUrl": "http://127.0.0.1:9/hook"})).await;
+    c.chat(json!({"message": "x".repeat(10_000)}))
+        .await
+        .expect(200);
+    let (status, _) = c
+        .stream(json!({"message": "hi", "webhookUrl": "http://127.0.0.1:9/hook"}))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(fake.hits(), 1);
 }
@@ -72,7 +85,9 @@ async fn bad_bodies_are_rejected_before_any_inference() {
 async fn provider_failures_map_to_stable_errors() {
     let fake = FakeLlm::start(|_, _| Answer::error(500)).await;
     let c = chat_app(&fake).await;
-    c.chat(json!({"message": "hi"})).await.expect_error(502, "PROVIDER_ERROR");
+    c.chat(json!({"message": "hi"}))
+        .await
+        .expect_error(502, "PROVIDER_ERROR");
     let (status, events) = c.stream(json!({"message": "hi"})).await;
     assert_eq!(status, 200);
     assert_eq!(names(&events), ["session_resolved", "error"]);
@@ -86,7 +101,19 @@ async fn provider_failures_map_to_stable_errors() {
 async fn agent_health_is_public() {
     let fake = FakeLlm::saying("x").await;
     let c = chat_app(&fake).await;
-    let r = c.app.send(Method::GET, "/agent/health", None, &[]).await.expect(200);
+    let r = c
+        .app
+        .send(Method::GET, "/agent/health", None, &[])
+        .await
+        .expect(200);
     assert_eq!(r.body, json!({"status": "ok"}));
-    c.app.send(Method::POST, "/agent/chat", Some(json!({"message": "hi"})), &[]).await.expect_error(401, "UNAUTHORIZED");
+    c.app
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "hi"})),
+            &[],
+        )
+        .await
+        .expect_error(401, "UNAUTHORIZED");
 }

@@ -35,16 +35,31 @@ pub struct Answer {
 
 impl Answer {
     pub fn text(text: &str) -> Self {
-        Answer { chunks: vec![text.to_string()], usage: (10, 5), ..Default::default() }
+        Answer {
+            chunks: vec![text.to_string()],
+            usage: (10, 5),
+            ..Default::default()
+        }
     }
     pub fn chunks(chunks: &[&str]) -> Self {
-        Answer { chunks: chunks.iter().map(|c| c.to_string()).collect(), usage: (10, 5), ..Default::default() }
+        Answer {
+            chunks: chunks.iter().map(|c| c.to_string()).collect(),
+            usage: (10, 5),
+            ..Default::default()
+        }
     }
     pub fn tool(name: &str, args: Value) -> Self {
-        Answer { tool_calls: vec![(name.to_string(), args.to_string())], usage: (12, 7), ..Default::default() }
+        Answer {
+            tool_calls: vec![(name.to_string(), args.to_string())],
+            usage: (12, 7),
+            ..Default::default()
+        }
     }
     pub fn error(status: u16) -> Self {
-        Answer { status: Some(status), ..Default::default() }
+        Answer {
+            status: Some(status),
+            ..Default::default()
+        }
     }
     pub fn slow(mut self, delay: Duration) -> Self {
         self.delay = delay;
@@ -70,14 +85,22 @@ impl FakeLlm {
     /// Starts a fake whose answer to the n-th request (0-based) is `brain(request, n)`.
     pub async fn start(brain: impl Fn(&Value, usize) -> Answer + Send + Sync + 'static) -> FakeLlm {
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let shared = Shared { brain: Arc::new(brain), requests: requests.clone() };
-        let app = Router::new().route("/v1/chat/completions", post(handle)).with_state(shared);
+        let shared = Shared {
+            brain: Arc::new(brain),
+            requests: requests.clone(),
+        };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(handle))
+            .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        FakeLlm { base_url: format!("http://{addr}/v1"), requests }
+        FakeLlm {
+            base_url: format!("http://{addr}/v1"),
+            requests,
+        }
     }
 
     /// Always the same text.
@@ -110,7 +133,9 @@ async fn handle(State(shared): State<Shared>, body: Bytes) -> Response {
         return Response::builder()
             .status(status)
             .header("content-type", "application/json")
-            .body(Body::from(json!({"error": {"message": "scripted failure"}}).to_string()))
+            .body(Body::from(
+                json!({"error": {"message": "scripted failure"}}).to_string(),
+            ))
             .unwrap();
     }
     let mut events: Vec<String> = Vec::new();
@@ -126,14 +151,27 @@ async fn handle(State(shared): State<Shared>, body: Bytes) -> Response {
         let (a, b) = args.split_at(args.len() / 2);
         events.push(chunk(json!({"tool_calls": [{"index": i, "id": format!("call_{n}_{i}"), "type": "function",
             "function": {"name": name, "arguments": a}}]}), Value::Null).to_string());
-        events.push(chunk(json!({"tool_calls": [{"index": i, "function": {"arguments": b}}]}), Value::Null).to_string());
+        events.push(
+            chunk(
+                json!({"tool_calls": [{"index": i, "function": {"arguments": b}}]}),
+                Value::Null,
+            )
+            .to_string(),
+        );
     }
     if !answer.cut {
-        let finish = if answer.tool_calls.is_empty() { "stop" } else { "tool_calls" };
+        let finish = if answer.tool_calls.is_empty() {
+            "stop"
+        } else {
+            "tool_calls"
+        };
         events.push(chunk(json!({}), json!(finish)).to_string());
-        events.push(json!({"id": "c1", "object": "chat.completion.chunk", "choices": [],
+        events.push(
+            json!({"id": "c1", "object": "chat.completion.chunk", "choices": [],
             "usage": {"prompt_tokens": answer.usage.0, "completion_tokens": answer.usage.1,
-                      "total_tokens": answer.usage.0 + answer.usage.1}}).to_string());
+                      "total_tokens": answer.usage.0 + answer.usage.1}})
+            .to_string(),
+        );
         events.push("[DONE]".to_string());
     }
     let delay = answer.delay;
@@ -144,7 +182,10 @@ async fn handle(State(shared): State<Shared>, body: Bytes) -> Response {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                Some((Ok::<_, std::io::Error>(Bytes::from(format!("data: {e}\n\n"))), (it, cut)))
+                Some((
+                    Ok::<_, std::io::Error>(Bytes::from(format!("data: {e}\n\n"))),
+                    (it, cut),
+                ))
             }
             None if cut => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -161,7 +202,9 @@ async fn handle(State(shared): State<Shared>, body: Bytes) -> Response {
 
 /// True when the request carries a tool result message.
 pub fn has_tool_result(request: &Value) -> bool {
-    request["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["role"] == "tool"))
+    request["messages"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"))
 }
 
 /// True when the request offers tools.

@@ -22,15 +22,22 @@ fn contents(request: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn the_second_message_carries_the_history() {
-    let fake = FakeLlm::start(|req, _| Answer::text(&format!("echo {}", last_user_text(req)))).await;
+    let fake =
+        FakeLlm::start(|req, _| Answer::text(&format!("echo {}", last_user_text(req)))).await;
     let c = chat_app(&fake).await;
     let a = c.chat(json!({"message": "first"})).await.expect(200);
     let b = c.chat(json!({"message": "second"})).await.expect(200);
     assert_eq!(a.body["sessionId"], b.body["sessionId"]);
     let seen = contents(&fake.request(1));
-    assert!(seen.contains(&"first".to_string()) && seen.contains(&"echo first".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"first".to_string()) && seen.contains(&"echo first".to_string()),
+        "{seen:?}"
+    );
     // Another surface id is another session.
-    let other = c.chat(json!({"message": "x", "surfaceId": "side"})).await.expect(200);
+    let other = c
+        .chat(json!({"message": "x", "surfaceId": "side"}))
+        .await
+        .expect(200);
     assert_ne!(other.body["sessionId"], a.body["sessionId"]);
 }
 
@@ -42,29 +49,50 @@ async fn reset_starts_a_new_session() {
     let auth = format!("Bearer {}", c.token);
     let r = c
         .app
-        .send(reqwest::Method::POST, "/agent/reset", Some(json!({"agentId": "chad", "surface": "chat", "surfaceId": "main"})), &[("authorization", &auth), ("x-workspace-id", &c.ws)])
+        .send(
+            reqwest::Method::POST,
+            "/agent/reset",
+            Some(json!({"agentId": "chad", "surface": "chat", "surfaceId": "main"})),
+            &[("authorization", &auth), ("x-workspace-id", &c.ws)],
+        )
         .await
         .expect(200);
     assert_eq!(r.body["archived"], 1);
     let (_, events) = c.stream(json!({"message": "two"})).await;
     assert_eq!(events[0].1["isNew"], true);
     assert_ne!(events[0].1["sessionId"], a.body["sessionId"]);
-    assert_eq!(contents(&fake.last_request()).iter().filter(|m| *m == "one").count(), 0);
+    assert_eq!(
+        contents(&fake.last_request())
+            .iter()
+            .filter(|m| *m == "one")
+            .count(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn an_idle_session_is_archived_and_replaced() {
     let fake = FakeLlm::saying("ok").await;
     let c = chat_app(&fake).await;
-    c.create_agent(agent("idler", json!({"session": {"idleTimeoutMinutes": 5, "dailyResetHour": 4}}))).await;
-    let a = c.chat(json!({"message": "one", "agentId": "idler"})).await.expect(200);
+    c.create_agent(agent(
+        "idler",
+        json!({"session": {"idleTimeoutMinutes": 5, "dailyResetHour": 4}}),
+    ))
+    .await;
+    let a = c
+        .chat(json!({"message": "one", "agentId": "idler"}))
+        .await
+        .expect(200);
     let session = a.body["sessionId"].as_str().unwrap().to_string();
     let store = c.store().await;
     let old = Utc::now() - chrono::Duration::minutes(10);
     with_pool!(store.pool(), p => {
         sqlx::query("UPDATE sessions SET last_active_at = $1, created_at = $1 WHERE id = $2").bind(old).bind(&session).execute(p).await.unwrap();
     });
-    let b = c.chat(json!({"message": "two", "agentId": "idler"})).await.expect(200);
+    let b = c
+        .chat(json!({"message": "two", "agentId": "idler"}))
+        .await
+        .expect(200);
     assert_ne!(b.body["sessionId"], a.body["sessionId"]);
     let status: String = with_pool!(store.pool(), p => {
         sqlx::query_scalar("SELECT status FROM sessions WHERE id = $1").bind(&session).fetch_one(p).await.unwrap()
@@ -86,20 +114,44 @@ async fn long_sessions_are_compacted_into_a_summary() {
     let c = chat_app(&fake).await;
     c.create_agent(agent("small", json!({"model": {"provider": "openai", "modelId": "gpt-4o-mini", "maxContextTokens": 1200, "maxOutputTokens": 100}}))).await;
     for i in 0..12 {
-        c.chat(json!({"message": format!("message {i} {}", "word ".repeat(60)), "agentId": "small"})).await.expect(200);
+        c.chat(
+            json!({"message": format!("message {i} {}", "word ".repeat(60)), "agentId": "small"}),
+        )
+        .await
+        .expect(200);
     }
     let compactions = (0..fake.hits())
-        .filter(|i| fake.request(*i)["messages"][0]["content"].as_str().unwrap_or_default().contains("compress conversations"))
+        .filter(|i| {
+            fake.request(*i)["messages"][0]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("compress conversations")
+        })
         .count();
-    assert!(compactions >= 1, "no compaction over {} requests", fake.hits());
+    assert!(
+        compactions >= 1,
+        "no compaction over {} requests",
+        fake.hits()
+    );
     let last = fake.last_request();
-    assert!(last["messages"][0]["content"].as_str().unwrap().contains("SUMMARY: the user talked about numbers"));
-    assert!(last["messages"].as_array().unwrap().len() < 24, "history was not shortened");
+    assert!(
+        last["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("SUMMARY: the user talked about numbers")
+    );
+    assert!(
+        last["messages"].as_array().unwrap().len() < 24,
+        "history was not shortened"
+    );
 }
 
 #[tokio::test]
 async fn presence_shows_a_busy_agent_during_a_slow_turn() {
-    let fake = FakeLlm::start(|_, _| Answer::chunks(&["a", "b", "c", "d", "e", "f"]).slow(Duration::from_millis(150))).await;
+    let fake = FakeLlm::start(|_, _| {
+        Answer::chunks(&["a", "b", "c", "d", "e", "f"]).slow(Duration::from_millis(150))
+    })
+    .await;
     let c = chat_app(&fake).await;
     let body = json!({"message": "slow"});
     let pending = c.stream_request(body);
@@ -133,13 +185,18 @@ async fn a_client_leaving_mid_stream_keeps_the_partial_reply_and_bills_it() {
     })
     .await;
     let c = chat_app(&fake).await;
-    let mut res = c.stream_request(json!({"message": "long answer please"})).await;
+    let mut res = c
+        .stream_request(json!({"message": "long answer please"}))
+        .await;
     let mut seen = String::new();
     while !seen.contains("event: content") {
         let chunk = res.chunk().await.unwrap().unwrap();
         seen.push_str(&String::from_utf8_lossy(&chunk));
     }
-    let session = parse_sse(&seen)[0].1["sessionId"].as_str().unwrap().to_string();
+    let session = parse_sse(&seen)[0].1["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     drop(res);
     let store = c.store().await;
     let mut found = None;
@@ -156,7 +213,10 @@ async fn a_client_leaving_mid_stream_keeps_the_partial_reply_and_bills_it() {
     let (content, incomplete) = found.expect("partial assistant message saved");
     assert!(incomplete);
     assert!(content.starts_with("w0"), "{content}");
-    assert!(!content.contains("w39"), "the turn ran to the end: {content}");
+    assert!(
+        !content.contains("w39"),
+        "the turn ran to the end: {content}"
+    );
     let (tokens, status): (i64, String) = with_pool!(store.pool(), p => {
         sqlx::query_as("SELECT prompt_tokens + completion_tokens, status FROM traces WHERE session_id = $1").bind(&session).fetch_one(p).await.unwrap()
     });

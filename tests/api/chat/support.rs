@@ -13,7 +13,6 @@ use crate::helpers::{Resp, TestApp, spawn_app_with};
 pub struct ChatApp {
     pub app: TestApp,
     pub token: String,
-    pub user_id: String,
     pub ws: String,
 }
 
@@ -47,10 +46,17 @@ pub async fn chat_app_with(fake: &FakeLlm, adjust: impl FnOnce(&mut Config)) -> 
     })
     .await;
     let email = format!("chat-{}@example.com", uuid::Uuid::now_v7().simple());
-    let (token, user_id, _) = app.register(&email).await;
-    let r = app.post("/onboarding/setup", &token, json!({"workspaceName": "Chat"})).await.expect(201);
+    let (token, _, _) = app.register(&email).await;
+    let r = app
+        .post(
+            "/onboarding/setup",
+            &token,
+            json!({"workspaceName": "Chat"}),
+        )
+        .await
+        .expect(201);
     let ws = r.body["workspace"]["id"].as_str().unwrap().to_string();
-    ChatApp { app, token, user_id, ws }
+    ChatApp { app, token, ws }
 }
 
 impl ChatApp {
@@ -61,9 +67,14 @@ impl ChatApp {
 
     pub async fn chat_with(&self, body: Value, extra: &[(&str, &str)]) -> Resp {
         let auth = format!("Bearer {}", self.token);
-        let mut headers = vec![("authorization", auth.as_str()), ("x-workspace-id", self.ws.as_str())];
+        let mut headers = vec![
+            ("authorization", auth.as_str()),
+            ("x-workspace-id", self.ws.as_str()),
+        ];
         headers.extend_from_slice(extra);
-        self.app.send(reqwest::Method::POST, "/agent/chat", Some(body), &headers).await
+        self.app
+            .send(reqwest::Method::POST, "/agent/chat", Some(body), &headers)
+            .await
     }
 
     /// POST /agent/chat/stream and collect every event until the stream ends.
@@ -91,7 +102,12 @@ impl ChatApp {
     pub async fn create_agent(&self, config: Value) -> Resp {
         let auth = format!("Bearer {}", self.token);
         self.app
-            .send(reqwest::Method::POST, "/agents", Some(config), &[("authorization", &auth), ("x-workspace-id", &self.ws)])
+            .send(
+                reqwest::Method::POST,
+                "/agents",
+                Some(config),
+                &[("authorization", &auth), ("x-workspace-id", &self.ws)],
+            )
             .await
             .expect(201)
     }
@@ -133,7 +149,10 @@ pub fn parse_sse(text: &str) -> Vec<(String, Value)> {
             }
         }
         if !data.is_empty() {
-            out.push((event, serde_json::from_str(&data).unwrap_or(Value::String(data))));
+            out.push((
+                event,
+                serde_json::from_str(&data).unwrap_or(Value::String(data)),
+            ));
         }
     }
     out

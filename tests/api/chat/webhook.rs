@@ -26,7 +26,9 @@ async fn the_reply_is_posted_to_the_webhook_url() {
                 if *n == 1 {
                     return StatusCode::SERVICE_UNAVAILABLE;
                 }
-                r2.lock().unwrap().push((headers, serde_json::from_slice(&body).unwrap()));
+                r2.lock()
+                    .unwrap()
+                    .push((headers, serde_json::from_slice(&body).unwrap()));
                 StatusCode::OK
             }
         }),
@@ -37,7 +39,10 @@ async fn the_reply_is_posted_to_the_webhook_url() {
 
     let fake = FakeLlm::saying("async hello").await;
     let c = chat_app(&fake).await;
-    let r = c.chat(json!({"message": "hi", "webhookUrl": url})).await.expect(202);
+    let r = c
+        .chat(json!({"message": "hi", "webhookUrl": url}))
+        .await
+        .expect(202);
     assert_eq!(r.body["status"], "accepted");
     let session = r.body["sessionId"].as_str().unwrap().to_string();
     for _ in 0..100 {
@@ -46,15 +51,30 @@ async fn the_reply_is_posted_to_the_webhook_url() {
         }
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    let (headers, body) = received.lock().unwrap().first().cloned().expect("webhook delivered");
+    let (headers, body) = received
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("webhook delivered");
     assert_eq!(body["content"], "async hello");
     assert_eq!(body["sessionId"], session.as_str());
     assert_eq!(body["usage"]["totalTokens"], 15);
-    let ts: i64 = headers["x-astra-timestamp"].to_str().unwrap().parse().unwrap();
+    let ts: i64 = headers["x-astra-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let sig = headers["x-astra-signature"].to_str().unwrap();
-    let expected = astra::chat::reply_webhook::sign(&c.app.config.webhook_signing_key(), ts, &body.to_string());
+    let expected = astra::chat::reply_webhook::sign(
+        &c.app.config.webhook_signing_key(),
+        ts,
+        &body.to_string(),
+    );
     assert_eq!(sig, format!("sha256={expected}"));
     assert_eq!(*attempts.lock().unwrap(), 2);
     // Bad URLs are refused up front.
-    c.chat(json!({"message": "hi", "webhookUrl": "ftp://example.com/x"})).await.expect_error(400, "VALIDATION_ERROR");
+    c.chat(json!({"message": "hi", "webhookUrl": "ftp://example.com/x"}))
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
 }
