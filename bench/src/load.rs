@@ -85,20 +85,24 @@ impl PhaseStats {
     }
 }
 
-struct Recorder {
+/// Histograms and counts of one or more measured windows.
+pub struct Recorder {
     total: Histogram<u64>,
     first: Histogram<u64>,
     ok: u64,
     errors: BTreeMap<Failure, u64>,
+    elapsed: Duration,
 }
 
 impl Recorder {
-    fn new() -> anyhow::Result<Self> {
+    /// An empty recorder.
+    pub fn new() -> anyhow::Result<Self> {
         Ok(Self {
             total: Histogram::new_with_bounds(1, MAX_US, 3)?,
             first: Histogram::new_with_bounds(1, MAX_US, 3)?,
             ok: 0,
             errors: BTreeMap::new(),
+            elapsed: Duration::ZERO,
         })
     }
 
@@ -116,18 +120,21 @@ impl Recorder {
         }
     }
 
-    fn merge(&mut self, other: &Self) -> anyhow::Result<()> {
+    /// Adds another window's samples and wall time.
+    pub fn merge(&mut self, other: &Self) -> anyhow::Result<()> {
         self.total.add(&other.total)?;
         self.first.add(&other.first)?;
         self.ok += other.ok;
+        self.elapsed += other.elapsed;
         for (k, v) in &other.errors {
             *self.errors.entry(*k).or_default() += v;
         }
         Ok(())
     }
 
-    fn finish(self, elapsed: Duration) -> PhaseStats {
-        let secs = elapsed.as_secs_f64().max(1e-9);
+    /// Percentiles, throughput over the summed wall time, and errors.
+    pub fn finish(&self) -> PhaseStats {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
         PhaseStats {
             ok: self.ok,
             errors: self
@@ -155,7 +162,7 @@ pub async fn open_loop(
     rate: f64,
     duration: Duration,
     max_in_flight: usize,
-) -> anyhow::Result<PhaseStats> {
+) -> anyhow::Result<Recorder> {
     let mut rec = Recorder::new()?;
     let interval = Duration::from_secs_f64(1.0 / rate.max(0.001));
     let total = ((duration.as_secs_f64() * rate) as u64).clamp(1, MAX_REQUESTS);
@@ -201,7 +208,8 @@ pub async fn open_loop(
         rec.record(Duration::ZERO, Err(Failure::Timeout));
     }
     set.abort_all();
-    Ok(rec.finish(window))
+    rec.elapsed = window;
+    Ok(rec)
 }
 
 /// Runs `connections` concurrent request loops for `duration`.
@@ -210,7 +218,7 @@ pub async fn closed_loop(
     target: &Arc<Target>,
     connections: usize,
     duration: Duration,
-) -> anyhow::Result<PhaseStats> {
+) -> anyhow::Result<Recorder> {
     let counter = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let end = start + duration;
@@ -238,5 +246,6 @@ pub async fn closed_loop(
         }
     }
     set.abort_all();
-    Ok(all.finish(start.elapsed()))
+    all.elapsed = start.elapsed();
+    Ok(all)
 }

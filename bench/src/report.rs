@@ -137,7 +137,7 @@ impl Report {
     pub fn new(opts: &Opts, nofile: u64) -> Self {
         let options = serde_json::json!({
             "scenarios": opts.scenarios.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>(),
-            "db": opts.db, "pin": opts.pin, "duration_s": opts.duration, "warmup_s": opts.warmup,
+            "db": opts.db, "pin": opts.pin, "duration_s": opts.duration, "warmup_s": opts.warmup, "rounds": opts.rounds,
             "rates": opts.rates, "connections": opts.connections, "streams": opts.streams,
             "sessions": opts.sessions, "max_in_flight": opts.max_in_flight,
             "password_kib": opts.password_kib,

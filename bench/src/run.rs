@@ -10,7 +10,7 @@ use crate::{
     client::{self, Target},
     fake::FakeConfig,
     gateway::{self, Db, Gateway, Launch},
-    load::{self, PhaseStats},
+    load::{self, PhaseStats, Recorder},
     procs::{self, Proc, Usage},
     report::{self, Report},
     scenarios::{self, Scenario},
@@ -60,6 +60,10 @@ pub struct Opts {
     /// Measured seconds per load point and target.
     #[arg(long, default_value_t = 3.0)]
     pub duration: f64,
+    /// Rounds the measured time is split into; each round visits direct, proxy and gateway in
+    /// turn, so load from other work on the machine hits the three paths alike.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
     /// Warm-up seconds before each measured phase (discarded).
     #[arg(long, default_value_t = 1.0)]
     pub warmup: f64,
@@ -152,8 +156,112 @@ pub struct Ctx<'a> {
     pub pin: Pin,
 }
 
+/// One path of a comparison: who it is, what it sends, which process is sampled.
+pub struct Path {
+    /// `direct`, `proxy` or `gateway`.
+    pub who: &'static str,
+    /// The request.
+    pub target: Target,
+    /// Process under test.
+    pub pid: Option<u32>,
+}
+
+fn merge_usage(acc: Option<Usage>, u: Option<Usage>) -> Option<Usage> {
+    match (acc, u) {
+        (Some(a), Some(b)) => Some(Usage {
+            rss_start_kib: a.rss_start_kib,
+            peak_rss_kib: a.peak_rss_kib.max(b.peak_rss_kib),
+            rss_end_kib: b.rss_end_kib,
+            cpu_s: a.cpu_s + b.cpu_s,
+        }),
+        (a, b) => a.or(b),
+    }
+}
+
 impl Ctx<'_> {
-    /// Runs a warm-up then a measured phase against `target`, sampling process `pid`.
+    async fn window(
+        &self,
+        target: &Arc<Target>,
+        load: Load,
+        d: Duration,
+    ) -> anyhow::Result<Recorder> {
+        match load {
+            Load::Open(rate) => {
+                load::open_loop(&self.client, target, rate, d, self.opts.max_in_flight).await
+            }
+            Load::Closed(n) => load::closed_loop(&self.client, target, n, d).await,
+        }
+    }
+
+    /// Measures `paths` under the same `load`: each gets a discarded warm-up, then the measured
+    /// time is split into `--rounds` rounds that visit the paths in turn, so interference from
+    /// other work on the machine falls on all of them alike.
+    pub async fn compare(
+        &self,
+        scenario: &str,
+        paths: Vec<Path>,
+        load: Load,
+    ) -> anyhow::Result<Vec<Phase>> {
+        let o = self.opts;
+        let rounds = o.rounds.max(1);
+        let slice = Duration::from_secs_f64((o.duration / rounds as f64).max(0.1));
+        let paths: Vec<(Path, Arc<Target>)> = paths
+            .into_iter()
+            .map(|p| {
+                let t = Arc::new(p.target.clone());
+                (p, t)
+            })
+            .collect();
+        if o.warmup > 0.0 {
+            for (_, t) in &paths {
+                self.window(t, load, Duration::from_secs_f64(o.warmup.max(0.1)))
+                    .await?;
+            }
+        }
+        let mut acc: Vec<(Recorder, Option<Usage>)> = Vec::new();
+        for _ in 0..paths.len() {
+            acc.push((Recorder::new()?, None));
+        }
+        for _ in 0..rounds {
+            for ((p, t), (rec, usage)) in paths.iter().zip(acc.iter_mut()) {
+                let (r, u) = procs::watched(p.pid, self.window(t, load, slice)).await;
+                rec.merge(&r?)?;
+                *usage = merge_usage(*usage, u);
+            }
+        }
+        let (rate, connections) = match load {
+            Load::Open(r) => (Some(r), None),
+            Load::Closed(n) => (None, Some(n)),
+        };
+        let mut out = Vec::new();
+        for ((p, _), (rec, usage)) in paths.iter().zip(acc) {
+            let stats = rec.finish();
+            eprintln!(
+                "  {scenario:<14} {:<8} {:<7} {:<7} {:>7} ok {:>5} err  p50 {:>8} µs  p99 {:>8} µs  {:>8.0}/s",
+                self.db.to_string(),
+                self.pin.to_string(),
+                p.who,
+                stats.ok,
+                stats.error_count(),
+                stats.latency.map_or(0, |p| p.p50_us),
+                stats.latency.map_or(0, |p| p.p99_us),
+                stats.throughput,
+            );
+            out.push(Phase {
+                scenario: scenario.to_owned(),
+                db: self.db,
+                pin: self.pin,
+                target: p.who,
+                rate,
+                connections,
+                stats,
+                usage,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Measures one path (see [`Ctx::compare`]).
     pub async fn phase(
         &self,
         scenario: &str,
@@ -162,49 +270,10 @@ impl Ctx<'_> {
         load: Load,
         pid: Option<u32>,
     ) -> anyhow::Result<Phase> {
-        let target = Arc::new(target);
-        let secs = |s: f64| Duration::from_secs_f64(s.max(0.1));
-        let o = self.opts;
-        let run = |d: Duration| {
-            let (client, target) = (self.client.clone(), Arc::clone(&target));
-            async move {
-                match load {
-                    Load::Open(rate) => {
-                        load::open_loop(&client, &target, rate, d, o.max_in_flight).await
-                    }
-                    Load::Closed(n) => load::closed_loop(&client, &target, n, d).await,
-                }
-            }
-        };
-        if o.warmup > 0.0 {
-            run(secs(o.warmup)).await?;
-        }
-        let (stats, usage) = procs::watched(pid, run(secs(o.duration))).await;
-        let stats = stats?;
-        let (rate, connections) = match load {
-            Load::Open(r) => (Some(r), None),
-            Load::Closed(n) => (None, Some(n)),
-        };
-        eprintln!(
-            "  {scenario:<14} {:<8} {:<7} {who:<7} {:>7} ok {:>5} err  p50 {:>8} µs  p99 {:>8} µs  {:>8.0}/s",
-            self.db.to_string(),
-            self.pin.to_string(),
-            stats.ok,
-            stats.error_count(),
-            stats.latency.map_or(0, |p| p.p50_us),
-            stats.latency.map_or(0, |p| p.p99_us),
-            stats.throughput,
-        );
-        Ok(Phase {
-            scenario: scenario.to_owned(),
-            db: self.db,
-            pin: self.pin,
-            target: who,
-            rate,
-            connections,
-            stats,
-            usage,
-        })
+        let mut v = self
+            .compare(scenario, vec![Path { who, target, pid }], load)
+            .await?;
+        v.pop().context("no phase measured")
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     gateway::PASSWORD,
     hold::{self, MakeRequest},
     report::{HoldResult, Report},
-    run::{Ctx, Load},
+    run::{Ctx, Load, Path},
 };
 
 /// A scenario of the suite.
@@ -179,17 +179,27 @@ async fn chat(
             sessions: ctx.opts.sessions,
             stream,
         };
-        report.push(
-            ctx.phase(name, "direct", direct.clone(), load, None)
-                .await?,
-        );
-        report.push(
-            ctx.phase(name, "proxy", proxy.clone(), load, Some(ctx.proxy_pid))
-                .await?,
-        );
+        let mut paths = vec![
+            Path {
+                who: "direct",
+                target: direct.clone(),
+                pid: None,
+            },
+            Path {
+                who: "proxy",
+                target: proxy.clone(),
+                pid: Some(ctx.proxy_pid),
+            },
+        ];
         if gw_ok.is_ok() {
-            let phase = ctx.phase(name, "gateway", gateway, load, Some(ctx.gw_pid));
-            report.push(phase.await?);
+            paths.push(Path {
+                who: "gateway",
+                target: gateway,
+                pid: Some(ctx.gw_pid),
+            });
+        }
+        for phase in ctx.compare(name, paths, load).await? {
+            report.push(phase);
         }
     }
     Ok(())
