@@ -80,6 +80,23 @@ fn psql(server: &str, sql: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Committed transactions and rows written (inserted + updated + deleted) so far in database
+/// `name`, from `pg_stat_database` (which lags by up to a second).
+pub fn pg_counters(server: &str, name: &str) -> Option<(u64, u64)> {
+    let sql = format!(
+        "SELECT xact_commit, tup_inserted + tup_updated + tup_deleted \
+         FROM pg_stat_database WHERE datname = '{name}'"
+    );
+    let out = std::process::Command::new("psql")
+        .arg(format!("{}/postgres", server.trim_end_matches('/')))
+        .args(["-A", "-t", "-q", "-F", " ", "-c", &sql])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace().map(|v| v.parse::<u64>().ok());
+    Some((it.next()??, it.next()??))
+}
+
 impl Gateway {
     /// Starts the gateway and waits for `/readiness`.
     pub async fn start(l: &Launch<'_>, client: &reqwest::Client) -> anyhow::Result<Self> {
@@ -138,6 +155,11 @@ impl Gateway {
             bail!("{e}\n--- gateway log ---\n{log}");
         }
         Ok(gw)
+    }
+
+    /// PostgreSQL server and database name, when on PostgreSQL.
+    pub fn pg(&self) -> Option<(String, String)> {
+        self.pg.clone()
     }
 
     /// The last lines of the gateway's log.

@@ -111,6 +111,10 @@ pub struct Row {
     pub peak_rss_kib: Option<u64>,
     /// Gateway CPU seconds per 1 000 successful requests.
     pub cpu_s_per_1k: Option<f64>,
+    /// PostgreSQL transactions committed per request.
+    pub db_xacts_per_req: Option<f64>,
+    /// PostgreSQL rows written per request.
+    pub db_rows_written_per_req: Option<f64>,
 }
 
 /// Everything a run produced.
@@ -223,6 +227,8 @@ impl Report {
                     errors: g.stats.error_count(),
                     peak_rss_kib: g.usage.map(|u| u.peak_rss_kib),
                     cpu_s_per_1k: g.usage.map(|u| u.cpu_s / ok * 1000.0),
+                    db_xacts_per_req: g.db_xacts_per_req,
+                    db_rows_written_per_req: g.db_rows_written_per_req,
                 });
             }
         }
@@ -245,7 +251,7 @@ impl Report {
         );
         let _ = writeln!(
             s,
-            "{:<18} {:<8} {:<6} {:>7} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8} {:>6} {:>8} {:>9}",
+            "{:<18} {:<8} {:<6} {:>7} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8} {:>6} {:>8} {:>9} {:>11}",
             "scenario",
             "db",
             "pin",
@@ -260,7 +266,8 @@ impl Report {
             "req/s",
             "errors",
             "peak MB",
-            "CPU s/1k"
+            "CPU s/1k",
+            "pg tx/rows"
         );
         for r in &self.rows {
             let pair = |v: Option<(i64, i64)>, i: usize| {
@@ -272,7 +279,7 @@ impl Report {
             };
             let _ = writeln!(
                 s,
-                "{:<18} {:<8} {:<6} {:>7} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8.0} {:>6} {:>8} {:>9}",
+                "{:<18} {:<8} {:<6} {:>7} | {:>8} {:>8} | {:>7} {:>7} | {:>7} {:>7} | {:>9} | {:>8.0} {:>6} {:>8} {:>9} {:>11}",
                 r.scenario,
                 r.db.to_string(),
                 r.pin.to_string(),
@@ -288,7 +295,11 @@ impl Report {
                 r.errors,
                 r.peak_rss_kib
                     .map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
-                r.cpu_s_per_1k.map_or("-".into(), |c| format!("{c:.3}"))
+                r.cpu_s_per_1k.map_or("-".into(), |c| format!("{c:.3}")),
+                match (r.db_xacts_per_req, r.db_rows_written_per_req) {
+                    (Some(x), Some(w)) => format!("{x:.1}/{w:.1}"),
+                    _ => "-".into(),
+                }
             );
         }
         if !self.holds.is_empty() {

@@ -121,6 +121,10 @@ pub struct Phase {
     pub stats: PhaseStats,
     /// Resources of the process under test (gateway or proxy).
     pub usage: Option<Usage>,
+    /// PostgreSQL only: committed transactions per successful gateway request.
+    pub db_xacts_per_req: Option<f64>,
+    /// PostgreSQL only: rows inserted, updated or deleted per successful gateway request.
+    pub db_rows_written_per_req: Option<f64>,
 }
 
 /// How a phase loads its target.
@@ -148,6 +152,8 @@ pub struct Ctx<'a> {
     pub gw: String,
     /// Gateway process id.
     pub gw_pid: u32,
+    /// PostgreSQL server and database of the gateway, when on PostgreSQL.
+    pub pg: Option<(String, String)>,
     /// Benchmark user and workspace.
     pub session: gateway::Session,
     /// Database.
@@ -222,6 +228,11 @@ impl Ctx<'_> {
         for _ in 0..paths.len() {
             acc.push((Recorder::new()?, None));
         }
+        let counters = || {
+            let (server, name) = self.pg.as_ref()?;
+            gateway::pg_counters(server, name)
+        };
+        let db0 = counters();
         for _ in 0..rounds {
             for ((p, t), (rec, usage)) in paths.iter().zip(acc.iter_mut()) {
                 let (r, u) = procs::watched(p.pid, self.window(t, load, slice)).await;
@@ -229,6 +240,14 @@ impl Ctx<'_> {
                 *usage = merge_usage(*usage, u);
             }
         }
+        let db_delta = match db0 {
+            Some((x0, w0)) if paths.iter().any(|(p, _)| p.who == "gateway") => {
+                // pg_stat_database is flushed by backends about once a second.
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                counters().map(|(x1, w1)| (x1.saturating_sub(x0), w1.saturating_sub(w0)))
+            }
+            _ => None,
+        };
         let (rate, connections) = match load {
             Load::Open(r) => (Some(r), None),
             Load::Closed(n) => (None, Some(n)),
@@ -236,6 +255,9 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         for ((p, _), (rec, usage)) in paths.iter().zip(acc) {
             let stats = rec.finish();
+            let ok = stats.ok.max(1) as f64;
+            let per_req = |v: u64| v as f64 / ok;
+            let db = db_delta.filter(|_| p.who == "gateway");
             eprintln!(
                 "  {scenario:<14} {:<8} {:<7} {:<7} {:>7} ok {:>5} err  p50 {:>8} µs  p99 {:>8} µs  {:>8.0}/s",
                 self.db.to_string(),
@@ -256,6 +278,8 @@ impl Ctx<'_> {
                 connections,
                 stats,
                 usage,
+                db_xacts_per_req: db.map(|d| per_req(d.0)),
+                db_rows_written_per_req: db.map(|d| per_req(d.1)),
             });
         }
         Ok(out)
@@ -392,6 +416,7 @@ pub async fn suite(mut opts: Opts) -> anyhow::Result<()> {
                 proxy_pid: proxy_proc.pid,
                 gw: gw.base.clone(),
                 gw_pid: gw.proc.pid,
+                pg: gw.pg(),
                 session,
                 db,
                 pin,

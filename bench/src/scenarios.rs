@@ -48,8 +48,9 @@ impl Scenario {
             Self::Stream,
             Self::Tool,
             Self::Agents,
-            Self::Login,
+            // Before login: Argon2id buffers the allocator keeps would inflate the streams' RSS.
             Self::Streams,
+            Self::Login,
             Self::MemorySearch,
             Self::CostBreakdown,
         ]
