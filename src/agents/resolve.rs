@@ -47,14 +47,14 @@ pub async fn resolve_agent(
     agent_id: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<ResolvedAgent> {
-    if let Some(row) = store.agent(workspace_id, agent_id).await? {
+    if let Some(row) = store.agent_cached(workspace_id, agent_id).await? {
         return Ok(ResolvedAgent {
             config: row.config.0,
             source: AgentSource::Own,
         });
     }
     if let Some(grant) = store.grant_for(workspace_id, agent_id, now).await?
-        && let Some(row) = store.agent(&grant.workspace_id, agent_id).await?
+        && let Some(row) = store.agent_cached(&grant.workspace_id, agent_id).await?
     {
         return Ok(ResolvedAgent {
             config: row.config.0,

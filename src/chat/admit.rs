@@ -160,7 +160,7 @@ pub async fn plan_turn(
     let cfg = &agent.config;
     let workspace = state
         .store
-        .workspace(&member.workspace_id)
+        .workspace_cached(&member.workspace_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
     let provider = cfg.model.provider.as_str();
@@ -182,7 +182,7 @@ pub async fn plan_turn(
     check_quotas(state, &member.workspace_id, &input.agent_id, &input.message).await?;
     let user = state
         .store
-        .user_by_id(&member.user.id)
+        .user_cached(&member.user.id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("Unknown user".into()))?;
     // The memory profile lives in the workspace that owns the agent.

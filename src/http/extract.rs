@@ -175,7 +175,7 @@ impl WorkspaceMember {
             Some(id) => {
                 let role = state
                     .store
-                    .member_role(&id, &user.id)
+                    .member_role_cached(&id, &user.id)
                     .await?
                     .ok_or_else(|| {
                         ApiError::Forbidden("You are not a member of this workspace".into())

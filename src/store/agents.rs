@@ -114,6 +114,7 @@ impl Store {
             tx.commit().await?;
             version
         });
+        self.forget_agents(workspace_id);
         match version {
             Some(_) => self.agent(workspace_id, config.id.as_str()).await,
             None => Ok(None),
@@ -130,6 +131,28 @@ impl Store {
         with_pool!(&self.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace_id).bind(id).fetch_optional(p).await
         })
+    }
+
+    /// A workspace's agent, possibly up to a few seconds old (turn resolution only).
+    pub async fn agent_cached(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> Result<Option<AgentRow>, sqlx::Error> {
+        let key = (workspace_id.to_string(), id.to_string());
+        if let Some(row) = self.cache.agents.get(&key) {
+            return Ok(Some(row));
+        }
+        let row = self.agent(workspace_id, id).await?;
+        if let Some(row) = &row {
+            self.cache.agents.put(key, row.clone());
+        }
+        Ok(row)
+    }
+
+    /// Drops cached agents of a workspace (after any write to its agents).
+    pub(crate) fn forget_agents(&self, workspace_id: &str) {
+        self.cache.agents.forget_where(|(ws, _)| ws == workspace_id);
     }
 
     /// All agents of a workspace, by id (workspaces hold few agents; lists merge them with
@@ -152,6 +175,7 @@ impl Store {
             tx.commit().await?;
             done
         });
+        self.forget_agents(workspace_id);
         Ok(done > 0)
     }
 

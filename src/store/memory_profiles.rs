@@ -127,7 +127,9 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<ProfileDeletion, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        // Forced deletion rewrites agents of the workspace.
+        self.forget_agents(workspace_id);
+        let result = with_pool!(&self.pool, p => {
             let mut tx = p.begin().await?;
             let users: Vec<(String, Json<AgentConfig>)> = sqlx::query_as(
                 "SELECT id, config FROM agents WHERE workspace_id = $1 AND memory_profile_id = $2 ORDER BY id")
@@ -148,6 +150,8 @@ impl Store {
             }
             tx.commit().await?;
             Ok(ProfileDeletion::Deleted(names))
-        })
+        });
+        self.forget_agents(workspace_id);
+        result
     }
 }

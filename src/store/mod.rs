@@ -6,6 +6,7 @@
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
 mod agents;
+mod cache;
 mod idempotency;
 pub mod ids;
 mod memory_profiles;
@@ -59,9 +60,18 @@ macro_rules! with_pool {
 }
 
 /// The gateway's database handle (cheap to clone).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    cache: std::sync::Arc<cache::StoreCaches>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine())
+            .finish()
+    }
 }
 
 impl Store {
@@ -106,7 +116,10 @@ impl Store {
                 Pool::Sqlite(pool)
             }
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            cache: Default::default(),
+        })
     }
 
     /// Applies pending migrations of the engine in use.

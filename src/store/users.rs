@@ -68,6 +68,18 @@ impl Store {
         })
     }
 
+    /// A user, possibly up to a few seconds old (prompt rendering; never for auth decisions).
+    pub async fn user_cached(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        if let Some(row) = self.cache.users.get(&id.to_string()) {
+            return Ok(Some(row));
+        }
+        let row = self.user_by_id(id).await?;
+        if let Some(row) = &row {
+            self.cache.users.put(id.to_string(), row.clone());
+        }
+        Ok(row)
+    }
+
     /// The current token version of a user, or `None` if the user is gone.
     pub async fn token_version(&self, user_id: &str) -> Result<Option<i64>, sqlx::Error> {
         with_pool!(&self.pool, p => {

@@ -90,6 +90,41 @@ impl Store {
         with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)
     }
 
+    /// A workspace, possibly up to a few seconds old (chat turns; never for read-modify-write).
+    pub async fn workspace_cached(&self, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error> {
+        if let Some(row) = self.cache.workspaces.get(&id.to_string()) {
+            return Ok(Some(row));
+        }
+        let row = self.workspace(id).await?;
+        if let Some(row) = &row {
+            self.cache.workspaces.put(id.to_string(), row.clone());
+        }
+        Ok(row)
+    }
+
+    /// The caller's role, possibly up to a few seconds old (request admission).
+    pub async fn member_role_cached(
+        &self,
+        workspace_id: &str,
+        user_id: &str,
+    ) -> Result<Option<String>, sqlx::Error> {
+        let key = (workspace_id.to_string(), user_id.to_string());
+        if let Some(role) = self.cache.roles.get(&key) {
+            return Ok(Some(role));
+        }
+        let role = self.member_role(workspace_id, user_id).await?;
+        if let Some(role) = &role {
+            self.cache.roles.put(key, role.clone());
+        }
+        Ok(role)
+    }
+
+    fn forget_role(&self, workspace_id: &str, user_id: &str) {
+        self.cache
+            .roles
+            .forget_where(|(ws, u)| ws == workspace_id && u == user_id);
+    }
+
     /// The caller's workspaces with their role, oldest first, paginated; plus the total.
     pub async fn workspaces_of(
         &self,
@@ -147,6 +182,8 @@ impl Store {
                 .bind(&ws.allowed_providers).bind(&ws.allowed_models).bind(ws.updated_at)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
+        let id = ws.id.clone();
+        self.cache.workspaces.forget_where(|k| *k == id);
         Ok(())
     }
 
@@ -158,6 +195,7 @@ impl Store {
         role: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
+        self.forget_role(workspace_id, user_id);
         let updated = with_pool!(&self.pool, p => {
             sqlx::query("UPDATE workspace_members SET role = $3 WHERE workspace_id = $1 AND user_id = $2")
                 .bind(workspace_id).bind(user_id).bind(role).execute(p).await.map(|r| r.rows_affected())
@@ -199,6 +237,7 @@ impl Store {
         workspace_id: &str,
         user_id: &str,
     ) -> Result<Option<bool>, sqlx::Error> {
+        self.forget_role(workspace_id, user_id);
         // One statement, so two concurrent removals cannot both pass the last-owner check.
         let sql = "DELETE FROM workspace_members WHERE workspace_id = $1 AND user_id = $2 \
                    AND (role <> 'owner' OR (SELECT COUNT(*) FROM workspace_members o WHERE o.workspace_id = $1 AND o.role = 'owner') > 1)";

@@ -129,6 +129,10 @@ async fn resolution_order_grants_and_errors() {
     call(&app, Method::DELETE, "/agents/shared", &b, &ws_b, None, &[])
         .await
         .expect(204);
+    // This store is another "replica": its short-lived agent cache may still hold the
+    // deleted row, so look again from a fresh one.
+    store.close().await;
+    let store = Store::connect(&app.config).await.unwrap();
     let gone = resolve_agent(&store, &globals, &ws_b, "shared", now)
         .await
         .unwrap_err();

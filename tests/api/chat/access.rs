@@ -128,3 +128,102 @@ async fn viewers_cannot_run_agents() {
         .expect_error(403, "FORBIDDEN");
     assert_eq!(fake.hits(), 0);
 }
+
+#[tokio::test]
+async fn agent_and_membership_changes_apply_to_the_next_turn() {
+    let fake = FakeLlm::saying("ok").await;
+    let c = chat_app(&fake).await;
+    c.create_agent(agent(
+        "changer",
+        json!({"systemPromptTemplate": "Version one."}),
+    ))
+    .await;
+    c.chat(json!({"message": "hi", "agentId": "changer"}))
+        .await
+        .expect(200);
+    assert!(
+        fake.last_request()["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Version one.")
+    );
+    let auth = format!("Bearer {}", c.token);
+    c.app
+        .send(
+            Method::PUT,
+            "/agents/changer",
+            Some(agent(
+                "changer",
+                json!({"systemPromptTemplate": "Version two."}),
+            )),
+            &[("authorization", &auth), ("x-workspace-id", &c.ws)],
+        )
+        .await
+        .expect(200);
+    c.chat(json!({"message": "hi", "agentId": "changer"}))
+        .await
+        .expect(200);
+    assert!(
+        fake.last_request()["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Version two.")
+    );
+    // A member demoted to viewer is refused on the very next turn.
+    let (member, member_id, _) = c.app.register("demoted@example.com").await;
+    c.app
+        .post(
+            &format!("/workspaces/{}/members", c.ws),
+            &c.token,
+            json!({"uid": member_id, "role": "member"}),
+        )
+        .await
+        .expect(201);
+    let member_auth = format!("Bearer {member}");
+    let headers = [
+        ("authorization", member_auth.as_str()),
+        ("x-workspace-id", c.ws.as_str()),
+    ];
+    c.app
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "hi"})),
+            &headers,
+        )
+        .await
+        .expect(200);
+    c.app
+        .post(
+            &format!("/workspaces/{}/members", c.ws),
+            &c.token,
+            json!({"uid": member_id, "role": "viewer"}),
+        )
+        .await
+        .expect(200);
+    c.app
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "hi"})),
+            &headers,
+        )
+        .await
+        .expect_error(403, "FORBIDDEN");
+    c.app
+        .delete(
+            &format!("/workspaces/{}/members/{member_id}", c.ws),
+            &c.token,
+        )
+        .await
+        .expect(204);
+    c.app
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "hi"})),
+            &headers,
+        )
+        .await
+        .expect_error(403, "FORBIDDEN");
+}
