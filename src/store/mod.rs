@@ -5,24 +5,34 @@
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
+mod admin;
 mod agents;
+mod costs;
+mod diagnostics;
 mod idempotency;
 pub mod ids;
 mod memory_profiles;
 mod onboarding;
 mod sessions;
+mod sessions_query;
 mod skill_metrics;
 mod stats;
+mod traces;
 mod turns;
 mod users;
 mod workspaces;
 
+pub use admin::AuditRow;
 pub use agents::{AgentRow, AgentVersionRow};
+pub use costs::{Bucket, PeriodUsage, UsageGroup, UsageTotals};
+pub use diagnostics::{DiagnosticRunRow, MigrationStatus};
 pub use idempotency::IdempotencyClaim;
 pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
+pub use sessions_query::{Handoff, MessageHit, SessionFilter};
 pub use skill_metrics::SkillMetric;
 pub use stats::{GlobalCounts, WorkspaceStats};
+pub use traces::TraceSummary;
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};
 pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
@@ -111,9 +121,10 @@ impl Store {
 
     /// Applies pending migrations of the engine in use.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = migrator(&self.pool);
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+            Pool::Sqlite(p) => migrator.run(p).await?,
+            Pool::Postgres(p) => migrator.run(p).await?,
         }
         Ok(())
     }
@@ -142,6 +153,14 @@ impl Store {
     /// Closes every pooled connection.
     pub async fn close(&self) {
         with_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+/// The migrations embedded for the pool's engine.
+fn migrator(pool: &Pool) -> sqlx::migrate::Migrator {
+    match pool {
+        Pool::Sqlite(_) => sqlx::migrate!("migrations/sqlite"),
+        Pool::Postgres(_) => sqlx::migrate!("migrations/postgres"),
     }
 }
 

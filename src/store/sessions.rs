@@ -76,7 +76,7 @@ pub struct SessionKey<'a> {
     pub surface_id: &'a str,
 }
 
-const SESSION_COLUMNS: &str = "id, user_id, workspace_id, agent_id, surface, surface_id, status, summary, summary_until, message_count, created_at, last_active_at, archived_at";
+pub(super) const SESSION_COLUMNS: &str = "id, user_id, workspace_id, agent_id, surface, surface_id, status, summary, summary_until, message_count, created_at, last_active_at, archived_at";
 const MESSAGE_COLUMNS: &str =
     "id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at";
 
