@@ -68,6 +68,43 @@ macro_rules! with_pool {
     };
 }
 
+/// Opening a write transaction on either engine (`p.begin_write()` inside [`with_pool!`]).
+pub trait BeginWrite {
+    /// The engine.
+    type Db: sqlx::Database;
+    /// Begins a transaction that will write.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    /// `BEGIN IMMEDIATE` takes the write lock up front (waiting on `busy_timeout`). A deferred
+    /// `BEGIN` whose transaction reads first — which FTS5 triggers do when they load the
+    /// index's configuration — cannot upgrade once another connection has committed and
+    /// fails at once with `SQLITE_BUSY_SNAPSHOT`.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
+}
+
 /// The gateway's database handle (cheap to clone).
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::Store;
+use super::{BeginWrite, Store};
 use crate::with_pool;
 
 /// A stored session.
@@ -148,7 +148,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             for m in messages {
                 sqlx::query("INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(&m.id).bind(&m.session_id).bind(&m.role).bind(&m.content)

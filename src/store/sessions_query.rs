@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{MessageRow, Pool, SessionRow, Store, sessions::SESSION_COLUMNS};
+use super::{BeginWrite, MessageRow, Pool, SessionRow, Store, sessions::SESSION_COLUMNS};
 use crate::with_pool;
 
 /// Which of a user's sessions to list.
@@ -169,7 +169,7 @@ impl Store {
         let s = h.session;
         let audit_id = super::ids::new_id("aud");
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let moved = sqlx::query("UPDATE sessions SET agent_id = $2, last_active_at = $4, message_count = message_count + 1 \
                                      WHERE id = $1 AND agent_id = $3 AND status = 'active'")
                 .bind(&s.id).bind(h.to_agent).bind(&s.agent_id).bind(h.now)

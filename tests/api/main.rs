@@ -8,13 +8,19 @@
     clippy::disallowed_methods
 )]
 
+mod admin;
 mod agents;
 mod auth;
+mod autonomous;
 mod chat;
+mod costs;
+mod diagnostics;
 mod helpers;
 mod memory_profiles;
 mod onboarding;
 mod plumbing;
 mod providers;
+mod sessions;
 mod tools;
+mod traces;
 mod workspaces;
