@@ -53,6 +53,8 @@ pub struct AppInner {
     pub ip_limiter: RateLimiter,
     /// Chat requests per user.
     pub user_limiter: RateLimiter,
+    /// Requests to the autonomous routes (per internal key).
+    pub autonomous_limiter: RateLimiter,
     /// Process start, for uptime.
     pub started_at: Instant,
     /// Background tasks; shutdown waits for them.
@@ -128,6 +130,7 @@ impl AppState {
             tool_cache,
             ip_limiter,
             user_limiter,
+            autonomous_limiter: RateLimiter::new(crate::http::autonomous::RATE_PER_MINUTE),
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),

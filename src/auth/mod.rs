@@ -8,6 +8,7 @@ mod version_cache;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 use crate::{
     error::{ApiError, ApiResult},
@@ -84,6 +85,15 @@ impl AuthService {
             other => other?,
         }
         let tokens = self.issue(store, &user, &new_id("fam")).await?;
+        store
+            .audit(
+                &user.id,
+                None,
+                "auth.register",
+                None,
+                json!({ "email": user.email }),
+            )
+            .await?;
         Ok((user, tokens))
     }
 
@@ -115,10 +125,25 @@ impl AuthService {
             Some(user) if ok => {
                 store.clear_login_failures(&email, window_start).await?;
                 let tokens = self.issue(store, &user, &new_id("fam")).await?;
+                store
+                    .audit(&user.id, None, "auth.login", None, json!({}))
+                    .await?;
                 Ok((user, tokens))
             }
-            _ => {
+            user => {
                 store.record_login_failure(&email, now).await?;
+                // Failures for unknown emails have no user to file them under.
+                if let Some(user) = user {
+                    store
+                        .audit(
+                            &user.id,
+                            None,
+                            "auth.login_failed",
+                            None,
+                            json!({ "reason": "invalid_password", "recentFailures": failures + 1 }),
+                        )
+                        .await?;
+                }
                 Err(ApiError::Unauthorized("Invalid email or password".into()))
             }
         }
@@ -136,6 +161,15 @@ impl AuthService {
             if row.used_at.is_some() {
                 tracing::warn!(user_id = %row.user_id, "refresh token replay; revoking family");
                 store.revoke_family(&row.family_id, now).await?;
+                store
+                    .audit(
+                        &row.user_id,
+                        None,
+                        "auth.refresh_replay",
+                        Some(&row.family_id),
+                        json!({ "familyRevoked": true }),
+                    )
+                    .await?;
             }
             return Err(invalid());
         }
@@ -143,7 +177,17 @@ impl AuthService {
             return Err(invalid());
         }
         if !store.spend_refresh_token(&row.id, now).await? {
+            // Another request spent it first: a concurrent replay.
             store.revoke_family(&row.family_id, now).await?;
+            store
+                .audit(
+                    &row.user_id,
+                    None,
+                    "auth.refresh_replay",
+                    Some(&row.family_id),
+                    json!({ "familyRevoked": true, "concurrent": true }),
+                )
+                .await?;
             return Err(invalid());
         }
         let user = store.user_by_id(&row.user_id).await?.ok_or_else(invalid)?;
@@ -154,6 +198,9 @@ impl AuthService {
     pub async fn logout(&self, store: &Store, user_id: &str) -> ApiResult<()> {
         store.revoke_all_tokens(user_id, Utc::now()).await?;
         self.versions.forget(user_id);
+        store
+            .audit(user_id, None, "auth.logout", None, json!({}))
+            .await?;
         Ok(())
     }
 

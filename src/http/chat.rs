@@ -136,12 +136,7 @@ async fn chat(
             });
             (StatusCode::ACCEPTED, body)
         }
-        None => {
-            let (rx, cancel) = spawn_turn(&state, plan);
-            // Dropping this guard (the client went away) cancels the turn.
-            let _cancel_on_drop = cancel.drop_guard();
-            reply_body(fold(rx).await)
-        }
+        None => run_to_reply(&state, plan).await,
     };
     if let Some(guard) = guard.as_mut() {
         guard.complete(status, &body).await;
@@ -149,6 +144,15 @@ async fn chat(
     let mut response = (status, Json(body)).into_response();
     add_rate_headers(&mut response, rate);
     Ok(response)
+}
+
+/// Runs a planned turn to its end and folds its events into the JSON reply and status
+/// (`/agent/chat` and `/autonomous/*`); dropping the future (the client went away) cancels
+/// the turn.
+pub(crate) async fn run_to_reply(state: &AppState, plan: TurnPlan) -> (StatusCode, Value) {
+    let (rx, cancel) = spawn_turn(state, plan);
+    let _cancel_on_drop = cancel.drop_guard();
+    reply_body(fold(rx).await)
 }
 
 async fn fold(mut rx: mpsc::Receiver<ChatEvent>) -> Fold {

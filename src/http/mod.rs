@@ -1,18 +1,24 @@
 //! HTTP surface: one module per route group, each with its own `router()`, merged here with
 //! the OpenAPI document, JSON fallbacks and the cross-cutting layers.
 
+pub mod admin;
 pub mod agents;
 pub mod auth;
+pub mod autonomous;
 pub mod chat;
+pub mod costs;
+pub mod diagnostics;
 pub mod extract;
 mod idempotency;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod request_id;
+pub mod sessions;
 pub mod skills;
 pub mod system;
 pub mod tool_cache;
+pub mod traces;
 pub mod validate;
 pub mod workspaces;
 
@@ -46,6 +52,12 @@ pub fn router(state: AppState) -> Router {
         .merge(chat::router())
         .merge(tool_cache::router())
         .merge(skills::router())
+        .merge(sessions::router())
+        .merge(costs::router())
+        .merge(traces::router())
+        .merge(admin::router())
+        .merge(diagnostics::router())
+        .merge(autonomous::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, types::Json};
 
-use super::Store;
+use super::{BeginWrite, Store};
 use crate::{agents::AgentConfig, with_pool};
 
 /// A stored workspace agent.
@@ -94,7 +94,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             insert_agent_tx!(tx, workspace_id, config, actor, now);
             tx.commit().await
         })
@@ -109,7 +109,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<AgentRow>, sqlx::Error> {
         let version = with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let version = update_agent_tx!(tx, workspace_id, config, actor, now);
             tx.commit().await?;
             version
@@ -167,7 +167,7 @@ impl Store {
     /// Deletes an agent and its history; false when there was none.
     pub async fn delete_agent(&self, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
         let done = with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("DELETE FROM agent_versions WHERE workspace_id = $1 AND agent_id = $2")
                 .bind(workspace_id).bind(id).execute(&mut *tx).await?;
             let done = sqlx::query("DELETE FROM agents WHERE workspace_id = $1 AND id = $2")

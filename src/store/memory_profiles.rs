@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, types::Json};
 
-use super::{Store, agents::update_agent_tx};
+use super::{BeginWrite, Store, agents::update_agent_tx};
 use crate::{agents::AgentConfig, with_pool};
 
 /// A stored memory profile.
@@ -130,7 +130,7 @@ impl Store {
         // Forced deletion rewrites agents of the workspace.
         self.forget_agents(workspace_id);
         let result = with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             let users: Vec<(String, Json<AgentConfig>)> = sqlx::query_as(
                 "SELECT id, config FROM agents WHERE workspace_id = $1 AND memory_profile_id = $2 ORDER BY id")
                 .bind(workspace_id).bind(id).fetch_all(&mut *tx).await?;

@@ -5,25 +5,35 @@
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
+mod admin;
 mod agents;
 mod cache;
+mod costs;
+mod diagnostics;
 mod idempotency;
 pub mod ids;
 mod memory_profiles;
 mod onboarding;
 mod sessions;
+mod sessions_query;
 mod skill_metrics;
 mod stats;
+mod traces;
 mod turns;
 mod users;
 mod workspaces;
 
+pub use admin::AuditRow;
 pub use agents::{AgentRow, AgentVersionRow};
+pub use costs::{Bucket, PeriodUsage, UsageGroup, UsageTotals};
+pub use diagnostics::{DiagnosticRunRow, MigrationStatus};
 pub use idempotency::IdempotencyClaim;
 pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
+pub use sessions_query::{Handoff, MessageHit, SessionFilter};
 pub use skill_metrics::{SkillMetric, SkillMetricsSummary};
 pub use stats::{GlobalCounts, WorkspaceStats};
+pub use traces::TraceSummary;
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};
 pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
@@ -57,6 +67,43 @@ macro_rules! with_pool {
             $crate::store::Pool::Postgres($p) => $body,
         }
     };
+}
+
+/// Opening a write transaction on either engine (`p.begin_write()` inside [`with_pool!`]).
+pub trait BeginWrite {
+    /// The engine.
+    type Db: sqlx::Database;
+    /// Begins a transaction that will write.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    /// `BEGIN IMMEDIATE` takes the write lock up front (waiting on `busy_timeout`). A deferred
+    /// `BEGIN` whose transaction reads first — which FTS5 triggers do when they load the
+    /// index's configuration — cannot upgrade once another connection has committed and
+    /// fails at once with `SQLITE_BUSY_SNAPSHOT`.
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
+    > + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<
+        Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
+    > + Send {
+        self.begin()
+    }
 }
 
 /// The gateway's database handle (cheap to clone).
@@ -124,9 +171,10 @@ impl Store {
 
     /// Applies pending migrations of the engine in use.
     pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = migrator(&self.pool);
         match &self.pool {
-            Pool::Sqlite(p) => sqlx::migrate!("migrations/sqlite").run(p).await?,
-            Pool::Postgres(p) => sqlx::migrate!("migrations/postgres").run(p).await?,
+            Pool::Sqlite(p) => migrator.run(p).await?,
+            Pool::Postgres(p) => migrator.run(p).await?,
         }
         Ok(())
     }
@@ -155,6 +203,14 @@ impl Store {
     /// Closes every pooled connection.
     pub async fn close(&self) {
         with_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+/// The migrations embedded for the pool's engine.
+fn migrator(pool: &Pool) -> sqlx::migrate::Migrator {
+    match pool {
+        Pool::Sqlite(_) => sqlx::migrate!("migrations/sqlite"),
+        Pool::Postgres(_) => sqlx::migrate!("migrations/postgres"),
     }
 }
 

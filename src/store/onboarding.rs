@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, WorkspaceRow, agents::insert_agent_tx, is_unique_violation};
+use super::{BeginWrite, Store, WorkspaceRow, agents::insert_agent_tx, is_unique_violation};
 use crate::{agents::AgentConfig, with_pool};
 
 impl Store {
@@ -25,7 +25,7 @@ impl Store {
     ) -> Result<bool, sqlx::Error> {
         // An async block, so `?` lands in `result` and a unique violation can be told apart.
         let result: Result<(), sqlx::Error> = with_pool!(&self.pool, p => async {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO workspaces (id, name, owner_id, plan, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&ws.id).bind(&ws.name).bind(&ws.owner_id).bind(&ws.plan)
                 .bind(&ws.settings).bind(ws.created_at).bind(ws.updated_at)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::Store;
+use super::{BeginWrite, Store};
 use crate::with_pool;
 
 /// A stored session.
@@ -76,7 +76,7 @@ pub struct SessionKey<'a> {
     pub surface_id: &'a str,
 }
 
-const SESSION_COLUMNS: &str = "id, user_id, workspace_id, agent_id, surface, surface_id, status, summary, summary_until, message_count, created_at, last_active_at, archived_at";
+pub(super) const SESSION_COLUMNS: &str = "id, user_id, workspace_id, agent_id, surface, surface_id, status, summary, summary_until, message_count, created_at, last_active_at, archived_at";
 const MESSAGE_COLUMNS: &str =
     "id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at";
 
@@ -148,7 +148,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             for m in messages {
                 sqlx::query("INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(&m.id).bind(&m.session_id).bind(&m.role).bind(&m.content)

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{MessageRow, Store};
+use super::{BeginWrite, MessageRow, Store};
 use crate::with_pool;
 
 /// One inference call's billed usage.
@@ -97,7 +97,7 @@ impl Store {
             .sum();
         let now = rec.trace.finished_at;
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             for m in rec.messages {
                 sqlx::query("INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
                     .bind(&m.id).bind(&m.session_id).bind(&m.role).bind(&m.content)

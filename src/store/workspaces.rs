@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::Store;
+use super::{BeginWrite, Store};
 use crate::with_pool;
 
 /// A stored workspace.
@@ -72,7 +72,7 @@ impl Store {
     /// Creates a workspace with its creator as owner, atomically.
     pub async fn create_workspace(&self, ws: &WorkspaceRow) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO workspaces (id, name, owner_id, plan, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&ws.id).bind(&ws.name).bind(&ws.owner_id).bind(&ws.plan)
                 .bind(&ws.settings).bind(ws.created_at).bind(ws.updated_at)

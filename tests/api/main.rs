@@ -8,14 +8,20 @@
     clippy::disallowed_methods
 )]
 
+mod admin;
 mod agents;
 mod auth;
+mod autonomous;
 mod chat;
+mod costs;
+mod diagnostics;
 mod helpers;
 mod memory_profiles;
 mod onboarding;
 mod plumbing;
 mod providers;
+mod sessions;
 mod skills;
 mod tools;
+mod traces;
 mod workspaces;

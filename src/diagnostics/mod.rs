@@ -1,0 +1,129 @@
+//! Diagnostics: a set of timed checks over the database, migrations, inference providers and
+//! their breakers, the tool registry, the data directory and the recent error rate.
+//!
+//! A full run is stored (`diagnostic_runs`) so operators can compare runs over time; the quick
+//! run checks connectivity only and is not stored. Checks never call a provider: a provider's
+//! health is what its circuit breaker has observed from real traffic.
+
+mod checks;
+pub mod process;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::types::Json;
+
+use crate::{
+    app::AppState,
+    store::{DiagnosticRunRow, ids::new_id},
+};
+
+/// One check's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    /// `database`, `migrations`, `provider:<id>`, `tools`, `dataDir`, `errorRate`.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// Time the check took, in milliseconds.
+    pub latency_ms: f64,
+    /// What was seen.
+    pub detail: Value,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// `diag_…` for stored runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+    /// True when every check passed.
+    pub ok: bool,
+    /// Start of the run.
+    pub created_at: DateTime<Utc>,
+    /// Wall time of the run.
+    pub duration_ms: i64,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    fn new(checks: Vec<Check>, started: Instant, created_at: DateTime<Utc>) -> Self {
+        let ok = checks.iter().all(|c| c.ok);
+        Self {
+            id: None,
+            status: if ok { "ok" } else { "degraded" },
+            ok,
+            created_at,
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            checks,
+        }
+    }
+
+    /// Rebuilds a stored run.
+    pub fn from_row(row: DiagnosticRunRow) -> Self {
+        let checks = serde_json::from_value(row.checks.0).unwrap_or_default();
+        Self {
+            id: Some(row.id),
+            status: if row.ok { "ok" } else { "degraded" },
+            ok: row.ok,
+            created_at: row.created_at,
+            duration_ms: row.duration_ms,
+            checks,
+        }
+    }
+}
+
+/// Connectivity only: the database and the providers' breakers; not stored.
+pub async fn quick(state: &AppState) -> Report {
+    let started = Instant::now();
+    let created_at = Utc::now();
+    let mut list = vec![checks::database(state).await];
+    list.extend(checks::providers(state));
+    Report::new(list, started, created_at)
+}
+
+/// Every check; the run is stored.
+pub async fn full(state: &AppState) -> Result<Report, sqlx::Error> {
+    let started = Instant::now();
+    let created_at = Utc::now();
+    let mut list = vec![
+        checks::database(state).await,
+        checks::migrations(state).await,
+    ];
+    list.extend(checks::providers(state));
+    list.push(checks::tools(state));
+    list.push(checks::data_dir(state).await);
+    list.push(checks::error_rate(state).await);
+    let mut report = Report::new(list, started, created_at);
+    let id = new_id("diag");
+    state
+        .store
+        .insert_diagnostic_run(&DiagnosticRunRow {
+            id: id.clone(),
+            ok: report.ok,
+            checks: Json(serde_json::to_value(&report.checks).unwrap_or_default()),
+            duration_ms: report.duration_ms,
+            created_at,
+        })
+        .await?;
+    report.id = Some(id);
+    Ok(report)
+}
+
+/// Stored runs, newest first.
+pub async fn history(state: &AppState, limit: i64) -> Result<Vec<Report>, sqlx::Error> {
+    Ok(state
+        .store
+        .diagnostic_runs(limit)
+        .await?
+        .into_iter()
+        .map(Report::from_row)
+        .collect())
+}

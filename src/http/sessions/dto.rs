@@ -1,0 +1,99 @@
+//! Response bodies of the sessions group.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::store::{MessageRow, SessionRow};
+
+/// A session as listed.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOut {
+    /// `ses_…`
+    pub id: String,
+    /// The agent that answers in it.
+    pub agent_id: String,
+    /// Workspace.
+    pub workspace_id: String,
+    /// `chat|prop|group`.
+    pub surface: String,
+    /// Client-chosen sub-channel.
+    pub surface_id: String,
+    /// `active|archived`.
+    pub status: String,
+    /// Messages stored.
+    pub message_count: i64,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last activity.
+    pub last_active_at: DateTime<Utc>,
+    /// When archived.
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Summary of older messages (after compaction).
+    pub summary: Option<String>,
+}
+
+impl From<SessionRow> for SessionOut {
+    fn from(s: SessionRow) -> Self {
+        Self {
+            id: s.id,
+            agent_id: s.agent_id,
+            workspace_id: s.workspace_id,
+            surface: s.surface,
+            surface_id: s.surface_id,
+            status: s.status,
+            message_count: s.message_count,
+            created_at: s.created_at,
+            last_active_at: s.last_active_at,
+            archived_at: s.archived_at,
+            summary: s.summary,
+        }
+    }
+}
+
+/// Serialises a session for a list.
+pub fn session_json(s: SessionRow) -> Value {
+    serde_json::to_value(SessionOut::from(s)).unwrap_or(Value::Null)
+}
+
+/// A stored message.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageOut {
+    /// `msg_…`
+    pub id: String,
+    /// `user|assistant|tool|system`.
+    pub role: String,
+    /// Text.
+    pub content: String,
+    /// Assistant tool calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Value>,
+    /// The call a tool result answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Tool name of a tool result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The turn was cut off.
+    pub incomplete: bool,
+    /// Written at.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for MessageOut {
+    fn from(m: MessageRow) -> Self {
+        Self {
+            id: m.id,
+            role: m.role,
+            content: m.content,
+            tool_calls: m.tool_calls.map(|j| j.0),
+            tool_call_id: m.tool_call_id,
+            name: m.name,
+            incomplete: m.incomplete,
+            created_at: m.created_at,
+        }
+    }
+}

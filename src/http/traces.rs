@@ -1,0 +1,169 @@
+//! Route group 11: `/traces*` — the agent turns of a workspace, as summaries and in full
+//! (inference calls with their attempts, tool calls, breaker states, compaction).
+
+use axum::{Json, extract::State};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::extract::{ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use crate::{
+    app::AppState,
+    error::{ApiError, ApiResult},
+    store::{TraceRow, TraceSummary},
+};
+
+/// Routes of the traces group.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_traces))
+        .routes(routes!(get_trace))
+}
+
+/// A trace summary; the detail view adds `detail`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TraceOut {
+    /// `trc_…`
+    pub id: String,
+    /// The user whose turn it was.
+    pub user_id: String,
+    /// Agent.
+    pub agent_id: String,
+    /// Session.
+    pub session_id: Option<String>,
+    /// `X-Request-ID` of the call.
+    pub request_id: Option<String>,
+    /// `ok|error|cancelled|timeout`.
+    pub status: String,
+    /// Error message when not ok.
+    pub error: Option<String>,
+    /// Prompt tokens over all inference calls.
+    pub prompt_tokens: i64,
+    /// Completion tokens over all inference calls.
+    pub completion_tokens: i64,
+    /// Their sum.
+    pub total_tokens: i64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+    /// Wall time.
+    pub duration_ms: i64,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub finished_at: DateTime<Utc>,
+    /// `{inference, failedAttempts, tools, breakers, compaction, toolsUsed}` (detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Value>,
+}
+
+impl From<TraceSummary> for TraceOut {
+    fn from(t: TraceSummary) -> Self {
+        Self {
+            id: t.id,
+            user_id: t.user_id,
+            agent_id: t.agent_id,
+            session_id: t.session_id,
+            request_id: t.request_id,
+            status: t.status,
+            error: t.error,
+            prompt_tokens: t.prompt_tokens,
+            completion_tokens: t.completion_tokens,
+            total_tokens: t.prompt_tokens + t.completion_tokens,
+            cost_usd: t.cost_usd,
+            duration_ms: t.duration_ms,
+            started_at: t.started_at,
+            finished_at: t.finished_at,
+            detail: None,
+        }
+    }
+}
+
+impl From<TraceRow> for TraceOut {
+    fn from(t: TraceRow) -> Self {
+        Self {
+            id: t.id,
+            user_id: t.user_id,
+            agent_id: t.agent_id,
+            session_id: t.session_id,
+            request_id: t.request_id,
+            status: t.status,
+            error: t.error,
+            prompt_tokens: t.prompt_tokens,
+            completion_tokens: t.completion_tokens,
+            total_tokens: t.prompt_tokens + t.completion_tokens,
+            cost_usd: t.cost_usd,
+            duration_ms: t.duration_ms,
+            started_at: t.started_at,
+            finished_at: t.finished_at,
+            detail: Some(t.detail.0),
+        }
+    }
+}
+
+/// `GET /traces` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListParams {
+    /// Only this agent's turns.
+    pub agent_id: Option<String>,
+    /// Page size, 1–100 (default 20).
+    pub limit: Option<i64>,
+    /// Items to skip.
+    pub offset: Option<i64>,
+}
+
+/// The workspace's traces, newest first.
+#[utoipa::path(get, path = "/traces", tag = "traces", params(ListParams, ("X-Workspace-Id" = Option<String>, Header)),
+    security(("bearer" = [])), responses((status = 200, description = "{items, total, limit, offset}"), (status = 400)))]
+async fn list_traces(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<Value>> {
+    if params
+        .agent_id
+        .as_deref()
+        .is_some_and(|a| a.is_empty() || a.len() > 64)
+    {
+        return Err(ApiError::field("agentId", "must be 1-64 characters"));
+    }
+    let page = PageParams {
+        limit: params.limit,
+        offset: params.offset,
+    }
+    .resolve(100)?;
+    let (rows, total) = state
+        .store
+        .list_traces(
+            &member.workspace_id,
+            params.agent_id.as_deref(),
+            page.limit,
+            page.offset,
+        )
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|t| serde_json::to_value(TraceOut::from(t)).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(page_body(items, total, page)))
+}
+
+/// One trace in full; traces of other workspaces are not found.
+#[utoipa::path(get, path = "/traces/{id}", tag = "traces", params(("id" = String, Path), ("X-Workspace-Id" = Option<String>, Header)),
+    security(("bearer" = [])), responses((status = 200, body = TraceOut), (status = 404)))]
+async fn get_trace(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<TraceOut>> {
+    let trace = state
+        .store
+        .trace_in(&member.workspace_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Trace"))?;
+    Ok(Json(trace.into()))
+}

@@ -1,0 +1,92 @@
+//! Reading the traces the chat loop writes: pages of summaries per workspace, one trace in
+//! full, and recent outcome counts for diagnostics.
+
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use super::{Store, TraceRow};
+use crate::with_pool;
+
+/// A trace without its `detail` document.
+#[derive(Debug, Clone, FromRow)]
+pub struct TraceSummary {
+    /// `trc_…`
+    pub id: String,
+    /// User.
+    pub user_id: String,
+    /// Agent.
+    pub agent_id: String,
+    /// Session.
+    pub session_id: Option<String>,
+    /// Request id of the HTTP call.
+    pub request_id: Option<String>,
+    /// `ok|error|cancelled|timeout`.
+    pub status: String,
+    /// Error message when not ok.
+    pub error: Option<String>,
+    /// Prompt tokens.
+    pub prompt_tokens: i64,
+    /// Completion tokens.
+    pub completion_tokens: i64,
+    /// Cost in USD.
+    pub cost_usd: f64,
+    /// Wall time.
+    pub duration_ms: i64,
+    /// Start.
+    pub started_at: DateTime<Utc>,
+    /// End.
+    pub finished_at: DateTime<Utc>,
+}
+
+const SUMMARY_COLUMNS: &str = "id, user_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, started_at, finished_at";
+const TRACE_COLUMNS: &str = "id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at";
+
+impl Store {
+    /// A page of a workspace's traces (optionally of one agent), newest first, and the total.
+    pub async fn list_traces(
+        &self,
+        workspace_id: &str,
+        agent_id: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<TraceSummary>, i64), sqlx::Error> {
+        let filter = "workspace_id = $1 AND ($2 IS NULL OR agent_id = $2)";
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {filter} ORDER BY started_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let count = format!("SELECT COUNT(*) FROM traces WHERE {filter}");
+        with_pool!(&self.pool, p => {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(workspace_id).bind(agent_id).bind(limit).bind(offset)
+                .fetch_all(p).await?;
+            let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
+                .bind(workspace_id).bind(agent_id).fetch_one(p).await?;
+            Ok((rows, total))
+        })
+    }
+
+    /// One trace of a workspace, in full.
+    pub async fn trace_in(
+        &self,
+        workspace_id: &str,
+        id: &str,
+    ) -> Result<Option<TraceRow>, sqlx::Error> {
+        let sql = format!("SELECT {TRACE_COLUMNS} FROM traces WHERE id = $1 AND workspace_id = $2");
+        with_pool!(&self.pool, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await
+        })
+    }
+
+    /// Turns started since `since`, and how many of them failed (`error` or `timeout`; a
+    /// client that left is not a gateway failure).
+    pub async fn trace_outcomes_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<(i64, i64), sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status IN ('error', 'timeout') THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                            FROM traces WHERE started_at >= $1")
+                .bind(since).fetch_one(p).await
+        })
+    }
+}

@@ -1,0 +1,6 @@
+//! Sessions: listing, detail, full-text search and handoff, over real chat turns.
+
+mod handoff;
+mod list;
+mod search;
+pub(crate) mod support;
