@@ -5,7 +5,9 @@ pub mod agents;
 pub mod auth;
 pub mod chat;
 pub mod extract;
+pub mod heartbeat;
 mod idempotency;
+pub mod jobs;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
@@ -13,6 +15,7 @@ pub mod request_id;
 pub mod system;
 pub mod tool_cache;
 pub mod validate;
+pub mod webhooks;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -44,6 +47,9 @@ pub fn router(state: AppState) -> Router {
         .merge(onboarding::router())
         .merge(chat::router())
         .merge(tool_cache::router())
+        .merge(webhooks::router())
+        .merge(jobs::router())
+        .merge(heartbeat::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

@@ -6,8 +6,10 @@
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
 
 mod agents;
+mod heartbeat;
 mod idempotency;
 pub mod ids;
+mod jobs;
 mod memory_profiles;
 mod onboarding;
 mod sessions;
@@ -15,16 +17,20 @@ mod skill_metrics;
 mod stats;
 mod turns;
 mod users;
+mod webhooks;
 mod workspaces;
 
 pub use agents::{AgentRow, AgentVersionRow};
+pub use heartbeat::{MonitorRow, RunRow};
 pub use idempotency::IdempotencyClaim;
+pub use jobs::{JobFinish, JobRow};
 pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
 pub use skill_metrics::SkillMetric;
 pub use stats::{GlobalCounts, WorkspaceStats};
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};
+pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow};
 pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
 
 use std::{str::FromStr, time::Duration};

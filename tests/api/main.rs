@@ -11,10 +11,13 @@
 mod agents;
 mod auth;
 mod chat;
+mod heartbeat;
 mod helpers;
+mod jobs;
 mod memory_profiles;
 mod onboarding;
 mod plumbing;
 mod providers;
 mod tools;
+mod webhooks;
 mod workspaces;

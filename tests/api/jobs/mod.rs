@@ -1,0 +1,4 @@
+//! The job queue: enqueue, list, cancel; each job type run by the worker, retries and timeouts.
+
+mod crud;
+mod run;
