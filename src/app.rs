@@ -14,7 +14,7 @@ use anyhow::Context;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    agents::{AgentConfig, GlobalAgents, onboarding::starter_agents},
+    agents::{AgentConfig, GlobalAgents, onboarding::starter_agents, require_catalog},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     chat::{limits::RateLimiter, presence::Presence, tool_cache::ToolCache},
     config::{Config, Secret},
@@ -113,6 +113,8 @@ impl AppState {
         let user_limiter = RateLimiter::new(config.limits.user_per_minute);
         let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
+        require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
+        require_catalog(&starter_agents, "starter agents", &skills, &tools)?;
         let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,

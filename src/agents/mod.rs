@@ -2,6 +2,7 @@
 //! `astra.yml`, version history, memory profiles, onboarding and the resolution of the agent
 //! a chat turn runs.
 
+mod catalog;
 mod config;
 mod globals;
 mod input;
@@ -13,12 +14,13 @@ pub mod service;
 mod template;
 pub mod versions;
 
+pub use catalog::{check_catalog, require_catalog};
 pub use config::*;
 pub use globals::GlobalAgents;
 pub use input::{AgentConfigIn, FallbackIn, ModelIn, SessionIn, ToolsIn};
 pub use memory_profile::{MemoryProfileIn, MemoryProfileSpec, TiersIn};
 pub use resolve::{AgentSource, ResolvedAgent, resolve_agent};
-pub use service::AgentView;
+pub use service::{AgentEnv, AgentView};
 pub use template::{
     PLACEHOLDERS, PromptContext, TemplateError, check_template, render_system_prompt,
 };

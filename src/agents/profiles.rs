@@ -2,8 +2,8 @@
 //! assignment to agents (stored as the agent's `memoryProfileId`, so it is versioned).
 
 use super::{
-    GlobalAgents, MemoryProfileIn, MemoryProfileSpec,
-    service::{require_own, save},
+    MemoryProfileIn, MemoryProfileSpec,
+    service::{AgentEnv, require_own, save},
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -121,19 +121,18 @@ pub async fn delete(store: &Store, ws: &str, actor: &str, id: &str, force: bool)
 
 /// An agent's assignment: `(agent id, profile)`. Global agents never have one.
 pub async fn assignment(
-    store: &Store,
-    globals: &GlobalAgents,
+    env: &AgentEnv<'_>,
     ws: &str,
     agent_id: &str,
 ) -> ApiResult<Option<MemoryProfileRow>> {
-    let Some(row) = store.agent(ws, agent_id).await? else {
-        return match globals.get(agent_id) {
+    let Some(row) = env.store.agent(ws, agent_id).await? else {
+        return match env.globals.get(agent_id) {
             Some(_) => Ok(None),
             None => Err(ApiError::not_found("Agent")),
         };
     };
     match &row.config.0.memory_profile_id {
-        Some(id) => Ok(store.memory_profile(ws, id).await?),
+        Some(id) => Ok(env.store.memory_profile(ws, id).await?),
         None => Ok(None),
     }
 }
@@ -141,16 +140,15 @@ pub async fn assignment(
 /// Assigns a profile to a workspace agent (or clears it with `None`), as a new agent
 /// version when it changes.
 pub async fn assign(
-    store: &Store,
-    globals: &GlobalAgents,
+    env: &AgentEnv<'_>,
     ws: &str,
     actor: &str,
     agent_id: &str,
     profile_id: Option<&str>,
 ) -> ApiResult<Option<MemoryProfileRow>> {
-    let row = require_own(store, globals, ws, agent_id).await?;
+    let row = require_own(env, ws, agent_id).await?;
     let profile = match profile_id {
-        Some(id) => Some(store.memory_profile(ws, id).await?.ok_or_else(|| {
+        Some(id) => Some(env.store.memory_profile(ws, id).await?.ok_or_else(|| {
             ApiError::field("profileId", "no such memory profile in this workspace")
         })?),
         None => None,
@@ -159,7 +157,7 @@ pub async fn assign(
     let wanted = profile.as_ref().map(|p| p.id.clone());
     if config.memory_profile_id != wanted {
         config.memory_profile_id = wanted;
-        save(store, ws, actor, &config, "agent.memory_profile").await?;
+        save(env, ws, actor, &config, "agent.memory_profile").await?;
     }
     Ok(profile)
 }

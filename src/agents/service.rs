@@ -3,12 +3,41 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AgentConfig, AgentConfigIn, GlobalAgents};
+use super::{AgentConfig, AgentConfigIn, GlobalAgents, catalog::check_catalog};
 use crate::{
+    app::AppState,
     error::{ApiError, ApiResult},
     http::validate::Problems,
+    skills::{EffectiveTool, SkillRegistry, effective_tools},
     store::{AgentRow, Store, is_unique_violation},
+    tools::ToolRegistry,
 };
+
+/// What agent operations need: the database, the global agents and the registries that
+/// skill ids and tool names are checked against.
+#[derive(Clone, Copy)]
+pub struct AgentEnv<'a> {
+    /// Database.
+    pub store: &'a Store,
+    /// Global agents from `astra.yml`.
+    pub globals: &'a GlobalAgents,
+    /// Known skills.
+    pub skills: &'a SkillRegistry,
+    /// Known tools.
+    pub tools: &'a ToolRegistry,
+}
+
+impl<'a> AgentEnv<'a> {
+    /// The environment of a running gateway.
+    pub fn of(state: &'a AppState) -> Self {
+        Self {
+            store: &state.store,
+            globals: &state.global_agents,
+            skills: &state.skills,
+            tools: &state.tools,
+        }
+    }
+}
 
 /// An agent as served: its config plus where it lives and its version.
 #[derive(Debug, Clone)]
@@ -60,17 +89,19 @@ pub fn global_is_readonly() -> ApiError {
 }
 
 /// The workspace's agents plus the global agents they do not shadow, by id.
-pub async fn list(store: &Store, globals: &GlobalAgents, ws: &str) -> ApiResult<Vec<AgentView>> {
-    let own: Vec<AgentView> = store
+pub async fn list(env: &AgentEnv<'_>, ws: &str) -> ApiResult<Vec<AgentView>> {
+    let own: Vec<AgentView> = env
+        .store
         .agents_of(ws)
         .await?
         .into_iter()
         .map(AgentView::from)
         .collect();
-    let mut all: Vec<AgentView> = globals
+    let mut all: Vec<AgentView> = env
+        .globals
         .all()
         .filter(|g| !own.iter().any(|a| a.config.id == g.id))
-        .map(|g| AgentView::global(g, globals))
+        .map(|g| AgentView::global(g, env.globals))
         .collect();
     all.extend(own);
     all.sort_by(|a, b| a.config.id.cmp(&b.config.id));
@@ -78,32 +109,46 @@ pub async fn list(store: &Store, globals: &GlobalAgents, ws: &str) -> ApiResult<
 }
 
 /// The workspace's agent, else the global one; another workspace's agent is 404.
-pub async fn get(
-    store: &Store,
-    globals: &GlobalAgents,
-    ws: &str,
-    id: &str,
-) -> ApiResult<AgentView> {
-    if let Some(row) = store.agent(ws, id).await? {
+pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str) -> ApiResult<AgentView> {
+    if let Some(row) = env.store.agent(ws, id).await? {
         return Ok(row.into());
     }
-    globals
+    env.globals
         .get(id)
-        .map(|g| AgentView::global(g, globals))
+        .map(|g| AgentView::global(g, env.globals))
         .ok_or_else(|| ApiError::not_found("Agent"))
+}
+
+/// An agent (as [`get`] finds it) with its effective tools: the allow list and the tools of
+/// its skills, minus the deny list, each with the skill that brought it.
+pub async fn capabilities(
+    env: &AgentEnv<'_>,
+    ws: &str,
+    id: &str,
+) -> ApiResult<(AgentView, Vec<EffectiveTool>)> {
+    let view = get(env, ws, id).await?;
+    let c = &view.config;
+    let tools = effective_tools(
+        &c.tools.allow,
+        &c.tools.deny,
+        &c.skills,
+        env.skills,
+        env.tools,
+    );
+    Ok((view, tools))
 }
 
 /// Creates a workspace agent (it may shadow a global one); a taken id is 409.
 pub async fn create(
-    store: &Store,
+    env: &AgentEnv<'_>,
     ws: &str,
     actor: &str,
     input: AgentConfigIn,
 ) -> ApiResult<AgentView> {
     let config = input.validate(None)?;
-    check_workspace_rules(store, ws, &config).await?;
+    check_workspace_rules(env, ws, &config).await?;
     let now = super::stored_now();
-    match store.insert_agent(ws, &config, actor, now).await {
+    match env.store.insert_agent(ws, &config, actor, now).await {
         Err(e) if is_unique_violation(&e) => {
             return Err(ApiError::Conflict(format!(
                 "An agent with id {:?} already exists in this workspace",
@@ -112,7 +157,7 @@ pub async fn create(
         }
         other => other?,
     }
-    store
+    env.store
         .audit(
             actor,
             Some(ws),
@@ -133,32 +178,32 @@ pub async fn create(
 
 /// Replaces a workspace agent's config as a new version.
 pub async fn update(
-    store: &Store,
-    globals: &GlobalAgents,
+    env: &AgentEnv<'_>,
     ws: &str,
     actor: &str,
     id: &str,
     input: AgentConfigIn,
 ) -> ApiResult<AgentView> {
-    require_own(store, globals, ws, id).await?;
+    require_own(env, ws, id).await?;
     let config = input.validate(Some(id))?;
-    save(store, ws, actor, &config, "agent.update").await
+    save(env, ws, actor, &config, "agent.update").await
 }
 
 /// Checks the workspace rules and saves `config` as the agent's next version.
 pub(super) async fn save(
-    store: &Store,
+    env: &AgentEnv<'_>,
     ws: &str,
     actor: &str,
     config: &AgentConfig,
     action: &str,
 ) -> ApiResult<AgentView> {
-    check_workspace_rules(store, ws, config).await?;
-    let row = store
+    check_workspace_rules(env, ws, config).await?;
+    let row = env
+        .store
         .update_agent(ws, config, actor, super::stored_now())
         .await?
         .ok_or_else(|| ApiError::not_found("Agent"))?;
-    store
+    env.store
         .audit(
             actor,
             Some(ws),
@@ -171,18 +216,12 @@ pub(super) async fn save(
 }
 
 /// Deletes a workspace agent and its history.
-pub async fn delete(
-    store: &Store,
-    globals: &GlobalAgents,
-    ws: &str,
-    actor: &str,
-    id: &str,
-) -> ApiResult<()> {
-    require_own(store, globals, ws, id).await?;
-    if !store.delete_agent(ws, id).await? {
+pub async fn delete(env: &AgentEnv<'_>, ws: &str, actor: &str, id: &str) -> ApiResult<()> {
+    require_own(env, ws, id).await?;
+    if !env.store.delete_agent(ws, id).await? {
         return Err(ApiError::not_found("Agent"));
     }
-    store
+    env.store
         .audit(
             actor,
             Some(ws),
@@ -195,31 +234,28 @@ pub async fn delete(
 }
 
 /// The workspace's own agent; a global one is 403 (read-only), anything else 404.
-pub(super) async fn require_own(
-    store: &Store,
-    globals: &GlobalAgents,
-    ws: &str,
-    id: &str,
-) -> ApiResult<AgentRow> {
-    match store.agent(ws, id).await? {
+pub(super) async fn require_own(env: &AgentEnv<'_>, ws: &str, id: &str) -> ApiResult<AgentRow> {
+    match env.store.agent(ws, id).await? {
         Some(row) => Ok(row),
-        None if globals.get(id).is_some() => Err(global_is_readonly()),
+        None if env.globals.get(id).is_some() => Err(global_is_readonly()),
         None => Err(ApiError::not_found("Agent")),
     }
 }
 
-/// Rules that depend on the workspace: its provider/model restrictions and the memory
-/// profile, which must be one of its own.
+/// Rules beyond the config's own shape: skills and tools must exist, the workspace's
+/// provider/model restrictions apply, and the memory profile must be one of its own.
 pub(super) async fn check_workspace_rules(
-    store: &Store,
+    env: &AgentEnv<'_>,
     ws: &str,
     config: &AgentConfig,
 ) -> ApiResult<()> {
-    let row = store
+    let row = env
+        .store
         .workspace(ws)
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
     let mut p = Problems::new();
+    check_catalog(&mut p, config, env.skills, env.tools);
     if let Some(allowed) = &row.allowed_providers {
         let mut providers = vec![("model.provider", config.model.provider.as_str())];
         if let Some(f) = &config.model.fallback {
@@ -247,7 +283,7 @@ pub(super) async fn check_workspace_rules(
         }
     }
     if let Some(profile) = &config.memory_profile_id
-        && store.memory_profile(ws, profile).await?.is_none()
+        && env.store.memory_profile(ws, profile).await?.is_none()
     {
         p.add(
             "memoryProfileId",

@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 
 use super::{
     AgentConfig, GlobalAgents,
-    service::{AgentView, require_own, save},
+    service::{AgentEnv, AgentView, require_own, save},
 };
 use crate::{
     error::{ApiError, ApiResult},
     http::extract::Page,
-    store::{AgentVersionRow, Store},
+    store::AgentVersionRow,
 };
 
 /// One version as served.
@@ -58,45 +58,40 @@ fn global_version(config: &AgentConfig, globals: &GlobalAgents) -> VersionView {
 
 /// An agent's versions, newest first, plus the total.
 pub async fn list(
-    store: &Store,
-    globals: &GlobalAgents,
+    env: &AgentEnv<'_>,
     ws: &str,
     id: &str,
     page: Page,
 ) -> ApiResult<(Vec<VersionView>, i64)> {
-    if store.agent(ws, id).await?.is_none() {
-        let global = globals
+    if env.store.agent(ws, id).await?.is_none() {
+        let global = env
+            .globals
             .get(id)
             .ok_or_else(|| ApiError::not_found("Agent"))?;
         let items = if page.offset == 0 {
-            vec![global_version(global, globals)]
+            vec![global_version(global, env.globals)]
         } else {
             Vec::new()
         };
         return Ok((items, 1));
     }
-    let (rows, total) = store
+    let (rows, total) = env
+        .store
         .agent_versions(ws, id, page.limit, page.offset)
         .await?;
     Ok((rows.into_iter().map(Into::into).collect(), total))
 }
 
 /// One version of an agent.
-pub async fn get(
-    store: &Store,
-    globals: &GlobalAgents,
-    ws: &str,
-    id: &str,
-    version: i64,
-) -> ApiResult<VersionView> {
-    if store.agent(ws, id).await?.is_none() {
-        return match globals.get(id) {
-            Some(g) if version == 1 => Ok(global_version(g, globals)),
+pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str, version: i64) -> ApiResult<VersionView> {
+    if env.store.agent(ws, id).await?.is_none() {
+        return match env.globals.get(id) {
+            Some(g) if version == 1 => Ok(global_version(g, env.globals)),
             Some(_) => Err(ApiError::not_found("Version")),
             None => Err(ApiError::not_found("Agent")),
         };
     }
-    store
+    env.store
         .agent_version(ws, id, version)
         .await?
         .map(Into::into)
@@ -106,44 +101,47 @@ pub async fn get(
 /// Makes an old version live again, recorded as a new version. A memory profile deleted
 /// since that version is dropped from the restored config rather than blocking the rollback.
 pub async fn rollback(
-    store: &Store,
-    globals: &GlobalAgents,
+    env: &AgentEnv<'_>,
     ws: &str,
     actor: &str,
     id: &str,
     version: i64,
 ) -> ApiResult<AgentView> {
-    require_own(store, globals, ws, id).await?;
-    let mut config = store
+    require_own(env, ws, id).await?;
+    let mut config = env
+        .store
         .agent_version(ws, id, version)
         .await?
         .ok_or_else(|| ApiError::not_found("Version"))?
         .config
         .0;
     if let Some(profile) = &config.memory_profile_id
-        && store.memory_profile(ws, profile).await?.is_none()
+        && env.store.memory_profile(ws, profile).await?.is_none()
     {
         config.memory_profile_id = None;
     }
-    save(store, ws, actor, &config, "agent.rollback").await
+    save(env, ws, actor, &config, "agent.rollback").await
 }
 
 /// Sets (or, with `None`, clears) a version's label: at most 100 characters.
 pub async fn label(
-    store: &Store,
-    globals: &GlobalAgents,
+    env: &AgentEnv<'_>,
     ws: &str,
     id: &str,
     version: i64,
     label: Option<&str>,
 ) -> ApiResult<VersionView> {
-    require_own(store, globals, ws, id).await?;
+    require_own(env, ws, id).await?;
     let label = label.map(str::trim).filter(|l| !l.is_empty());
     if label.is_some_and(|l| l.chars().count() > 100) {
         return Err(ApiError::field("label", "must be at most 100 characters"));
     }
-    if !store.label_agent_version(ws, id, version, label).await? {
+    if !env
+        .store
+        .label_agent_version(ws, id, version, label)
+        .await?
+    {
         return Err(ApiError::not_found("Version"));
     }
-    get(store, globals, ws, id, version).await
+    get(env, ws, id, version).await
 }

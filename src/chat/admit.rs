@@ -5,10 +5,10 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use serde::Deserialize;
 
 use super::{
     context::{DEFAULT_CONTEXT_TOKENS, estimate_tokens},
+    input::ChatInput,
     limits::RateDecision,
     plan::TurnPlan,
     session::{self, ResetPolicy},
@@ -18,116 +18,11 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     error::{ApiError, ApiResult},
-    http::{extract::WorkspaceMember, validate::Problems},
-    net::{check_url, parse_outbound_url},
+    http::extract::WorkspaceMember,
     providers::Target,
     skills::effective_tools,
     store::{MessageRow, SessionKey, ids::new_id},
 };
-
-/// Where a conversation happens.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Surface {
-    /// Direct chat (default).
-    #[default]
-    Chat,
-    /// A proactive surface.
-    Prop,
-    /// A group conversation.
-    Group,
-}
-
-impl Surface {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Surface::Chat => "chat",
-            Surface::Prop => "prop",
-            Surface::Group => "group",
-        }
-    }
-}
-
-/// The body of `/agent/chat` and `/agent/chat/stream`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ChatBody {
-    /// 1–10 000 characters.
-    pub message: String,
-    /// Default `chad`.
-    pub agent_id: Option<String>,
-    /// `chat|prop|group` (default `chat`).
-    pub surface: Option<Surface>,
-    /// Default `main`.
-    pub surface_id: Option<String>,
-    /// Non-streaming only: where to POST the final reply.
-    pub webhook_url: Option<String>,
-}
-
-/// A validated chat body.
-#[derive(Debug, Clone)]
-pub struct ChatInput {
-    /// The user message.
-    pub message: String,
-    /// Agent id.
-    pub agent_id: String,
-    /// Surface.
-    pub surface: Surface,
-    /// Surface id.
-    pub surface_id: String,
-    /// Where to deliver the reply, if asynchronous.
-    pub webhook_url: Option<reqwest::Url>,
-}
-
-impl ChatBody {
-    /// Checks lengths and the webhook URL; `streaming` refuses `webhookUrl`.
-    pub fn validate(self, streaming: bool, allow_private: bool) -> ApiResult<ChatInput> {
-        let mut problems = Problems::new();
-        let len = self.message.chars().count();
-        problems.check(
-            len == 0 || len > 10_000,
-            "message",
-            "must be 1-10000 characters",
-        );
-        let agent_id = self.agent_id.unwrap_or_else(|| "chad".into());
-        problems.check(
-            agent_id.is_empty() || agent_id.len() > 64,
-            "agentId",
-            "must be 1-64 characters",
-        );
-        let surface_id = self.surface_id.unwrap_or_else(|| "main".into());
-        problems.check(
-            surface_id.is_empty() || surface_id.len() > 128,
-            "surfaceId",
-            "must be 1-128 characters",
-        );
-        let mut webhook_url = None;
-        if let Some(raw) = self.webhook_url {
-            if streaming {
-                problems.add(
-                    "webhookUrl",
-                    "is only supported by the non-streaming /agent/chat",
-                );
-            } else {
-                match parse_outbound_url(&raw)
-                    .and_then(|u| check_url(&u, allow_private).map(|()| u))
-                {
-                    Ok(url) => webhook_url = Some(url),
-                    Err(e) => problems.add("webhookUrl", e.to_string()),
-                }
-            }
-        }
-        problems.finish()?;
-        Ok(ChatInput {
-            message: self.message,
-            agent_id,
-            surface: self.surface.unwrap_or_default(),
-            surface_id,
-            webhook_url,
-        })
-    }
-}
 
 /// First instant of the next calendar month (UTC), when monthly budgets reset.
 pub fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {

@@ -4,6 +4,7 @@
 pub mod admit;
 pub mod context;
 pub mod events;
+pub mod input;
 pub mod limits;
 pub mod plan;
 pub mod presence;

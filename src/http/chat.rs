@@ -28,8 +28,9 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     chat::{
-        admit::{ChatBody, ChatInput, Surface, check_budget, check_rates, plan_turn},
+        admit::{check_budget, check_rates, plan_turn},
         events::{ChatEvent, Fold},
+        input::{ChatBody, ChatInput, Surface},
         limits::RateDecision,
         plan::TurnPlan,
         reply_webhook,

@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
 use crate::{
-    agents::{MemoryProfileIn, profiles},
+    agents::{AgentEnv, MemoryProfileIn, profiles},
     app::AppState,
     error::ApiResult,
     store::MemoryProfileRow,
@@ -222,13 +222,8 @@ async fn get_assignment(
     member: WorkspaceMember,
     ApiPath(agent_id): ApiPath<String>,
 ) -> ApiResult<Json<AssignmentOut>> {
-    let profile = profiles::assignment(
-        &state.store,
-        &state.global_agents,
-        &member.workspace_id,
-        &agent_id,
-    )
-    .await?;
+    let profile =
+        profiles::assignment(&AgentEnv::of(&state), &member.workspace_id, &agent_id).await?;
     Ok(Json(assignment_out(agent_id, profile)))
 }
 
@@ -245,8 +240,7 @@ async fn put_assignment(
 ) -> ApiResult<Json<AssignmentOut>> {
     member.require_manager()?;
     let profile = profiles::assign(
-        &state.store,
-        &state.global_agents,
+        &AgentEnv::of(&state),
         &member.workspace_id,
         &member.user.id,
         &agent_id,

@@ -12,6 +12,7 @@ pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod request_id;
+pub mod skills;
 pub mod system;
 pub mod tool_cache;
 pub mod validate;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(onboarding::router())
         .merge(chat::router())
         .merge(tool_cache::router())
+        .merge(skills::router())
         .merge(webhooks::router())
         .merge(jobs::router())
         .merge(heartbeat::router())

@@ -10,8 +10,9 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     chat::{
-        admit::{ChatInput, Surface, plan_turn},
+        admit::plan_turn,
         events::Fold,
+        input::{ChatInput, Surface},
         runner::run_turn,
     },
     http::extract::{WorkspaceMember, from_value},

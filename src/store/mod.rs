@@ -26,7 +26,7 @@ pub use idempotency::IdempotencyClaim;
 pub use jobs::{JobFinish, JobRow};
 pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
-pub use skill_metrics::SkillMetric;
+pub use skill_metrics::{SkillMetric, SkillMetricsSummary};
 pub use stats::{GlobalCounts, WorkspaceStats};
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};

@@ -18,6 +18,7 @@ mod memory_profiles;
 mod onboarding;
 mod plumbing;
 mod providers;
+mod skills;
 mod tools;
 mod webhooks;
 mod workspaces;

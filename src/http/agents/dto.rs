@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::agents::{AgentConfig, AgentView, versions::VersionView};
+use crate::{
+    agents::{AgentConfig, AgentView, versions::VersionView},
+    skills::EffectiveTool,
+};
 
 /// An agent: its configuration plus where it lives and its version.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,4 +80,46 @@ impl VersionOut {
 pub struct LabelIn {
     /// Up to 100 characters.
     pub label: Option<String>,
+}
+
+/// A tool an agent may call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapabilityOut {
+    /// Tool name.
+    pub name: String,
+    /// What the tool does.
+    pub description: String,
+    /// JSON schema of its arguments.
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+    /// The skill that brought it; `null` when the allow list named it.
+    pub skill: Option<String>,
+}
+
+impl From<EffectiveTool> for CapabilityOut {
+    fn from(t: EffectiveTool) -> Self {
+        Self {
+            name: t.name,
+            description: t.description,
+            parameters: t.parameters,
+            skill: t.skill,
+        }
+    }
+}
+
+/// An agent's effective capabilities.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CapabilitiesOut {
+    /// The agent.
+    pub agent_id: String,
+    /// Its skills.
+    pub skills: Vec<String>,
+    /// Tools it names in addition to its skills'.
+    pub allow: Vec<String>,
+    /// Tools it never gets.
+    pub deny: Vec<String>,
+    /// The tools offered to the model: allow list ∪ skill tools, minus deny, minus tools
+    /// that are not available on this gateway (e.g. web search without a backend).
+    pub tools: Vec<CapabilityOut>,
 }

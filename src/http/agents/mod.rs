@@ -5,7 +5,7 @@ pub mod cache;
 mod dto;
 mod versions;
 
-pub use dto::{AgentOut, LabelIn, VersionOut};
+pub use dto::{AgentOut, CapabilitiesOut, CapabilityOut, LabelIn, VersionOut};
 
 use axum::{
     Json,
@@ -18,7 +18,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
 use crate::{
-    agents::{AgentConfigIn, service},
+    agents::{AgentConfigIn, AgentEnv, service},
     app::AppState,
     error::ApiResult,
 };
@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_agent, list_agents))
         .routes(routes!(get_agent, update_agent, delete_agent))
+        .routes(routes!(capabilities))
         .routes(routes!(versions::list_versions))
         .routes(routes!(versions::get_version, versions::label_version))
         .routes(routes!(versions::rollback))
@@ -47,7 +48,13 @@ async fn create_agent(
     ApiJson(body): ApiJson<AgentConfigIn>,
 ) -> ApiResult<(StatusCode, Json<AgentOut>)> {
     member.require_manager()?;
-    let view = service::create(&state.store, &member.workspace_id, &member.user.id, body).await?;
+    let view = service::create(
+        &AgentEnv::of(&state),
+        &member.workspace_id,
+        &member.user.id,
+        body,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
@@ -63,7 +70,7 @@ async fn list_agents(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let page = params.resolve(100)?;
-    let all = service::list(&state.store, &state.global_agents, &member.workspace_id).await?;
+    let all = service::list(&AgentEnv::of(&state), &member.workspace_id).await?;
     let total = all.len() as i64;
     let items = all
         .into_iter()
@@ -85,13 +92,7 @@ async fn get_agent(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let view = service::get(
-        &state.store,
-        &state.global_agents,
-        &member.workspace_id,
-        &id,
-    )
-    .await?;
+    let view = service::get(&AgentEnv::of(&state), &member.workspace_id, &id).await?;
     let body = to_value(AgentOut::from(view));
     Ok(cache::cached_json(&headers, body, cache::PRIVATE_30S))
 }
@@ -108,8 +109,7 @@ async fn update_agent(
 ) -> ApiResult<Json<AgentOut>> {
     member.require_manager()?;
     let view = service::update(
-        &state.store,
-        &state.global_agents,
+        &AgentEnv::of(&state),
         &member.workspace_id,
         &member.user.id,
         &id,
@@ -130,12 +130,33 @@ async fn delete_agent(
 ) -> ApiResult<StatusCode> {
     member.require_manager()?;
     service::delete(
-        &state.store,
-        &state.global_agents,
+        &AgentEnv::of(&state),
         &member.workspace_id,
         &member.user.id,
         &id,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The agent's effective tool list after skill expansion (allow ∪ skill tools − deny), each
+/// tool with its description, JSON schema and the skill that brought it.
+#[utoipa::path(get, path = "/agents/{id}/capabilities", tag = "agents", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = CapabilitiesOut), (status = 404)))]
+async fn capabilities(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<CapabilitiesOut>> {
+    let (view, tools) =
+        service::capabilities(&AgentEnv::of(&state), &member.workspace_id, &id).await?;
+    let config = view.config;
+    Ok(Json(CapabilitiesOut {
+        agent_id: config.id.as_str().to_string(),
+        skills: config.skills,
+        allow: config.tools.allow,
+        deny: config.tools.deny,
+        tools: tools.into_iter().map(Into::into).collect(),
+    }))
 }

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::dto::{AgentOut, LabelIn, VersionOut};
 use crate::{
-    agents::versions,
+    agents::{AgentEnv, versions},
     app::AppState,
     error::ApiResult,
     http::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body},
@@ -22,14 +22,8 @@ pub(super) async fn list_versions(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Value>> {
     let page = params.resolve(100)?;
-    let (rows, total) = versions::list(
-        &state.store,
-        &state.global_agents,
-        &member.workspace_id,
-        &id,
-        page,
-    )
-    .await?;
+    let (rows, total) =
+        versions::list(&AgentEnv::of(&state), &member.workspace_id, &id, page).await?;
     let items = rows
         .into_iter()
         .map(|v| serde_json::to_value(VersionOut::new(v, false)).unwrap_or(Value::Null))
@@ -46,14 +40,7 @@ pub(super) async fn get_version(
     member: WorkspaceMember,
     ApiPath((id, version)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<VersionOut>> {
-    let v = versions::get(
-        &state.store,
-        &state.global_agents,
-        &member.workspace_id,
-        &id,
-        version,
-    )
-    .await?;
+    let v = versions::get(&AgentEnv::of(&state), &member.workspace_id, &id, version).await?;
     Ok(Json(VersionOut::new(v, true)))
 }
 
@@ -68,8 +55,7 @@ pub(super) async fn rollback(
 ) -> ApiResult<Json<AgentOut>> {
     member.require_manager()?;
     let view = versions::rollback(
-        &state.store,
-        &state.global_agents,
+        &AgentEnv::of(&state),
         &member.workspace_id,
         &member.user.id,
         &id,
@@ -92,8 +78,7 @@ pub(super) async fn label_version(
 ) -> ApiResult<Json<VersionOut>> {
     member.require_manager()?;
     let v = versions::label(
-        &state.store,
-        &state.global_agents,
+        &AgentEnv::of(&state),
         &member.workspace_id,
         &id,
         version,

@@ -4,6 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 mod access;
+mod capabilities;
 mod globals;
 mod resolve;
 mod validation;
