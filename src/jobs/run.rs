@@ -10,7 +10,7 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     chat::{
-        admit::plan_turn,
+        admit::{check_budget, plan_turn},
         events::Fold,
         input::{ChatInput, Surface},
         runner::run_turn,
@@ -94,10 +94,15 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
         .map_err(|e| format!("database: {e}"))?
         .and_then(|r| Role::parse(&r))
         .ok_or_else(|| "the job's creator is no longer a member of the workspace".to_string())?;
+    let user = AuthUser {
+        id: job.user_id.clone(),
+    };
+    // Jobs spend the creator's monthly token budget like chat does.
+    check_budget(state, &user, &p.message)
+        .await
+        .map_err(|e| e.public_message())?;
     let member = WorkspaceMember {
-        user: AuthUser {
-            id: job.user_id.clone(),
-        },
+        user,
         workspace_id: job.workspace_id.clone(),
         role,
     };

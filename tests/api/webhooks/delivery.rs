@@ -183,3 +183,52 @@ async fn a_failed_turn_emits_chat_failed() {
     assert_eq!(body["data"]["status"], "error");
     assert!(body["data"]["error"].is_string());
 }
+
+#[tokio::test]
+async fn events_reach_only_active_webhooks_that_see_the_workspace() {
+    let rx = Receiver::start().await;
+    let app = spawn_app().await;
+    let (token, _, _) = app.register("scope@example.com").await;
+    let ws_a = app.workspace(&token, "A").await;
+    let ws_b = app.workspace(&token, "B").await;
+    let create = |path: &'static str, ws: Option<String>| {
+        let (app, token, url) = (&app, &token, rx.url(path));
+        async move {
+            let body = json!({"url": url, "events": ["job.completed"]});
+            let r = match ws {
+                Some(ws) => {
+                    app.send_ws(reqwest::Method::POST, "/webhooks", token, &ws, Some(body))
+                        .await
+                }
+                None => app.post("/webhooks", token, body).await,
+            };
+            r.expect(201).body["id"].as_str().unwrap().to_string()
+        }
+    };
+    create("/all", None).await;
+    create("/a", Some(ws_a.clone())).await;
+    create("/b", Some(ws_b)).await;
+    let off = create("/off", None).await;
+    app.put(
+        &format!("/webhooks/{off}"),
+        &token,
+        json!({"active": false}),
+    )
+    .await
+    .expect(200);
+    app.send_ws(
+        reqwest::Method::POST,
+        "/jobs",
+        &token,
+        &ws_a,
+        Some(json!({"type": "noop"})),
+    )
+    .await
+    .expect(201);
+    rx.wait_for(2).await;
+    // Give a wrongly addressed delivery time to show up.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut paths: Vec<String> = rx.captured().into_iter().map(|c| c.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/a", "/all"]);
+}
