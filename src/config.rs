@@ -88,6 +88,8 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// First retry delay of webhook deliveries (`ASTRA_WEBHOOK_RETRY_BASE_MS`, default 1000).
     pub webhook_retry_base: Duration,
+    /// Background worker settings (`ASTRA_WORKER_POLL_MS`, …).
+    pub workers: crate::workers::WorkersConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -119,6 +121,7 @@ impl Default for Config {
             tool_timeout: Duration::from_secs(30),
             webhook_secret: None,
             webhook_retry_base: Duration::from_secs(1),
+            workers: crate::workers::WorkersConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -236,6 +239,7 @@ impl Config {
                     .context("ASTRA_WEBHOOK_RETRY_BASE_MS: expected milliseconds")?,
             );
         }
+        self.workers = crate::workers::WorkersConfig::from_env(env)?;
         Ok(())
     }
 

@@ -10,12 +10,16 @@ pub mod chat;
 pub mod config;
 pub mod diagnostics;
 pub mod error;
+pub mod heartbeat;
 pub mod http;
+pub mod jobs;
 pub mod net;
 pub mod providers;
 pub mod skills;
 pub mod store;
 pub mod tools;
+pub mod webhooks;
+pub mod workers;
 pub mod workspaces;
 
 use std::{future::Future, sync::atomic::Ordering, time::Duration};
@@ -36,6 +40,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let state = AppState::build(config).await?;
     state.store.migrate().await?;
+    workers::start(&state)?;
     state.ready.store(true, Ordering::Release);
     let app = http::router(state.clone());
     let addr = listener.local_addr()?;

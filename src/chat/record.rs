@@ -121,7 +121,50 @@ pub async fn record(
         "turn recorded"
     );
     record_skill_metrics(state, plan, log);
+    emit_events(state, plan, log, outcome, status, trace.error.as_deref());
     Ok(trace.id)
+}
+
+/// Queues `session.created` and `chat.completed` / `chat.failed` for the caller's webhooks,
+/// on the task tracker so the reply is not held up.
+fn emit_events(
+    state: &AppState,
+    plan: &TurnPlan,
+    log: &TurnLog,
+    outcome: &Result<String, Stop>,
+    status: &str,
+    error: Option<&str>,
+) {
+    let ws = Some(plan.workspace_id.clone());
+    if plan.is_new_session {
+        let data = json!({
+            "sessionId": plan.session.id, "agentId": plan.agent_id, "workspaceId": plan.workspace_id,
+        });
+        crate::webhooks::emit_later(
+            state,
+            plan.user_id.clone(),
+            ws.clone(),
+            "session.created",
+            data,
+        );
+    }
+    let (prompt, completion) = log.totals();
+    let mut data = json!({
+        "sessionId": plan.session.id, "agentId": plan.agent_id, "workspaceId": plan.workspace_id,
+        "traceId": plan.trace_id, "status": status, "toolsUsed": log.tools_used,
+        "usage": {"promptTokens": prompt, "completionTokens": completion, "totalTokens": prompt + completion},
+    });
+    let event = match outcome {
+        Ok(content) => {
+            data["content"] = json!(content);
+            "chat.completed"
+        }
+        Err(_) => {
+            data["error"] = json!(error);
+            "chat.failed"
+        }
+    };
+    crate::webhooks::emit_later(state, plan.user_id.clone(), ws, event, data);
 }
 
 /// One `skill_metrics` row per tool call a skill brought, written after the reply.

@@ -9,7 +9,9 @@ pub mod chat;
 pub mod costs;
 pub mod diagnostics;
 pub mod extract;
+pub mod heartbeat;
 mod idempotency;
+pub mod jobs;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
@@ -20,6 +22,7 @@ pub mod system;
 pub mod tool_cache;
 pub mod traces;
 pub mod validate;
+pub mod webhooks;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -58,6 +61,9 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(diagnostics::router())
         .merge(autonomous::router())
+        .merge(webhooks::router())
+        .merge(jobs::router())
+        .merge(heartbeat::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

@@ -109,6 +109,13 @@ pub fn test_config(db: &TestDb) -> Config {
         internal_api_key: Some(Secret::new(TEST_INTERNAL_KEY)),
         allow_private_urls: true,
         password_memory_kib: 64,
+        // Workers poll often and retry fast, so tests see their effects quickly.
+        webhook_retry_base: std::time::Duration::from_millis(20),
+        workers: astra::workers::WorkersConfig {
+            poll: std::time::Duration::from_millis(50),
+            job_retry_base: std::time::Duration::from_millis(50),
+            ..Default::default()
+        },
         ..Config::default()
     }
 }
@@ -261,6 +268,25 @@ impl TestApp {
         let auth = format!("Bearer {token}");
         self.send(Method::DELETE, path, None, &[("authorization", &auth)])
             .await
+    }
+
+    /// Sends a request with a bearer token and `X-Workspace-Id`.
+    pub async fn send_ws(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        workspace: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        let auth = format!("Bearer {token}");
+        self.send(
+            method,
+            path,
+            body,
+            &[("authorization", &auth), ("x-workspace-id", workspace)],
+        )
+        .await
     }
 
     /// Registers a user; returns (access token, user id, refresh token).

@@ -1,0 +1,107 @@
+//! The heartbeat scheduler: claims due monitors, runs their checks, records each run and
+//! emits `heartbeat.failed` (ok → error) and `heartbeat.recovered` (error → ok).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::future::join_all;
+use serde_json::json;
+use sqlx::types::Json;
+
+use super::{MAX_TIMEOUT_MS, check};
+use crate::{
+    app::AppState,
+    net::guarded_client,
+    store::{MonitorRow, RunRow, ids::new_id},
+    webhooks::emit,
+};
+
+/// Monitors claimed per poll.
+const BATCH: i64 = 8;
+
+/// Runs due monitors (cheap to clone: the HTTP client is shared).
+#[derive(Clone)]
+pub struct Scheduler {
+    client: reqwest::Client,
+}
+
+impl Scheduler {
+    /// Builds the guarded HTTP client.
+    pub fn new(state: &AppState) -> anyhow::Result<Self> {
+        let client = guarded_client(
+            state.config.allow_private_urls,
+            Duration::from_millis(MAX_TIMEOUT_MS),
+        )
+        .map_err(|e| anyhow::anyhow!("heartbeat client: {e}"))?;
+        Ok(Self { client })
+    }
+
+    /// One poll: claims due monitors and runs them side by side; true when the batch was full.
+    pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        // Longer than any check may take; an expired lease means the runner died.
+        let lease = now + chrono::Duration::milliseconds(2 * MAX_TIMEOUT_MS as i64);
+        let due = state.store.claim_monitors(now, lease, BATCH).await?;
+        let full = due.len() as i64 == BATCH;
+        join_all(due.into_iter().map(|m| self.run_one(state, m))).await;
+        Ok(full)
+    }
+
+    async fn run_one(&self, state: &AppState, monitor: MonitorRow) {
+        let timeout = monitor.config.0["timeoutMs"]
+            .as_u64()
+            .map(Duration::from_millis)
+            .unwrap_or(state.config.workers.heartbeat_timeout);
+        let started_at = Utc::now();
+        let result = check::run(
+            &self.client,
+            &monitor,
+            timeout,
+            state.config.allow_private_urls,
+        )
+        .await;
+        let status = if result.ok { "ok" } else { "error" };
+        let run = RunRow {
+            id: new_id("hbr"),
+            monitor_id: monitor.id.clone(),
+            status: status.into(),
+            latency_ms: result.latency_ms,
+            detail: Json(result.detail.clone()),
+            started_at,
+        };
+        let next = started_at + chrono::Duration::minutes(monitor.interval_minutes);
+        if let Err(e) = state
+            .store
+            .record_monitor_run(&run, next, &result.seen)
+            .await
+        {
+            tracing::warn!(monitor = %monitor.id, error = %e, "could not record a heartbeat run");
+            return;
+        }
+        tracing::debug!(monitor = %monitor.id, status, latency_ms = result.latency_ms, "heartbeat run");
+        // Transitions only: the first run that fails counts as a failure, and a first run
+        // that passes is not a recovery.
+        let event = match (monitor.last_status.as_deref(), result.ok) {
+            (Some("ok") | None, false) => "heartbeat.failed",
+            (Some("error"), true) => "heartbeat.recovered",
+            _ => return,
+        };
+        let data = json!({
+            "monitorId": monitor.id, "name": monitor.name, "type": monitor.monitor_type,
+            "url": monitor.url, "workspaceId": monitor.workspace_id, "runId": run.id,
+            "status": status, "latencyMs": result.latency_ms, "detail": result.detail,
+            "startedAt": started_at,
+        });
+        if let Err(e) = emit(
+            state,
+            &monitor.user_id,
+            Some(&monitor.workspace_id),
+            event,
+            data,
+        )
+        .await
+        {
+            tracing::warn!(monitor = %monitor.id, error = %e, "could not queue the heartbeat event");
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The job worker: claims due jobs up to its concurrency, runs each with its timeout, retries
+//! failures with exponential backoff and emits `job.completed` / `job.failed`.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::run::execute;
+use crate::{
+    app::AppState,
+    store::{JobFinish, JobRow},
+    webhooks::emit,
+    workers::backoff,
+};
+
+/// Extra lease time past a job's own timeout before another replica may reclaim it.
+const LEASE_MARGIN_SECS: i64 = 60;
+/// The longest timeout a job may have, which bounds the lease taken at claim time.
+const MAX_TIMEOUT_SECS: i64 = 3600;
+
+/// Claims and runs jobs (cheap to clone: the semaphore is shared).
+#[derive(Clone)]
+pub struct Runner {
+    permits: Arc<Semaphore>,
+}
+
+impl Runner {
+    /// A runner allowing `workers.job_concurrency` jobs at once.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(state.config.workers.job_concurrency.max(1))),
+        }
+    }
+
+    /// One poll: claims as many due jobs as there are free slots and starts them; true when
+    /// every free slot was filled.
+    pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+        let free = self.permits.available_permits();
+        if free == 0 {
+            return Ok(false);
+        }
+        let now = Utc::now();
+        let lease = now + chrono::Duration::seconds(MAX_TIMEOUT_SECS + LEASE_MARGIN_SECS);
+        let claimed = state.store.claim_jobs(now, lease, free as i64).await?;
+        let full = claimed.len() == free;
+        for job in claimed {
+            let until = now + chrono::Duration::seconds(job.timeout_seconds + LEASE_MARGIN_SECS);
+            state
+                .store
+                .set_job_lease(&job.id, job.attempts, until)
+                .await?;
+            let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+                // Cannot happen (only this loop takes permits); hand the job back.
+                state.store.release_job(&job.id, job.attempts).await?;
+                continue;
+            };
+            state.tasks.spawn(run_one(state.clone(), job, permit));
+        }
+        Ok(full)
+    }
+}
+
+async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
+    let limit = Duration::from_secs(u64::try_from(job.timeout_seconds).unwrap_or(300));
+    tracing::info!(job = %job.id, kind = %job.job_type, attempt = job.attempts, "job started");
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(limit, execute(&state, &job)) => r
+            .unwrap_or_else(|_| Err(format!("timed out after {}s", job.timeout_seconds))),
+        () = state.shutdown.cancelled() => {
+            if let Err(e) = state.store.release_job(&job.id, job.attempts).await {
+                tracing::warn!(job = %job.id, error = %e, "could not release a job at shutdown");
+            }
+            return;
+        }
+    };
+    let now = Utc::now();
+    let finish = match &outcome {
+        Ok(result) => JobFinish {
+            status: "completed",
+            result: Some(result.clone()),
+            error: None,
+            run_at: job.run_at,
+            finished_at: Some(now),
+        },
+        Err(error) if job.attempts <= job.max_retries => JobFinish {
+            status: "pending",
+            result: None,
+            error: Some(error.clone()),
+            run_at: now + backoff(state.config.workers.job_retry_base, job.attempts),
+            finished_at: None,
+        },
+        Err(error) => JobFinish {
+            status: "failed",
+            result: None,
+            error: Some(error.clone()),
+            run_at: job.run_at,
+            finished_at: Some(now),
+        },
+    };
+    tracing::info!(job = %job.id, attempt = job.attempts, status = finish.status, error = finish.error.as_deref().unwrap_or_default(), "job attempt finished");
+    match state.store.finish_job(&job.id, job.attempts, &finish).await {
+        Ok(true) => {}
+        // Reclaimed by another replica after the lease ran out: that attempt owns the job.
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(job = %job.id, error = %e, "could not store a job outcome");
+            return;
+        }
+    }
+    let (event, detail) = match (finish.status, &outcome) {
+        ("completed", Ok(result)) => ("job.completed", json!({ "result": result })),
+        ("failed", Err(error)) => ("job.failed", json!({ "error": error })),
+        _ => return,
+    };
+    let mut data = json!({
+        "jobId": job.id, "type": job.job_type, "status": finish.status,
+        "attempts": job.attempts, "workspaceId": job.workspace_id,
+    });
+    if let (Some(d), Some(extra)) = (data.as_object_mut(), detail.as_object()) {
+        d.extend(extra.clone());
+    }
+    if let Err(e) = emit(&state, &job.user_id, Some(&job.workspace_id), event, data).await {
+        tracing::warn!(job = %job.id, error = %e, "could not queue the job event");
+    }
+}

@@ -1,0 +1,187 @@
+//! The background job queue: enqueue, list, cancel, and the worker's claim and finish.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{FromRow, types::Json};
+
+use super::{Pool, Store};
+use crate::with_pool;
+
+/// A queued, running or finished job.
+#[derive(Debug, Clone, FromRow)]
+pub struct JobRow {
+    /// `job_…`
+    pub id: String,
+    /// Creator (an `agent_run` job runs as this user).
+    pub user_id: String,
+    /// Workspace.
+    pub workspace_id: String,
+    /// `http_request|agent_run|webhook_emit|noop`.
+    pub job_type: String,
+    /// Type-specific input.
+    pub payload: Json<Value>,
+    /// `pending|running|completed|failed|cancelled`.
+    pub status: String,
+    /// Retries after the first attempt.
+    pub max_retries: i64,
+    /// Time limit of one attempt.
+    pub timeout_seconds: i64,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// When the job (or its next retry) is due.
+    pub run_at: DateTime<Utc>,
+    /// Output of a completed job.
+    pub result: Option<Json<Value>>,
+    /// Problem of the last failed attempt.
+    pub error: Option<String>,
+    /// Enqueued at.
+    pub created_at: DateTime<Utc>,
+    /// Start of the latest attempt.
+    pub started_at: Option<DateTime<Utc>>,
+    /// End of the job.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// How an attempt ended, as the worker stores it.
+#[derive(Debug, Clone)]
+pub struct JobFinish {
+    /// `completed`, `failed`, or `pending` (a retry at `run_at`).
+    pub status: &'static str,
+    /// Output.
+    pub result: Option<Value>,
+    /// Problem.
+    pub error: Option<String>,
+    /// Next attempt (retries only).
+    pub run_at: DateTime<Utc>,
+    /// End of the job (final outcomes only).
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, user_id, workspace_id, job_type, payload, status, max_retries, timeout_seconds, attempts, run_at, result, error, created_at, started_at, finished_at";
+
+impl Store {
+    /// Enqueues a job.
+    pub async fn insert_job(&self, j: &JobRow) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        );
+        with_pool!(&self.pool, p => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(&j.id).bind(&j.user_id).bind(&j.workspace_id).bind(&j.job_type).bind(&j.payload)
+                .bind(&j.status).bind(j.max_retries).bind(j.timeout_seconds).bind(j.attempts).bind(j.run_at)
+                .bind(&j.result).bind(&j.error).bind(j.created_at).bind(j.started_at).bind(j.finished_at)
+                .execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// A job of the workspace.
+    pub async fn job(&self, workspace_id: &str, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+        let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND workspace_id = $2");
+        with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await)
+    }
+
+    /// Jobs of the workspace (of one status when given), newest first; plus the total.
+    pub async fn jobs_of(
+        &self,
+        workspace_id: &str,
+        status: Option<&str>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<JobRow>, i64), sqlx::Error> {
+        let filter = "workspace_id = $1 AND ($2 IS NULL OR status = $2)";
+        let sql = format!(
+            "SELECT {COLUMNS} FROM jobs WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        );
+        let count = format!("SELECT COUNT(*) FROM jobs WHERE {filter}");
+        with_pool!(&self.pool, p => {
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(workspace_id).bind(status).bind(limit).bind(offset).fetch_all(p).await?;
+            let total = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
+                .bind(workspace_id).bind(status).fetch_one(p).await?;
+            Ok((rows, total))
+        })
+    }
+
+    /// Cancels a job that is still pending; false when it is not (any more).
+    pub async fn cancel_job(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        let n = with_pool!(&self.pool, p => {
+            sqlx::query("UPDATE jobs SET status = 'cancelled', finished_at = $3 WHERE id = $1 AND workspace_id = $2 AND status = 'pending'")
+                .bind(id).bind(workspace_id).bind(now).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Claims up to `limit` due jobs (and running ones whose lease ran out), counting the
+    /// attempt; each is leased until `lease_until` (shorten it with [`Store::set_job_lease`]).
+    pub async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<JobRow>, sqlx::Error> {
+        let lock = match self.pool {
+            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $1, locked_until = $2 \
+             WHERE id IN (SELECT id FROM jobs \
+               WHERE (status = 'pending' AND run_at <= $1) OR (status = 'running' AND locked_until < $1) \
+               ORDER BY run_at LIMIT $3{lock}) \
+             RETURNING {COLUMNS}"
+        );
+        with_pool!(&self.pool, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(now).bind(lease_until).bind(limit).fetch_all(p).await
+        })
+    }
+
+    /// Sets the lease of a claimed attempt (its timeout plus a margin), so a job whose replica
+    /// died is retried soon after its own timeout rather than the longest one.
+    pub async fn set_job_lease(
+        &self,
+        id: &str,
+        attempt: i64,
+        until: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            sqlx::query("UPDATE jobs SET locked_until = $3 WHERE id = $1 AND attempts = $2 AND status = 'running'")
+                .bind(id).bind(attempt).bind(until).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Stores the end of attempt number `attempt`; false when the claim was lost (the job was
+    /// reclaimed after its lease ran out).
+    pub async fn finish_job(
+        &self,
+        id: &str,
+        attempt: i64,
+        f: &JobFinish,
+    ) -> Result<bool, sqlx::Error> {
+        let n = with_pool!(&self.pool, p => {
+            sqlx::query("UPDATE jobs SET status = $3, result = $4, error = $5, run_at = $6, finished_at = $7, locked_until = NULL \
+                         WHERE id = $1 AND attempts = $2 AND status = 'running'")
+                .bind(id).bind(attempt).bind(f.status).bind(f.result.clone().map(Json)).bind(&f.error)
+                .bind(f.run_at).bind(f.finished_at)
+                .execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Hands an interrupted attempt back to the queue (shutdown): pending again, the attempt
+    /// not counted.
+    pub async fn release_job(&self, id: &str, attempt: i64) -> Result<(), sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            sqlx::query("UPDATE jobs SET status = 'pending', attempts = attempts - 1, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'running'")
+                .bind(id).bind(attempt).execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! The delivery worker: claims due outbox rows and POSTs them, signed, to their endpoints.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::future::join_all;
+
+use super::MAX_ATTEMPTS;
+use crate::{
+    app::AppState,
+    chat::reply_webhook::sign,
+    net::{check_url, guarded_client, parse_outbound_url},
+    store::{DeliveryOutcome, DeliveryRow},
+    workers::backoff,
+};
+
+/// Deliveries claimed per poll.
+const BATCH: i64 = 16;
+/// Time limit of one POST.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends claimed deliveries (cheap to clone: the HTTP client is shared).
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+}
+
+/// What one POST came back with.
+enum Attempt {
+    Delivered(u16),
+    /// Retrying cannot help (a 4xx other than 408/429, or a refused URL).
+    Final(Option<u16>, String),
+    Retry(Option<u16>, String),
+}
+
+impl Sender {
+    /// Builds the guarded HTTP client.
+    pub fn new(state: &AppState) -> anyhow::Result<Self> {
+        let client = guarded_client(state.config.allow_private_urls, SEND_TIMEOUT)
+            .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;
+        Ok(Self { client })
+    }
+
+    /// One poll: claims a batch and sends it; true when the batch was full.
+    pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        // The lease outlives one POST comfortably; an expired one means the sender died.
+        let lease = now + chrono::Duration::seconds(60);
+        let claimed = state.store.claim_deliveries(now, lease, BATCH).await?;
+        let full = claimed.len() as i64 == BATCH;
+        join_all(claimed.into_iter().map(|d| self.deliver(state, d))).await;
+        Ok(full)
+    }
+
+    async fn deliver(&self, state: &AppState, d: DeliveryRow) {
+        let attempt = match state.store.webhook_by_id(&d.webhook_id).await {
+            Ok(Some(hook)) => self.post(state, &hook.url, &hook.secret, &d).await,
+            // Deleting a webhook deletes its deliveries; this one raced the delete.
+            Ok(None) => Attempt::Final(None, "webhook was deleted".into()),
+            Err(e) => Attempt::Retry(None, format!("database: {e}")),
+        };
+        let now = Utc::now();
+        let outcome = match attempt {
+            Attempt::Delivered(status) => DeliveryOutcome {
+                status: "delivered",
+                response_status: Some(i64::from(status)),
+                error: None,
+                next_attempt_at: now,
+                delivered_at: Some(now),
+            },
+            Attempt::Final(status, error) => failed(status, error, now),
+            Attempt::Retry(status, error) if d.attempts >= MAX_ATTEMPTS => {
+                failed(status, error, now)
+            }
+            Attempt::Retry(status, error) => DeliveryOutcome {
+                status: "pending",
+                response_status: status.map(i64::from),
+                error: Some(error),
+                next_attempt_at: now + backoff(state.config.webhook_retry_base, d.attempts),
+                delivered_at: None,
+            },
+        };
+        tracing::info!(delivery = %d.id, event = %d.event, attempt = d.attempts, status = outcome.status, "webhook delivery attempt");
+        if let Err(e) = state
+            .store
+            .finish_delivery(&d.id, d.attempts, &outcome)
+            .await
+        {
+            tracing::warn!(delivery = %d.id, error = %e, "could not store a webhook delivery outcome");
+        }
+    }
+
+    async fn post(&self, state: &AppState, url: &str, secret: &str, d: &DeliveryRow) -> Attempt {
+        let url = match parse_outbound_url(url)
+            .and_then(|u| check_url(&u, state.config.allow_private_urls).map(|()| u))
+        {
+            Ok(u) => u,
+            Err(e) => return Attempt::Final(None, e.to_string()),
+        };
+        let timestamp = Utc::now().timestamp();
+        let signature = sign(secret.as_bytes(), timestamp, &d.body);
+        let result = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", "Astra-Webhooks/1")
+            .header("x-astra-event", &d.event)
+            .header("x-astra-delivery", &d.id)
+            .header("x-astra-timestamp", timestamp.to_string())
+            .header("x-astra-signature", format!("sha256={signature}"))
+            .body(d.body.clone())
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status().is_success() => Attempt::Delivered(r.status().as_u16()),
+            Ok(r) => {
+                let code = r.status().as_u16();
+                let error = format!("endpoint answered HTTP {code}");
+                if r.status().is_client_error() && code != 408 && code != 429 {
+                    Attempt::Final(Some(code), error)
+                } else {
+                    Attempt::Retry(Some(code), error)
+                }
+            }
+            // A destination the guard refuses stays refused: no point retrying.
+            Err(e) => match crate::net::find_guard_error(&e) {
+                Some(guard) => Attempt::Final(None, guard.to_string()),
+                None => Attempt::Retry(None, transport_error(e)),
+            },
+        }
+    }
+}
+
+fn failed(status: Option<u16>, error: String, now: chrono::DateTime<Utc>) -> DeliveryOutcome {
+    DeliveryOutcome {
+        status: "failed",
+        response_status: status.map(i64::from),
+        error: Some(error),
+        next_attempt_at: now,
+        delivered_at: None,
+    }
+}
+
+/// A short cause without the URL's query (which may carry tokens).
+fn transport_error(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else {
+        e.without_url().to_string()
+    }
+}

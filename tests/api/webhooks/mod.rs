@@ -1,0 +1,5 @@
+//! Webhooks: CRUD, validation and isolation; signed deliveries from the outbox with retries.
+
+mod crud;
+mod delivery;
+pub(crate) mod receiver;
