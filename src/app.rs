@@ -101,7 +101,8 @@ impl AppState {
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
             .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
-        let tools = ToolRegistry::builtin(&config.tools, http);
+        let store = Store::connect(&config).await?;
+        let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
         let providers = ProviderRegistry::new(config.inference.clone())
@@ -113,7 +114,6 @@ impl AppState {
         let user_limiter = RateLimiter::new(config.limits.user_per_minute);
         let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
-        let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,
             store,

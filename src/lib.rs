@@ -10,6 +10,7 @@ pub mod chat;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod memory;
 pub mod net;
 pub mod providers;
 pub mod skills;
@@ -36,6 +37,7 @@ pub async fn run(
     let state = AppState::build(config).await?;
     state.store.migrate().await?;
     state.ready.store(true, Ordering::Release);
+    memory::decay::spawn(&state);
     let app = http::router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = state.store.engine(), "astra listening");

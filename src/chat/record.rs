@@ -121,6 +121,7 @@ pub async fn record(
         "turn recorded"
     );
     record_skill_metrics(state, plan, log);
+    crate::memory::remember_turn(state, plan, outcome);
     Ok(trace.id)
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod chat;
 pub mod extract;
 mod idempotency;
+pub mod memory;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(workspaces::router())
         .merge(agents::router())
+        .merge(memory::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())
         .merge(chat::router())

@@ -8,6 +8,7 @@
 mod agents;
 mod idempotency;
 pub mod ids;
+mod memory;
 mod memory_profiles;
 mod onboarding;
 mod sessions;
@@ -19,6 +20,7 @@ mod workspaces;
 
 pub use agents::{AgentRow, AgentVersionRow};
 pub use idempotency::IdempotencyClaim;
+pub use memory::{ChunkHit, ChunkSearch, MemoryEntryRow, NewMemoryEntry};
 pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
 pub use sessions::{MessageRow, SessionKey, SessionRow};
 pub use skill_metrics::SkillMetric;

@@ -12,6 +12,7 @@ mod agents;
 mod auth;
 mod chat;
 mod helpers;
+mod memory;
 mod memory_profiles;
 mod onboarding;
 mod plumbing;

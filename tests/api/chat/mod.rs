@@ -2,10 +2,10 @@
 
 mod access;
 mod basic;
-mod fake_llm;
+pub(crate) mod fake_llm;
 mod idempotency;
 mod limits;
 mod sessions;
-mod support;
+pub(crate) mod support;
 mod tools;
 mod webhook;
