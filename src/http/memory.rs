@@ -10,7 +10,7 @@ use axum::{
     http::{StatusCode, request::Parts},
 };
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::IgnoredAny};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -97,6 +97,11 @@ impl From<profile::Profile> for ProfileOut {
 pub struct ProfileIn {
     /// The whole new profile: a JSON object of at most 64 KB.
     pub profile: Value,
+    // Read-only response field, accepted and ignored so a fetched profile can be sent back.
+    #[schema(ignore)]
+    #[serde(default, rename = "updatedAt")]
+    #[allow(dead_code)]
+    updated_at: Option<IgnoredAny>,
 }
 
 /// A daily entry.

@@ -96,6 +96,16 @@ const SEARCH_FILTER: &str = "c.user_id = $1 AND c.workspace_id = $2 \
      AND ($9 IS NULL OR c.session_id IS NULL OR c.session_id <> $9)";
 
 impl Store {
+    /// How a write transaction starts: on SQLite `BEGIN IMMEDIATE` takes the write lock up
+    /// front, waiting out other writers with the busy timeout instead of failing with
+    /// "database is locked" when a deferred transaction would have to upgrade.
+    fn begin_write(&self) -> &'static str {
+        match &self.pool {
+            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+            Pool::Postgres(_) => "BEGIN",
+        }
+    }
+
     /// The stored profile and when it changed, if any.
     pub async fn user_profile(
         &self,
@@ -116,11 +126,10 @@ impl Store {
         profile: &Map<String, Value>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        let profile = Json(profile);
         with_pool!(&self.pool, p => {
             sqlx::query("INSERT INTO memory_user_profiles (user_id, workspace_id, profile, updated_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (user_id, workspace_id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at")
-                .bind(user_id).bind(workspace_id).bind(&profile).bind(now)
+                .bind(user_id).bind(workspace_id).bind(Json(profile)).bind(now)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
@@ -138,8 +147,8 @@ impl Store {
     where
         F: FnOnce(Map<String, Value>) -> Result<Map<String, Value>, String>,
     {
-        // The insert comes first: on SQLite it takes the write lock for the whole transaction;
-        // on PostgreSQL it makes sure there is a row for `FOR UPDATE` to lock.
+        // The insert makes sure there is a row for PostgreSQL's `FOR UPDATE` to lock; SQLite
+        // holds its write lock from `BEGIN IMMEDIATE` on.
         let select = match &self.pool {
             Pool::Sqlite(_) => {
                 "SELECT profile FROM memory_user_profiles WHERE user_id = $1 AND workspace_id = $2"
@@ -149,8 +158,9 @@ impl Store {
             }
         };
         let empty = Json(Map::new());
+        let begin = self.begin_write();
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(begin).await?;
             sqlx::query("INSERT INTO memory_user_profiles (user_id, workspace_id, profile, updated_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (user_id, workspace_id) DO NOTHING")
                 .bind(user_id).bind(workspace_id).bind(&empty).bind(now)
@@ -190,8 +200,9 @@ impl Store {
             tags: Json(e.tags.to_vec()),
             created_at: e.created_at,
         };
+        let begin = self.begin_write();
         let idx: i64 = with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_with(begin).await?;
             let idx: i64 = sqlx::query_scalar("INSERT INTO memory_counters (user_id, workspace_id, scope, next_index) VALUES ($1, $2, $3, 1) \
                          ON CONFLICT (user_id, workspace_id, scope) DO UPDATE SET next_index = memory_counters.next_index + 1 \
                          RETURNING next_index - 1")

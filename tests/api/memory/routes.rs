@@ -30,6 +30,10 @@ async fn profile_is_replaced_whole_and_size_limited() {
         .await
         .expect(200);
     assert_eq!(r.body["profile"], facts);
+    // What GET answers can be sent back as is.
+    m.call(Method::PUT, "/agent/memory/profile", Some(r.body.clone()))
+        .await
+        .expect(200);
     // Replace, not merge.
     let r = m
         .call(
