@@ -103,7 +103,8 @@ impl AppState {
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
             .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
-        let tools = ToolRegistry::builtin(&config.tools, http);
+        let store = Store::connect(&config).await?;
+        let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
         let providers = ProviderRegistry::new(config.inference.clone())
@@ -117,7 +118,6 @@ impl AppState {
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
         require_catalog(&starter_agents, "starter agents", &skills, &tools)?;
-        let store = Store::connect(&config).await?;
         Ok(Self(Arc::new(AppInner {
             config,
             store,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod heartbeat;
 pub mod http;
 pub mod jobs;
+pub mod memory;
 pub mod net;
 pub mod providers;
 pub mod skills;
@@ -42,6 +43,7 @@ pub async fn run(
     state.store.migrate().await?;
     workers::start(&state)?;
     state.ready.store(true, Ordering::Release);
+    memory::decay::spawn(&state);
     let app = http::router(state.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = state.store.engine(), "astra listening");

@@ -19,6 +19,7 @@ use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult},
     http::extract::WorkspaceMember,
+    memory,
     providers::Target,
     skills::effective_tools,
     store::{MessageRow, SessionKey, ids::new_id},
@@ -194,38 +195,10 @@ pub async fn plan_turn(
         Some(id) => state.store.memory_profile(profile_ws, id).await?,
         None => None,
     };
-    let suffix = profile.map(|p| p.system_prompt_suffix).unwrap_or_default();
-    let mut system_prompt = render_system_prompt(
-        &cfg.system_prompt_template,
-        &PromptContext {
-            now,
-            user_email: user.email.clone(),
-            user_id: user.id.clone(),
-            agent_id: cfg.id.as_str().to_string(),
-            agent_name: cfg.display_name.clone(),
-            workspace_id: workspace.id.clone(),
-            workspace_name: workspace.name.clone(),
-            memory: String::new(),
-            memory_profile: suffix.clone(),
-        },
-    );
-    for skill in cfg.skills.iter().filter_map(|id| state.skills.get(id)) {
-        if !skill.instructions.is_empty() {
-            system_prompt.push_str("\n\n");
-            system_prompt.push_str(&skill.instructions);
-        }
-    }
-    if !suffix.is_empty() && !cfg.system_prompt_template.contains("{{memory.profile}}") {
-        system_prompt.push_str("\n\n");
-        system_prompt.push_str(&suffix);
-    }
-    let tools = effective_tools(
-        &cfg.tools.allow,
-        &cfg.tools.deny,
-        &cfg.skills,
-        &state.skills,
-        &state.tools,
-    );
+    let suffix = profile
+        .as_ref()
+        .map(|p| p.system_prompt_suffix.clone())
+        .unwrap_or_default();
     let key = SessionKey {
         user_id: &user.id,
         workspace_id: &member.workspace_id,
@@ -238,6 +211,55 @@ pub async fn plan_turn(
         daily_reset_hour: cfg.session.daily_reset_hour,
     };
     let (session, is_new) = session::resolve(&state.store, &key, policy, now).await?;
+    let memory = memory::context_block(
+        &state.store,
+        memory::TurnMemory {
+            owner: memory::Owner {
+                user_id: &user.id,
+                workspace_id: &member.workspace_id,
+            },
+            session_id: Some(&session.id),
+            message: &input.message,
+            profile: profile.as_ref(),
+            now,
+        },
+    )
+    .await;
+    let mut system_prompt = render_system_prompt(
+        &cfg.system_prompt_template,
+        &PromptContext {
+            now,
+            user_email: user.email.clone(),
+            user_id: user.id.clone(),
+            agent_id: cfg.id.as_str().to_string(),
+            agent_name: cfg.display_name.clone(),
+            workspace_id: workspace.id.clone(),
+            workspace_name: workspace.name.clone(),
+            memory: memory.clone(),
+            memory_profile: suffix.clone(),
+        },
+    );
+    for skill in cfg.skills.iter().filter_map(|id| state.skills.get(id)) {
+        if !skill.instructions.is_empty() {
+            system_prompt.push_str("\n\n");
+            system_prompt.push_str(&skill.instructions);
+        }
+    }
+    if !memory.is_empty() && !cfg.system_prompt_template.contains("{{memory}}") {
+        system_prompt.push_str("\n\n");
+        system_prompt.push_str(&memory);
+    }
+    if !suffix.is_empty() && !cfg.system_prompt_template.contains("{{memory.profile}}") {
+        system_prompt.push_str("\n\n");
+        system_prompt.push_str(&suffix);
+    }
+    let tools = effective_tools(
+        &cfg.tools.allow,
+        &cfg.tools.deny,
+        &cfg.skills,
+        &state.skills,
+        &state.tools,
+    );
     // The user message is stored before inference, so a crash loses no input.
     let user_message = MessageRow {
         id: new_id("msg"),

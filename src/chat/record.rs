@@ -122,6 +122,7 @@ pub async fn record(
     );
     record_skill_metrics(state, plan, log);
     emit_events(state, plan, log, outcome, status, trace.error.as_deref());
+    crate::memory::remember_turn(state, plan, outcome);
     Ok(trace.id)
 }
 

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod heartbeat;
 mod idempotency;
 pub mod jobs;
+pub mod memory;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(workspaces::router())
         .merge(agents::router())
+        .merge(memory::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())
         .merge(chat::router())

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{Pool, Store};
+use super::{BeginWrite, Pool, Store};
 use crate::with_pool;
 
 /// A monitor configuration.
@@ -182,7 +182,7 @@ impl Store {
         seen: &[String],
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO heartbeat_runs (id, monitor_id, status, latency_ms, detail, started_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&run.id).bind(&run.monitor_id).bind(&run.status).bind(run.latency_ms)
                 .bind(&run.detail).bind(run.started_at)

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, types::Json};
 
-use super::{Pool, Store};
+use super::{BeginWrite, Pool, Store};
 use crate::with_pool;
 
 /// A registered webhook endpoint.
@@ -176,7 +176,7 @@ impl Store {
             "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         );
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = p.begin_write().await?;
             for d in rows {
                 sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                     .bind(&d.id).bind(&d.webhook_id).bind(&d.event).bind(&d.body).bind(&d.status)

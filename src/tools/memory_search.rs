@@ -1,16 +1,38 @@
-//! `memory_search`: Search the user's long-term memory.
-//!
-//! Registered with its real schema so agents and skills can name it, but not
-//! offered (`available()` is false) until the memory subsystem is wired in.
+//! `memory_search`: full-text search of the calling user's memory in the current workspace.
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Tool, ToolContext, ToolError, memory_disabled};
+use super::{Tool, ToolContext, ToolError, memory_disabled, memory_owner, parse_args};
+use crate::{
+    memory::{SearchOptions, search::search},
+    store::Store,
+};
 
-/// Search the user's long-term memory. Unavailable until memory lands.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct MemorySearch;
+/// Most results one call may ask for.
+const MAX_TOP_K: usize = 20;
+
+/// Searches the user's memory. Declared without a store (discoverable, not offered) until
+/// the application binds it to one.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySearch {
+    store: Option<Store>,
+}
+
+impl MemorySearch {
+    /// The tool, working on `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store: Some(store) }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Args {
+    query: String,
+    top_k: Option<usize>,
+}
 
 #[async_trait]
 impl Tool for MemorySearch {
@@ -19,20 +41,15 @@ impl Tool for MemorySearch {
     }
 
     fn description(&self) -> &str {
-        "Search what you remember about the user and past conversations (profile facts, notes, daily summaries). Use before answering questions that depend on earlier context."
+        "Search what you remember about the user and past conversations (profile facts, notes, daily summaries, earlier messages). Use before answering questions that depend on earlier context."
     }
 
     fn parameters(&self) -> Value {
         json!({
             "type": "object",
             "properties": {
-                "query": { "type": "string", "description": "What to look for." },
-                "limit": { "type": "integer", "minimum": 1, "maximum": 20, "description": "Maximum results (default 5)." },
-                "tiers": {
-                    "type": "array",
-                    "items": { "type": "string", "enum": ["session", "daily", "profile", "notes"] },
-                    "description": "Memory tiers to search (default all)."
-                }
+                "query": { "type": "string", "description": "Words to look for." },
+                "topK": { "type": "integer", "minimum": 1, "maximum": MAX_TOP_K, "description": "Maximum results (default 5)." }
             },
             "required": ["query"],
             "additionalProperties": false
@@ -48,10 +65,35 @@ impl Tool for MemorySearch {
     }
 
     fn available(&self) -> bool {
-        false
+        self.store.is_some()
     }
 
-    async fn execute(&self, _ctx: &ToolContext, _args: Value) -> Result<Value, ToolError> {
-        Err(memory_disabled())
+    async fn execute(&self, ctx: &ToolContext, args: Value) -> Result<Value, ToolError> {
+        let store = self.store.as_ref().ok_or_else(memory_disabled)?;
+        let args: Args = parse_args(args)?;
+        let query = args.query.trim();
+        if query.is_empty() || query.chars().count() > 500 {
+            return Err(ToolError::InvalidArguments(
+                "query must be 1-500 characters".into(),
+            ));
+        }
+        let top_k = args.top_k.unwrap_or(5);
+        if !(1..=MAX_TOP_K).contains(&top_k) {
+            return Err(ToolError::InvalidArguments(format!(
+                "topK must be 1-{MAX_TOP_K}"
+            )));
+        }
+        // Messages of the current session are in the model's context already.
+        let options = SearchOptions {
+            exclude_session: ctx.session_id.as_deref(),
+            ..SearchOptions::all(top_k)
+        };
+        let items = search(store, memory_owner(ctx), query, &options)
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %e, "memory_search failed");
+                ToolError::Failed("memory is unavailable right now".into())
+            })?;
+        Ok(json!({ "items": items }))
     }
 }

@@ -132,8 +132,28 @@ fn parse_args<T: DeserializeOwned>(args: serde_json::Value) -> Result<T, ToolErr
     serde_json::from_value(args).map_err(|e| ToolError::InvalidArguments(e.to_string()))
 }
 
-/// What the memory tools answer until the memory subsystem is wired in; they
-/// are also not offered, so a model only sees this if called by name anyway.
+/// What a memory tool answers when it was declared without a store (a registry built
+/// outside the application); such a tool is not offered, so only a call by name sees this.
 fn memory_disabled() -> ToolError {
     ToolError::Failed("memory is not enabled".into())
+}
+
+/// The memory a call works on: the calling user's, in the workspace of the call.
+fn memory_owner(ctx: &ToolContext) -> crate::memory::Owner<'_> {
+    crate::memory::Owner {
+        user_id: &ctx.user_id,
+        workspace_id: &ctx.workspace_id,
+    }
+}
+
+/// Validation problems go back to the model as invalid arguments; anything else is logged
+/// and reported without detail.
+fn memory_failure(err: crate::error::ApiError) -> ToolError {
+    match err {
+        crate::error::ApiError::Validation { message, .. } => ToolError::InvalidArguments(message),
+        other => {
+            tracing::warn!(error = %other, "memory tool failed");
+            ToolError::Failed("memory is unavailable right now".into())
+        }
+    }
 }

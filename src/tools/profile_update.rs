@@ -1,16 +1,36 @@
-//! `profile_update`: Update a fact in the user's profile.
-//!
-//! Registered with its real schema so agents and skills can name it, but not
-//! offered (`available()` is false) until the memory subsystem is wired in.
+//! `profile_update`: sets and removes facts in the calling user's long-term profile.
 
 use async_trait::async_trait;
-use serde_json::{Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
-use super::{Tool, ToolContext, ToolError, memory_disabled};
+use super::{
+    Tool, ToolContext, ToolError, memory_disabled, memory_failure, memory_owner, parse_args,
+};
+use crate::{memory::profile, store::Store};
 
-/// Update a fact in the user's profile. Unavailable until memory lands.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ProfileUpdate;
+/// Edits the user's profile. Declared without a store (discoverable, not offered) until the
+/// application binds it to one.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    store: Option<Store>,
+}
+
+impl ProfileUpdate {
+    /// The tool, working on `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store: Some(store) }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Args {
+    #[serde(default)]
+    set: Map<String, Value>,
+    #[serde(default)]
+    remove: Vec<String>,
+}
 
 #[async_trait]
 impl Tool for ProfileUpdate {
@@ -19,17 +39,16 @@ impl Tool for ProfileUpdate {
     }
 
     fn description(&self) -> &str {
-        "Set or clear a stable fact in the user's profile (name, timezone, preferences). Use when the user states such a fact; pass null to remove one."
+        "Record or clear stable facts in the user's profile (name, timezone, preferences). Use when the user states such a fact; `set` adds or replaces keys, `remove` deletes them."
     }
 
     fn parameters(&self) -> Value {
         json!({
             "type": "object",
             "properties": {
-                "key": { "type": "string", "description": "Profile field, e.g. \"timezone\" or \"preferred_language\"." },
-                "value": { "type": ["string", "null"], "description": "New value, or null to remove the field." }
+                "set": { "type": "object", "description": "Facts to add or replace, e.g. {\"timezone\": \"Europe/Paris\"}.", "additionalProperties": true },
+                "remove": { "type": "array", "items": { "type": "string" }, "description": "Keys to delete." }
             },
-            "required": ["key", "value"],
             "additionalProperties": false
         })
     }
@@ -43,10 +62,20 @@ impl Tool for ProfileUpdate {
     }
 
     fn available(&self) -> bool {
-        false
+        self.store.is_some()
     }
 
-    async fn execute(&self, _ctx: &ToolContext, _args: Value) -> Result<Value, ToolError> {
-        Err(memory_disabled())
+    async fn execute(&self, ctx: &ToolContext, args: Value) -> Result<Value, ToolError> {
+        let store = self.store.as_ref().ok_or_else(memory_disabled)?;
+        let args: Args = parse_args(args)?;
+        if args.set.is_empty() && args.remove.is_empty() {
+            return Err(ToolError::InvalidArguments(
+                "give `set` and/or `remove`".into(),
+            ));
+        }
+        let updated = profile::update(store, memory_owner(ctx), args.set, args.remove)
+            .await
+            .map_err(memory_failure)?;
+        Ok(json!({ "profile": updated.facts }))
     }
 }

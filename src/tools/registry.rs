@@ -8,6 +8,7 @@ use super::{
     Calculator, CurrentTime, FetchPage, HttpRequest, MemorySearch, MemoryWrite, ProfileUpdate,
     Tool, WebSearch,
 };
+use crate::store::Store;
 
 /// Tools by name. Registered tools are discoverable; only those whose
 /// [`Tool::available`] is true are offered to models.
@@ -46,9 +47,10 @@ impl ToolRegistry {
             Arc::new(FetchPage::new(config, http.clone())),
             Arc::new(HttpRequest::new(config, http)),
             Arc::new(WebSearch::new(config, search_http)),
-            Arc::new(MemorySearch),
-            Arc::new(MemoryWrite),
-            Arc::new(ProfileUpdate),
+            // Declared for discovery and skill validation; `with_memory` binds them to a store.
+            Arc::new(MemorySearch::default()),
+            Arc::new(MemoryWrite::default()),
+            Arc::new(ProfileUpdate::default()),
         ];
         for tool in tools {
             registry.register(tool);
@@ -56,8 +58,21 @@ impl ToolRegistry {
         registry
     }
 
-    /// Adds a tool, replacing any tool of the same name (how the memory work
-    /// swaps its real tools in for the placeholders).
+    /// Binds the memory tools (`memory_search`, `memory_write`, `profile_update`) to
+    /// `store`, which makes them available.
+    pub fn with_memory(mut self, store: &Store) -> Self {
+        let tools: [Arc<dyn Tool>; 3] = [
+            Arc::new(MemorySearch::new(store.clone())),
+            Arc::new(MemoryWrite::new(store.clone())),
+            Arc::new(ProfileUpdate::new(store.clone())),
+        ];
+        for tool in tools {
+            self.register(tool);
+        }
+        self
+    }
+
+    /// Adds a tool, replacing any tool of the same name.
     pub fn register(&mut self, tool: Arc<dyn Tool>) {
         self.tools.insert(tool.name().to_string(), tool);
     }

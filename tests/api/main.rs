@@ -18,6 +18,7 @@ mod diagnostics;
 mod heartbeat;
 mod helpers;
 mod jobs;
+mod memory;
 mod memory_profiles;
 mod onboarding;
 mod plumbing;

@@ -59,11 +59,14 @@ async fn capabilities_expand_skills_and_apply_deny() {
     );
     assert_eq!(r.body["deny"], json!(["calculator", "fetch_page"]));
     // Allow list first (a tool named there is attributed to it), then skill tools in order;
-    // denied tools and the memory tools (not offered until memory lands) are left out.
+    // denied tools are left out.
     let expected = [
         ("http_request", None),
         ("current_time", None),
         ("web_search", Some("web_research")),
+        ("memory_search", Some("memory")),
+        ("memory_write", Some("memory")),
+        ("profile_update", Some("memory")),
     ];
     let expected: Vec<(String, Option<String>)> = expected
         .iter()

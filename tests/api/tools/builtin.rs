@@ -1,9 +1,11 @@
-//! current_time, calculator and the placeholder memory tools, executed through the registry.
+//! current_time, calculator and the memory tools, executed through the registry.
 
-use astra::tools::{ToolError, ToolsConfig};
+use astra::store::Store;
+use astra::tools::{ToolContext, ToolError, ToolsConfig};
 use serde_json::json;
 
 use super::support::{ctx, registry};
+use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn current_time_in_a_timezone() {
@@ -104,17 +106,16 @@ async fn calculator_rejects_division_by_zero_and_garbage() {
 }
 
 #[tokio::test]
-async fn memory_tools_are_registered_with_schemas_but_not_offered() {
+async fn memory_tools_are_offered_once_bound_to_a_store() {
+    // Without a store they are declared (skills can name them) but not offered.
     let tools = registry(&ToolsConfig::default());
     for name in ["memory_search", "memory_write", "profile_update"] {
         let tool = tools.get(name).unwrap();
-        assert!(!tools.offered(name), "{name} must not be offered yet");
-        assert_eq!(tool.parameters()["type"], "object");
         assert!(
-            tool.parameters()["required"]
-                .as_array()
-                .is_some_and(|r| !r.is_empty())
+            !tools.offered(name),
+            "{name} must not be offered without a store"
         );
+        assert_eq!(tool.parameters()["type"], "object");
         let err = tool
             .execute(&ctx(), json!({ "query": "x" }))
             .await
@@ -127,4 +128,62 @@ async fn memory_tools_are_registered_with_schemas_but_not_offered() {
     let names: Vec<String> = tools.list().iter().map(|t| t.name().to_string()).collect();
     assert_eq!(names.len(), 8);
     assert!(!tools.offered("no_such_tool"));
+
+    // Bound to the application's store they are offered and act for the context's user.
+    let app = spawn_app().await;
+    let (token, user_id, _) = app.register("tools-memory@example.com").await;
+    let ws = app.workspace(&token, "Tools").await;
+    let store = Store::connect(&app.config).await.unwrap();
+    let tools = registry(&ToolsConfig::default()).with_memory(&store);
+    for name in ["memory_search", "memory_write", "profile_update"] {
+        assert!(tools.offered(name), "{name} should be offered");
+    }
+    let ctx = ToolContext::new(user_id.as_str(), ws.as_str(), None, "chad");
+    let write = tools.get("memory_write").unwrap();
+    let out = write
+        .execute(&ctx, json!({ "content": "Prefers green tea" }))
+        .await
+        .unwrap();
+    assert_eq!(out, json!({ "saved": true, "tier": "note", "index": 0 }));
+    let out = write
+        .execute(&ctx, json!({ "content": "Went hiking", "tier": "daily" }))
+        .await
+        .unwrap();
+    assert_eq!(out["tier"], "daily");
+    assert!(out["date"].is_string());
+    let err = write
+        .execute(&ctx, json!({ "content": "" }))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments(_)), "{err:?}");
+    let err = write
+        .execute(&ctx, json!({ "content": "x", "tier": "weekly" }))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments(_)), "{err:?}");
+    let update = tools.get("profile_update").unwrap();
+    let out = update
+        .execute(&ctx, json!({ "set": { "drink": "tea", "pet": "cat" } }))
+        .await
+        .unwrap();
+    assert_eq!(out["profile"], json!({ "drink": "tea", "pet": "cat" }));
+    let out = update
+        .execute(&ctx, json!({ "set": { "pet": null }, "remove": ["drink"] }))
+        .await
+        .unwrap();
+    assert_eq!(out["profile"], json!({}));
+    let err = update.execute(&ctx, json!({})).await.unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments(_)), "{err:?}");
+    let search = tools.get("memory_search").unwrap();
+    let out = search
+        .execute(&ctx, json!({ "query": "tea", "topK": 5 }))
+        .await
+        .unwrap();
+    assert_eq!(out["items"][0]["content"], "Prefers green tea");
+    assert_eq!(out["items"][0]["tier"], "note");
+    let err = search
+        .execute(&ctx, json!({ "query": "tea", "topK": 0 }))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ToolError::InvalidArguments(_)), "{err:?}");
 }

@@ -1,0 +1,272 @@
+//! Route group 3: `/agent/memory/*` — the caller's own memory in the current workspace:
+//! profile, daily entries, strategic notes and search. The seed's chain applies: JWT, token
+//! budget, workspace membership, per-IP rate (counted apart from the chat routes' window).
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json,
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::{StatusCode, request::Parts},
+};
+use chrono::{Duration, Utc};
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+mod dto;
+
+pub use dto::*;
+
+use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use crate::{
+    app::AppState,
+    auth::AuthUser,
+    chat::admit::check_budget,
+    error::{ApiError, ApiResult},
+    memory::{
+        Owner, SearchOptions,
+        entries::{self, Source, parse_day},
+        profile, search,
+    },
+};
+
+/// Routes of the memory group.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_profile, put_profile))
+        .routes(routes!(recent_daily))
+        .routes(routes!(daily_on))
+        .routes(routes!(delete_daily))
+        .routes(routes!(add_note, list_notes))
+        .routes(routes!(delete_note))
+        .routes(routes!(search_memory))
+}
+
+/// A caller admitted to the memory routes.
+struct MemoryCaller(WorkspaceMember);
+
+impl MemoryCaller {
+    fn owner(&self) -> Owner<'_> {
+        Owner {
+            user_id: &self.0.user.id,
+            workspace_id: &self.0.workspace_id,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MemoryCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        check_budget(state, &user, "").await?;
+        let member = WorkspaceMember::resolve(state, &parts.headers, user).await?;
+        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>()
+            && let Some(d) = state.ip_limiter.check(&format!("memory:{}", addr.ip()))
+            && !d.allowed
+        {
+            return Err(ApiError::RateLimit {
+                retry_after: d.reset_secs,
+            });
+        }
+        Ok(MemoryCaller(member))
+    }
+}
+
+fn parse_index(raw: &str, field: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i >= 0)
+        .ok_or_else(|| ApiError::field(field, "must be a non-negative integer"))
+}
+
+/// Load the caller's long-term profile.
+#[utoipa::path(get, path = "/agent/memory/profile", tag = "memory", security(("bearer" = [])),
+    responses((status = 200, body = ProfileOut)))]
+async fn get_profile(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+) -> ApiResult<Json<ProfileOut>> {
+    Ok(Json(
+        profile::load(&state.store, caller.owner()).await?.into(),
+    ))
+}
+
+/// Replace the caller's long-term profile (a JSON object, at most 64 KB).
+#[utoipa::path(put, path = "/agent/memory/profile", tag = "memory", request_body = ProfileIn,
+    security(("bearer" = [])), responses((status = 200, body = ProfileOut), (status = 400)))]
+async fn put_profile(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiJson(body): ApiJson<ProfileIn>,
+) -> ApiResult<Json<ProfileOut>> {
+    let saved = profile::replace(&state.store, caller.owner(), body.profile).await?;
+    Ok(Json(saved.into()))
+}
+
+/// Recent daily memory entries, grouped by day, newest day first.
+#[utoipa::path(get, path = "/agent/memory/daily", tag = "memory", params(DaysParams),
+    security(("bearer" = [])), responses((status = 200, body = RecentDaysOut), (status = 400)))]
+async fn recent_daily(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiQuery(params): ApiQuery<DaysParams>,
+) -> ApiResult<Json<RecentDaysOut>> {
+    let days = params.days.unwrap_or(7);
+    if !(1..=90).contains(&days) {
+        return Err(ApiError::field("days", "must be 1-90"));
+    }
+    let first = (Utc::now() - Duration::days(days - 1))
+        .format("%Y-%m-%d")
+        .to_string();
+    let owner = caller.owner();
+    let rows = state
+        .store
+        .daily_entries_since(owner.user_id, owner.workspace_id, &first)
+        .await?;
+    let mut items: Vec<DayOut> = Vec::new();
+    for row in rows {
+        match items.last_mut() {
+            Some(day) if day.date == row.day => day.entries.push(row.into()),
+            _ => items.push(DayOut {
+                date: row.day.clone(),
+                entries: vec![row.into()],
+            }),
+        }
+    }
+    Ok(Json(RecentDaysOut { days, items }))
+}
+
+/// Daily memory of one day (`YYYY-MM-DD`); a day without entries has an empty list.
+#[utoipa::path(get, path = "/agent/memory/daily/{date}", tag = "memory",
+    params(("date" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = DayOut), (status = 400)))]
+async fn daily_on(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiPath(date): ApiPath<String>,
+) -> ApiResult<Json<DayOut>> {
+    parse_day(&date)?;
+    let owner = caller.owner();
+    let rows = state
+        .store
+        .daily_entries_on(owner.user_id, owner.workspace_id, &date)
+        .await?;
+    Ok(Json(DayOut {
+        date,
+        entries: rows.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Delete one daily entry by its index within the day.
+#[utoipa::path(delete, path = "/agent/memory/daily/{date}/{entryIndex}", tag = "memory",
+    params(("date" = String, Path), ("entryIndex" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400), (status = 404)))]
+async fn delete_daily(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiPath((date, index)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    parse_day(&date)?;
+    let index = parse_index(&index, "entryIndex")?;
+    let owner = caller.owner();
+    if state
+        .store
+        .delete_memory_entry(owner.user_id, owner.workspace_id, Some(&date), index)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("Daily entry"))
+    }
+}
+
+/// Add a strategic note.
+#[utoipa::path(post, path = "/agent/memory/notes", tag = "memory", request_body = NoteIn,
+    security(("bearer" = [])), responses((status = 201, body = NoteOut), (status = 400)))]
+async fn add_note(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiJson(body): ApiJson<NoteIn>,
+) -> ApiResult<(StatusCode, Json<NoteOut>)> {
+    let row = entries::add_note(
+        &state.store,
+        caller.owner(),
+        &body.content,
+        &body.tags,
+        Source::Api,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+/// List strategic notes, newest first.
+#[utoipa::path(get, path = "/agent/memory/notes", tag = "memory", params(PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "{items: [Note], total, limit, offset}")))]
+async fn list_notes(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Json<Value>> {
+    let page = params.resolve(100)?;
+    let owner = caller.owner();
+    let (rows, total) = state
+        .store
+        .memory_notes(owner.user_id, owner.workspace_id, page.limit, page.offset)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(|r| serde_json::to_value(NoteOut::from(r)).unwrap_or(Value::Null))
+        .collect();
+    Ok(Json(page_body(items, total, page)))
+}
+
+/// Delete a strategic note by its index.
+#[utoipa::path(delete, path = "/agent/memory/notes/{index}", tag = "memory",
+    params(("index" = i64, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 400), (status = 404)))]
+async fn delete_note(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiPath(index): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let index = parse_index(&index, "index")?;
+    let owner = caller.owner();
+    if state
+        .store
+        .delete_memory_entry(owner.user_id, owner.workspace_id, None, index)
+        .await?
+    {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("Note"))
+    }
+}
+
+/// Full-text search across profile, daily entries, notes and session messages.
+#[utoipa::path(get, path = "/agent/memory/search", tag = "memory", params(SearchParams),
+    security(("bearer" = [])), responses((status = 200, body = SearchOut), (status = 400)))]
+async fn search_memory(
+    State(state): State<AppState>,
+    caller: MemoryCaller,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> ApiResult<Json<SearchOut>> {
+    let q = params.q.unwrap_or_default();
+    let len = q.trim().chars().count();
+    if len == 0 || q.chars().count() > 500 {
+        return Err(ApiError::field("q", "must be 1-500 characters"));
+    }
+    let top_k = params.top_k.unwrap_or(5);
+    if !(1..=50).contains(&top_k) {
+        return Err(ApiError::field("topK", "must be 1-50"));
+    }
+    let items = search::search(
+        &state.store,
+        caller.owner(),
+        &q,
+        &SearchOptions::all(top_k as usize),
+    )
+    .await?;
+    Ok(Json(SearchOut { items }))
+}

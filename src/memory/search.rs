@@ -1,0 +1,138 @@
+//! Full-text memory search across tiers with per-query normalised scores.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Owner;
+use crate::store::{ChunkHit, ChunkSearch, Store};
+
+/// Most distinct words taken from a query.
+const MAX_TERMS: usize = 32;
+
+/// Which tiers to search and how much to return.
+#[derive(Debug, Clone)]
+pub struct SearchOptions<'a> {
+    /// `[profile, daily, note, session]`.
+    pub tiers: [bool; 4],
+    /// Daily entries and session messages older than this are left out (TTL).
+    pub not_before: Option<DateTime<Utc>>,
+    /// Messages of this session are left out.
+    pub exclude_session: Option<&'a str>,
+    /// Most hits.
+    pub top_k: usize,
+    /// Hits scoring below this (0–1) are dropped.
+    pub min_score: f64,
+}
+
+impl SearchOptions<'_> {
+    /// Every tier, no TTL, no exclusion, no threshold.
+    pub fn all(top_k: usize) -> Self {
+        Self {
+            tiers: [true; 4],
+            not_before: None,
+            exclude_session: None,
+            top_k,
+            min_score: 0.0,
+        }
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryHit {
+    /// `profile`, `daily`, `note` or `session`.
+    pub tier: String,
+    /// The matching text (a profile hit reads `key: value`).
+    pub content: String,
+    /// Relevance normalised per query: the best hit scores 1.
+    pub score: f64,
+    /// Day of a daily entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Index of a daily entry (within its day) or a note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<i64>,
+    /// Session of a session message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// When the source was written.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The distinct words of a query (letters and digits, lower-cased), which both engines can
+/// match without any query syntax of their own getting in the way.
+pub fn terms(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in query.split(|c: char| !c.is_alphanumeric()) {
+        let word = word.to_lowercase();
+        if !word.is_empty() && !out.contains(&word) {
+            out.push(word);
+            if out.len() == MAX_TERMS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Scales engine ranks so the best scores 1 (ranks arrive best first).
+fn normalise(hits: Vec<ChunkHit>, min_score: f64) -> Vec<MemoryHit> {
+    let best = hits.first().map(|h| h.rank).unwrap_or(0.0);
+    hits.into_iter()
+        .map(|h| {
+            let score = if best > 0.0 {
+                (h.rank / best).clamp(0.0, 1.0)
+            } else {
+                1.0
+            };
+            MemoryHit {
+                tier: h.tier,
+                content: h.content,
+                score: (score * 10_000.0).round() / 10_000.0,
+                date: h.day,
+                index: h.idx,
+                session_id: h.session_id,
+                created_at: h.created_at,
+            }
+        })
+        .filter(|h| h.score >= min_score)
+        .collect()
+}
+
+/// Searches one user's memory in one workspace, best first.
+pub async fn search(
+    store: &Store,
+    owner: Owner<'_>,
+    query: &str,
+    options: &SearchOptions<'_>,
+) -> Result<Vec<MemoryHit>, sqlx::Error> {
+    let terms = terms(query);
+    let hits = store
+        .search_memory_chunks(&ChunkSearch {
+            user_id: owner.user_id,
+            workspace_id: owner.workspace_id,
+            terms: &terms,
+            tiers: options.tiers,
+            not_before: options.not_before,
+            exclude_session: options.exclude_session,
+            limit: options.top_k as i64,
+        })
+        .await?;
+    Ok(normalise(hits, options.min_score))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_are_plain_distinct_words() {
+        assert_eq!(
+            terms("Hello, \"world\" OR hello* (NEAR) café-42"),
+            ["hello", "world", "or", "near", "café", "42"]
+        );
+        assert!(terms("?!*\"").is_empty());
+    }
+}

@@ -1,0 +1,149 @@
+//! Memory belongs to a user within a workspace: other users and other workspaces see none
+//! of it, and anonymous or non-member calls are refused.
+
+use chrono::Utc;
+use reqwest::Method;
+use serde_json::json;
+
+use super::support::{call_as, daily_at, day, mem_app};
+
+#[tokio::test]
+async fn another_users_and_another_workspaces_memory_is_invisible() {
+    let m = mem_app("mem-iso-a").await;
+    let store = m.store().await;
+    // Ada writes one of everything in her workspace.
+    m.call(
+        Method::PUT,
+        "/agent/memory/profile",
+        Some(json!({"profile": {"secret": "marmalade"}})),
+    )
+    .await
+    .expect(200);
+    m.call(
+        Method::POST,
+        "/agent/memory/notes",
+        Some(json!({"content": "marmalade recipe"})),
+    )
+    .await
+    .expect(201);
+    daily_at(&store, &m.user_id, &m.ws, "marmalade day", Utc::now()).await;
+    let today = day(Utc::now());
+    let hits = m
+        .call(
+            Method::GET,
+            "/agent/memory/search?q=marmalade&topK=10",
+            None,
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        hits.body["items"].as_array().unwrap().len(),
+        3,
+        "{}",
+        hits.text
+    );
+
+    // Bob, a member of the same workspace, sees nothing of hers and cannot delete it.
+    let (bob, _, _) = m.app.register("mem-iso-b@example.com").await;
+    m.app
+        .post(
+            &format!("/workspaces/{}/members", m.ws),
+            &m.token,
+            json!({"email": "mem-iso-b@example.com", "role": "viewer"}),
+        )
+        .await
+        .expect(201);
+    let as_bob = |method: Method, path: String| {
+        let app = &m.app;
+        let bob = bob.clone();
+        let ws = m.ws.clone();
+        async move { call_as(app, &bob, &ws, method, &path, None).await }
+    };
+    let r = as_bob(Method::GET, "/agent/memory/profile".into())
+        .await
+        .expect(200);
+    assert_eq!(r.body["profile"], json!({}));
+    let r = as_bob(Method::GET, "/agent/memory/notes".into())
+        .await
+        .expect(200);
+    assert_eq!(r.body["total"], 0);
+    let r = as_bob(Method::GET, format!("/agent/memory/daily/{today}"))
+        .await
+        .expect(200);
+    assert_eq!(r.body["entries"], json!([]));
+    let r = as_bob(Method::GET, "/agent/memory/daily".into())
+        .await
+        .expect(200);
+    assert_eq!(r.body["items"], json!([]));
+    let r = as_bob(Method::GET, "/agent/memory/search?q=marmalade".into())
+        .await
+        .expect(200);
+    assert_eq!(r.body["items"], json!([]));
+    as_bob(Method::DELETE, "/agent/memory/notes/0".into())
+        .await
+        .expect_error(404, "NOT_FOUND");
+    as_bob(Method::DELETE, format!("/agent/memory/daily/{today}/0"))
+        .await
+        .expect_error(404, "NOT_FOUND");
+    // A viewer keeps a memory of their own.
+    call_as(
+        &m.app,
+        &bob,
+        &m.ws,
+        Method::POST,
+        "/agent/memory/notes",
+        Some(json!({"content": "bob's note"})),
+    )
+    .await
+    .expect(201);
+
+    // Ada in another workspace starts from nothing.
+    let other = m.app.workspace(&m.token, "Other").await;
+    let as_ada_elsewhere =
+        |path: &'static str| call_as(&m.app, &m.token, &other, Method::GET, path, None);
+    let r = as_ada_elsewhere("/agent/memory/profile").await.expect(200);
+    assert_eq!(r.body["profile"], json!({}));
+    let r = as_ada_elsewhere("/agent/memory/notes").await.expect(200);
+    assert_eq!(r.body["total"], 0);
+    let r = as_ada_elsewhere("/agent/memory/search?q=marmalade")
+        .await
+        .expect(200);
+    assert_eq!(r.body["items"], json!([]));
+
+    // Her own memory is untouched by all of that.
+    let r = m
+        .call(Method::GET, "/agent/memory/notes", None)
+        .await
+        .expect(200);
+    assert_eq!(r.body["total"], 1);
+    assert_eq!(r.body["items"][0]["content"], "marmalade recipe");
+}
+
+#[tokio::test]
+async fn non_members_and_anonymous_callers_are_refused() {
+    let m = mem_app("mem-iso-c").await;
+    let (stranger, _, _) = m.app.register("mem-iso-d@example.com").await;
+    call_as(
+        &m.app,
+        &stranger,
+        &m.ws,
+        Method::GET,
+        "/agent/memory/profile",
+        None,
+    )
+    .await
+    .expect_error(403, "FORBIDDEN");
+    m.app
+        .send(Method::GET, "/agent/memory/notes", None, &[])
+        .await
+        .expect_error(401, "UNAUTHORIZED");
+    m.app
+        .send(
+            Method::GET,
+            "/agent/memory/profile",
+            None,
+            &[("authorization", "Bearer not-a-token")],
+        )
+        .await
+        .expect_error(401, "UNAUTHORIZED");
+}
