@@ -77,8 +77,9 @@ async fn build(store: &Store, turn: TurnMemory<'_>) -> Result<String, crate::err
             block.push_str(&section);
         }
     }
-    // The profile is shown whole above; the search covers the other tiers.
-    let search_tiers = [false, tiers[1], tiers[2], tiers[3]];
+    // The profile is shown whole above; the bounded search covers daily entries and notes
+    // (the current session is in the history; older sessions via the search tool).
+    let search_tiers = [false, tiers[1], tiers[2], false];
     if search_tiers.iter().any(|t| *t) && max_chunks > 0 {
         let options = SearchOptions {
             tiers: search_tiers,
@@ -87,7 +88,7 @@ async fn build(store: &Store, turn: TurnMemory<'_>) -> Result<String, crate::err
             top_k: max_chunks as usize,
             min_score,
         };
-        let hits = search::search(store, turn.owner, turn.message, &options).await?;
+        let hits = search::search_recent(store, turn.owner, turn.message, &options).await?;
         if !hits.is_empty() {
             block.push_str("Relevant memories:\n");
             for hit in hits {

@@ -123,6 +123,75 @@ pub async fn search(
     Ok(normalise(hits, options.min_score))
 }
 
+/// Chunks a turn's context considers at most: the newest ones of the searched tiers.
+pub const CONTEXT_CANDIDATES: i64 = 400;
+
+/// Best matches for a turn's context among the newest daily entries and notes.
+///
+/// Full-text search costs grow with everything a user ever wrote (each turn adds a daily
+/// entry and two messages), which made every turn slower than the last. The context looks
+/// at a bounded window instead, scoring by idf-weighted word overlap; the full search over
+/// every tier stays available through the search route and the `memory_search` tool.
+pub async fn search_recent(
+    store: &Store,
+    owner: Owner<'_>,
+    query: &str,
+    options: &SearchOptions<'_>,
+) -> Result<Vec<MemoryHit>, sqlx::Error> {
+    let wanted = terms(query);
+    let [_, daily, note, _] = options.tiers;
+    if wanted.is_empty() || !(daily || note) {
+        return Ok(Vec::new());
+    }
+    let rows = store
+        .recent_memory_chunks(
+            owner.user_id,
+            owner.workspace_id,
+            [daily, note],
+            options.not_before,
+            CONTEXT_CANDIDATES,
+        )
+        .await?;
+    let words: Vec<std::collections::HashSet<String>> = rows
+        .iter()
+        .map(|r| {
+            r.content
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .collect();
+    let n = rows.len() as f64;
+    let weights: Vec<f64> = wanted
+        .iter()
+        .map(|t| {
+            let df = words.iter().filter(|w| w.contains(t)).count();
+            if df == 0 { 0.0 } else { (1.0 + n / df as f64).ln() }
+        })
+        .collect();
+    let mut scored: Vec<ChunkHit> = rows
+        .into_iter()
+        .zip(&words)
+        .filter_map(|(mut row, w)| {
+            row.rank = wanted
+                .iter()
+                .zip(&weights)
+                .filter(|(t, _)| w.contains(*t))
+                .map(|(_, weight)| weight)
+                .sum();
+            (row.rank > 0.0).then_some(row)
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.rank
+            .total_cmp(&a.rank)
+            .then(b.created_at.cmp(&a.created_at))
+    });
+    scored.truncate(options.top_k);
+    Ok(normalise(scored, options.min_score))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -293,6 +293,29 @@ impl Store {
         Ok(done > 0)
     }
 
+    /// The newest daily entries and notes of one user in one workspace (`tiers` =
+    /// `[daily, note]`), for a turn's bounded context search.
+    pub async fn recent_memory_chunks(
+        &self,
+        user_id: &str,
+        workspace_id: &str,
+        tiers: [bool; 2],
+        not_before: Option<DateTime<Utc>>,
+        limit: i64,
+    ) -> Result<Vec<ChunkHit>, sqlx::Error> {
+        let sql = "SELECT c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, CAST(0 AS DOUBLE PRECISION) AS rank \
+                   FROM memory_chunks c WHERE c.user_id = $1 AND c.workspace_id = $2 \
+                   AND (($3 AND c.tier = 'daily') OR ($4 AND c.tier = 'note')) \
+                   AND ($5 IS NULL OR c.tier <> 'daily' OR c.created_at >= $5) \
+                   ORDER BY c.created_at DESC LIMIT $6";
+        with_pool!(&self.pool, p => {
+            sqlx::query_as(sql)
+                .bind(user_id).bind(workspace_id).bind(tiers[0]).bind(tiers[1])
+                .bind(not_before).bind(limit)
+                .fetch_all(p).await
+        })
+    }
+
     /// Full-text search over the chunks of one user in one workspace, best first.
     pub async fn search_memory_chunks(
         &self,
