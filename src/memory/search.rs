@@ -124,7 +124,7 @@ pub async fn search(
 }
 
 /// Chunks a turn's context considers at most: the newest ones of the searched tiers.
-pub const CONTEXT_CANDIDATES: i64 = 400;
+pub const CONTEXT_CANDIDATES: i64 = 64;
 
 /// Best matches for a turn's context among the newest daily entries and notes.
 ///
