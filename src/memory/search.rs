@@ -167,7 +167,11 @@ pub async fn search_recent(
         .iter()
         .map(|t| {
             let df = words.iter().filter(|w| w.contains(t)).count();
-            if df == 0 { 0.0 } else { (1.0 + n / df as f64).ln() }
+            if df == 0 {
+                0.0
+            } else {
+                (1.0 + n / df as f64).ln()
+            }
         })
         .collect();
     let mut scored: Vec<ChunkHit> = rows
