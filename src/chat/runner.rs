@@ -135,7 +135,14 @@ async fn drive(
     log: &mut TurnLog,
     events: &mpsc::Sender<ChatEvent>,
 ) -> Result<String, Stop> {
-    let mut messages = build_context(state, plan, log).await?;
+    // One request, grown in place round by round (no copy of the history per call).
+    let mut request = ChatRequest {
+        model: plan.primary.model.clone(),
+        messages: build_context(state, plan, log).await?,
+        tools: Vec::new(),
+        max_tokens: Some(plan.max_output_tokens),
+        temperature: Some(plan.temperature),
+    };
     let specs: Vec<ToolSpec> = plan
         .tools
         .iter()
@@ -155,17 +162,11 @@ async fn drive(
     let mut round: u32 = 0;
     loop {
         let offer_tools = !specs.is_empty() && round < plan.max_tool_rounds;
-        let request = ChatRequest {
-            model: plan.primary.model.clone(),
-            messages: messages.clone(),
-            tools: if offer_tools {
-                specs.clone()
-            } else {
-                Vec::new()
-            },
-            max_tokens: Some(plan.max_output_tokens),
-            temperature: Some(plan.temperature),
-        };
+        if !offer_tools {
+            request.tools.clear();
+        } else if request.tools.is_empty() {
+            request.tools.clone_from(&specs);
+        }
         set_presence(state, plan, PresenceState::Thinking);
         let (text, calls) = infer(state, plan, log, events, &request, round, "turn").await?;
         if calls.is_empty() || !offer_tools {
@@ -183,7 +184,7 @@ async fn drive(
         log.push_assistant(&plan.session.id, &text, &calls, false);
         let mut assistant = Message::text(Role::Assistant, text);
         assistant.tool_calls = calls.clone();
-        messages.push(assistant);
+        request.messages.push(assistant);
         set_presence(state, plan, PresenceState::Tool);
         let outcomes = execute_round(
             state,
@@ -203,7 +204,7 @@ async fn drive(
                 o.error.as_deref(),
                 o.cached,
             );
-            messages.push(Message::tool_result(
+            request.messages.push(Message::tool_result(
                 o.call.id.clone(),
                 o.call.name.clone(),
                 o.content,
