@@ -3,7 +3,6 @@
 
 pub mod credentials;
 pub mod tokens;
-mod version_cache;
 
 use std::time::Duration;
 
@@ -12,11 +11,10 @@ use serde_json::json;
 
 use crate::{
     error::{ApiError, ApiResult},
-    store::{Store, UserRow, ids::new_id, is_unique_violation},
+    store::{Store, TtlCache, UserRow, ids::new_id, is_unique_violation},
 };
 use credentials::{Email, Hasher, Password};
 use tokens::{Claims, JwtKeys, hash_refresh_token, new_refresh_token};
-use version_cache::VersionCache;
 
 /// Failed logins allowed per email within [`LOCK_WINDOW`] before 429.
 pub const MAX_FAILED_LOGINS: i64 = 10;
@@ -45,7 +43,9 @@ pub struct AuthService {
     hasher: Hasher,
     access_ttl: Duration,
     refresh_ttl: Duration,
-    versions: VersionCache,
+    /// User id → token version, cached briefly: a logout here takes effect at once, on
+    /// other replicas within the TTL.
+    versions: TtlCache<String, i64>,
 }
 
 impl AuthService {
@@ -56,7 +56,7 @@ impl AuthService {
             hasher,
             access_ttl,
             refresh_ttl,
-            versions: VersionCache::new(Duration::from_secs(5)),
+            versions: TtlCache::new(Duration::from_secs(5)),
         }
     }
 
@@ -197,7 +197,7 @@ impl AuthService {
     /// Revokes every token of the user (refresh tokens and outstanding access tokens).
     pub async fn logout(&self, store: &Store, user_id: &str) -> ApiResult<()> {
         store.revoke_all_tokens(user_id, Utc::now()).await?;
-        self.versions.forget(user_id);
+        self.versions.forget(&user_id.to_string());
         store
             .audit(user_id, None, "auth.logout", None, json!({}))
             .await?;
@@ -213,7 +213,7 @@ impl AuthService {
             None => {
                 let v = store.token_version(&claims.sub).await?;
                 if let Some(v) = v {
-                    self.versions.put(&claims.sub, v);
+                    self.versions.put(claims.sub.clone(), v);
                 }
                 v
             }

@@ -55,6 +55,12 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
         entries.insert(key, (Instant::now(), value));
     }
 
+    /// Forgets one entry.
+    pub fn forget(&self, key: &K) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.remove(key);
+    }
+
     /// Forgets entries matching `pred`.
     pub fn forget_where(&self, pred: impl Fn(&K) -> bool) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());

@@ -29,6 +29,7 @@ mod workspaces;
 
 pub use admin::AuditRow;
 pub use agents::{AgentRow, AgentVersionRow};
+pub use cache::TtlCache;
 pub use costs::{Bucket, PeriodUsage, UsageGroup, UsageTotals};
 pub use diagnostics::{DiagnosticRunRow, MigrationStatus};
 pub use heartbeat::{MonitorRow, RunRow};
