@@ -24,6 +24,7 @@ mod onboarding;
 mod plumbing;
 mod providers;
 mod sessions;
+mod security;
 mod skills;
 mod tools;
 mod traces;

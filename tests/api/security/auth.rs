@@ -1,0 +1,1 @@
+//! Security tests: auth (filled in by the security work).

@@ -1,0 +1,1 @@
+//! Security tests: dos (filled in by the security work).

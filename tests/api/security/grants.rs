@@ -1,0 +1,1 @@
+//! Security tests: grants (filled in by the security work).

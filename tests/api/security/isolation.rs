@@ -1,0 +1,1 @@
+//! Security tests: isolation (filled in by the security work).

@@ -1,0 +1,1 @@
+//! Security tests: providers (filled in by the security work).
