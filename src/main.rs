@@ -1,4 +1,6 @@
 //! The `astra` binary: `serve` (default), `migrate`, `config check`.
+// The CLI prints its results and start-up failures: that output is its interface.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::{EnvFilter, fmt};
