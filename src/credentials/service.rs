@@ -265,9 +265,11 @@ pub async fn primary_target(
         .as_deref()
         .and_then(endpoint::normalise)
         .map(|u| endpoint::base_text(&u));
-    Ok(target.with_credentials(Credentials::Workspace(WorkspaceKey {
-        id: row.id,
-        api_key,
-        base_url,
-    })))
+    Ok(
+        target.with_credentials(Credentials::Workspace(WorkspaceKey {
+            id: row.id,
+            api_key,
+            base_url,
+        })),
+    )
 }

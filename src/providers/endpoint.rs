@@ -20,9 +20,8 @@ pub struct AllowedEndpoint(Url);
 impl AllowedEndpoint {
     /// Parses an entry of `inference.allowedEndpoints`.
     pub fn parse(raw: &str) -> Result<Self, ProviderError> {
-        let bad = |why: &str| {
-            ProviderError::InvalidConfig(format!("allowedEndpoints: {raw:?} {why}"))
-        };
+        let bad =
+            |why: &str| ProviderError::InvalidConfig(format!("allowedEndpoints: {raw:?} {why}"));
         let url = Url::parse(raw.trim()).map_err(|_| bad("is not a URL"))?;
         if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
             return Err(bad("must be an http(s) URL with a host"));
@@ -96,7 +95,10 @@ mod tests {
         assert!(!allowed(e, "https://llm.corp.evil.com/v1"));
         assert!(!allowed(e, "https://user:pw@llm.corp/v1"));
         assert!(!allowed(e, "https://llm.corp/v1?x=1"));
-        assert!(allowed("http://10.0.0.5:8000", "http://10.0.0.5:8000/anything"));
+        assert!(allowed(
+            "http://10.0.0.5:8000",
+            "http://10.0.0.5:8000/anything"
+        ));
     }
 
     #[test]

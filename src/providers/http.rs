@@ -40,15 +40,15 @@ pub(crate) async fn send_json<T: DeserializeOwned>(rb: RequestBuilder) -> Result
 
 /// Read a body chunk by chunk; past `limit` bytes reading stops with `TooLarge` (a
 /// `Content-Length` above the cap is refused before reading anything).
-pub(crate) async fn read_capped(mut resp: Response, limit: usize) -> Result<Vec<u8>, ProviderError> {
+pub(crate) async fn read_capped(
+    mut resp: Response,
+    limit: usize,
+) -> Result<Vec<u8>, ProviderError> {
     let too_large = ProviderError::TooLarge {
         what: "response body",
         limit,
     };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > limit as u64)
-    {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large);
     }
     let mut out = Vec::new();

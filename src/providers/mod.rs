@@ -24,8 +24,8 @@ pub mod target;
 pub mod types;
 
 pub use breaker::{
-    BreakerKey, BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreakers, Clock, ManualClock,
-    SystemClock,
+    BreakerKey, BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreakers, Clock,
+    ManualClock, SystemClock,
 };
 pub use config::{
     AwsCredentials, BreakerConfig, InferenceConfig, PROVIDER_IDS, ProviderConfig, RetryConfig,

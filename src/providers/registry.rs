@@ -133,7 +133,11 @@ impl ProviderRegistry {
             .provider(provider_id)
             .and_then(|c| super::endpoint::AllowedEndpoint::parse(&c.base_url).ok());
         configured.iter().any(|c| c.matches(&url))
-            || self.config.allowed_endpoints.iter().any(|a| a.matches(&url))
+            || self
+                .config
+                .allowed_endpoints
+                .iter()
+                .any(|a| a.matches(&url))
     }
 
     /// Whether the operator has credentials for `provider_id` (so an endpoint override

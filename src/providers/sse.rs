@@ -264,10 +264,7 @@ mod tests {
     fn flushes_unterminated_last_event() {
         let mut p = SseParser::new();
         assert!(p.push("data: é".as_bytes()).unwrap().is_empty());
-        assert_eq!(
-            p.finish().unwrap().map(|e| e.data),
-            Some("é".to_string())
-        );
+        assert_eq!(p.finish().unwrap().map(|e| e.data), Some("é".to_string()));
     }
 
     #[test]
@@ -281,7 +278,13 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(result, Err(ProviderError::TooLarge { what: "SSE line", .. })));
+        assert!(matches!(
+            result,
+            Err(ProviderError::TooLarge {
+                what: "SSE line",
+                ..
+            })
+        ));
         let mut p = SseParser::new();
         let line = format!("data: {}\n", "y".repeat(MAX_LINE_BYTES / 2));
         let mut result = Ok(Vec::new());
@@ -291,7 +294,13 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(result, Err(ProviderError::TooLarge { what: "SSE event", .. })));
+        assert!(matches!(
+            result,
+            Err(ProviderError::TooLarge {
+                what: "SSE event",
+                ..
+            })
+        ));
     }
 
     #[test]

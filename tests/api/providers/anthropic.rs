@@ -193,10 +193,7 @@ async fn anthropic_malformed_event_and_error_event() {
         "{err:?}"
     );
     let err = provider.chat_stream(&ask("m", "hi")).await.err().unwrap();
-    assert_eq!(
-        err,
-        ProviderError::Upstream { status: 401 }
-    );
+    assert_eq!(err, ProviderError::Upstream { status: 401 });
     assert!(matches!(
         provider.embed("m", &["x".into()]).await,
         Err(ProviderError::Unsupported(_))

@@ -135,8 +135,8 @@ async fn handle(
         }
         Mode::HugeBody(size) => {
             let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-            let items = std::iter::repeat_n(chunk, size / (64 * 1024) + 1)
-                .map(Ok::<_, std::io::Error>);
+            let items =
+                std::iter::repeat_n(chunk, size / (64 * 1024) + 1).map(Ok::<_, std::io::Error>);
             respond(
                 200,
                 Body::from_stream(stream::iter(items)),
@@ -150,11 +150,26 @@ fn stream_answer(path: &str) -> Response {
     let events: Vec<String> = if path.ends_with("/v1/messages") {
         let ev = |name: &str, v: serde_json::Value| format!("event: {name}\ndata: {v}\n\n");
         vec![
-            ev("message_start", json!({"type": "message_start", "message": {"id": "m", "role": "assistant", "usage": {"input_tokens": 3, "output_tokens": 1}}})),
-            ev("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})),
-            ev("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ANSWER}})),
-            ev("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
-            ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}})),
+            ev(
+                "message_start",
+                json!({"type": "message_start", "message": {"id": "m", "role": "assistant", "usage": {"input_tokens": 3, "output_tokens": 1}}}),
+            ),
+            ev(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+            ev(
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ANSWER}}),
+            ),
+            ev(
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": 0}),
+            ),
+            ev(
+                "message_delta",
+                json!({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 2}}),
+            ),
             ev("message_stop", json!({"type": "message_stop"})),
         ]
     } else if path.contains(":streamGenerateContent") {
@@ -165,9 +180,18 @@ fn stream_answer(path: &str) -> Response {
         )]
     } else {
         vec![
-            format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {"content": ANSWER}}]})),
-            format!("data: {}\n\n", json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})),
-            format!("data: {}\n\n", json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}})),
+            format!(
+                "data: {}\n\n",
+                json!({"choices": [{"index": 0, "delta": {"content": ANSWER}}]})
+            ),
+            format!(
+                "data: {}\n\n",
+                json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+            ),
+            format!(
+                "data: {}\n\n",
+                json!({"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}})
+            ),
             "data: [DONE]\n\n".to_string(),
         ]
     };

@@ -72,8 +72,14 @@ impl Tenant {
 
     async fn chat(&self, app: &TestApp, agent: &str) -> Resp {
         let body = json!({"message": "hello", "agentId": agent});
-        app.send_ws(Method::POST, "/agent/chat", &self.token, &self.ws, Some(body))
-            .await
+        app.send_ws(
+            Method::POST,
+            "/agent/chat",
+            &self.token,
+            &self.ws,
+            Some(body),
+        )
+        .await
     }
 
     /// Creates a credential; `None` when the gateway has no such route (old code).
@@ -133,15 +139,36 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
         let tricks = [
             ("plain", json!({"endpoint": y.url})),
             ("redirect", json!({"endpoint": redirect.url})),
-            ("userinfo", json!({"endpoint": format!("http://{}@{}/v1", host_port(&x.url), host_port(&y.url))})),
-            ("dotdot", json!({"endpoint": format!("{}/allowed/../evil", z.url)})),
+            (
+                "userinfo",
+                json!({"endpoint": format!("http://{}@{}/v1", host_port(&x.url), host_port(&y.url))}),
+            ),
+            (
+                "dotdot",
+                json!({"endpoint": format!("{}/allowed/../evil", z.url)}),
+            ),
             ("allowed", json!({"endpoint": format!("{}/allowed", z.url)})),
-            ("allowed-redirect", json!({"endpoint": format!("{}/allowed", z_redirect.url)})),
-            ("foreign-cred", json!({"endpoint": y.url, "credentialId": foreign})),
+            (
+                "allowed-redirect",
+                json!({"endpoint": format!("{}/allowed", z_redirect.url)}),
+            ),
+            (
+                "foreign-cred",
+                json!({"endpoint": y.url, "credentialId": foreign}),
+            ),
             ("own-cred", json!({"endpoint": y.url, "credentialId": own})),
-            ("own-cred-redirect", json!({"endpoint": redirect.url, "credentialId": own})),
-            ("own-cred-failing", json!({"endpoint": failing.url, "credentialId": own})),
-            ("fallback", json!({"fallback": {"provider": p, "modelId": "m2"}, "endpoint": y.url})),
+            (
+                "own-cred-redirect",
+                json!({"endpoint": redirect.url, "credentialId": own}),
+            ),
+            (
+                "own-cred-failing",
+                json!({"endpoint": failing.url, "credentialId": own}),
+            ),
+            (
+                "fallback",
+                json!({"fallback": {"provider": p, "modelId": "m2"}, "endpoint": y.url}),
+            ),
         ];
         for (trick, extra) in tricks {
             let id = format!("{p}-{trick}");
@@ -214,12 +241,18 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
         assert_eq!(chat.status, 502, "{id}: {}", chat.text);
         assert_eq!(chat.body["message"], "Provider returned HTTP 401", "{id}");
         let (id, _, chat) = outcome(&format!("{p}-own-cred-redirect"));
-        assert_eq!(chat.as_ref().unwrap().status, 502, "{id}: redirects are not followed");
+        assert_eq!(
+            chat.as_ref().unwrap().status,
+            502,
+            "{id}: redirects are not followed"
+        );
     }
     let y_keys = y.credential_values();
     for p in PROVIDERS {
         assert!(
-            y_keys.iter().any(|k| k.contains(&format!("sk-tenant-a-{p}"))),
+            y_keys
+                .iter()
+                .any(|k| k.contains(&format!("sk-tenant-a-{p}"))),
             "Y got A's own {p} key: {y_keys:?}"
         );
     }
@@ -229,7 +262,11 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
     );
     assert!(z.seen().iter().all(|s| s.path.starts_with("/allowed")));
     let legacy_status = legacy_chat.status;
-    assert!(legacy_status == 200 || legacy_status == 502, "{}", legacy_chat.text);
+    assert!(
+        legacy_status == 200 || legacy_status == 502,
+        "{}",
+        legacy_chat.text
+    );
 }
 
 #[tokio::test]
@@ -244,16 +281,17 @@ async fn a_dead_tenant_endpoint_does_not_open_the_operators_breaker() {
     if let Some(id) = cred {
         model["credentialId"] = json!(id);
     }
-    attacker
-        .create_agent(&app, "dead", model)
-        .await
-        .expect(201);
+    attacker.create_agent(&app, "dead", model).await.expect(201);
     for _ in 0..8 {
         let r = attacker.chat(&app, "dead").await;
         assert!(r.status == 502 || r.status == 503, "{}", r.text);
     }
     victim
-        .create_agent(&app, "normal", json!({"provider": "openai", "modelId": "gpt-4o-mini"}))
+        .create_agent(
+            &app,
+            "normal",
+            json!({"provider": "openai", "modelId": "gpt-4o-mini"}),
+        )
         .await
         .expect(201);
     let r = victim.chat(&app, "normal").await;
@@ -348,7 +386,11 @@ async fn credentials_are_write_only_encrypted_and_workspace_scoped() {
         .await
         .expect_error(403, "FORBIDDEN");
     let denied = app.get(&path, &b.token).await;
-    assert!(denied.status == 403 || denied.status == 404, "{}", denied.text);
+    assert!(
+        denied.status == 403 || denied.status == 404,
+        "{}",
+        denied.text
+    );
     let denied = app.delete(&format!("{path}/{id}"), &b.token).await;
     assert!(denied.status == 403 || denied.status == 404);
     app.delete(
@@ -368,7 +410,10 @@ async fn credentials_are_write_only_encrypted_and_workspace_scoped() {
             .bind(&id).fetch_one(p).await
     })
     .unwrap();
-    assert!(stored.starts_with("v1:") && !stored.contains(SECRET), "{stored}");
+    assert!(
+        stored.starts_with("v1:") && !stored.contains(SECRET),
+        "{stored}"
+    );
     if app.config.database_url.is_none() {
         for file in ["astra.db", "astra.db-wal"] {
             let bytes = std::fs::read(app.config.data_dir.join(file)).unwrap_or_default();
@@ -382,7 +427,9 @@ async fn credentials_are_write_only_encrypted_and_workspace_scoped() {
     let r = a.chat(&app, "mine").await.expect(200);
     assert_eq!(r.body["content"], ANSWER);
     assert!(x.credential_values().iter().any(|k| k.contains(SECRET)));
-    app.delete(&format!("{path}/{id}"), &a.token).await.expect(204);
+    app.delete(&format!("{path}/{id}"), &a.token)
+        .await
+        .expect(204);
     assert_eq!(app.get(&path, &a.token).await.body["total"], 0);
     a.chat(&app, "mine").await.expect_error(409, "CONFLICT");
 }
@@ -402,7 +449,10 @@ async fn assert_capped(app: &TestApp, who: &Tenant, agent: &str, bound: Duration
     assert!(took < bound, "took {took:?}, bound {bound:?}");
     r.expect_error(502, "PROVIDER_ERROR");
     assert_eq!(health_status, 200);
-    assert!(health_took < Duration::from_secs(2), "health took {health_took:?}");
+    assert!(
+        health_took < Duration::from_secs(2),
+        "health took {health_took:?}"
+    );
 }
 
 #[tokio::test]
@@ -411,26 +461,40 @@ async fn a_10_mib_sse_line_and_an_oversized_body_end_in_a_clear_error() {
     let w = Recorder::start(Mode::HugeBody(24 * 1024 * 1024)).await;
     let app = spawn_app_with(|c| operator(c, &x.url, &w.url, &[], 100)).await;
     let t = tenant(&app, "dos").await;
-    t.create_agent(&app, "sse", json!({"provider": "openai", "modelId": "gpt-4o-mini"}))
-        .await
-        .expect(201);
-    t.create_agent(&app, "br", json!({"provider": "bedrock", "modelId": "anthropic.x-v1:0"}))
-        .await
-        .expect(201);
+    t.create_agent(
+        &app,
+        "sse",
+        json!({"provider": "openai", "modelId": "gpt-4o-mini"}),
+    )
+    .await
+    .expect(201);
+    t.create_agent(
+        &app,
+        "br",
+        json!({"provider": "bedrock", "modelId": "anthropic.x-v1:0"}),
+    )
+    .await
+    .expect(201);
     // Bound: generous for a debug build on a shared 2-core machine; the cap trips after
     // 1 MiB, where the old parser buffered (and rescanned) the whole line.
     let bound = Duration::from_secs(4);
     assert_capped(&app, &t, "sse", bound).await;
     let r = t.chat(&app, "sse").await;
     assert!(
-        r.body["message"].as_str().unwrap_or_default().contains("too large"),
+        r.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too large"),
         "{}",
         r.text
     );
     assert_capped(&app, &t, "br", bound).await;
     let r = t.chat(&app, "br").await;
     assert!(
-        r.body["message"].as_str().unwrap_or_default().contains("too large"),
+        r.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too large"),
         "{}",
         r.text
     );
