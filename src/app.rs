@@ -18,6 +18,7 @@ use crate::{
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     chat::{limits::RateLimiter, presence::Presence, tool_cache::ToolCache},
     config::{Config, Secret},
+    credentials::{CredentialCipher, load_or_create_key},
     net::guarded_client,
     providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
@@ -43,6 +44,8 @@ pub struct AppInner {
     pub skills: Arc<SkillRegistry>,
     /// LLM provider clients, breakers and resilience settings.
     pub providers: Arc<ProviderRegistry>,
+    /// Seals and opens workspace provider credentials (`ASTRA_ENCRYPTION_KEY`).
+    pub cipher: CredentialCipher,
     /// Price table.
     pub pricing: Arc<Pricing>,
     /// Live agent states per user.
@@ -84,6 +87,16 @@ impl AppState {
         if config.jwt_secret.is_none() {
             config.jwt_secret = Some(load_or_create_secret(&config.data_dir)?);
         }
+        if config.encryption_key.is_none() {
+            config.encryption_key = Some(load_or_create_key(&config.data_dir)?);
+        }
+        let cipher = config
+            .encryption_key
+            .as_ref()
+            .map(CredentialCipher::new)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("ASTRA_ENCRYPTION_KEY: {e}"))?
+            .context("ASTRA_ENCRYPTION_KEY: unresolved")?;
         if config.internal_api_key.is_none() {
             tracing::warn!(
                 "INTERNAL_API_KEY is unset: admin, autonomous and diagnostics routes refuse every call"
@@ -107,6 +120,8 @@ impl AppState {
         let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
+        // Tenant endpoints go through the same outbound guard as tools.
+        config.inference.allow_private_urls = config.allow_private_urls;
         let providers = ProviderRegistry::new(config.inference.clone())
             .map_err(|e| anyhow::anyhow!("inference: {e}"))?;
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
@@ -125,6 +140,7 @@ impl AppState {
             tools: Arc::new(tools),
             skills: Arc::new(skills),
             providers: Arc::new(providers),
+            cipher,
             pricing: Arc::new(pricing),
             presence: Presence::default(),
             tool_cache,

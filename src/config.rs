@@ -34,6 +34,14 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Write-only secrets arrive in request bodies (provider credentials); they are wrapped as
+/// soon as they are parsed so no `Debug` of the request can print them.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 /// The resolved configuration of one gateway process.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,6 +59,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// HS256 signing secret (`JWT_SECRET`); `None` until resolved from the data dir.
     pub jwt_secret: Option<Secret>,
+    /// Key encrypting workspace provider credentials (`ASTRA_ENCRYPTION_KEY`, 32 bytes as hex
+    /// or base64); `None` until resolved from the data dir.
+    pub encryption_key: Option<Secret>,
     /// Previous signing secret still accepted for verification (`JWT_SECRET_PREV`).
     pub jwt_secret_prev: Option<Secret>,
     /// Access-token lifetime (`JWT_ACCESS_EXPIRES`).
@@ -104,6 +115,7 @@ impl Default for Config {
             db_acquire_timeout: Duration::from_secs(5),
             data_dir: PathBuf::from("./data"),
             jwt_secret: None,
+            encryption_key: None,
             jwt_secret_prev: None,
             jwt_access_ttl: Duration::from_secs(15 * 60),
             jwt_refresh_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -183,6 +195,11 @@ impl Config {
             bail!("JWT_SECRET: must be at least 16 characters");
         }
         self.jwt_secret_prev = env("JWT_SECRET_PREV").map(Secret::new);
+        self.encryption_key = env("ASTRA_ENCRYPTION_KEY").map(Secret::new);
+        if let Some(k) = &self.encryption_key {
+            crate::credentials::parse_key(k.expose())
+                .map_err(|e| anyhow::anyhow!("ASTRA_ENCRYPTION_KEY: {e}"))?;
+        }
         if let Some(v) = env("JWT_ACCESS_EXPIRES") {
             self.jwt_access_ttl =
                 parse_duration(&v).context("JWT_ACCESS_EXPIRES: expected e.g. 15m")?;

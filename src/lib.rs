@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod credentials;
 pub mod diagnostics;
 pub mod error;
 pub mod heartbeat;

@@ -158,10 +158,16 @@ pub struct ModelConfig {
     pub max_output_tokens: u32,
     /// Sampling temperature, 0–2.
     pub temperature: f64,
-    /// Base URL override (self-hosted vLLM/Ollama, proxies).
+    /// Base URL override (self-hosted vLLM/Ollama, proxies). The operator's key is sent
+    /// there only when `inference.allowedEndpoints` allows it; otherwise the agent names a
+    /// workspace credential (or the provider needs no key).
     pub endpoint: Option<String>,
     /// Optional fallback model.
     pub fallback: Option<FallbackModel>,
+    /// A provider credential of the agent's workspace (`pcr_…`) whose key the calls carry
+    /// instead of the operator's. Serialised only when set, so existing shapes stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 /// Tool names added to or removed from the agent's skills; deny wins.

@@ -79,6 +79,8 @@ pub struct ModelIn {
     pub endpoint: Option<String>,
     /// `{provider, modelId}`.
     pub fallback: Option<FallbackIn>,
+    /// A provider credential of the workspace (`pcr_…`), or null.
+    pub credential_id: Option<String>,
 }
 
 /// `model.fallback` as submitted.
@@ -255,6 +257,11 @@ impl ModelIn {
                 model_id: model_id?,
             })
         });
+        let credential_id = self.credential_id.filter(|c| !c.is_empty());
+        if let Some(c) = &credential_id {
+            let ok = c.len() <= 64 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            p.check(!ok, "model.credentialId", "must be a credential id (pcr_…)");
+        }
         Some(ModelConfig {
             provider: provider?,
             model_id: model_id?,
@@ -263,6 +270,7 @@ impl ModelIn {
             temperature,
             endpoint,
             fallback,
+            credential_id,
         })
     }
 }

@@ -25,6 +25,8 @@ pub struct AgentEnv<'a> {
     pub skills: &'a SkillRegistry,
     /// Known tools.
     pub tools: &'a ToolRegistry,
+    /// Providers, for the endpoint and credential rules of `model`.
+    pub providers: &'a crate::providers::ProviderRegistry,
 }
 
 impl<'a> AgentEnv<'a> {
@@ -35,6 +37,7 @@ impl<'a> AgentEnv<'a> {
             globals: &state.global_agents,
             skills: &state.skills,
             tools: &state.tools,
+            providers: &state.providers,
         }
     }
 }
@@ -281,6 +284,11 @@ pub(super) async fn check_workspace_rules(
                 format!("{model:?} is not allowed in this workspace"),
             );
         }
+    }
+    for (field, problem) in
+        crate::credentials::check_agent_model(env.store, env.providers, ws, &config.model).await?
+    {
+        p.add(field, problem);
     }
     if let Some(profile) = &config.memory_profile_id
         && env.store.memory_profile(ws, profile).await?.is_none()

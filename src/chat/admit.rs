@@ -191,6 +191,16 @@ pub async fn plan_turn(
         AgentSource::Granted { from_workspace, .. } => from_workspace.as_str(),
         _ => member.workspace_id.as_str(),
     };
+    // The agent's own workspace holds its credential (the granting one for a granted agent);
+    // the provider registry enforces again that the operator's key never leaves the
+    // endpoints the operator allowed.
+    let owner_ws = match &agent.source {
+        AgentSource::Global => None,
+        _ => Some(profile_ws),
+    };
+    let primary =
+        crate::credentials::primary_target(&state.store, &state.cipher, owner_ws, &cfg.model)
+            .await?;
     let profile = match &cfg.memory_profile_id {
         Some(id) => state.store.memory_profile(profile_ws, id).await?,
         None => None,
@@ -276,10 +286,6 @@ pub async fn plan_turn(
         .store
         .append_messages(&session.id, std::slice::from_ref(&user_message), now)
         .await?;
-    let mut primary = Target::new(provider, cfg.model.model_id.clone());
-    if let Some(endpoint) = &cfg.model.endpoint {
-        primary = primary.with_endpoint(endpoint.clone());
-    }
     let fallback = cfg
         .model
         .fallback

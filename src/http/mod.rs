@@ -16,6 +16,7 @@ pub mod memory;
 pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
+pub mod provider_credentials;
 pub mod request_id;
 pub mod sessions;
 pub mod skills;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(system::router())
         .merge(auth::router())
         .merge(workspaces::router())
+        .merge(provider_credentials::router())
         .merge(agents::router())
         .merge(memory::router())
         .merge(memory_profiles::router())

@@ -62,6 +62,20 @@ pub fn guarded_client(
     allow_private: bool,
     timeout: Duration,
 ) -> Result<reqwest::Client, GuardError> {
+    guarded_builder(allow_private)
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .build()
+        .map_err(|e| GuardError::Client(e.to_string()))
+}
+
+/// The guarded client's builder without timeouts, for callers that bound their requests
+/// differently (provider streams bound each read, not the whole response).
+///
+/// It has the guarded resolver (unless `allow_private`), no proxy, and the re-checking
+/// redirect policy; a caller may replace the policy with a stricter one
+/// (`Policy::none()`), never a looser one.
+pub fn guarded_builder(allow_private: bool) -> reqwest::ClientBuilder {
     let policy = Policy::custom(move |attempt| {
         // `previous` starts with the original URL, so it holds one entry per hop taken.
         if attempt.previous().len() > MAX_REDIRECTS {
@@ -75,13 +89,9 @@ pub fn guarded_client(
     let mut builder = reqwest::Client::builder()
         .redirect(policy)
         .no_proxy()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("astra/", env!("CARGO_PKG_VERSION")));
     if !allow_private {
         builder = builder.dns_resolver(GuardedResolver);
     }
     builder
-        .build()
-        .map_err(|e| GuardError::Client(e.to_string()))
 }

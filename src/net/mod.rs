@@ -13,7 +13,7 @@ mod client;
 use std::net::IpAddr;
 
 pub use classify::{BlockReason, blocked_reason};
-pub use client::{MAX_REDIRECTS, guarded_client};
+pub use client::{MAX_REDIRECTS, guarded_builder, guarded_client};
 use reqwest::Url;
 
 /// Why an outbound URL was refused.

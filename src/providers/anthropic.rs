@@ -23,12 +23,17 @@ const DEFAULT_MAX_TOKENS: u32 = 4096;
 pub struct Anthropic {
     client: reqwest::Client,
     base_url: String,
-    api_key: String,
+    api_key: Option<String>,
 }
 
 impl Anthropic {
-    /// A client for `base_url` (e.g. `https://api.anthropic.com`).
-    pub fn new(client: reqwest::Client, base_url: impl Into<String>, api_key: String) -> Self {
+    /// A client for `base_url` (e.g. `https://api.anthropic.com`); without a key no
+    /// `x-api-key` is sent (an endpoint that must not receive the operator's key).
+    pub fn new(
+        client: reqwest::Client,
+        base_url: impl Into<String>,
+        api_key: Option<String>,
+    ) -> Self {
         Self {
             client,
             base_url: base_url.into(),
@@ -120,12 +125,14 @@ impl Provider for Anthropic {
                 .map(|t| json!({"name": t.name, "description": t.description, "input_schema": t.parameters}))
                 .collect();
         }
-        let rb = self
+        let mut rb = self
             .client
             .post(join(&self.base_url, "v1/messages"))
-            .header("x-api-key", &self.api_key)
             .header("anthropic-version", API_VERSION)
             .json(&body);
+        if let Some(key) = &self.api_key {
+            rb = rb.header("x-api-key", key);
+        }
         let resp = send(rb).await?;
         Ok(sse::decode(resp.bytes_stream(), EventDecoder::default()))
     }
@@ -283,9 +290,7 @@ impl Decoder for EventDecoder {
                 vec![StreamEvent::Usage(usage), StreamEvent::Finish { reason }]
             }
             WireEvent::Error { error } => {
-                return Err(ProviderError::StreamBroken(format!(
-                    "upstream error: {error}"
-                )));
+                return Err(sse::upstream_error(&error));
             }
             WireEvent::Ignored => vec![],
         })

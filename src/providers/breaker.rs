@@ -1,5 +1,12 @@
-//! Per-provider circuit breakers: closed → open after N failures within a window, open for
-//! a while, then half-open until M successes close it (any failure reopens it).
+//! Circuit breakers keyed by (provider, base URL, credentials): closed → open after N
+//! failures within a window, open for a while, then half-open until M successes close it
+//! (any failure reopens it).
+//!
+//! The operator's breaker of a provider ([`BreakerKey::Provider`]) only sees calls to the
+//! configured base URL with the operator's key; a tenant's endpoint or workspace key has a
+//! breaker of its own ([`BreakerKey::Scoped`]), so a dead tenant endpoint cannot open the
+//! breaker everybody else depends on. Scoped breakers are not reported by diagnostics and
+//! their number is capped.
 //!
 //! Time comes from an injectable [`Clock`] so tests can step through the states instantly.
 
@@ -14,6 +21,33 @@ use super::config::BreakerConfig;
 
 /// Transitions kept per provider for diagnostics.
 const HISTORY: usize = 20;
+/// Most scoped breakers kept; past it, idle ones (closed, no recent failure) are dropped.
+const MAX_SCOPED: usize = 4096;
+
+/// Which breaker a call feeds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BreakerKey {
+    /// The provider at its configured base URL with the operator's key.
+    Provider(String),
+    /// Any other combination: an endpoint override, a workspace credential, or both.
+    Scoped {
+        /// Provider id.
+        provider: String,
+        /// Base URL called.
+        base_url: String,
+        /// Whose credentials: `operator`, `none` or a credential id.
+        scope: String,
+    },
+}
+
+impl BreakerKey {
+    /// The provider id.
+    pub fn provider(&self) -> &str {
+        match self {
+            Self::Provider(p) | Self::Scoped { provider: p, .. } => p,
+        }
+    }
+}
 
 /// Source of time for the breakers.
 pub trait Clock: Send + Sync {
@@ -198,7 +232,7 @@ impl Entry {
 pub struct CircuitBreakers {
     cfg: BreakerConfig,
     clock: Arc<dyn Clock>,
-    entries: Mutex<HashMap<String, Entry>>,
+    entries: Mutex<HashMap<BreakerKey, Entry>>,
 }
 
 impl CircuitBreakers {
@@ -211,27 +245,64 @@ impl CircuitBreakers {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<BreakerKey, Entry>> {
         // A panic while holding the lock leaves consistent counters; keep serving.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn with<R>(
         &self,
-        provider: &str,
+        key: &BreakerKey,
         f: impl FnOnce(&mut Entry, &BreakerConfig, &dyn Clock) -> R,
     ) -> R {
         let mut entries = self.lock();
-        let entry = entries
-            .entry(provider.to_string())
-            .or_insert_with(Entry::new);
+        if matches!(key, BreakerKey::Scoped { .. }) && !entries.contains_key(key) {
+            self.make_room(&mut entries);
+        }
+        let entry = entries.entry(key.clone()).or_insert_with(Entry::new);
         entry.refresh(&self.cfg, self.clock.as_ref());
         f(entry, &self.cfg, self.clock.as_ref())
     }
 
-    /// Current state (after any due open → half-open move).
+    /// Keeps the scoped breakers under [`MAX_SCOPED`]: idle ones go first, then any.
+    fn make_room(&self, entries: &mut HashMap<BreakerKey, Entry>) {
+        let scoped = entries
+            .keys()
+            .filter(|k| matches!(k, BreakerKey::Scoped { .. }))
+            .count();
+        if scoped < MAX_SCOPED {
+            return;
+        }
+        let (cfg, clock) = (&self.cfg, self.clock.as_ref());
+        entries.retain(|k, e| {
+            e.refresh(cfg, clock);
+            matches!(k, BreakerKey::Provider(_))
+                || e.state != BreakerState::Closed
+                || !e.failures.is_empty()
+        });
+        let still = entries
+            .keys()
+            .filter(|k| matches!(k, BreakerKey::Scoped { .. }))
+            .count();
+        if still >= MAX_SCOPED {
+            let victim = entries
+                .keys()
+                .find(|k| matches!(k, BreakerKey::Scoped { .. }))
+                .cloned();
+            if let Some(victim) = victim {
+                entries.remove(&victim);
+            }
+        }
+    }
+
+    /// Current state of the operator's breaker of `provider`.
     pub fn state(&self, provider: &str) -> BreakerState {
-        self.with(provider, |e, _, _| e.state)
+        self.state_of(&BreakerKey::Provider(provider.to_string()))
+    }
+
+    /// Current state of any breaker (after any due open → half-open move).
+    pub fn state_of(&self, key: &BreakerKey) -> BreakerState {
+        self.with(key, |e, _, _| e.state)
     }
 
     /// Whether a call may be made now (closed or half-open).
@@ -239,9 +310,19 @@ impl CircuitBreakers {
         self.state(provider) != BreakerState::Open
     }
 
-    /// Record a successful call.
+    /// Record a successful call at the operator's endpoint of `provider`.
     pub fn record_success(&self, provider: &str) {
-        self.with(provider, |e, cfg, clock| {
+        self.success_of(&BreakerKey::Provider(provider.to_string()));
+    }
+
+    /// Record a failed call at the operator's endpoint of `provider`.
+    pub fn record_failure(&self, provider: &str) {
+        self.failure_of(&BreakerKey::Provider(provider.to_string()));
+    }
+
+    /// Record a successful call.
+    pub fn success_of(&self, key: &BreakerKey) {
+        self.with(key, |e, cfg, clock| {
             if e.state == BreakerState::HalfOpen {
                 e.successes += 1;
                 if e.successes >= cfg.half_open_successes {
@@ -252,8 +333,8 @@ impl CircuitBreakers {
     }
 
     /// Record a failed call (one that says the provider is unhealthy).
-    pub fn record_failure(&self, provider: &str) {
-        self.with(provider, |e, cfg, clock| match e.state {
+    pub fn failure_of(&self, key: &BreakerKey) {
+        self.with(key, |e, cfg, clock| match e.state {
             BreakerState::Closed => {
                 e.failures.push_back(clock.now());
                 if e.failures.len() >= cfg.failure_threshold as usize {
@@ -265,11 +346,16 @@ impl CircuitBreakers {
         });
     }
 
-    /// Every provider that has been called, sorted by id.
+    /// The operator's breaker of every provider that has been called, sorted by id
+    /// (scoped breakers belong to tenants and are not reported).
     pub fn snapshot(&self) -> Vec<BreakerSnapshot> {
         let mut entries = self.lock();
         let mut out: Vec<BreakerSnapshot> = entries
             .iter_mut()
+            .filter_map(|(key, e)| match key {
+                BreakerKey::Provider(p) => Some((p, e)),
+                BreakerKey::Scoped { .. } => None,
+            })
             .map(|(provider, e)| {
                 e.refresh(&self.cfg, self.clock.as_ref());
                 BreakerSnapshot {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::endpoint::AllowedEndpoint;
 use super::error::ProviderError;
 
 /// Built-in provider ids, in the order used to pick a default provider.
@@ -126,6 +127,12 @@ pub struct InferenceConfig {
     pub retries: RetryConfig,
     /// Per-request timeout: to the first event, and between events.
     pub timeout: Duration,
+    /// Base URLs besides the configured ones that may receive the operator's keys
+    /// (`inference.allowedEndpoints`; matching rule in [`super::endpoint`]).
+    pub allowed_endpoints: Vec<AllowedEndpoint>,
+    /// Whether tenant endpoints may be private addresses (`ASTRA_ALLOW_PRIVATE_URLS`, set
+    /// by the app from the one gateway-wide switch).
+    pub allow_private_urls: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +142,7 @@ struct RawInference {
     circuit_breaker: RawBreaker,
     retries: RawRetries,
     timeout_ms: Option<u64>,
+    allowed_endpoints: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -281,9 +289,17 @@ impl InferenceConfig {
                 },
             );
         }
+        let allowed_endpoints = raw
+            .allowed_endpoints
+            .iter()
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| AllowedEndpoint::parse(e))
+            .collect::<Result<Vec<_>, _>>()?;
         let b = raw.circuit_breaker;
         let r = raw.retries;
         Ok(Self {
+            allowed_endpoints,
+            allow_private_urls: false,
             providers,
             circuit_breaker: BreakerConfig {
                 failure_threshold: b.failure_threshold.unwrap_or(5).max(1),
@@ -403,6 +419,8 @@ impl Default for InferenceConfig {
                 max_delay: Duration::from_millis(10_000),
             },
             timeout: Duration::from_secs(60),
+            allowed_endpoints: Vec::new(),
+            allow_private_urls: false,
         })
     }
 }

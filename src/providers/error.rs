@@ -1,4 +1,8 @@
 //! The provider error type and its retry/breaker classification.
+//!
+//! Every message is the gateway's own: these errors reach clients (error events, traces),
+//! and an upstream body may be anything, including text an attacker's endpoint chose or
+//! echoes of the request. Upstream bodies are only ever logged, truncated, at debug level.
 
 use std::time::Duration;
 
@@ -11,13 +15,11 @@ pub enum ProviderError {
         /// How long the provider asked us to wait.
         retry_after: Option<Duration>,
     },
-    /// Any other non-success HTTP status from upstream.
-    #[error("provider returned HTTP {status}: {message}")]
+    /// Any other non-success HTTP status from upstream (the body is logged, never shown).
+    #[error("Provider returned HTTP {status}")]
     Upstream {
         /// HTTP status code.
         status: u16,
-        /// Error message extracted from the body (truncated).
-        message: String,
     },
     /// No response (or no next stream item) within the configured time.
     #[error("provider timed out")]
@@ -25,12 +27,25 @@ pub enum ProviderError {
     /// The connection could not be established or failed before a response.
     #[error("could not reach provider: {0}")]
     Connect(String),
-    /// The provider answered with something that is not the expected JSON.
+    /// The provider answered with something that is not the expected JSON; the text says
+    /// what, in the gateway's words.
     #[error("malformed provider response: {0}")]
     Malformed(String),
     /// The stream broke or ended before the provider said it was finished.
     #[error("provider stream broken: {0}")]
     StreamBroken(String),
+    /// A response line, event or body exceeded the gateway's cap; reading stopped there.
+    #[error("provider response too large: {what} exceeded {limit} bytes")]
+    TooLarge {
+        /// Which cap: `SSE line`, `SSE event`, `response body`.
+        what: &'static str,
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The target endpoint may not be called (outbound guard) or cannot carry these
+    /// credentials.
+    #[error("provider endpoint refused: {0}")]
+    EndpointRefused(String),
     /// The provider's circuit breaker is open and no fallback could serve.
     #[error("provider {provider} is unavailable (circuit open)")]
     CircuitOpen {
@@ -70,7 +85,7 @@ impl ProviderError {
     /// Whether this error says something about the provider's health (and so feeds its
     /// circuit breaker). Client-side mistakes such as 400/401/404 do not.
     pub fn counts_against_breaker(&self) -> bool {
-        self.is_retryable() || matches!(self, Self::Malformed(_))
+        self.is_retryable() || matches!(self, Self::Malformed(_) | Self::TooLarge { .. })
     }
 
     /// The wait the provider asked for, if any.
@@ -102,15 +117,23 @@ impl ProviderError {
     }
 
     /// Map a transport error; `during_body` distinguishes a broken stream from a failed request.
+    ///
+    /// reqwest's text names the URL (the operator's base URL, maybe with secrets in it), so
+    /// only the outbound guard's own refusal is passed on; the rest is logged at debug.
     pub(crate) fn from_reqwest(err: &reqwest::Error, during_body: bool) -> Self {
+        tracing::debug!(error = %err, during_body, "provider transport error");
         if err.is_timeout() {
             Self::Timeout
+        } else if let Some(guard) = crate::net::find_guard_error(err) {
+            Self::EndpointRefused(guard.to_string())
         } else if during_body {
-            Self::StreamBroken(err.to_string())
+            Self::StreamBroken("connection lost while reading the response".into())
         } else if err.is_decode() {
-            Self::Malformed(err.to_string())
+            Self::Malformed("response could not be decoded".into())
+        } else if err.is_redirect() {
+            Self::Connect("redirects are not followed".into())
         } else {
-            Self::Connect(err.to_string())
+            Self::Connect("connection failed".into())
         }
     }
 }

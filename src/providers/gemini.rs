@@ -18,12 +18,17 @@ use super::types::{
 pub struct Gemini {
     client: reqwest::Client,
     base_url: String,
-    api_key: String,
+    api_key: Option<String>,
 }
 
 impl Gemini {
-    /// A client for `base_url` (e.g. `https://generativelanguage.googleapis.com`).
-    pub fn new(client: reqwest::Client, base_url: impl Into<String>, api_key: String) -> Self {
+    /// A client for `base_url` (e.g. `https://generativelanguage.googleapis.com`); without a
+    /// key no `x-goog-api-key` is sent.
+    pub fn new(
+        client: reqwest::Client,
+        base_url: impl Into<String>,
+        api_key: Option<String>,
+    ) -> Self {
         Self {
             client,
             base_url: base_url.into(),
@@ -34,12 +39,14 @@ impl Gemini {
     fn post(&self, model: &str, method: &str) -> reqwest::RequestBuilder {
         let model = model.strip_prefix("models/").unwrap_or(model);
         // The key goes in a header, not `?key=`, so it never appears in logged URLs.
-        self.client
-            .post(join(
-                &self.base_url,
-                &format!("v1beta/models/{model}:{method}"),
-            ))
-            .header("x-goog-api-key", &self.api_key)
+        let rb = self.client.post(join(
+            &self.base_url,
+            &format!("v1beta/models/{model}:{method}"),
+        ));
+        match &self.api_key {
+            Some(key) => rb.header("x-goog-api-key", key),
+            None => rb,
+        }
     }
 }
 
@@ -269,9 +276,7 @@ impl Decoder for ChunkDecoder {
     fn event(&mut self, ev: SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
         let chunk: Chunk = sse::json(&ev.data)?;
         if let Some(err) = chunk.error {
-            return Err(ProviderError::StreamBroken(format!(
-                "upstream error: {err}"
-            )));
+            return Err(sse::upstream_error(&err));
         }
         if let Some(u) = chunk.usage_metadata {
             self.usage = Some(Usage {

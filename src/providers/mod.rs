@@ -10,6 +10,7 @@ pub mod anthropic;
 pub mod bedrock;
 pub mod breaker;
 pub mod config;
+pub mod endpoint;
 pub mod error;
 pub mod gemini;
 mod http;
@@ -19,22 +20,23 @@ pub mod registry;
 pub mod resilient;
 mod sigv4;
 pub mod sse;
+pub mod target;
 pub mod types;
 
 pub use breaker::{
-    BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreakers, Clock, ManualClock,
-    SystemClock,
+    BreakerKey, BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreakers, Clock,
+    ManualClock, SystemClock,
 };
 pub use config::{
     AwsCredentials, BreakerConfig, InferenceConfig, PROVIDER_IDS, ProviderConfig, RetryConfig,
     WireFormat,
 };
+pub use endpoint::AllowedEndpoint;
 pub use error::ProviderError;
 pub use pricing::{Price, Pricing};
-pub use registry::ProviderRegistry;
-pub use resilient::{
-    AttemptOutcome, AttemptRecord, Target, chat_stream_resilient, chat_stream_traced,
-};
+pub use registry::{ProviderRegistry, Resolved};
+pub use resilient::{AttemptOutcome, AttemptRecord, chat_stream_resilient, chat_stream_traced};
+pub use target::{Credentials, Target, WorkspaceKey};
 pub use types::{
     ChatRequest, ChatResponse, EventStream, FinishReason, Message, Provider, Role, StreamEvent,
     ToolCall, ToolSpec, Usage, collect,

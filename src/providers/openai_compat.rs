@@ -258,9 +258,7 @@ impl Decoder for ChunkDecoder {
         }
         let chunk: Chunk = sse::json(&ev.data)?;
         if let Some(err) = chunk.error {
-            return Err(ProviderError::StreamBroken(format!(
-                "upstream error: {err}"
-            )));
+            return Err(sse::upstream_error(&err));
         }
         if let Some(u) = chunk.usage.or(chunk.x_groq.and_then(|x| x.usage)) {
             self.usage = Some(u.into());

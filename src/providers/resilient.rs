@@ -11,40 +11,12 @@ use futures_util::{StreamExt, stream};
 use rand::Rng;
 use serde::Serialize;
 
-use super::breaker::{BreakerState, CircuitBreakers};
+use super::breaker::{BreakerKey, BreakerState, CircuitBreakers};
 use super::config::RetryConfig;
 use super::error::ProviderError;
 use super::registry::ProviderRegistry;
+use super::target::Target;
 use super::types::{ChatRequest, EventStream, Provider, StreamEvent};
-
-/// Where to send a request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Target {
-    /// Provider id.
-    pub provider: String,
-    /// Model id.
-    pub model: String,
-    /// Base-URL override (an agent's `model.endpoint`).
-    pub endpoint: Option<String>,
-}
-
-impl Target {
-    /// A target at the provider's configured endpoint.
-    pub fn new(provider: impl Into<String>, model: impl Into<String>) -> Self {
-        Self {
-            provider: provider.into(),
-            model: model.into(),
-            endpoint: None,
-        }
-    }
-
-    /// The same target at another base URL.
-    pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
-        self
-    }
-}
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -108,15 +80,15 @@ pub async fn chat_stream_traced(
     let mut attempts = Vec::new();
     let mut last_err = None;
     for target in std::iter::once(primary).chain(fallback) {
-        let provider = match registry.get(&target.provider, target.endpoint.as_deref()) {
-            Ok(p) => p,
+        let (provider, key) = match registry.resolve(&target) {
+            Ok(r) => (r.provider, r.breaker),
             Err(e) => {
                 attempts.push(record(
                     &target,
                     1,
                     Instant::now(),
                     Some(&e),
-                    breakers.state(&target.provider),
+                    BreakerState::Closed,
                 ));
                 last_err = Some(e);
                 continue;
@@ -125,7 +97,7 @@ pub async fn chat_stream_traced(
         let mut req = req.clone();
         req.model = target.model.clone();
         for attempt in 0..=cfg.retries.max_retries {
-            let state = breakers.state(&target.provider);
+            let state = breakers.state_of(&key);
             if state == BreakerState::Open {
                 let e = ProviderError::CircuitOpen {
                     provider: target.provider.clone(),
@@ -142,20 +114,14 @@ pub async fn chat_stream_traced(
                 .unwrap_or(Err(ProviderError::Timeout));
             match result {
                 Ok((first, rest)) => {
-                    breakers.record_success(&target.provider);
+                    breakers.success_of(&key);
                     attempts.push(record(&target, attempt + 1, started, None, state));
-                    let guarded = guard(
-                        first,
-                        rest,
-                        cfg.timeout,
-                        breakers.clone(),
-                        target.provider.clone(),
-                    );
+                    let guarded = guard(first, rest, cfg.timeout, breakers.clone(), key);
                     return (Ok((guarded, target)), attempts);
                 }
                 Err(e) => {
                     if e.counts_against_breaker() {
-                        breakers.record_failure(&target.provider);
+                        breakers.failure_of(&key);
                     }
                     tracing::warn!(provider = %target.provider, model = %target.model, attempt = attempt + 1, error = %e, "provider attempt failed");
                     attempts.push(record(&target, attempt + 1, started, Some(&e), state));
@@ -198,7 +164,7 @@ fn guard(
     rest: EventStream,
     idle: Duration,
     breakers: Arc<CircuitBreakers>,
-    provider: String,
+    provider: BreakerKey,
 ) -> EventStream {
     let tail = stream::unfold(Some((rest, breakers, provider)), move |state| async move {
         let (mut rest, breakers, provider) = state?;
@@ -209,7 +175,7 @@ fn guard(
             Err(_) => ProviderError::Timeout,
         };
         if item.counts_against_breaker() {
-            breakers.record_failure(&provider);
+            breakers.failure_of(&provider);
         }
         Some((Err(item), None))
     });

@@ -17,15 +17,27 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// Longest SSE line accepted. Providers send small deltas; a longer line is an error, not a
+/// reason to buffer without end.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+/// Largest SSE event (its `data:` lines together).
+pub const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
+
 /// Incremental SSE parser: feed it body chunks, get complete events back.
 ///
 /// Bytes are buffered until a full line is available, so multi-byte UTF-8 characters and
-/// lines split across chunks are handled.
+/// lines split across chunks are handled. Scanning is linear: each byte is searched for a
+/// newline once (the parser remembers how far the pending line was already scanned), and
+/// the buffer is compacted once per chunk. Lines above [`MAX_LINE_BYTES`] and events above
+/// [`MAX_EVENT_BYTES`] end parsing with [`ProviderError::TooLarge`].
 #[derive(Debug, Default)]
 pub struct SseParser {
     buf: Vec<u8>,
+    /// Bytes of `buf` already known to hold no newline.
+    scanned: usize,
     event: Option<String>,
     data: Vec<String>,
+    data_bytes: usize,
 }
 
 impl SseParser {
@@ -34,55 +46,78 @@ impl SseParser {
         Self::default()
     }
 
-    /// Feed a chunk; returns the events it completed.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+    /// Feed a chunk; returns the events it completed, or the cap it broke.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, ProviderError> {
         self.buf.extend_from_slice(chunk);
         let mut out = Vec::new();
-        while let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=pos).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if let Some(ev) = self.line(line) {
+        let mut line_start = 0;
+        let mut from = self.scanned;
+        while let Some(offset) = self.buf[from..].iter().position(|b| *b == b'\n') {
+            let end = from + offset;
+            if end - line_start > MAX_LINE_BYTES {
+                return Err(line_too_large());
+            }
+            let line = String::from_utf8_lossy(&self.buf[line_start..end]).into_owned();
+            if let Some(ev) = self.line(line.trim_end_matches('\r'))? {
                 out.push(ev);
             }
+            line_start = end + 1;
+            from = line_start;
         }
-        out
+        // One compaction per chunk: what remains is the pending line's tail.
+        self.buf.drain(..line_start);
+        self.scanned = self.buf.len();
+        if self.buf.len() > MAX_LINE_BYTES {
+            return Err(line_too_large());
+        }
+        Ok(out)
     }
 
     /// Flush at end of input: a last event not followed by a blank line is still delivered.
-    pub fn finish(&mut self) -> Option<SseEvent> {
+    pub fn finish(&mut self) -> Result<Option<SseEvent>, ProviderError> {
         if !self.buf.is_empty() {
             let rest = std::mem::take(&mut self.buf);
+            self.scanned = 0;
             let line = String::from_utf8_lossy(&rest)
                 .trim_end_matches('\r')
                 .to_string();
-            if let Some(ev) = self.line(&line) {
-                return Some(ev);
+            if let Some(ev) = self.line(&line)? {
+                return Ok(Some(ev));
             }
         }
-        self.dispatch()
+        Ok(self.dispatch())
     }
 
-    fn line(&mut self, line: &str) -> Option<SseEvent> {
+    fn line(&mut self, line: &str) -> Result<Option<SseEvent>, ProviderError> {
         if line.is_empty() {
-            return self.dispatch();
+            return Ok(self.dispatch());
         }
         if line.starts_with(':') {
-            return None;
+            return Ok(None);
         }
         let (field, value) = match line.split_once(':') {
             Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
             None => (line, ""),
         };
         match field {
-            "data" => self.data.push(value.to_string()),
+            "data" => {
+                self.data_bytes += value.len() + 1;
+                if self.data_bytes > MAX_EVENT_BYTES {
+                    return Err(ProviderError::TooLarge {
+                        what: "SSE event",
+                        limit: MAX_EVENT_BYTES,
+                    });
+                }
+                self.data.push(value.to_string());
+            }
             "event" => self.event = Some(value.to_string()),
             _ => {}
         }
-        None
+        Ok(None)
     }
 
     fn dispatch(&mut self) -> Option<SseEvent> {
+        self.data_bytes = 0;
         if self.data.is_empty() {
             self.event = None;
             return None;
@@ -91,6 +126,13 @@ impl SseParser {
             event: self.event.take(),
             data: std::mem::take(&mut self.data).join("\n"),
         })
+    }
+}
+
+fn line_too_large() -> ProviderError {
+    ProviderError::TooLarge {
+        what: "SSE line",
+        limit: MAX_LINE_BYTES,
     }
 }
 
@@ -158,14 +200,16 @@ where
                 return None;
             }
             match d.body.next().await {
-                Some(Ok(chunk)) => {
-                    let events = d.parser.push(chunk.as_ref());
-                    d.feed(events);
-                }
+                Some(Ok(chunk)) => match d.parser.push(chunk.as_ref()) {
+                    Ok(events) => d.feed(events),
+                    Err(e) => d.fail(e),
+                },
                 Some(Err(e)) => d.fail(ProviderError::from_reqwest(&e, true)),
                 None => {
-                    let last = d.parser.finish();
-                    d.feed(last.into_iter().collect());
+                    match d.parser.finish() {
+                        Ok(last) => d.feed(last.into_iter().collect()),
+                        Err(e) => d.fail(e),
+                    }
                     if !d.ended {
                         match d.decoder.end() {
                             Ok(items) => d.queue.extend(items.into_iter().map(Ok)),
@@ -179,11 +223,22 @@ where
     }))
 }
 
+/// The error for an error event inside a stream: its text is the provider's (or whoever
+/// answered), so it is logged at debug and the client gets the gateway's words.
+pub(crate) fn upstream_error(err: &dyn std::fmt::Display) -> ProviderError {
+    let text: String = err.to_string().chars().take(500).collect();
+    tracing::debug!(error = %text, "provider reported an error in its stream");
+    ProviderError::StreamBroken("the provider reported an error in the stream".into())
+}
+
 /// Parse one SSE `data` payload as JSON, mapping failures to `Malformed`.
+///
+/// The upstream text stays out of the error (it reaches clients); it is logged at debug.
 pub(crate) fn json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderError> {
     serde_json::from_str(data).map_err(|e| {
         let snippet: String = data.chars().take(200).collect();
-        ProviderError::Malformed(format!("{e} in {snippet:?}"))
+        tracing::debug!(error = %e, data = %snippet, "provider stream event did not decode");
+        ProviderError::Malformed("stream event is not the expected JSON".into())
     })
 }
 
@@ -194,8 +249,10 @@ mod tests {
     #[test]
     fn splits_lines_across_chunks_and_crlf() {
         let mut p = SseParser::new();
-        assert!(p.push(b"event: a\r\nda").is_empty());
-        let evs = p.push(b"ta: {\"x\":1}\r\n\r\n: comment\ndata: one\ndata: two\n\n");
+        assert!(p.push(b"event: a\r\nda").unwrap().is_empty());
+        let evs = p
+            .push(b"ta: {\"x\":1}\r\n\r\n: comment\ndata: one\ndata: two\n\n")
+            .unwrap();
         assert_eq!(evs.len(), 2);
         assert_eq!(evs[0].event.as_deref(), Some("a"));
         assert_eq!(evs[0].data, "{\"x\":1}");
@@ -206,7 +263,54 @@ mod tests {
     #[test]
     fn flushes_unterminated_last_event() {
         let mut p = SseParser::new();
-        assert!(p.push("data: é".as_bytes()).is_empty());
-        assert_eq!(p.finish().map(|e| e.data), Some("é".to_string()));
+        assert!(p.push("data: é".as_bytes()).unwrap().is_empty());
+        assert_eq!(p.finish().unwrap().map(|e| e.data), Some("é".to_string()));
+    }
+
+    #[test]
+    fn caps_line_and_event_sizes() {
+        let mut p = SseParser::new();
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut result = Ok(Vec::new());
+        for _ in 0..(MAX_LINE_BYTES / chunk.len() + 2) {
+            result = p.push(&chunk);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(matches!(
+            result,
+            Err(ProviderError::TooLarge {
+                what: "SSE line",
+                ..
+            })
+        ));
+        let mut p = SseParser::new();
+        let line = format!("data: {}\n", "y".repeat(MAX_LINE_BYTES / 2));
+        let mut result = Ok(Vec::new());
+        for _ in 0..(MAX_EVENT_BYTES / line.len() + 2) {
+            result = p.push(line.as_bytes());
+            if result.is_err() {
+                break;
+            }
+        }
+        assert!(matches!(
+            result,
+            Err(ProviderError::TooLarge {
+                what: "SSE event",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn byte_by_byte_feeding_finds_every_line() {
+        let mut p = SseParser::new();
+        let mut events = Vec::new();
+        for b in b"data: a\n\ndata: b\r\n\r\n" {
+            events.extend(p.push(std::slice::from_ref(b)).unwrap());
+        }
+        let data: Vec<_> = events.into_iter().map(|e| e.data).collect();
+        assert_eq!(data, ["a", "b"]);
     }
 }

@@ -112,13 +112,7 @@ async fn bedrock_throttling_errors_and_titan_embeddings() {
     let err = provider.chat_stream(&req).await.err().unwrap();
     assert_eq!(err, ProviderError::RateLimited { retry_after: None });
     let err = provider.chat_stream(&req).await.err().unwrap();
-    assert_eq!(
-        err,
-        ProviderError::Upstream {
-            status: 400,
-            message: "Malformed input request".into()
-        }
-    );
+    assert_eq!(err, ProviderError::Upstream { status: 400 });
     let out = provider
         .embed("amazon.titan-embed-text-v2:0", &["a".into(), "b".into()])
         .await

@@ -97,11 +97,19 @@ fn registry_caches_clients_per_provider_endpoint_and_key() {
     let a = reg.get("openai", None).unwrap();
     let b = reg.get("openai", None).unwrap();
     assert!(Arc::ptr_eq(&a, &b));
-    let c = reg.get("openai", Some("http://127.0.0.1:9/v1")).unwrap();
+    let c = reg
+        .get("openai", Some("https://models.example.com/v1"))
+        .unwrap();
     assert!(!Arc::ptr_eq(&a, &c));
     assert!(Arc::ptr_eq(
         &c,
-        &reg.get("openai", Some("http://127.0.0.1:9/v1")).unwrap()
+        &reg.get("openai", Some("https://models.example.com/v1/"))
+            .unwrap()
+    ));
+    // A tenant endpoint goes through the outbound guard: internal literals are refused.
+    assert!(matches!(
+        reg.get("openai", Some("http://127.0.0.1:9/v1")),
+        Err(ProviderError::EndpointRefused(_))
     ));
     assert_eq!(a.id(), "openai");
     assert_eq!(

@@ -8,4 +8,5 @@ mod fake;
 mod gemini;
 mod openai;
 mod pricing;
+pub mod recorder;
 mod resilience;
