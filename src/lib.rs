@@ -116,7 +116,8 @@ fn limit_concurrency(app: Router, max: usize) -> Router {
 /// that trickles its headers (slowloris) or sends nothing is disconnected after
 /// `header_read_timeout`, and at most `max_connections` connections are served at once
 /// (further ones wait in the listen backlog). HTTP/1 only, so the timeout starts with the
-/// connection: the auto-detection of HTTP/2 would wait for the first bytes without limit.
+/// connection (and covers idle keep-alive connections too): the auto-detection of HTTP/2
+/// would wait for the first bytes without limit.
 async fn serve(
     listener: TcpListener,
     app: Router,
@@ -160,8 +161,10 @@ async fn serve(
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             req
         });
+        // Without upgrades (no route uses them): the upgrade-capable variant sniffs the
+        // protocol first, with no time limit, even in HTTP/1-only mode.
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), TowerToHyperService::new(service))
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
             .into_owned();
         let conn = graceful.watch(conn);
         connections.spawn(async move {
