@@ -285,11 +285,19 @@ mod tests {
     fn distinct_keys_stay_bounded() {
         let limiter = RateLimiter::with_max_keys(5, 1_000);
         for i in 0..10_000 {
-            assert!(limiter.check(&format!("10.0.{}.{}", i / 256, i % 256)).is_some());
+            assert!(
+                limiter
+                    .check(&format!("10.0.{}.{}", i / 256, i % 256))
+                    .is_some()
+            );
         }
         assert_eq!(limiter.tracked_keys(), 1_000);
         // The newest key is still counted properly.
-        assert!(limiter.check("10.0.39.15").is_some_and(|d| d.remaining == 3));
+        assert!(
+            limiter
+                .check("10.0.39.15")
+                .is_some_and(|d| d.remaining == 3)
+        );
         // The default cap holds too.
         let limiter = RateLimiter::new(5);
         for i in 0..(MAX_RATE_KEYS + 10) {

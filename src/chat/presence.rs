@@ -247,7 +247,11 @@ mod tests {
         // A busy entry left behind by a turn that never ended goes too, later.
         p.set_at("fresh", entry("t", PresenceState::Tool, later), later);
         let much_later = later + chrono::Duration::hours(7);
-        p.set_at("other", entry("s", PresenceState::Idle, much_later), much_later);
+        p.set_at(
+            "other",
+            entry("s", PresenceState::Idle, much_later),
+            much_later,
+        );
         assert_eq!(p.len(), 1);
     }
 }

@@ -241,8 +241,16 @@ mod tests {
             assert!(cache.bytes() <= 100_000);
         }
         // The newest entries are kept, the oldest evicted.
-        assert!(cache.get("ws", "fetch_page", &json!({ "url": 999 })).is_some());
-        assert!(cache.get("ws", "fetch_page", &json!({ "url": 0 })).is_none());
+        assert!(
+            cache
+                .get("ws", "fetch_page", &json!({ "url": 999 }))
+                .is_some()
+        );
+        assert!(
+            cache
+                .get("ws", "fetch_page", &json!({ "url": 0 }))
+                .is_none()
+        );
         let entries = cache.stats("ws")["entries"].as_u64().unwrap_or_default();
         assert!((80..100).contains(&entries), "{entries}");
         // A result larger than the whole budget is not cached at all.

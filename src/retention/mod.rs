@@ -77,14 +77,19 @@ impl RetentionConfig {
             }
             let d = parse_duration(&raw)
                 .filter(|d| *d >= MIN_PERIOD)
-                .with_context(|| format!("{key}: expected a period of at least 1h (e.g. 30d) or off"))?;
+                .with_context(|| {
+                    format!("{key}: expected a period of at least 1h (e.g. 30d) or off")
+                })?;
             *slot = Some(d);
             Ok(())
         };
         period("ASTRA_RETENTION_IDEMPOTENCY", &mut cfg.idempotency_keys)?;
         period("ASTRA_RETENTION_REFRESH_TOKENS", &mut cfg.refresh_tokens)?;
         period("ASTRA_RETENTION_HEARTBEAT_RUNS", &mut cfg.heartbeat_runs)?;
-        period("ASTRA_RETENTION_WEBHOOK_DELIVERIES", &mut cfg.webhook_deliveries)?;
+        period(
+            "ASTRA_RETENTION_WEBHOOK_DELIVERIES",
+            &mut cfg.webhook_deliveries,
+        )?;
         period("ASTRA_RETENTION_LOGIN_FAILURES", &mut cfg.login_failures)?;
         period("ASTRA_RETENTION_AUDIT", &mut cfg.audit_log)?;
         if let Some(v) = env("ASTRA_RETENTION_INTERVAL") {

@@ -133,7 +133,9 @@ async fn slow_header_clients_are_disconnected() {
         }
         sent += 1;
         // A normal client is served meanwhile.
-        app.send(Method::GET, "/health", None, &[]).await.expect(200);
+        app.send(Method::GET, "/health", None, &[])
+            .await
+            .expect(200);
         let mut probe = [0u8; 64];
         match tokio::time::timeout(Duration::from_secs(1), slow.read(&mut probe)).await {
             Ok(Ok(0)) | Ok(Err(_)) => {
@@ -155,7 +157,9 @@ async fn slow_header_clients_are_disconnected() {
         closed_by(&mut idle, deadline).await,
         "a connection that sends nothing stays open"
     );
-    app.send(Method::GET, "/health", None, &[]).await.expect(200);
+    app.send(Method::GET, "/health", None, &[])
+        .await
+        .expect(200);
 }
 
 /// Past `ASTRA_MAX_CONCURRENT_REQUESTS` a request is answered 503 at once (JSON envelope,
@@ -250,7 +254,13 @@ async fn tool_cache_stats_and_clear_are_scoped_to_the_workspace() {
     assert_eq!(stats_b.body["byTool"], json!({}));
     let r = a
         .app
-        .send_ws(Method::POST, "/skills/cache/clear", &token_b, &ws_b, Some(json!({})))
+        .send_ws(
+            Method::POST,
+            "/skills/cache/clear",
+            &token_b,
+            &ws_b,
+            Some(json!({})),
+        )
         .await
         .expect(200);
     assert_eq!(r.body["cleared"], 0);
@@ -338,11 +348,19 @@ async fn retention_deletes_old_rows_and_keeps_recent_ones() {
     run_once(&store, &config, Utc::now()).await.unwrap();
     let uid = |sql: &str| sql.replace("$U", &user_id);
     assert_eq!(
-        ids(&store, &uid("SELECT idem_key FROM idempotency_keys WHERE user_id = '$U'")).await,
+        ids(
+            &store,
+            &uid("SELECT idem_key FROM idempotency_keys WHERE user_id = '$U'")
+        )
+        .await,
         ["new"]
     );
     assert_eq!(
-        ids(&store, "SELECT id FROM refresh_tokens WHERE family_id = 'fam'").await,
+        ids(
+            &store,
+            "SELECT id FROM refresh_tokens WHERE family_id = 'fam'"
+        )
+        .await,
         ["rt_live", "rt_recent"]
     );
     assert_eq!(
@@ -354,7 +372,11 @@ async fn retention_deletes_old_rows_and_keeps_recent_ones() {
         ["dl_new_delivered", "dl_old_pending"]
     );
     assert_eq!(
-        ids(&store, "SELECT email FROM login_failures WHERE email LIKE '%@example.com'").await,
+        ids(
+            &store,
+            "SELECT email FROM login_failures WHERE email LIKE '%@example.com'"
+        )
+        .await,
         ["new@example.com"]
     );
     assert_eq!(
@@ -376,9 +398,12 @@ async fn the_retention_task_runs_in_the_background() {
     });
     let mut left = 1;
     for _ in 0..100 {
-        left = ids(&store, "SELECT email FROM login_failures WHERE email = 'bg@example.com'")
-            .await
-            .len();
+        left = ids(
+            &store,
+            "SELECT email FROM login_failures WHERE email = 'bg@example.com'",
+        )
+        .await
+        .len();
         if left == 0 {
             break;
         }
