@@ -126,7 +126,7 @@ impl AppState {
             .map_err(|e| anyhow::anyhow!("inference: {e}"))?;
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
             .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
-        let tool_cache = ToolCache::new(config.tool_cache_ttl);
+        let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes);
         let ip_limiter = RateLimiter::new(config.limits.ip_per_minute);
         let user_limiter = RateLimiter::new(config.limits.user_per_minute);
         let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;

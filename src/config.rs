@@ -3,9 +3,11 @@
 //! Every value is resolved once at start-up into [`Config`]; a bad value stops start-up with
 //! one line naming the key. Secrets are wrapped in [`Secret`] so `Debug` never prints them.
 
+mod dos;
 mod duration;
 mod file;
 
+pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
 
@@ -101,6 +103,10 @@ pub struct Config {
     pub webhook_retry_base: Duration,
     /// Background worker settings (`ASTRA_WORKER_POLL_MS`, …).
     pub workers: crate::workers::WorkersConfig,
+    /// Slow-client, concurrency and cache bounds (`ASTRA_HEADER_READ_TIMEOUT_MS`, …).
+    pub dos: DosConfig,
+    /// How long old rows are kept (`ASTRA_RETENTION_*`).
+    pub retention: crate::retention::RetentionConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -134,6 +140,8 @@ impl Default for Config {
             webhook_secret: None,
             webhook_retry_base: Duration::from_secs(1),
             workers: crate::workers::WorkersConfig::default(),
+            dos: DosConfig::default(),
+            retention: crate::retention::RetentionConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -257,6 +265,8 @@ impl Config {
             );
         }
         self.workers = crate::workers::WorkersConfig::from_env(env)?;
+        self.dos = DosConfig::from_env(env)?;
+        self.retention = crate::retention::RetentionConfig::from_env(env)?;
         Ok(())
     }
 

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod memory;
 pub mod net;
 pub mod providers;
+pub mod retention;
 pub mod skills;
 pub mod store;
 pub mod tools;
@@ -24,9 +25,21 @@ pub mod webhooks;
 pub mod workers;
 pub mod workspaces;
 
-use std::{future::Future, sync::atomic::Ordering, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, sync::atomic::Ordering, time::Duration};
 
-use tokio::net::TcpListener;
+use axum::{
+    Router,
+    extract::{ConnectInfo, Request},
+    middleware::Next,
+    response::IntoResponse,
+};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_util::task::TaskTracker;
 
 pub use app::AppState;
 pub use config::Config;
@@ -46,27 +59,17 @@ pub async fn run(
     state.ready.store(true, Ordering::Release);
     memory::decay::spawn(&state);
     let app = http::router(state.clone());
+    let app = limit_concurrency(app, state.config.dos.max_concurrent_requests);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = state.store.engine(), "astra listening");
     let cancel = state.shutdown.clone();
-    // SSE writes are small: without TCP_NODELAY, Nagle holds each one until the client's
-    // delayed ACK, adding ~40 ms to the first `content` event (measured in bench/).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    serve(listener, app, state.config.dos, async move {
         tokio::select! {
             () = shutdown => {},
             () = cancel.cancelled() => {},
         }
     })
-    .await?;
+    .await;
     state.ready.store(false, Ordering::Release);
     state.shutdown.cancel();
     state.tasks.close();
@@ -79,6 +82,107 @@ pub async fn run(
     state.store.close().await;
     tracing::info!("astra stopped");
     Ok(())
+}
+
+/// Answers 503 `SERVICE_UNAVAILABLE` (with `Retry-After: 1`) at once when `max` requests are
+/// already being handled, instead of queueing without bound. A streaming response counts
+/// until its handler returned (its body is not held).
+fn limit_concurrency(app: Router, max: usize) -> Router {
+    let permits = Arc::new(Semaphore::new(max));
+    app.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            let permits = permits.clone();
+            async move {
+                let Ok(_permit) = permits.try_acquire_owned() else {
+                    let mut res = error::ApiError::Unavailable(
+                        "The gateway is handling too many requests; retry shortly".into(),
+                    )
+                    .into_response();
+                    res.headers_mut().insert(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static("1"),
+                    );
+                    return res;
+                };
+                next.run(req).await
+            }
+        },
+    ))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
+/// (at most [`DRAIN_TIMEOUT`]).
+///
+/// hyper-util's server rather than `axum::serve`, which has no header-read timeout: a client
+/// that trickles its headers (slowloris) or sends nothing is disconnected after
+/// `header_read_timeout`, and at most `max_connections` connections are served at once
+/// (further ones wait in the listen backlog). HTTP/1 only, so the timeout starts with the
+/// connection (and covers idle keep-alive connections too): the auto-detection of HTTP/2
+/// would wait for the first bytes without limit.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: config::DosConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let connections = TaskTracker::new();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot,
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // SSE writes are small: without TCP_NODELAY, Nagle holds each one until the client's
+        // delayed ACK, adding ~40 ms to the first `content` event (measured in bench/).
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY");
+        }
+        // Handlers read the peer address through `ConnectInfo<SocketAddr>`, as under axum::serve.
+        let service = tower::ServiceExt::map_request(app.clone(), move |mut req: Request<_>| {
+            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            req
+        });
+        // Without upgrades (no route uses them): the upgrade-capable variant sniffs the
+        // protocol first, with no time limit, even in HTTP/1-only mode.
+        let conn = builder
+            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        connections.spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    connections.close();
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("open connections did not finish in time");
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

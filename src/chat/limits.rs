@@ -5,7 +5,7 @@
 //! `RateLimit` headers, which token-bucket crates only approximate.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -118,36 +118,92 @@ impl RateDecision {
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
-const PRUNE_AT: usize = 50_000;
+/// Most keys tracked at once: past it the oldest window is dropped, so a flood of distinct
+/// keys (addresses, users) costs bounded memory.
+pub const MAX_RATE_KEYS: usize = 100_000;
 
 /// Fixed-window counters keyed by IP or user.
 pub struct RateLimiter {
     limit: u32,
-    windows: Mutex<HashMap<String, (Instant, u32)>>,
+    max_keys: usize,
+    windows: Mutex<Windows>,
+}
+
+/// The counters, and the keys in the order their windows started: windows expire in that
+/// order, so expired ones are dropped from the front in amortised O(1) per request.
+#[derive(Default)]
+struct Windows {
+    map: HashMap<String, (Instant, u32)>,
+    order: VecDeque<(Instant, String)>,
+}
+
+impl Windows {
+    /// Drops expired windows, then the oldest live ones while more than `max` keys remain.
+    fn evict(&mut self, now: Instant, max: usize) {
+        while let Some((start, key)) = self.order.front() {
+            let current = self.map.get(key).is_some_and(|(s, _)| s == start);
+            let expired = now.duration_since(*start) >= WINDOW;
+            if current && !expired && self.map.len() <= max {
+                break;
+            }
+            if current {
+                self.map.remove(key);
+            }
+            // Else a stale marker of a window that restarted later: drop it alone.
+            self.order.pop_front();
+        }
+    }
 }
 
 impl RateLimiter {
     /// A limiter allowing `limit` requests per minute per key (0 = unlimited).
     pub fn new(limit: u32) -> Self {
+        Self::with_max_keys(limit, MAX_RATE_KEYS)
+    }
+
+    /// Like [`RateLimiter::new`], tracking at most `max_keys` keys.
+    pub fn with_max_keys(limit: u32, max_keys: usize) -> Self {
         Self {
             limit,
-            windows: Mutex::new(HashMap::new()),
+            max_keys: max_keys.max(1),
+            windows: Mutex::new(Windows::default()),
         }
     }
 
     /// Counts one request for `key`; `None` when the limiter is off.
     pub fn check(&self, key: &str) -> Option<RateDecision> {
+        self.check_at(key, Instant::now())
+    }
+
+    /// Number of keys currently tracked.
+    pub fn tracked_keys(&self) -> usize {
+        self.windows
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .len()
+    }
+
+    fn check_at(&self, key: &str, now: Instant) -> Option<RateDecision> {
         if self.limit == 0 {
             return None;
         }
-        let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        if windows.len() >= PRUNE_AT {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
-        }
-        let entry = windows.entry(key.to_string()).or_insert((now, 0));
+        // Room for this key if it is new.
+        let room = if windows.map.contains_key(key) {
+            self.max_keys
+        } else {
+            self.max_keys - 1
+        };
+        windows.evict(now, room);
+        let Windows { map, order } = &mut *windows;
+        let entry = map.entry(key.to_string()).or_insert_with(|| {
+            order.push_back((now, key.to_string()));
+            (now, 0)
+        });
         if now.duration_since(entry.0) >= WINDOW {
             *entry = (now, 0);
+            order.push_back((now, key.to_string()));
         }
         let allowed = entry.1 < self.limit;
         if allowed {
@@ -223,6 +279,48 @@ mod tests {
         assert!(limiter.check("a").is_some_and(|d| !d.allowed));
         assert!(limiter.check("b").is_some_and(|d| d.allowed));
         assert!(RateLimiter::new(0).check("a").is_none());
+    }
+
+    #[test]
+    fn distinct_keys_stay_bounded() {
+        let limiter = RateLimiter::with_max_keys(5, 1_000);
+        for i in 0..10_000 {
+            assert!(
+                limiter
+                    .check(&format!("10.0.{}.{}", i / 256, i % 256))
+                    .is_some()
+            );
+        }
+        assert_eq!(limiter.tracked_keys(), 1_000);
+        // The newest key is still counted properly.
+        assert!(
+            limiter
+                .check("10.0.39.15")
+                .is_some_and(|d| d.remaining == 3)
+        );
+        // The default cap holds too.
+        let limiter = RateLimiter::new(5);
+        for i in 0..(MAX_RATE_KEYS + 10) {
+            limiter.check(&i.to_string());
+        }
+        assert_eq!(limiter.tracked_keys(), MAX_RATE_KEYS);
+    }
+
+    #[test]
+    fn expired_windows_are_evicted() {
+        let limiter = RateLimiter::new(5);
+        let start = Instant::now();
+        for i in 0..10_000 {
+            limiter.check_at(&format!("k{i}"), start);
+        }
+        assert_eq!(limiter.tracked_keys(), 10_000);
+        // One request a minute later sweeps every expired window.
+        limiter.check_at("late", start + WINDOW);
+        assert_eq!(limiter.tracked_keys(), 1);
+        // A key whose window restarted keeps only its newest marker alive.
+        limiter.check_at("late", start + WINDOW * 2);
+        limiter.check_at("other", start + WINDOW * 2 + Duration::from_secs(1));
+        assert_eq!(limiter.tracked_keys(), 2);
     }
 
     #[test]

@@ -110,14 +110,16 @@ async fn run(
             .map_err(|e| ToolError::InvalidArguments(format!("arguments are not JSON: {e}")))?
     };
     let cacheable = tool.cacheable();
-    if cacheable && let Some(hit) = state.tool_cache.get(&call.name, &args) {
+    if cacheable && let Some(hit) = state.tool_cache.get(&ctx.workspace_id, &call.name, &args) {
         return Ok((hit, true));
     }
     let value = tokio::time::timeout(timeout, tool.execute(ctx, args.clone()))
         .await
         .map_err(|_| ToolError::Timeout(timeout))??;
     if cacheable {
-        state.tool_cache.put(&call.name, &args, value.clone());
+        state
+            .tool_cache
+            .put(&ctx.workspace_id, &call.name, &args, value.clone());
     }
     Ok((value, false))
 }

@@ -1,13 +1,26 @@
 //! Health, readiness, metrics: the public system routes.
+//!
+//! `/metrics` is public and cheap: its database counters are computed at most once per
+//! `ASTRA_METRICS_REFRESH_SECS` (one refresh at a time, others reuse the last figures), so a
+//! flood of calls cannot turn into a flood of `COUNT(*)` scans. Money figures are shown only
+//! with the internal `X-Api-Key`.
 
-use std::sync::atomic::Ordering;
+use std::{
+    sync::{Arc, atomic::Ordering},
+    time::Instant,
+};
 
-use axum::{Json, extract::State, http::StatusCode};
-use chrono::{Datelike, TimeZone, Utc};
+use axum::{Extension, Json, extract::State, http::StatusCode};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde_json::{Value, json};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{app::AppState, error::ApiResult};
+use super::extract::InternalKey;
+use crate::{
+    app::AppState,
+    error::{ApiError, ApiResult},
+    store::GlobalCounts,
+};
 
 /// Routes of the system group.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -15,6 +28,30 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(health))
         .routes(routes!(readiness))
         .routes(routes!(metrics))
+        .layer(Extension(Arc::new(CountsCache::default())))
+}
+
+/// The last database counters of `/metrics` and when they were read.
+#[derive(Default)]
+struct CountsCache {
+    /// An async lock, so concurrent callers wait for one refresh instead of each scanning.
+    last: tokio::sync::Mutex<Option<(Instant, DateTime<Utc>, GlobalCounts)>>,
+}
+
+impl CountsCache {
+    /// The counters, refreshed when older than the configured period or from another month.
+    async fn get(&self, state: &AppState, month_start: DateTime<Utc>) -> ApiResult<GlobalCounts> {
+        let mut last = self.last.lock().await;
+        if let Some((at, month, counts)) = last.as_ref()
+            && at.elapsed() < state.config.dos.metrics_refresh
+            && *month == month_start
+        {
+            return Ok(counts.clone());
+        }
+        let counts = state.store.global_counts(month_start).await?;
+        *last = Some((Instant::now(), month_start, counts.clone()));
+        Ok(counts)
+    }
 }
 
 /// Deep health check: a database round trip; 503 if any check fails.
@@ -50,25 +87,35 @@ async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     (status, Json(json!({ "ready": ready })))
 }
 
-/// Operational metrics.
+/// Operational metrics. Database counters may be up to `ASTRA_METRICS_REFRESH_SECS` old;
+/// `billing` (money) is included only with the internal `X-Api-Key`.
 #[utoipa::path(get, path = "/metrics", tag = "system",
-    responses((status = 200, description = "uptime, connections, tools, skills, sessions, messages, billing, cache")))]
-async fn metrics(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    params(("X-Api-Key" = Option<String>, Header, description = "internal key: adds `billing`")),
+    responses((status = 200, description = "uptime, connections, tools, skills, sessions, messages, cache; billing with the internal key")))]
+async fn metrics(
+    State(state): State<AppState>,
+    Extension(cache): Extension<Arc<CountsCache>>,
+    internal: Result<InternalKey, ApiError>,
+) -> ApiResult<Json<Value>> {
     let now = Utc::now();
     let month_start = Utc
         .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
         .single()
         .unwrap_or(now);
-    let counts = state.store.global_counts(month_start).await?;
+    let counts = cache.get(&state, month_start).await?;
     let (hits, misses) = state.tool_cache.totals();
-    Ok(Json(json!({
+    let mut body = json!({
         "uptime": state.started_at.elapsed().as_secs(),
         "wsConnections": state.open_streams.load(Ordering::Relaxed),
         "tools": state.tools.list().len(),
         "skills": state.skills.list().len(),
         "sessions": { "active": counts.active_sessions, "total": counts.total_sessions },
         "messages": counts.messages,
-        "billing": { "month": now.format("%Y-%m").to_string(), "totalCost": counts.month_cost },
         "cache": { "hits": hits, "misses": misses },
-    })))
+    });
+    if internal.is_ok() {
+        body["billing"] =
+            json!({ "month": now.format("%Y-%m").to_string(), "totalCost": counts.month_cost });
+    }
+    Ok(Json(body))
 }

@@ -94,16 +94,24 @@ impl Tool for FetchPage {
                 "unsupported content type '{ct}' (only text and HTML pages can be read)"
             )));
         }
-        let body = String::from_utf8_lossy(&page.body);
-        let looks_html =
-            ct.contains("html") || (ct.is_empty() && body.trim_start().starts_with('<'));
-        let (title, mut text) = if looks_html {
-            let out = html::extract(&body);
-            (out.title, out.text)
-        } else {
-            (None, html::collapse(&body))
-        };
-        let cut = truncate_chars(&mut text, max_chars);
+        // Extraction is CPU work proportional to the page (up to the byte cap): it runs on
+        // the blocking pool so it never stalls a runtime worker serving other requests.
+        let body = page.body;
+        let (title, text, cut) = tokio::task::spawn_blocking(move || {
+            let body = String::from_utf8_lossy(&body);
+            let looks_html =
+                ct.contains("html") || (ct.is_empty() && body.trim_start().starts_with('<'));
+            let (title, mut text) = if looks_html {
+                let out = html::extract(&body);
+                (out.title, out.text)
+            } else {
+                (None, html::collapse(&body))
+            };
+            let cut = truncate_chars(&mut text, max_chars);
+            (title, text, cut)
+        })
+        .await
+        .map_err(|e| ToolError::Failed(format!("page extraction failed: {e}")))?;
         Ok(json!({
             "url": page.url.as_str(),
             "status": page.status.as_u16(),

@@ -160,17 +160,27 @@ fn find_close(html: &str, from: usize, name: &str) -> (usize, usize) {
     (html.len(), html.len())
 }
 
+/// Longest entity name looked at (`#x10FFFF` and every named entity fit).
+const MAX_ENTITY_LEN: usize = 10;
+
 /// Decodes the named entities common in real pages and all numeric ones;
 /// unknown entities are left as written.
+///
+/// Linear: after each `&` at most [`MAX_ENTITY_LEN`] + 1 bytes are examined for
+/// the closing `;`. (Searching the whole remainder for it made a page of `&`
+/// quadratic: 2 MiB took minutes.)
 pub fn decode_entities(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let decoded = rest[1..]
-            .find(';')
-            .filter(|&semi| semi > 0 && semi <= 10)
+        let window = &rest.as_bytes()[1..rest.len().min(MAX_ENTITY_LEN + 2)];
+        let decoded = window
+            .iter()
+            .position(|&b| b == b';')
+            .filter(|&semi| semi > 0)
+            // `;` is ASCII, so `1 + semi` is a char boundary.
             .and_then(|semi| entity(&rest[1..1 + semi]).map(|c| (c, semi + 2)));
         match decoded {
             Some((c, len)) => {
@@ -256,5 +266,56 @@ mod tests {
         assert_eq!(extract("<script>never closed").text, "");
         assert_eq!(extract("x &bogus; &amp y").text, "x &bogus; &amp y");
         assert_eq!(extract("<p>ünïcödé</p><br>ok").text, "ünïcödé\nok");
+        assert_eq!(decode_entities("&&amp;&#65;&#;&;"), "&&A&#;&;");
+        assert_eq!(decode_entities("&verylongname;"), "&verylongname;");
+    }
+
+    /// Adversarial inputs of `n` bytes.
+    fn adversarial(n: usize) -> Vec<String> {
+        vec![
+            "&".repeat(n),
+            "&#".repeat(n / 2),
+            "&amp".repeat(n / 4),
+            "<".repeat(n),
+            "<div>".repeat(n / 5),
+            "<a \"".repeat(n / 4),
+            "<!--".repeat(n / 4),
+            "<title>&".repeat(n / 8),
+        ]
+    }
+
+    /// Best of three runs, to shrug off scheduling noise on a shared machine.
+    fn best_time(f: impl Fn()) -> std::time::Duration {
+        (0..3)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                f();
+                t.elapsed()
+            })
+            .min()
+            .unwrap_or_default()
+    }
+
+    /// Ten times the input must cost about ten times the time, not a hundred: the
+    /// quadratic entity decoder took ~100× here (and minutes on a 2 MiB page of `&`).
+    #[test]
+    fn extraction_is_linear_in_the_input() {
+        let (small, large) = (adversarial(20 * 1024), adversarial(200 * 1024));
+        for (s, l) in small.iter().zip(&large) {
+            let t_small = best_time(|| {
+                std::hint::black_box(extract(s));
+            });
+            let t_large = best_time(|| {
+                std::hint::black_box(extract(l));
+            });
+            // Generous: linear is ~10×, quadratic ~100×. The floor keeps tiny timings
+            // from turning noise into a ratio.
+            let floor = std::time::Duration::from_micros(200);
+            assert!(
+                t_large <= t_small.max(floor) * 35,
+                "{:?}…: 20 KiB took {t_small:?}, 200 KiB took {t_large:?}",
+                &s[..8]
+            );
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! Background workers — the webhook outbox, the job queue and the heartbeat scheduler — and
-//! the poll loop they share.
+//! Background workers — the webhook outbox, the job queue, the heartbeat scheduler and the
+//! retention task — and the poll loop they share.
 //!
 //! Workers are durable: everything they act on lives in tables and is claimed atomically with
 //! a lease, so several replicas sharing one PostgreSQL never run one item twice and an item
@@ -90,6 +90,8 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
             let (s, m) = (s.clone(), monitors.clone());
             async move { m.tick(&s).await }
         }));
+    // Prunes tables that grow with every request (idempotency keys, tokens, runs, …).
+    state.tasks.spawn(crate::retention::run_loop(state.clone()));
     Ok(())
 }
 

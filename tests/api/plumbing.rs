@@ -112,7 +112,12 @@ async fn system_routes_report_health() {
         .expect(200);
     assert_eq!(r.body, json!({"ready": true}));
     let r = app
-        .send(Method::GET, "/metrics", None, &[])
+        .send(
+            Method::GET,
+            "/metrics",
+            None,
+            &[("x-api-key", crate::helpers::TEST_INTERNAL_KEY)],
+        )
         .await
         .expect(200);
     for key in ["uptime", "wsConnections", "tools", "skills", "messages"] {
