@@ -49,7 +49,11 @@ async fn job_reads_mask_header_values_for_everyone_and_the_worker_sends_them() {
         .expect(201);
     let id = created.body["id"].as_str().unwrap().to_string();
     let masked = json!({"Authorization": "***", "X-Api-Key": "***"});
-    assert_eq!(created.body["payload"]["headers"], masked, "{}", created.text);
+    assert_eq!(
+        created.body["payload"]["headers"], masked,
+        "{}",
+        created.text
+    );
 
     // The worker still sends the real values.
     let got = rx.wait_for(1).await;
@@ -57,9 +61,7 @@ async fn job_reads_mask_header_values_for_everyone_and_the_worker_sends_them() {
     assert_eq!(got[0].header("x-api-key"), SECRET_KEY);
     let job_path = format!("/jobs/{id}");
     eventually(|| async {
-        let r = app
-            .send_ws(Method::GET, &job_path, &owner, &ws, None)
-            .await;
+        let r = app.send_ws(Method::GET, &job_path, &owner, &ws, None).await;
         (r.body["status"] == "completed").then_some(())
     })
     .await;
@@ -107,7 +109,10 @@ async fn job_reads_mask_header_values_for_everyone_and_the_worker_sends_them() {
         )
         .await
         .expect(200);
-    assert_eq!(r.body["payload"]["headers"], json!({"Authorization": "***"}));
+    assert_eq!(
+        r.body["payload"]["headers"],
+        json!({"Authorization": "***"})
+    );
     assert!(!r.text.contains("very-secret"), "{}", r.text);
 }
 
@@ -127,8 +132,7 @@ async fn search_snippets_escape_the_message_before_marking_matches() {
     let c = chat_app(&fake).await;
     // PostgreSQL's parser drops well-formed tags from a headline but keeps a dangling one; SQLite
     // keeps everything: both must come out escaped.
-    let hostile =
-        r#"<script>alert(1)</script> budget & "more" 'x' <img src=x onerror=alert(1)"#;
+    let hostile = r#"<script>alert(1)</script> budget & "more" 'x' <img src=x onerror=alert(1)"#;
     chat_as(&c.app, &c.token, &c.ws, json!({"message": hostile}))
         .await
         .expect(200);
@@ -167,8 +171,8 @@ async fn search_snippets_escape_the_message_before_marking_matches() {
 
     // The OpenAPI description of the field says so.
     let doc = c.app.send(Method::GET, "/openapi.json", None, &[]).await;
-    let desc = &doc.body["components"]["schemas"]["MessageHitOut"]["properties"]["snippet"]
-        ["description"];
+    let desc =
+        &doc.body["components"]["schemas"]["MessageHitOut"]["properties"]["snippet"]["description"];
     assert!(
         desc.as_str().unwrap_or_default().contains("escaped"),
         "snippet description: {desc}"
