@@ -4,6 +4,7 @@
 
 mod matrix;
 mod setup;
+mod table;
 
 use reqwest::Method;
 use serde_json::json;
