@@ -1,5 +1,9 @@
-//! Delivery of an asynchronous chat reply to the caller's `webhookUrl`: signed, retried with
-//! backoff, through the outbound URL guard.
+//! Delivery of an asynchronous chat reply to the caller's `webhookUrl`: signed with the
+//! caller's own key, retried with backoff, through the outbound URL guard.
+//!
+//! The key is per user (`webhook_signing_keys`), made on first need and rotatable, so a
+//! receiver can tell one user's replies from another's: with one gateway-wide key any tenant
+//! could forge a "reply" to any other tenant's receiver.
 
 use std::time::Duration;
 
@@ -7,7 +11,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::{app::AppState, net::guarded_client};
+use crate::{
+    app::AppState,
+    net::guarded_client,
+    store::{SigningKeyRow, Store},
+};
 
 /// Attempts per delivery.
 const ATTEMPTS: u32 = 4;
@@ -23,8 +31,29 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// POSTs `body` to `url`, retrying failures (connection errors, 5xx, 429) with backoff.
-pub async fn deliver(state: AppState, url: reqwest::Url, event: &str, body: Value) {
+/// The user's reply-signing key, made (random, `whsec_…`) on first need.
+pub async fn signing_key(store: &Store, user_id: &str) -> Result<SigningKeyRow, sqlx::Error> {
+    if let Some(key) = store.signing_key(user_id).await? {
+        return Ok(key);
+    }
+    store
+        .ensure_signing_key(user_id, &crate::webhooks::new_secret(), chrono::Utc::now())
+        .await
+}
+
+/// Gives the user a new random key; the previous one signs nothing from now on.
+pub async fn rotate_signing_key(
+    store: &Store,
+    user_id: &str,
+) -> Result<SigningKeyRow, sqlx::Error> {
+    store
+        .replace_signing_key(user_id, &crate::webhooks::new_secret(), chrono::Utc::now())
+        .await
+}
+
+/// POSTs `body` to `url` signed with `user_id`'s key, retrying failures (connection errors,
+/// 5xx, 429) with backoff.
+pub async fn deliver(state: AppState, user_id: &str, url: reqwest::Url, event: &str, body: Value) {
     let client = match guarded_client(state.config.allow_private_urls, Duration::from_secs(10)) {
         Ok(c) => c,
         Err(e) => {
@@ -33,7 +62,14 @@ pub async fn deliver(state: AppState, url: reqwest::Url, event: &str, body: Valu
         }
     };
     let payload = body.to_string();
-    let secret = state.config.webhook_signing_key();
+    // Read at delivery time, so a rotation between the request and the reply applies.
+    let secret = match signing_key(&state.store, user_id).await {
+        Ok(key) => key.secret.into_bytes(),
+        Err(e) => {
+            tracing::error!(error = %e, "webhookUrl signing key; reply not sent");
+            return;
+        }
+    };
     let mut delay = state.config.webhook_retry_base;
     for attempt in 1..=ATTEMPTS {
         let timestamp = chrono::Utc::now().timestamp();

@@ -132,7 +132,8 @@ async fn chat(
             state.tasks.spawn(async move {
                 let reply = fold(rx).await;
                 let (_, payload) = reply_body(reply);
-                reply_webhook::deliver(deliver_state, url, "chat.completed", payload).await;
+                reply_webhook::deliver(deliver_state, &user_id, url, "chat.completed", payload)
+                    .await;
             });
             (StatusCode::ACCEPTED, body)
         }

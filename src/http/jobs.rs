@@ -12,7 +12,7 @@ use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, pa
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
-    jobs::{JOB_STATUSES, NewJob},
+    jobs::{JOB_STATUSES, NewJob, masked_payload},
     store::JobRow,
 };
 
@@ -51,7 +51,7 @@ pub struct JobOut {
     /// Job type.
     #[serde(rename = "type")]
     pub job_type: String,
-    /// Input.
+    /// Input; header values (`payload.headers`) are shown as `***`, whoever reads.
     #[schema(value_type = Object)]
     pub payload: Value,
     /// `pending|running|completed|failed|cancelled`.
@@ -86,7 +86,8 @@ impl From<JobRow> for JobOut {
         Self {
             id: j.id,
             job_type: j.job_type,
-            payload: j.payload.0,
+            // Every read path (create, list, get, cancel) goes through here.
+            payload: masked_payload(j.payload.0),
             status: j.status,
             max_retries: j.max_retries,
             timeout_seconds: j.timeout_seconds,

@@ -19,6 +19,7 @@ mod openapi;
 pub mod provider_credentials;
 pub mod request_id;
 pub mod sessions;
+pub mod signing_keys;
 pub mod skills;
 pub mod system;
 pub mod tool_cache;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(jobs::router())
         .merge(heartbeat::router())
+        .merge(signing_keys::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());

@@ -19,6 +19,22 @@ use crate::{
 /// Job types that really run.
 pub const JOB_TYPES: [&str; 4] = ["http_request", "agent_run", "webhook_emit", "noop"];
 
+/// What a job read shows instead of a header value.
+pub const MASKED: &str = "***";
+
+/// The payload as job reads show it: every value of a top-level `headers` object (the
+/// `http_request` headers, which may carry `Authorization` or API keys) becomes [`MASKED`].
+/// Header names stay, so the creator can tell what was sent. Only reads are masked: the
+/// stored row keeps the real values for the worker.
+pub fn masked_payload(mut payload: Value) -> Value {
+    if let Some(headers) = payload.get_mut("headers").and_then(Value::as_object_mut) {
+        for value in headers.values_mut() {
+            *value = Value::String(MASKED.into());
+        }
+    }
+    payload
+}
+
 /// Job states, as stored and filtered on.
 pub const JOB_STATUSES: [&str; 5] = ["pending", "running", "completed", "failed", "cancelled"];
 

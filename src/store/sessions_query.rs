@@ -34,7 +34,8 @@ pub struct MessageHit {
     pub role: String,
     /// Full text.
     pub content: String,
-    /// The matching passage with matches between `<b>` and `</b>`.
+    /// The matching passage, HTML-escaped, with matches between `<b>` and `</b>` (the only
+    /// markup it can contain).
     pub snippet: String,
     /// Relevance, higher is better (bm25 on SQLite, `ts_rank` on PostgreSQL).
     pub score: f64,
@@ -56,6 +57,13 @@ pub struct Handoff<'a> {
     /// When.
     pub now: DateTime<Utc>,
 }
+
+/// Match marks asked of the engines (FTS5 `snippet()`, `ts_headline`): private-use characters,
+/// so the raw passage can be HTML-escaped before they become `<b>`/`</b>`. Marking with `<b>`
+/// directly would leave the message's own markup unescaped next to the marks.
+const MARK_OPEN: char = '\u{E000}';
+/// See [`MARK_OPEN`].
+const MARK_CLOSE: char = '\u{E001}';
 
 /// The PostgreSQL text-search expression; queries repeat the indexed expression verbatim so
 /// the GIN index `messages_content_fts` serves them.
@@ -105,7 +113,7 @@ impl Store {
                             WHERE messages_fts MATCH $1 AND s.user_id = $2 AND ($3 IS NULL OR s.workspace_id = $3)";
                 let sql = format!(
                     "SELECT m.id AS message_id, m.session_id, s.agent_id, s.workspace_id, m.role, m.content, \
-                     snippet(messages_fts, 0, '<b>', '</b>', '…', 16) AS snippet, \
+                     snippet(messages_fts, 0, '{MARK_OPEN}', '{MARK_CLOSE}', '…', 16) AS snippet, \
                      -bm25(messages_fts) AS score, m.created_at {from} \
                      ORDER BY score DESC, m.created_at DESC, m.id DESC LIMIT $4"
                 );
@@ -116,6 +124,7 @@ impl Store {
                     .bind(limit)
                     .fetch_all(p)
                     .await?;
+                let hits = render_snippets(hits);
                 let count = format!("SELECT COUNT(*) {from}");
                 let total = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
                     .bind(&query)
@@ -136,7 +145,7 @@ impl Store {
                 let sql = format!(
                     "SELECT h.message_id, h.session_id, h.agent_id, h.workspace_id, h.role, h.content, \
                      ts_headline('simple', h.content, websearch_to_tsquery('simple', $1), \
-                     'StartSel=<b>, StopSel=</b>, MaxWords=24, MinWords=8') AS snippet, h.score, h.created_at \
+                     'StartSel={MARK_OPEN}, StopSel={MARK_CLOSE}, MaxWords=24, MinWords=8') AS snippet, h.score, h.created_at \
                      FROM (SELECT m.id AS message_id, m.session_id, s.agent_id, s.workspace_id, m.role, m.content, \
                      CAST(ts_rank({PG_TSV}, websearch_to_tsquery('simple', $1)) AS DOUBLE PRECISION) AS score, \
                      m.created_at {from} ORDER BY score DESC, m.created_at DESC, m.id DESC LIMIT $4) h \
@@ -149,6 +158,7 @@ impl Store {
                     .bind(limit)
                     .fetch_all(p)
                     .await?;
+                let hits = render_snippets(hits);
                 let count = format!("SELECT COUNT(*) {from}");
                 let total = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
                     .bind(q)
@@ -196,6 +206,44 @@ impl Store {
             Ok(true)
         })
     }
+}
+
+fn render_snippets(mut hits: Vec<MessageHit>) -> Vec<MessageHit> {
+    for hit in &mut hits {
+        hit.snippet = render_snippet(&hit.snippet);
+    }
+    hits
+}
+
+/// HTML-escapes an engine's passage (`&`, `<`, `>`, `"`, `'`) and turns its marks into
+/// `<b>`/`</b>`. Marks are balanced here (a mark character the message itself contains can
+/// neither nest nor leave a tag open), so `<b>` and `</b>` are the only markup that comes out.
+pub(crate) fn render_snippet(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 16);
+    let mut open = false;
+    for c in raw.chars() {
+        match c {
+            MARK_OPEN if !open => {
+                out.push_str("<b>");
+                open = true;
+            }
+            MARK_CLOSE if open => {
+                out.push_str("</b>");
+                open = false;
+            }
+            MARK_OPEN | MARK_CLOSE => {}
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    if open {
+        out.push_str("</b>");
+    }
+    out
 }
 
 /// Translates web-search syntax (`words`, `"a phrase"`, `or`, `-excluded`) into an FTS5
@@ -273,7 +321,19 @@ pub(crate) fn fts5_query(q: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::fts5_query;
+    use super::{MARK_CLOSE, MARK_OPEN, fts5_query, render_snippet};
+
+    #[test]
+    fn snippets_are_escaped_and_marked() {
+        let raw = format!("a <script>alert('x')</script> & \"{MARK_OPEN}hit{MARK_CLOSE}\" b");
+        assert_eq!(
+            render_snippet(&raw),
+            "a &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;<b>hit</b>&quot; b"
+        );
+        // Stray marks from the message itself never unbalance the markup.
+        let raw = format!("{MARK_CLOSE}x{MARK_OPEN}{MARK_OPEN}y");
+        assert_eq!(render_snippet(&raw), "x<b>y</b>");
+    }
 
     #[test]
     fn web_search_syntax_becomes_safe_fts5() {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::store::{MessageRow, SessionRow};
+use crate::store::{MessageHit, MessageRow, SessionRow};
 
 /// A session as listed.
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,4 +96,55 @@ impl From<MessageRow> for MessageOut {
             created_at: m.created_at,
         }
     }
+}
+
+/// One message found by `GET /sessions/search/messages`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageHitOut {
+    /// `msg_…`
+    pub message_id: String,
+    /// Session.
+    pub session_id: String,
+    /// The session's agent.
+    pub agent_id: String,
+    /// The session's workspace.
+    pub workspace_id: String,
+    /// `user|assistant|tool|system`.
+    pub role: String,
+    /// The matching passage as HTML: the message text is escaped (`&`, `<`, `>`, `"`, `'`)
+    /// before matches are wrapped in `<b>…</b>`, so `<b>` and `</b>` are its only markup and it
+    /// may be inserted into a page as is.
+    pub snippet: String,
+    /// Full text, unescaped (plain text, not HTML).
+    pub content: String,
+    /// Written at.
+    pub created_at: DateTime<Utc>,
+    /// Relevance, higher is better.
+    pub score: f64,
+}
+
+impl From<MessageHit> for MessageHitOut {
+    fn from(h: MessageHit) -> Self {
+        Self {
+            message_id: h.message_id,
+            session_id: h.session_id,
+            agent_id: h.agent_id,
+            workspace_id: h.workspace_id,
+            role: h.role,
+            snippet: h.snippet,
+            content: h.content,
+            created_at: h.created_at,
+            score: h.score,
+        }
+    }
+}
+
+/// The answer of `GET /sessions/search/messages`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageSearchOut {
+    /// Best match first.
+    pub items: Vec<MessageHitOut>,
+    /// Matches in all.
+    pub total: i64,
 }

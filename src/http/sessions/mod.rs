@@ -4,7 +4,7 @@
 
 mod dto;
 
-pub use dto::{MessageOut, SessionOut, session_json};
+pub use dto::{MessageHitOut, MessageOut, MessageSearchOut, SessionOut, session_json};
 
 use axum::{
     Json,
@@ -173,12 +173,12 @@ pub struct SearchParams {
 
 /// Full-text search over the caller's messages, best match first.
 #[utoipa::path(get, path = "/sessions/search/messages", tag = "sessions", params(SearchParams),
-    security(("bearer" = [])), responses((status = 200, description = "{items: [{messageId, sessionId, agentId, role, snippet, content, createdAt, score}], total}"), (status = 400)))]
+    security(("bearer" = [])), responses((status = 200, body = MessageSearchOut), (status = 400)))]
 async fn search_messages(
     State(state): State<AppState>,
     scope: SessionScope,
     ApiQuery(params): ApiQuery<SearchParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessageSearchOut>> {
     let q = params.q.unwrap_or_default();
     let limit = params.limit.unwrap_or(20);
     let mut problems = Problems::new();
@@ -198,17 +198,10 @@ async fn search_messages(
             limit,
         )
         .await?;
-    let items: Vec<Value> = hits
-        .into_iter()
-        .map(|h| {
-            json!({
-                "messageId": h.message_id, "sessionId": h.session_id, "agentId": h.agent_id,
-                "workspaceId": h.workspace_id, "role": h.role, "snippet": h.snippet,
-                "content": h.content, "createdAt": h.created_at, "score": h.score,
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "items": items, "total": total })))
+    Ok(Json(MessageSearchOut {
+        items: hits.into_iter().map(MessageHitOut::from).collect(),
+        total,
+    }))
 }
 
 /// Handoff request.
