@@ -147,9 +147,7 @@ pub async fn respond(
             }
             GrantStatus::Active
         }
-        (GrantAnswer::Decline, GrantStatus::Pending | GrantStatus::Active) => {
-            GrantStatus::Declined
-        }
+        (GrantAnswer::Decline, GrantStatus::Pending | GrantStatus::Active) => GrantStatus::Declined,
         (_, from) => {
             return Err(ApiError::Conflict(format!(
                 "The grant is {}, not pending",

@@ -86,7 +86,8 @@ pub async fn remove_member(
     let decide = |s: &MembershipSnapshot| -> ApiResult<MemberWrite> {
         let actor = role_of(s.actor_role.as_ref())
             .ok_or_else(|| ApiError::Forbidden("You are not a member of this workspace".into()))?;
-        let target = role_of(s.target_role.as_ref()).ok_or_else(|| ApiError::not_found("Member"))?;
+        let target =
+            role_of(s.target_role.as_ref()).ok_or_else(|| ApiError::not_found("Member"))?;
         if !leaving && !actor.can_manage() {
             return Err(manager_required());
         }

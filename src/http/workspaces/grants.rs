@@ -263,7 +263,7 @@ async fn answer(
     answer: GrantAnswer,
 ) -> ApiResult<Json<GrantOut>> {
     workspaces::load_managed(&state.store, receiving, &user.id).await?;
-    let row = workspaces::grants::respond(&state.store, receiving, &user.id, grant_id, answer)
-        .await?;
+    let row =
+        workspaces::grants::respond(&state.store, receiving, &user.id, grant_id, answer).await?;
     Ok(Json(row.into()))
 }

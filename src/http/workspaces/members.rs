@@ -7,13 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::super::extract::{ApiJson, ApiPath};
-use crate::{
-    app::AppState,
-    auth::AuthUser,
-    error::ApiResult,
-    store::MemberRow,
-    workspaces,
-};
+use crate::{app::AppState, auth::AuthUser, error::ApiResult, store::MemberRow, workspaces};
 
 /// A member to add (by email or uid) with a role.
 #[derive(Debug, Deserialize, ToSchema)]

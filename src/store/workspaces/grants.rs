@@ -117,8 +117,9 @@ impl Store {
         receiving: &str,
         id: &str,
     ) -> Result<Option<GrantRow>, sqlx::Error> {
-        let sql =
-            format!("SELECT {COLUMNS} FROM agent_grants WHERE id = $1 AND receiving_workspace_id = $2");
+        let sql = format!(
+            "SELECT {COLUMNS} FROM agent_grants WHERE id = $1 AND receiving_workspace_id = $2"
+        );
         with_pool!(&self.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(receiving).fetch_optional(p).await
         })

@@ -45,7 +45,8 @@ impl Store {
             Pool::Postgres(_) => Some("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE"),
             Pool::Sqlite(_) => None,
         };
-        let role_sql = "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2";
+        let role_sql =
+            "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2";
         let outcome = with_pool!(&self.pool, p => {
             let mut tx = p.begin_write().await?;
             if let Some(sql) = lock {

@@ -35,7 +35,13 @@ fn agent(id: &str, prompt: &str) -> Value {
 }
 
 /// Chats with `agent_id` as `token` in `ws`: (status, system prompt the model received).
-async fn chat(app: &TestApp, fake: &FakeLlm, token: &str, ws: &str, agent_id: &str) -> (u16, String) {
+async fn chat(
+    app: &TestApp,
+    fake: &FakeLlm,
+    token: &str,
+    ws: &str,
+    agent_id: &str,
+) -> (u16, String) {
     let before = fake.hits();
     let r = app
         .send_ws(
@@ -89,18 +95,22 @@ async fn attack() -> Attack {
     }
     let m = app.workspace(&mallory, "M").await;
     for (id, prompt) in [("chad", "EVIL-CHAD-PROMPT"), ("spy", "EVIL-SPY-PROMPT")] {
-        app.send_ws(Method::POST, "/agents", &mallory, &m, Some(agent(id, prompt)))
-            .await
-            .expect(201);
-        let r = app
-            .post(
-                &format!("/workspaces/{m}/grants"),
-                &mallory,
-                json!({"receivingWorkspaceId": v, "agentId": id}),
-            )
-            .await
-            .expect(201);
-        assert_eq!(r.body["status"], "pending", "{}", r.text);
+        app.send_ws(
+            Method::POST,
+            "/agents",
+            &mallory,
+            &m,
+            Some(agent(id, prompt)),
+        )
+        .await
+        .expect(201);
+        app.post(
+            &format!("/workspaces/{m}/grants"),
+            &mallory,
+            json!({"receivingWorkspaceId": v, "agentId": id}),
+        )
+        .await
+        .expect(201);
     }
     Attack {
         app,
@@ -116,7 +126,10 @@ async fn attack() -> Attack {
 impl Attack {
     async fn incoming(&self, token: &str, query: &str) -> Value {
         self.app
-            .get(&format!("/workspaces/{}/grants?direction=incoming{query}", self.v), token)
+            .get(
+                &format!("/workspaces/{}/grants?direction=incoming{query}", self.v),
+                token,
+            )
             .await
             .expect(200)
             .body
@@ -154,6 +167,11 @@ async fn an_unaccepted_grant_changes_nothing_and_never_shadows_a_global_agent() 
     assert!(prompt.contains("GLOBAL-CHAD-PROMPT"), "{prompt}");
     let (status, _) = chat(&a.app, &a.fake, &a.vic, &a.v, "spy").await;
     assert_eq!(status, 403);
+    let incoming = a.incoming(&a.vic, "").await;
+    assert_eq!(incoming["total"], 2);
+    for g in incoming["items"].as_array().unwrap() {
+        assert_eq!(g["status"], "pending", "{g}");
+    }
 
     // Mallory is a member of V, not an owner/admin: she cannot accept for V.
     let spy = a.grant_id("spy").await;
@@ -166,7 +184,11 @@ async fn an_unaccepted_grant_changes_nothing_and_never_shadows_a_global_agent() 
         .expect_error(403, "FORBIDDEN");
     // Nor through her own workspace M, which is the granting side.
     a.app
-        .post(&format!("/workspaces/{}/grants/{spy}/accept", a.m), &a.mallory, json!({}))
+        .post(
+            &format!("/workspaces/{}/grants/{spy}/accept", a.m),
+            &a.mallory,
+            json!({}),
+        )
         .await
         .expect_error(404, "NOT_FOUND");
     let (status, _) = chat(&a.app, &a.fake, &a.vic, &a.v, "spy").await;
@@ -192,7 +214,13 @@ async fn an_unaccepted_grant_changes_nothing_and_never_shadows_a_global_agent() 
     // V's own agents win over both the global and the granted ones (colliding ids).
     for (id, prompt) in [("chad", "OWN-CHAD-PROMPT"), ("spy", "OWN-SPY-PROMPT")] {
         a.app
-            .send_ws(Method::POST, "/agents", &a.v_owner, &a.v, Some(agent(id, prompt)))
+            .send_ws(
+                Method::POST,
+                "/agents",
+                &a.v_owner,
+                &a.v,
+                Some(agent(id, prompt)),
+            )
             .await
             .expect(201);
         let (status, got) = chat(&a.app, &a.fake, &a.vic, &a.v, id).await;
@@ -226,7 +254,13 @@ async fn grants_are_listed_on_both_sides_and_can_be_declined() {
     }
     let same = a
         .app
-        .get(&format!("/workspaces/{}/grants?direction=outgoing&status=pending", a.m), &a.mallory)
+        .get(
+            &format!(
+                "/workspaces/{}/grants?direction=outgoing&status=pending",
+                a.m
+            ),
+            &a.mallory,
+        )
         .await
         .expect(200)
         .body;
@@ -244,7 +278,10 @@ async fn grants_are_listed_on_both_sides_and_can_be_declined() {
     assert_eq!(outgoing_of_v["total"], 0);
     let (outsider, _, _) = a.app.register("outsider@example.com").await;
     a.app
-        .get(&format!("/workspaces/{}/grants?direction=incoming", a.v), &outsider)
+        .get(
+            &format!("/workspaces/{}/grants?direction=incoming", a.v),
+            &outsider,
+        )
         .await
         .expect_error(403, "FORBIDDEN");
     for bad in ["?direction=sideways", "?status=maybe"] {

@@ -24,7 +24,11 @@ const HAMMERS: usize = 4;
 
 /// Keeps `token` busy reading `/agents` in `ws` (which admits through the role cache) until
 /// the returned flag is set.
-fn hammer(app: &TestApp, token: &str, ws: &str) -> (Arc<AtomicBool>, Vec<tokio::task::JoinHandle<()>>) {
+fn hammer(
+    app: &TestApp,
+    token: &str,
+    ws: &str,
+) -> (Arc<AtomicBool>, Vec<tokio::task::JoinHandle<()>>) {
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = (0..HAMMERS)
         .map(|_| {
@@ -91,7 +95,10 @@ async fn a_demoted_admin_loses_write_on_the_very_next_request() {
     let ws = app.workspace(&owner, "DM").await;
     let (token, uid, _) = app.register("dm-admin@example.com").await;
     for round in 0..ROUNDS {
-        assert!(matches!(add(&app, &ws, &owner, &uid, "admin").await, 200 | 201));
+        assert!(matches!(
+            add(&app, &ws, &owner, &uid, "admin").await,
+            200 | 201
+        ));
         app.send_ws(Method::GET, "/agents", &token, &ws, None)
             .await
             .expect(200);
@@ -146,7 +153,12 @@ async fn concurrent_owner_demotions_and_departures_always_leave_an_owner() {
             format!("/workspaces/{ws}/members/{id2}"),
         );
         let (a, b) = tokio::join!(app.delete(&leave1, &o1), app.delete(&leave2, &o2));
-        assert!(matches!((a.status, b.status), (204, 409) | (409, 204)), "{} / {}", a.text, b.text);
+        assert!(
+            matches!((a.status, b.status), (204, 409) | (409, 204)),
+            "{} / {}",
+            a.text,
+            b.text
+        );
     }
 }
 
@@ -160,10 +172,16 @@ async fn jobs_and_monitors_of_a_removed_member_do_not_run_as_that_member() {
     assert_eq!(add(&app, &ws, &owner, &uid, "member").await, 201);
     let run_at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
     let job = app
-        .send_ws(Method::POST, "/jobs", &member, &ws, Some(json!({
-            "type": "http_request", "runAt": run_at, "maxRetries": 3,
-            "payload": {"method": "GET", "url": target.url("/job")},
-        })))
+        .send_ws(
+            Method::POST,
+            "/jobs",
+            &member,
+            &ws,
+            Some(json!({
+                "type": "http_request", "runAt": run_at, "maxRetries": 3,
+                "payload": {"method": "GET", "url": target.url("/job")},
+            })),
+        )
         .await
         .expect(201)
         .body["id"]
@@ -171,10 +189,16 @@ async fn jobs_and_monitors_of_a_removed_member_do_not_run_as_that_member() {
         .unwrap()
         .to_string();
     let monitor = app
-        .send_ws(Method::POST, "/heartbeat", &member, &ws, Some(json!({
-            "name": "m", "type": "http", "url": target.url("/monitor"), "intervalMinutes": 5,
-            "enabled": false,
-        })))
+        .send_ws(
+            Method::POST,
+            "/heartbeat",
+            &member,
+            &ws,
+            Some(json!({
+                "name": "m", "type": "http", "url": target.url("/monitor"), "intervalMinutes": 5,
+                "enabled": false,
+            })),
+        )
         .await
         .expect(201)
         .body["id"]
@@ -210,7 +234,13 @@ async fn jobs_and_monitors_of_a_removed_member_do_not_run_as_that_member() {
 
     let run = eventually(|| async {
         let r = app
-            .send_ws(Method::GET, &format!("/heartbeat/{monitor}/runs"), &owner, &ws, None)
+            .send_ws(
+                Method::GET,
+                &format!("/heartbeat/{monitor}/runs"),
+                &owner,
+                &ws,
+                None,
+            )
             .await
             .expect(200)
             .body;
@@ -218,7 +248,13 @@ async fn jobs_and_monitors_of_a_removed_member_do_not_run_as_that_member() {
     })
     .await;
     assert_eq!(run["status"], "error");
-    assert!(run["detail"]["error"].as_str().unwrap().contains("no longer a member"), "{run}");
+    assert!(
+        run["detail"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no longer a member"),
+        "{run}"
+    );
     let list = app
         .send_ws(Method::GET, "/heartbeat", &owner, &ws, None)
         .await
@@ -227,5 +263,9 @@ async fn jobs_and_monitors_of_a_removed_member_do_not_run_as_that_member() {
     assert_eq!(list["items"][0]["enabled"], false, "{list}");
     // Nothing was sent on the removed member's behalf.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(target.captured().is_empty(), "{:?}", target.captured().len());
+    assert!(
+        target.captured().is_empty(),
+        "{:?}",
+        target.captured().len()
+    );
 }
