@@ -31,7 +31,8 @@ pub enum MemberWrite {
 impl Store {
     /// Runs `decide` on a fresh [`MembershipSnapshot`] and applies the write it returns, in one
     /// transaction that holds the workspace's write lock (PostgreSQL: the workspace row
-    /// `FOR UPDATE`; SQLite: `BEGIN IMMEDIATE`). Returns `Ok(Err(e))` when `decide` refused,
+    /// `FOR NO KEY UPDATE`, which serialises membership changes without blocking inserts that
+    /// merely reference the workspace; SQLite: `BEGIN IMMEDIATE`). Returns `Ok(Err(e))` when `decide` refused,
     /// else `Ok(Ok(created))` (true when a new member was added).
     pub async fn change_membership<E>(
         &self,
@@ -42,7 +43,7 @@ impl Store {
         decide: impl FnOnce(&MembershipSnapshot) -> Result<MemberWrite, E>,
     ) -> Result<Result<bool, E>, sqlx::Error> {
         let lock = match self.pool {
-            Pool::Postgres(_) => Some("SELECT id FROM workspaces WHERE id = $1 FOR UPDATE"),
+            Pool::Postgres(_) => Some("SELECT id FROM workspaces WHERE id = $1 FOR NO KEY UPDATE"),
             Pool::Sqlite(_) => None,
         };
         let role_sql =
