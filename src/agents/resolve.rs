@@ -1,5 +1,10 @@
-//! Which agent a chat turn in a workspace runs: the workspace's own, else one granted to it,
-//! else a global one.
+//! Which agent a chat turn (or a handoff, or an `agent_run` job) in a workspace runs.
+//!
+//! Order: the workspace's own agent → a global agent (`astra.yml`) → an agent of another
+//! workspace through an ACTIVE (accepted by this workspace), unexpired grant. A grant never
+//! shadows an own or a global agent, so another workspace cannot replace, say, the global
+//! `chad` by granting one of its own; pending and declined grants answer exactly like no
+//! grant.
 
 use chrono::{DateTime, Utc};
 
@@ -14,7 +19,7 @@ use crate::{
 pub enum AgentSource {
     /// The workspace's own agent.
     Own,
-    /// Another workspace's agent, used through an unexpired grant.
+    /// Another workspace's agent, used through an active, unexpired grant.
     Granted {
         /// The workspace that owns the agent (its memory profile and usage live there).
         from_workspace: String,
@@ -37,9 +42,9 @@ pub struct ResolvedAgent {
 /// Resolves `agent_id` for a turn in `workspace_id` at `now` (grant expiry is checked
 /// against it).
 ///
-/// Order: own agent, then an unexpired grant, then a global agent. An id known in another
-/// workspace but not granted is 403 (the caller asked for something they may not use);
-/// an id known nowhere is 404.
+/// Order: own agent, then a global agent, then an active, unexpired grant. An id known in
+/// another workspace but not (actively) granted is 403 (the caller asked for something they
+/// may not use); an id known nowhere is 404.
 pub async fn resolve_agent(
     store: &Store,
     globals: &GlobalAgents,
@@ -53,6 +58,13 @@ pub async fn resolve_agent(
             source: AgentSource::Own,
         });
     }
+    // Before grants: a global agent cannot be shadowed by another workspace.
+    if let Some(config) = globals.get(agent_id) {
+        return Ok(ResolvedAgent {
+            config: config.clone(),
+            source: AgentSource::Global,
+        });
+    }
     if let Some(grant) = store.grant_for(workspace_id, agent_id, now).await?
         && let Some(row) = store.agent_cached(&grant.workspace_id, agent_id).await?
     {
@@ -62,12 +74,6 @@ pub async fn resolve_agent(
                 from_workspace: grant.workspace_id,
                 readonly: grant.readonly,
             },
-        });
-    }
-    if let Some(config) = globals.get(agent_id) {
-        return Ok(ResolvedAgent {
-            config: config.clone(),
-            source: AgentSource::Global,
         });
     }
     if store.agent_exists_elsewhere(agent_id, workspace_id).await? {

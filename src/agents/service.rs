@@ -91,7 +91,9 @@ pub fn global_is_readonly() -> ApiError {
     ApiError::Forbidden("Global agents are defined in astra.yml and cannot be modified".into())
 }
 
-/// The workspace's agents plus the global agents they do not shadow, by id.
+/// The workspace's agents plus the global agents they do not shadow, by id. Agents granted
+/// to the workspace are not listed (they belong to another workspace; chat resolves them
+/// after own and global agents, see [`super::resolve_agent`]).
 pub async fn list(env: &AgentEnv<'_>, ws: &str) -> ApiResult<Vec<AgentView>> {
     let own: Vec<AgentView> = env
         .store

@@ -14,6 +14,7 @@ use crate::{
     net::guarded_client,
     store::{MonitorRow, RunRow, ids::new_id},
     webhooks::emit,
+    workspaces::creator_refusal,
 };
 
 /// Monitors claimed per poll.
@@ -48,6 +49,9 @@ impl Scheduler {
     }
 
     async fn run_one(&self, state: &AppState, monitor: MonitorRow) {
+        if refused_creator(state, &monitor).await {
+            return;
+        }
         let timeout = monitor.config.0["timeoutMs"]
             .as_u64()
             .map(Duration::from_millis)
@@ -104,4 +108,36 @@ impl Scheduler {
             tracing::warn!(monitor = %monitor.id, error = %e, "could not queue the heartbeat event");
         }
     }
+}
+
+/// A monitor runs as its creator (its events go to their webhooks): when they left the
+/// workspace (or became a viewer), it is not checked but disabled, with a run recording why —
+/// no event is sent to the former member. Re-enabling it meets the same check, so a manager
+/// who wants to keep it creates it anew under their own name. True when the monitor was not
+/// run.
+async fn refused_creator(state: &AppState, monitor: &MonitorRow) -> bool {
+    let reason = match creator_refusal(&state.store, &monitor.workspace_id, &monitor.user_id).await
+    {
+        Ok(None) => return false,
+        Ok(Some(reason)) => reason,
+        Err(e) => {
+            // The lease expires and the next poll tries again.
+            tracing::warn!(monitor = %monitor.id, error = %e, "could not check the monitor's creator");
+            return true;
+        }
+    };
+    let now = Utc::now();
+    let run = RunRow {
+        id: new_id("hbr"),
+        monitor_id: monitor.id.clone(),
+        status: "error".into(),
+        latency_ms: 0,
+        detail: Json(json!({ "error": format!("monitor disabled: {reason}") })),
+        started_at: now,
+    };
+    tracing::info!(monitor = %monitor.id, reason, "monitor disabled: its creator may no longer run it");
+    if let Err(e) = state.store.record_refused_monitor_run(&run).await {
+        tracing::warn!(monitor = %monitor.id, error = %e, "could not disable a monitor");
+    }
+    true
 }

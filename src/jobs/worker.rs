@@ -13,6 +13,7 @@ use crate::{
     store::{JobFinish, JobRow},
     webhooks::emit,
     workers::backoff,
+    workspaces::creator_refusal,
 };
 
 /// Extra lease time past a job's own timeout before another replica may reclaim it.
@@ -63,6 +64,9 @@ impl Runner {
 }
 
 async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
+    if refused_creator(&state, &job).await {
+        return;
+    }
     let limit = Duration::from_secs(u64::try_from(job.timeout_seconds).unwrap_or(300));
     tracing::info!(job = %job.id, kind = %job.job_type, attempt = job.attempts, "job started");
     let outcome = tokio::select! {
@@ -124,4 +128,34 @@ async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
     if let Err(e) = emit(&state, &job.user_id, Some(&job.workspace_id), event, data).await {
         tracing::warn!(job = %job.id, error = %e, "could not queue the job event");
     }
+}
+
+/// A job runs as its creator: when they left the workspace (or became a viewer) since it was
+/// enqueued, it ends `failed` at once — no retry, no `job.failed` event to the former member's
+/// webhooks — with the reason in `error`. True when the job was refused (or could not be
+/// checked and was handed back).
+async fn refused_creator(state: &AppState, job: &JobRow) -> bool {
+    let reason = match creator_refusal(&state.store, &job.workspace_id, &job.user_id).await {
+        Ok(None) => return false,
+        Ok(Some(reason)) => reason,
+        Err(e) => {
+            tracing::warn!(job = %job.id, error = %e, "could not check the job's creator");
+            if let Err(e) = state.store.release_job(&job.id, job.attempts).await {
+                tracing::warn!(job = %job.id, error = %e, "could not release a job");
+            }
+            return true;
+        }
+    };
+    let finish = JobFinish {
+        status: "failed",
+        result: None,
+        error: Some(format!("not run: {reason}")),
+        run_at: job.run_at,
+        finished_at: Some(Utc::now()),
+    };
+    tracing::info!(job = %job.id, reason, "job refused: its creator may no longer run it");
+    if let Err(e) = state.store.finish_job(&job.id, job.attempts, &finish).await {
+        tracing::warn!(job = %job.id, error = %e, "could not store a job outcome");
+    }
+    true
 }

@@ -1,9 +1,13 @@
 //! Short-lived read-through caches for rows every chat turn reads (membership, workspace,
 //! agent, user): they turn four queries per turn into map lookups.
 //!
-//! Writes through this `Store` invalidate the affected keys at once; other replicas see a
-//! change within [`TTL`]. Only rows that exist are cached, so a row created elsewhere is never
-//! hidden by a cached miss.
+//! Writes through this `Store` invalidate the affected keys after they commit; other replicas
+//! see a change within [`TTL`]. Only rows that exist are cached, so a row created elsewhere is
+//! never hidden by a cached miss.
+//!
+//! A read that started before a write committed must not put its (old) row back after the
+//! write's invalidation: readers take a [`Ticket`] before they query and
+//! [`TtlCache::put_if_unchanged`] refuses the value when any invalidation happened since.
 
 use std::{
     collections::HashMap,
@@ -21,15 +25,28 @@ const MAX_ENTRIES: usize = 50_000;
 /// A map whose entries expire after a fixed time.
 pub struct TtlCache<K, V> {
     ttl: Duration,
-    entries: RwLock<HashMap<K, (Instant, V)>>,
+    entries: RwLock<Entries<K, V>>,
 }
+
+struct Entries<K, V> {
+    map: HashMap<K, (Instant, V)>,
+    /// Bumped by every invalidation (under the write lock).
+    generation: u64,
+}
+
+/// The invalidation generation a reader saw before it queried the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
 
 impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     /// An empty cache.
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries {
+                map: HashMap::new(),
+                generation: 0,
+            }),
         }
     }
 
@@ -37,6 +54,7 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     pub fn get(&self, key: &K) -> Option<V> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         entries
+            .map
             .get(key)
             .filter(|(at, _)| at.elapsed() < self.ttl)
             .map(|(_, v)| v.clone())
@@ -45,26 +63,49 @@ impl<K: Hash + Eq, V: Clone> TtlCache<K, V> {
     /// Caches a value.
     pub fn put(&self, key: K, value: V) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_ENTRIES {
+        self.insert(&mut entries, key, value);
+    }
+
+    /// The current generation; take it before reading the row that will be cached.
+    pub fn ticket(&self) -> Ticket {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        Ticket(entries.generation)
+    }
+
+    /// Caches a value read after `ticket` was taken, unless an invalidation happened since
+    /// (the value may predate that write); true when cached.
+    pub fn put_if_unchanged(&self, key: K, value: V, ticket: Ticket) -> bool {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.generation != ticket.0 {
+            return false;
+        }
+        self.insert(&mut entries, key, value);
+        true
+    }
+
+    fn insert(&self, entries: &mut Entries<K, V>, key: K, value: V) {
+        if entries.map.len() >= MAX_ENTRIES {
             let ttl = self.ttl;
-            entries.retain(|_, (at, _)| at.elapsed() < ttl);
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
+            entries.map.retain(|_, (at, _)| at.elapsed() < ttl);
+            if entries.map.len() >= MAX_ENTRIES {
+                entries.map.clear();
             }
         }
-        entries.insert(key, (Instant::now(), value));
+        entries.map.insert(key, (Instant::now(), value));
     }
 
     /// Forgets one entry.
     pub fn forget(&self, key: &K) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.remove(key);
+        entries.generation = entries.generation.wrapping_add(1);
+        entries.map.remove(key);
     }
 
     /// Forgets entries matching `pred`.
     pub fn forget_where(&self, pred: impl Fn(&K) -> bool) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|k, _| !pred(k));
+        entries.generation = entries.generation.wrapping_add(1);
+        entries.map.retain(|k, _| !pred(k));
     }
 }
 
@@ -88,5 +129,23 @@ impl Default for StoreCaches {
             agents: TtlCache::new(TTL),
             users: TtlCache::new(TTL),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_that_predates_an_invalidation_is_not_cached() {
+        let cache: TtlCache<&str, &str> = TtlCache::new(TTL);
+        let before = cache.ticket();
+        // A write commits and invalidates while the reader's query is in flight.
+        cache.forget(&"k");
+        assert!(!cache.put_if_unchanged("k", "old", before));
+        assert_eq!(cache.get(&"k"), None);
+        let after = cache.ticket();
+        assert!(cache.put_if_unchanged("k", "new", after));
+        assert_eq!(cache.get(&"k"), Some("new"));
     }
 }

@@ -193,4 +193,20 @@ impl Store {
             tx.commit().await
         })
     }
+
+    /// Records a run that was refused (its creator may no longer run it) and disables the
+    /// monitor, releasing its lease, atomically.
+    pub async fn record_refused_monitor_run(&self, run: &RunRow) -> Result<(), sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            let mut tx = p.begin_write().await?;
+            sqlx::query("INSERT INTO heartbeat_runs (id, monitor_id, status, latency_ms, detail, started_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&run.id).bind(&run.monitor_id).bind(&run.status).bind(run.latency_ms)
+                .bind(&run.detail).bind(run.started_at)
+                .execute(&mut *tx).await?;
+            sqlx::query("UPDATE heartbeat_monitors SET enabled = $2, last_status = $3, last_run_at = $4, updated_at = $4, locked_until = NULL WHERE id = $1")
+                .bind(&run.monitor_id).bind(false).bind(&run.status).bind(run.started_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await
+        })
+    }
 }

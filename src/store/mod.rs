@@ -51,7 +51,9 @@ pub use traces::TraceSummary;
 pub use turns::{TraceRow, TurnRecord, UsageRow};
 pub use users::{RefreshTokenRow, UserRow};
 pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow};
-pub use workspaces::{GrantRow, MemberRow, WorkspaceRow};
+pub use workspaces::{
+    GrantDirection, GrantRow, MemberRow, MemberWrite, MembershipSnapshot, WorkspaceRow,
+};
 
 use std::{str::FromStr, time::Duration};
 

@@ -1,7 +1,11 @@
 //! Workspaces: roles, validated inputs and the rules for members, grants and restrictions.
 
+pub mod grants;
+mod members;
 mod service;
 
+pub use grants::{GrantAnswer, GrantStatus, grant};
+pub use members::*;
 pub use service::*;
 
 use crate::error::ApiError;

@@ -1,6 +1,6 @@
 //! Workspace operations, called by the thin HTTP handlers.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
@@ -8,7 +8,7 @@ use super::{KNOWN_PROVIDERS, Role, parse_name, parse_plan};
 use crate::{
     error::{ApiError, ApiResult},
     http::validate::Problems,
-    store::{GrantRow, MemberRow, Store, WorkspaceRow, ids::new_id},
+    store::{Store, WorkspaceRow, ids::new_id},
 };
 
 /// Creates a workspace owned by `owner_id`.
@@ -112,141 +112,6 @@ pub async fn update_settings(
     ws.updated_at = Utc::now();
     store.update_workspace(&ws).await?;
     Ok(ws)
-}
-
-/// Adds a member (by email or uid) or changes their role.
-pub async fn put_member(
-    store: &Store,
-    workspace_id: &str,
-    actor_role: Role,
-    email: Option<&str>,
-    uid: Option<&str>,
-    role: &str,
-) -> ApiResult<(MemberRow, bool)> {
-    let role = Role::parse(role)
-        .ok_or_else(|| ApiError::field("role", "must be one of owner, admin, member, viewer"))?;
-    if role == Role::Owner && actor_role != Role::Owner {
-        return Err(ApiError::Forbidden("Only owners can add owners".into()));
-    }
-    let user = match (email, uid) {
-        (Some(email), _) => store.user_by_email(&email.trim().to_lowercase()).await?,
-        (None, Some(uid)) => store.user_by_id(uid).await?,
-        (None, None) => return Err(ApiError::field("email", "email or uid is required")),
-    }
-    .ok_or_else(|| ApiError::not_found("User"))?;
-    if let Some(current) = store
-        .member_role(workspace_id, &user.id)
-        .await?
-        .and_then(|r| Role::parse(&r))
-    {
-        if current == Role::Owner && actor_role != Role::Owner {
-            return Err(ApiError::Forbidden(
-                "Only owners can change an owner's role".into(),
-            ));
-        }
-        if current == Role::Owner
-            && role != Role::Owner
-            && store.owner_count(workspace_id).await? <= 1
-        {
-            return Err(ApiError::Conflict(
-                "A workspace must keep at least one owner".into(),
-            ));
-        }
-    }
-    let created = store
-        .upsert_member(workspace_id, &user.id, role.as_str(), Utc::now())
-        .await?;
-    let member = store
-        .member(workspace_id, &user.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Member"))?;
-    Ok((member, created))
-}
-
-/// Removes a member; managers remove anyone but owners (owners only by owners), anyone may
-/// leave; the last owner stays.
-pub async fn remove_member(
-    store: &Store,
-    workspace_id: &str,
-    actor_id: &str,
-    actor_role: Role,
-    uid: &str,
-) -> ApiResult<()> {
-    let target = store
-        .member_role(workspace_id, uid)
-        .await?
-        .and_then(|r| Role::parse(&r))
-        .ok_or_else(|| ApiError::not_found("Member"))?;
-    let leaving = actor_id == uid;
-    if !leaving && !actor_role.can_manage() {
-        return Err(ApiError::Forbidden(
-            "Requires the owner or admin role in this workspace".into(),
-        ));
-    }
-    if !leaving && target == Role::Owner && actor_role != Role::Owner {
-        return Err(ApiError::Forbidden("Only owners can remove owners".into()));
-    }
-    match store.remove_member(workspace_id, uid).await? {
-        Some(true) => Ok(()),
-        Some(false) => Err(ApiError::Conflict(
-            "The last owner cannot be removed".into(),
-        )),
-        None => Err(ApiError::not_found("Member")),
-    }
-}
-
-/// Grants `agent_id` of `workspace_id` to another workspace.
-pub async fn grant(
-    store: &Store,
-    workspace_id: &str,
-    actor_id: &str,
-    receiving: &str,
-    agent_id: &str,
-    readonly: bool,
-    expires_at: Option<DateTime<Utc>>,
-) -> ApiResult<(GrantRow, bool)> {
-    let mut problems = Problems::new();
-    problems.check(
-        receiving == workspace_id,
-        "receivingWorkspaceId",
-        "must be another workspace",
-    );
-    problems.check(
-        agent_id.trim().is_empty() || agent_id.len() > 64,
-        "agentId",
-        "must be 1-64 characters",
-    );
-    problems.check(
-        expires_at.is_some_and(|t| t <= Utc::now()),
-        "expiresAt",
-        "must be in the future",
-    );
-    problems.finish()?;
-    store
-        .workspace(receiving)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Receiving workspace"))?;
-    let row = GrantRow {
-        id: new_id("grt"),
-        workspace_id: workspace_id.to_string(),
-        receiving_workspace_id: receiving.to_string(),
-        agent_id: agent_id.to_string(),
-        readonly,
-        expires_at,
-        created_by: actor_id.to_string(),
-        created_at: Utc::now(),
-    };
-    let result = store.upsert_grant(&row).await?;
-    store
-        .audit(
-            actor_id,
-            Some(workspace_id),
-            "grant.create",
-            Some(agent_id),
-            serde_json::json!({"receivingWorkspaceId": receiving}),
-        )
-        .await?;
-    Ok(result)
 }
 
 /// Checks a restriction list: known providers, non-empty model names.

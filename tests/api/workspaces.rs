@@ -1,9 +1,43 @@
 //! Workspaces group: CRUD, roles, members, grants, restrictions, stats, isolation.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
+
+/// Offers `agent_id` of `from_ws` to `to_ws` (as a manager of `from_ws`) and accepts it (as a
+/// manager of `to_ws`): grants take effect only once the receiving workspace consents.
+/// Returns the active grant.
+pub async fn grant_and_accept(
+    app: &TestApp,
+    from_ws: &str,
+    granter: &str,
+    to_ws: &str,
+    accepter: &str,
+    body: Value,
+) -> Value {
+    let mut body = body;
+    body["receivingWorkspaceId"] = json!(to_ws);
+    let offered = app
+        .post(&format!("/workspaces/{from_ws}/grants"), granter, body)
+        .await;
+    assert!(
+        offered.status == 201 || offered.status == 200,
+        "grant: {}",
+        offered.text
+    );
+    let id = offered.body["id"].as_str().expect("grant id").to_string();
+    let r = app
+        .post(
+            &format!("/workspaces/{to_ws}/grants/{id}/accept"),
+            accepter,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r.body["status"], "active", "{}", r.text);
+    r.body
+}
 
 /// Owner plus an admin, a member and a viewer in one workspace.
 struct Team {
@@ -330,10 +364,14 @@ async fn grants_are_created_listed_and_revoked() {
     assert_eq!(r.body["readonly"], true);
     assert!(r.body["id"].as_str().unwrap().starts_with("grt_"));
     assert!(r.body["expiresAt"].is_null());
+    assert_eq!(r.body["status"], "pending");
+    assert!(r.body["respondedAt"].is_null() && r.body["respondedBy"].is_null());
     let r = app.post(&grants, &t.admin, json!({"receivingWorkspaceId": other_ws, "agentId": "chad", "readonly": false, "expiresAt": "2999-01-01T00:00:00Z"})).await.expect(200);
     assert_eq!(r.body["readonly"], false);
+    assert_eq!(r.body["status"], "pending");
     let list = app.get(&grants, &t.viewer).await.expect(200);
     assert_eq!(list.body["total"], 1);
+    assert_eq!(list.body["items"][0]["status"], "pending");
     // Bad input.
     app.post(
         &grants,

@@ -1,5 +1,5 @@
-//! `resolve_agent`, called directly against the app's database: own, granted, expired grant,
-//! global, another workspace's (403) and unknown (404).
+//! `resolve_agent`, called directly against the app's database: own → global → active grant,
+//! with colliding ids; pending, expired and foreign agents (403) and unknown ids (404).
 
 use astra::{
     agents::{AgentSource, GlobalAgents, resolve_agent},
@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{agent, call, global};
-use crate::helpers::spawn_app_with;
+use crate::{helpers::spawn_app_with, workspaces::grant_and_accept};
 
 #[tokio::test]
 async fn resolution_order_grants_and_errors() {
@@ -20,7 +20,7 @@ async fn resolution_order_grants_and_errors() {
     let (b, _, _) = app.register("res-b@example.com").await;
     let ws_a = app.workspace(&a, "A").await;
     let ws_b = app.workspace(&b, "B").await;
-    for id in ["mine", "shared", "private"] {
+    for id in ["mine", "shared", "private", "oracle"] {
         call(
             &app,
             Method::POST,
@@ -33,17 +33,37 @@ async fn resolution_order_grants_and_errors() {
         .await
         .expect(201);
     }
-    let expires = (Utc::now() + Duration::days(1)).to_rfc3339();
-    app.post(
-        &format!("/workspaces/{ws_a}/grants"),
-        &a,
-        json!({"receivingWorkspaceId": ws_b, "agentId": "shared", "readonly": true, "expiresAt": expires}),
-    )
-    .await
-    .expect(201);
     let store = Store::connect(&app.config).await.unwrap();
     let globals = GlobalAgents::load(&app.config.file.agents, Utc::now()).unwrap();
     let now = Utc::now();
+
+    // Offered but not accepted: the same answer as no grant.
+    let offered = app
+        .post(
+            &format!("/workspaces/{ws_a}/grants"),
+            &a,
+            json!({"receivingWorkspaceId": ws_b, "agentId": "shared"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(offered.body["status"], "pending");
+    let pending = resolve_agent(&store, &globals, &ws_b, "shared", now)
+        .await
+        .unwrap_err();
+    assert!(matches!(pending, ApiError::Forbidden(_)), "{pending:?}");
+
+    let expires = (Utc::now() + Duration::days(1)).to_rfc3339();
+    for id in ["shared", "oracle"] {
+        grant_and_accept(
+            &app,
+            &ws_a,
+            &a,
+            &ws_b,
+            &b,
+            json!({"agentId": id, "readonly": true, "expiresAt": expires}),
+        )
+        .await;
+    }
 
     let own = resolve_agent(&store, &globals, &ws_a, "mine", now)
         .await
@@ -65,12 +85,7 @@ async fn resolution_order_grants_and_errors() {
     );
     assert_eq!(granted.config.display_name, "Agent shared");
 
-    let later = now + Duration::days(2);
-    let expired = resolve_agent(&store, &globals, &ws_b, "shared", later)
-        .await
-        .unwrap_err();
-    assert!(matches!(expired, ApiError::Forbidden(_)), "{expired:?}");
-
+    // An accepted grant of an id that is also global never shadows the global agent.
     let global = resolve_agent(&store, &globals, &ws_b, "oracle", now)
         .await
         .unwrap();
@@ -78,6 +93,12 @@ async fn resolution_order_grants_and_errors() {
         (global.source, global.config.display_name.as_str()),
         (AgentSource::Global, "Oracle")
     );
+
+    let later = now + Duration::days(2);
+    let expired = resolve_agent(&store, &globals, &ws_b, "shared", later)
+        .await
+        .unwrap_err();
+    assert!(matches!(expired, ApiError::Forbidden(_)), "{expired:?}");
 
     let other = resolve_agent(&store, &globals, &ws_b, "private", now)
         .await
@@ -94,28 +115,19 @@ async fn resolution_order_grants_and_errors() {
     );
 
     // A workspace's own agent wins over a grant and over a global agent.
-    call(
-        &app,
-        Method::POST,
-        "/agents",
-        &b,
-        &ws_b,
-        Some(agent("shared")),
-        &[],
-    )
-    .await
-    .expect(201);
-    call(
-        &app,
-        Method::POST,
-        "/agents",
-        &b,
-        &ws_b,
-        Some(agent("oracle")),
-        &[],
-    )
-    .await
-    .expect(201);
+    for id in ["shared", "oracle"] {
+        call(
+            &app,
+            Method::POST,
+            "/agents",
+            &b,
+            &ws_b,
+            Some(agent(id)),
+            &[],
+        )
+        .await
+        .expect(201);
+    }
     for id in ["shared", "oracle"] {
         let r = resolve_agent(&store, &globals, &ws_b, id, now)
             .await

@@ -34,15 +34,16 @@ async fn unknown_and_foreign_agents_are_refused() {
     a.chat(json!({"message": "hi", "agentId": "secret"}))
         .await
         .expect_error(403, "FORBIDDEN");
-    // A grant makes it usable.
-    a.app
-        .post(
-            &format!("/workspaces/{other_ws}/grants"),
-            &other_token,
-            json!({"receivingWorkspaceId": a.ws, "agentId": "secret"}),
-        )
-        .await
-        .expect(201);
+    // A grant makes it usable once this workspace accepted it.
+    crate::workspaces::grant_and_accept(
+        &a.app,
+        &other_ws,
+        &other_token,
+        &a.ws,
+        &a.token,
+        json!({"agentId": "secret"}),
+    )
+    .await;
     let r = a
         .chat(json!({"message": "hi", "agentId": "secret"}))
         .await

@@ -1,5 +1,8 @@
 //! Route group 5: `/workspaces/*` — workspaces, members, grants, restrictions, stats.
 
+mod grants;
+mod members;
+
 use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -12,7 +15,7 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     error::{ApiError, ApiResult},
-    store::{GrantRow, MemberRow, WorkspaceRow},
+    store::WorkspaceRow,
     workspaces::{self, Role},
 };
 
@@ -22,10 +25,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_workspace, list_workspaces))
         .routes(routes!(get_workspace))
         .routes(routes!(update_settings))
-        .routes(routes!(add_member))
-        .routes(routes!(remove_member))
+        .routes(routes!(members::add_member))
+        .routes(routes!(members::remove_member))
         .routes(routes!(stats))
-        .routes(routes!(create_grant, revoke_grant, list_grants))
+        .routes(routes!(
+            grants::create_grant,
+            grants::revoke_grant,
+            grants::list_grants
+        ))
+        .routes(routes!(grants::accept_grant))
+        .routes(routes!(grants::decline_grant))
         .routes(routes!(set_restrictions))
 }
 
@@ -170,87 +179,6 @@ async fn update_settings(
     Ok(Json(WorkspaceOut::new(ws, None, Some(role))))
 }
 
-/// A member to add (by email or uid) with a role.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct AddMemberIn {
-    /// The user's email.
-    pub email: Option<String>,
-    /// Or the user's id.
-    pub uid: Option<String>,
-    /// `owner|admin|member|viewer` (default `member`).
-    pub role: Option<String>,
-}
-
-/// A workspace member.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MemberOut {
-    /// Workspace.
-    pub workspace_id: String,
-    /// User id.
-    pub user_id: String,
-    /// User email.
-    pub email: String,
-    /// Role.
-    pub role: String,
-    /// Joined at.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<MemberRow> for MemberOut {
-    fn from(m: MemberRow) -> Self {
-        Self {
-            workspace_id: m.workspace_id,
-            user_id: m.user_id,
-            email: m.email,
-            role: m.role,
-            created_at: m.created_at,
-        }
-    }
-}
-
-/// Invite a member or change their role (owner/admin).
-#[utoipa::path(post, path = "/workspaces/{id}/members", tag = "workspaces", params(("id" = String, Path)),
-    request_body = AddMemberIn, security(("bearer" = [])),
-    responses((status = 201, body = MemberOut), (status = 200, body = MemberOut), (status = 403), (status = 404)))]
-async fn add_member(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<AddMemberIn>,
-) -> ApiResult<(StatusCode, Json<MemberOut>)> {
-    let (_, role) = workspaces::load_managed(&state.store, &id, &user.id).await?;
-    let (member, created) = workspaces::put_member(
-        &state.store,
-        &id,
-        role,
-        body.email.as_deref(),
-        body.uid.as_deref(),
-        body.role.as_deref().unwrap_or("member"),
-    )
-    .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(member.into())))
-}
-
-/// Remove a member (owner/admin, or yourself).
-#[utoipa::path(delete, path = "/workspaces/{id}/members/{uid}", tag = "workspaces",
-    params(("id" = String, Path), ("uid" = String, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
-async fn remove_member(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiPath((id, uid)): ApiPath<(String, String)>,
-) -> ApiResult<StatusCode> {
-    let (_, role) = workspaces::load_for(&state.store, &id, &user.id).await?;
-    workspaces::remove_member(&state.store, &id, &user.id, role, &uid).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// `?days=` for stats.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -291,159 +219,6 @@ async fn stats(
         "costUsd": stats.cost_usd,
         "byAgent": stats.by_agent,
     })))
-}
-
-/// A grant of one agent to another workspace.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantIn {
-    /// The workspace receiving access.
-    pub receiving_workspace_id: String,
-    /// The agent granted.
-    pub agent_id: String,
-    /// Run-only access (default true).
-    pub readonly: Option<bool>,
-    /// Optional expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
-/// Which grant to revoke (body or query).
-#[derive(Debug, Deserialize, ToSchema, IntoParams)]
-#[serde(rename_all = "camelCase")]
-#[into_params(parameter_in = Query)]
-pub struct RevokeIn {
-    /// The receiving workspace.
-    pub receiving_workspace_id: Option<String>,
-    /// The agent.
-    pub agent_id: Option<String>,
-}
-
-/// A stored grant.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct GrantOut {
-    /// `grt_…`
-    pub id: String,
-    /// Granting workspace.
-    pub workspace_id: String,
-    /// Receiving workspace.
-    pub receiving_workspace_id: String,
-    /// Agent.
-    pub agent_id: String,
-    /// Run-only.
-    pub readonly: bool,
-    /// Expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Granted by.
-    pub created_by: String,
-    /// Granted at.
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<GrantRow> for GrantOut {
-    fn from(g: GrantRow) -> Self {
-        Self {
-            id: g.id,
-            workspace_id: g.workspace_id,
-            receiving_workspace_id: g.receiving_workspace_id,
-            agent_id: g.agent_id,
-            readonly: g.readonly,
-            expires_at: g.expires_at,
-            created_by: g.created_by,
-            created_at: g.created_at,
-        }
-    }
-}
-
-/// Grant cross-workspace agent access (owner/admin).
-#[utoipa::path(post, path = "/workspaces/{id}/grants", tag = "workspaces", params(("id" = String, Path)),
-    request_body = GrantIn, security(("bearer" = [])),
-    responses((status = 201, body = GrantOut), (status = 200, body = GrantOut), (status = 403)))]
-async fn create_grant(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiPath(id): ApiPath<String>,
-    ApiJson(body): ApiJson<GrantIn>,
-) -> ApiResult<(StatusCode, Json<GrantOut>)> {
-    workspaces::load_managed(&state.store, &id, &user.id).await?;
-    let (grant, created) = workspaces::grant(
-        &state.store,
-        &id,
-        &user.id,
-        &body.receiving_workspace_id,
-        &body.agent_id,
-        body.readonly.unwrap_or(true),
-        body.expires_at,
-    )
-    .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(grant.into())))
-}
-
-/// Revoke a grant (owner/admin); keys in the JSON body or the query.
-#[utoipa::path(delete, path = "/workspaces/{id}/grants", tag = "workspaces",
-    params(("id" = String, Path), RevokeIn), security(("bearer" = [])),
-    responses((status = 204), (status = 404)))]
-async fn revoke_grant(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiPath(id): ApiPath<String>,
-    ApiQuery(query): ApiQuery<RevokeIn>,
-    body: axum::body::Bytes,
-) -> ApiResult<StatusCode> {
-    workspaces::load_managed(&state.store, &id, &user.id).await?;
-    let from_body: RevokeIn = if body.is_empty() {
-        RevokeIn {
-            receiving_workspace_id: None,
-            agent_id: None,
-        }
-    } else {
-        super::extract::parse_json(&body)?
-    };
-    let receiving = from_body
-        .receiving_workspace_id
-        .or(query.receiving_workspace_id);
-    let agent = from_body.agent_id.or(query.agent_id);
-    let (Some(receiving), Some(agent)) = (receiving, agent) else {
-        return Err(ApiError::field(
-            "receivingWorkspaceId",
-            "receivingWorkspaceId and agentId are required",
-        ));
-    };
-    if state.store.delete_grant(&id, &receiving, &agent).await? {
-        state
-            .store
-            .audit(
-                &user.id,
-                Some(&id),
-                "grant.revoke",
-                Some(&agent),
-                serde_json::json!({"receivingWorkspaceId": receiving}),
-            )
-            .await?;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("Grant"))
-    }
-}
-
-/// List grants given by this workspace.
-#[utoipa::path(get, path = "/workspaces/{id}/grants", tag = "workspaces", params(("id" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, description = "{items, total}")))]
-async fn list_grants(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
-    workspaces::load_for(&state.store, &id, &user.id).await?;
-    let grants = state.store.grants_of(&id).await?;
-    let total = grants.len();
-    let items: Vec<GrantOut> = grants.into_iter().map(Into::into).collect();
-    Ok(Json(serde_json::json!({ "items": items, "total": total })))
 }
 
 /// Allowed providers and models (`null` = any).
