@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod memory;
 pub mod net;
+pub mod page;
 pub mod providers;
 pub mod retention;
 pub mod skills;

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     error::{ApiError, ApiResult},
-    http::extract::Page,
+    page::Page,
     store::AgentVersionRow,
 };
 

@@ -254,14 +254,7 @@ pub struct PageParams {
     pub offset: Option<i64>,
 }
 
-/// Validated pagination.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    /// Page size.
-    pub limit: i64,
-    /// Items skipped.
-    pub offset: i64,
-}
+pub use crate::page::Page;
 
 impl PageParams {
     /// Applies defaults and bounds (`max` is the largest allowed limit).

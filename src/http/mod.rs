@@ -8,6 +8,7 @@ pub mod autonomous;
 pub mod chat;
 pub mod costs;
 pub mod diagnostics;
+pub mod dto;
 pub mod extract;
 pub mod heartbeat;
 mod idempotency;
