@@ -52,7 +52,9 @@ impl HashGate {
     pub async fn acquire(&self) -> Result<HashSlot, ApiError> {
         let permit = tokio::time::timeout(QUEUE_TIMEOUT, Arc::clone(&self.permits).acquire_owned())
             .await
-            .map_err(|_| ApiError::Unavailable("Too many sign-ins in progress; retry shortly".into()))?
+            .map_err(|_| {
+                ApiError::Unavailable("Too many sign-ins in progress; retry shortly".into())
+            })?
             .map_err(|e| ApiError::Internal(e.into()))?;
         Ok(HashSlot(permit))
     }
@@ -99,23 +101,22 @@ mod tests {
         let gate = HashGate::new(2);
         let running = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
-        let tasks: Vec<_> = (0..16)
-            .map(|_| {
-                let (gate, running, peak) = (gate.clone(), running.clone(), peak.clone());
-                tokio::spawn(async move {
-                    gate.run(move || {
-                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                        peak.fetch_max(now, Ordering::SeqCst);
-                        std::thread::sleep(Duration::from_millis(10));
-                        running.fetch_sub(1, Ordering::SeqCst);
-                    })
-                    .await
-                })
+        let runs = (0..16).map(|_| {
+            let (running, peak) = (running.clone(), peak.clone());
+            gate.run(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(Duration::from_millis(10));
+                running.fetch_sub(1, Ordering::SeqCst);
             })
-            .collect();
-        for t in tasks {
-            assert!(t.await.expect("join").is_ok());
+        });
+        for result in futures_util::future::join_all(runs).await {
+            assert!(result.is_ok());
         }
-        assert!(peak.load(Ordering::SeqCst) <= 2, "peak {}", peak.load(Ordering::SeqCst));
+        assert!(
+            peak.load(Ordering::SeqCst) <= 2,
+            "peak {}",
+            peak.load(Ordering::SeqCst)
+        );
     }
 }

@@ -116,7 +116,10 @@ impl AuthService {
         password: Password,
     ) -> ApiResult<(UserRow, TokenPair)> {
         let hasher = self.hasher.clone();
-        let hash = self.gate.run(move || hasher.hash(password.expose())).await??;
+        let hash = self
+            .gate
+            .run(move || hasher.hash(password.expose()))
+            .await??;
         let user = UserRow {
             id: new_id("usr"),
             email: email.as_str().to_string(),

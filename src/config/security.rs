@@ -27,7 +27,10 @@ impl Config {
     }
 
     /// The per-IP auth limit and the trusted proxies.
-    pub(super) fn apply_auth_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+    pub(super) fn apply_auth_env(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<()> {
         const AUTH_LIMIT: &str = "ASTRA_LIMITS_AUTH_PER_MINUTE";
         if let Some(v) = self.file.limits.get("authPerMinute") {
             self.auth_per_minute = v
@@ -51,7 +54,6 @@ impl Config {
         }
         Ok(())
     }
-
 }
 
 #[cfg(test)]
@@ -83,8 +85,14 @@ mod tests {
         assert_eq!(cfg.trusted_proxies.len(), 2);
         assert_eq!(Config::default().auth_per_minute, 20);
         let err = with("ASTRA_TRUSTED_PROXIES", "10.0.0.0/40").expect_err("bad cidr");
-        assert!(err.to_string().starts_with("ASTRA_TRUSTED_PROXIES"), "{err}");
+        assert!(
+            err.to_string().starts_with("ASTRA_TRUSTED_PROXIES"),
+            "{err}"
+        );
         let err = with("ASTRA_LIMITS_AUTH_PER_MINUTE", "-1").expect_err("bad limit");
-        assert!(err.to_string().starts_with("ASTRA_LIMITS_AUTH_PER_MINUTE"), "{err}");
+        assert!(
+            err.to_string().starts_with("ASTRA_LIMITS_AUTH_PER_MINUTE"),
+            "{err}"
+        );
     }
 }

@@ -74,9 +74,7 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     if let Ok(ip) = hop.parse::<IpAddr>() {
         return Some(canonical_ip(ip));
     }
-    hop.parse::<SocketAddr>()
-        .ok()
-        .map(|s| canonical_ip(s.ip()))
+    hop.parse::<SocketAddr>().ok().map(|s| canonical_ip(s.ip()))
 }
 
 #[cfg(test)]
@@ -113,9 +111,16 @@ mod tests {
             ip("10.0.0.1")
         );
         assert_eq!(
-            resolve(ip("::ffff:10.0.0.1"), &headers("[2001:db8::1]:443"), &trusted),
+            resolve(
+                ip("::ffff:10.0.0.1"),
+                &headers("[2001:db8::1]:443"),
+                &trusted
+            ),
             ip("2001:db8::1")
         );
-        assert_eq!(resolve(ip("10.0.0.1"), &HeaderMap::new(), &trusted), ip("10.0.0.1"));
+        assert_eq!(
+            resolve(ip("10.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("10.0.0.1")
+        );
     }
 }

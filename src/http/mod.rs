@@ -109,10 +109,7 @@ async fn require_credentials(
     }
     let (mut parts, body) = req.into_parts();
     let refusal = if parts.headers.contains_key(header::AUTHORIZATION) {
-        match AuthUser::from_request_parts(&mut parts, &state).await {
-            Ok(_) => None,
-            Err(e) => Some(e),
-        }
+        AuthUser::from_request_parts(&mut parts, &state).await.err()
     } else {
         Some(ApiError::Unauthorized(
             "Authentication required (bearer token or X-Api-Key)".into(),

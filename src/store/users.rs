@@ -130,7 +130,10 @@ impl Store {
     }
 
     /// Stores the refresh token of a new login (a new family).
-    pub async fn insert_refresh_token(&self, token: &NewRefreshToken<'_>) -> Result<(), sqlx::Error> {
+    pub async fn insert_refresh_token(
+        &self,
+        token: &NewRefreshToken<'_>,
+    ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
             sqlx::query(INSERT_REFRESH)
                 .bind(token.id).bind(token.user_id).bind(token.family_id).bind(token.token_hash)

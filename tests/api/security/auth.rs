@@ -33,7 +33,11 @@ async fn exec_sql(app: &TestApp, sql: &'static str, arg: &str) {
     match &app.db.url {
         Some(url) => {
             let pool = sqlx::PgPool::connect(url).await.expect("pg");
-            sqlx::query(sql).bind(arg).execute(&pool).await.expect("sql");
+            sqlx::query(sql)
+                .bind(arg)
+                .execute(&pool)
+                .await
+                .expect("sql");
             pool.close().await;
         }
         None => {
@@ -41,7 +45,11 @@ async fn exec_sql(app: &TestApp, sql: &'static str, arg: &str) {
                 .filename(app.db.data_dir.join("astra.db"))
                 .busy_timeout(Duration::from_secs(10));
             let pool = sqlx::SqlitePool::connect_with(opts).await.expect("sqlite");
-            sqlx::query(sql).bind(arg).execute(&pool).await.expect("sql");
+            sqlx::query(sql)
+                .bind(arg)
+                .execute(&pool)
+                .await
+                .expect("sql");
             pool.close().await;
         }
     }
@@ -120,9 +128,7 @@ async fn logout_takes_effect_on_the_next_request_even_against_a_racing_refresh()
             .expect_error(401, "UNAUTHORIZED");
         if refreshed.status == 200 {
             let next = refreshed.body["refreshToken"].as_str().expect("refresh");
-            refresh(&app, next)
-                .await
-                .expect_error(401, "UNAUTHORIZED");
+            refresh(&app, next).await.expect_error(401, "UNAUTHORIZED");
             let new_access = refreshed.body["accessToken"].as_str().expect("access");
             app.get("/workspaces", new_access)
                 .await
@@ -172,7 +178,9 @@ async fn two_hundred_parallel_logins_finish_in_bounded_time_and_health_answers()
         for _ in 0..5 {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let t = Instant::now();
-            app.send(Method::GET, "/health", None, &[]).await.expect(200);
+            app.send(Method::GET, "/health", None, &[])
+                .await
+                .expect(200);
             slowest = slowest.max(t.elapsed());
         }
         slowest
@@ -219,9 +227,27 @@ async fn auth_routes_are_limited_per_ip() {
 async fn forwarded_for_is_ignored_without_trusted_proxies_and_honoured_with_them() {
     let untrusting = spawn_app_with(|c| c.auth_per_minute = 2).await;
     let answers = [
-        login(&untrusting, "a@example.com", "wrong-pass", &[("x-forwarded-for", "1.1.1.1")]).await,
-        login(&untrusting, "b@example.com", "wrong-pass", &[("x-forwarded-for", "2.2.2.2")]).await,
-        login(&untrusting, "c@example.com", "wrong-pass", &[("x-forwarded-for", "3.3.3.3")]).await,
+        login(
+            &untrusting,
+            "a@example.com",
+            "wrong-pass",
+            &[("x-forwarded-for", "1.1.1.1")],
+        )
+        .await,
+        login(
+            &untrusting,
+            "b@example.com",
+            "wrong-pass",
+            &[("x-forwarded-for", "2.2.2.2")],
+        )
+        .await,
+        login(
+            &untrusting,
+            "c@example.com",
+            "wrong-pass",
+            &[("x-forwarded-for", "3.3.3.3")],
+        )
+        .await,
     ];
     assert_eq!(answers.map(|r| r.status), [401, 401, 429]);
 
@@ -230,7 +256,10 @@ async fn forwarded_for_is_ignored_without_trusted_proxies_and_honoured_with_them
         c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("cidr")];
     })
     .await;
-    for (i, client) in ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"].iter().enumerate() {
+    for (i, client) in ["1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"]
+        .iter()
+        .enumerate()
+    {
         login(
             &behind_proxy,
             &format!("p{i}@example.com"),
@@ -245,13 +274,22 @@ async fn forwarded_for_is_ignored_without_trusted_proxies_and_honoured_with_them
     let statuses: Vec<u16> = join_all(same.iter().enumerate().map(|(i, xff)| {
         let app = &behind_proxy;
         async move {
-            login(app, &format!("s{i}@example.com"), "wrong-pass", &[("x-forwarded-for", xff)])
-                .await
-                .status
+            login(
+                app,
+                &format!("s{i}@example.com"),
+                "wrong-pass",
+                &[("x-forwarded-for", xff)],
+            )
+            .await
+            .status
         }
     }))
     .await;
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        1,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -264,7 +302,9 @@ async fn short_secrets_refuse_to_start() {
     let db = crate::helpers::TestDb::new().await;
     let mut config = test_config(&db);
     config.internal_api_key = Some(astra::config::Secret::new("tiny"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let run = tokio::time::timeout(
         Duration::from_secs(30),
         astra::run(config, listener, std::future::pending()),
