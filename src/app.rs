@@ -84,6 +84,7 @@ impl Deref for AppState {
 impl AppState {
     /// Builds the state: resolves the JWT secret and connects the store (no migrations yet).
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+        config.validate()?;
         if config.jwt_secret.is_none() {
             config.jwt_secret = Some(load_or_create_secret(&config.data_dir)?);
         }
@@ -111,7 +112,8 @@ impl AppState {
             config.jwt_secret_prev.as_ref().map(Secret::expose),
         );
         let hasher = Hasher::new(config.password_memory_kib)?;
-        let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl);
+        let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl)
+            .with_ip_limit(config.auth_per_minute);
         // One switch for every outbound guard, so tools cannot disagree with webhooks.
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)

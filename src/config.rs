@@ -4,12 +4,16 @@
 //! one line naming the key. Secrets are wrapped in [`Secret`] so `Debug` never prints them.
 
 mod dos;
+mod cidr;
 mod duration;
 mod file;
+mod security;
 
 pub use dos::DosConfig;
+pub use cidr::{Cidr, canonical as canonical_ip};
 pub use duration::parse_duration;
 pub use file::FileConfig;
+pub use security::MIN_SECRET_LEN;
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -78,6 +82,11 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Argon2 memory cost in KiB (`ASTRA_PASSWORD_MEMORY_KIB`).
     pub password_memory_kib: u32,
+    /// `/auth/*` requests per client IP per minute (`ASTRA_LIMITS_AUTH_PER_MINUTE`, or
+    /// `limits.authPerMinute`; default 20, 0 = off).
+    pub auth_per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`ASTRA_TRUSTED_PROXIES`, CIDRs).
+    pub trusted_proxies: Vec<Cidr>,
     /// Provider for agents that name none: `settings.defaultProvider`, else
     /// `ASTRA_DEFAULT_PROVIDER`, else the first provider whose key is in the environment.
     pub default_provider: String,
@@ -129,6 +138,8 @@ impl Default for Config {
             allow_private_urls: false,
             cors_origins: Vec::new(),
             password_memory_kib: 19 * 1024,
+            auth_per_minute: 20,
+            trusted_proxies: Vec::new(),
             default_provider: "openai".into(),
             default_model: "gpt-4o-mini".into(),
             tools: crate::tools::ToolsConfig::default(),
@@ -164,6 +175,7 @@ impl Config {
             bail!("ASTRA_CONFIG: file {} does not exist", path.display());
         }
         cfg.apply_env(env)?;
+        cfg.validate()?;
         Ok(cfg)
     }
 
@@ -197,11 +209,6 @@ impl Config {
             self.data_dir = PathBuf::from(v);
         }
         self.jwt_secret = env("JWT_SECRET").map(Secret::new);
-        if let Some(s) = &self.jwt_secret
-            && s.expose().len() < 16
-        {
-            bail!("JWT_SECRET: must be at least 16 characters");
-        }
         self.jwt_secret_prev = env("JWT_SECRET_PREV").map(Secret::new);
         self.encryption_key = env("ASTRA_ENCRYPTION_KEY").map(Secret::new);
         if let Some(k) = &self.encryption_key {
@@ -235,6 +242,7 @@ impl Config {
                 .filter(|n| *n >= 8)
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
+        self.apply_auth_env(env)?;
         self.tools =
             crate::tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
         self.inference =

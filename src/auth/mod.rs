@@ -1,25 +1,39 @@
 //! Authentication: registration, login with brute-force protection, refresh-token rotation
 //! with replay detection, logout, and verification of access tokens.
+//!
+//! Defences: password hashing is bounded by [`hashing::HashGate`]; `/auth/*` is limited per
+//! client IP ([`AuthService::check_ip`]); a login attempt is counted before its password is
+//! verified, so parallel guesses cannot outrun the lock; a refresh spends the old token and
+//! stores the new one in one transaction and a revoked family stays revoked for tokens issued
+//! later; a logout is visible to the next request on this replica ([`versions`]).
 
 pub mod credentials;
+pub mod hashing;
 pub mod tokens;
+pub mod versions;
 
-use std::time::Duration;
+use std::{net::IpAddr, sync::Mutex, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::{
+    chat::limits::RateLimiter,
     error::{ApiError, ApiResult},
-    store::{Store, TtlCache, UserRow, ids::new_id, is_unique_violation},
+    store::{NewRefreshToken, Store, UserRow, ids::new_id, is_unique_violation},
 };
 use credentials::{Email, Hasher, Password};
+use hashing::HashGate;
 use tokens::{Claims, JwtKeys, hash_refresh_token, new_refresh_token};
+use versions::VersionCache;
 
 /// Failed logins allowed per email within [`LOCK_WINDOW`] before 429.
 pub const MAX_FAILED_LOGINS: i64 = 10;
 /// The brute-force window.
 pub const LOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// How often old failed logins and family revocations are pruned (opportunistically, by the
+/// login that finds the last pruning this old).
+pub const PRUNE_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -41,22 +55,56 @@ pub struct TokenPair {
 pub struct AuthService {
     keys: JwtKeys,
     hasher: Hasher,
+    gate: HashGate,
     access_ttl: Duration,
     refresh_ttl: Duration,
-    /// User id → token version, cached briefly: a logout here takes effect at once, on
-    /// other replicas within the TTL.
-    versions: TtlCache<String, i64>,
+    /// User id → token version (see [`versions`]).
+    versions: VersionCache,
+    /// `/auth/*` requests per client IP per minute.
+    ip_limiter: RateLimiter,
+    /// When old failed logins were last pruned.
+    last_prune: Mutex<Option<std::time::Instant>>,
 }
 
 impl AuthService {
-    /// Builds the service from keys, hasher and token lifetimes.
+    /// Builds the service from keys, hasher and token lifetimes (no per-IP limit).
     pub fn new(keys: JwtKeys, hasher: Hasher, access_ttl: Duration, refresh_ttl: Duration) -> Self {
         Self {
             keys,
             hasher,
+            gate: HashGate::default(),
             access_ttl,
             refresh_ttl,
-            versions: TtlCache::new(Duration::from_secs(5)),
+            versions: VersionCache::default(),
+            ip_limiter: RateLimiter::new(0),
+            last_prune: Mutex::new(None),
+        }
+    }
+
+    /// Limits `/auth/*` to `per_minute` requests per client IP (0 = no limit).
+    pub fn with_ip_limit(mut self, per_minute: u32) -> Self {
+        self.ip_limiter = RateLimiter::new(per_minute);
+        self
+    }
+
+    /// Counts one `/auth/*` request of `ip`; 429 with `Retry-After` over the limit. IPv6
+    /// clients are counted per /64, the block one subscriber usually holds.
+    pub fn check_ip(&self, ip: IpAddr) -> ApiResult<()> {
+        let key = match ip {
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let s = v6.segments();
+                    format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+                }
+            },
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        match self.ip_limiter.check(&key) {
+            Some(d) if !d.allowed => Err(ApiError::RateLimit {
+                retry_after: d.reset_secs,
+            }),
+            _ => Ok(()),
         }
     }
 
@@ -68,9 +116,10 @@ impl AuthService {
         password: Password,
     ) -> ApiResult<(UserRow, TokenPair)> {
         let hasher = self.hasher.clone();
-        let hash = tokio::task::spawn_blocking(move || hasher.hash(password.expose()))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))??;
+        let hash = self
+            .gate
+            .run(move || hasher.hash(password.expose()))
+            .await??;
         let user = UserRow {
             id: new_id("usr"),
             email: email.as_str().to_string(),
@@ -84,7 +133,7 @@ impl AuthService {
             }
             other => other?,
         }
-        let tokens = self.issue(store, &user, &new_id("fam")).await?;
+        let tokens = self.issue(store, &user).await?;
         store
             .audit(
                 &user.id,
@@ -97,41 +146,51 @@ impl AuthService {
         Ok((user, tokens))
     }
 
-    /// Checks credentials; locks an email out after too many failures.
+    /// Checks credentials; locks an email out after too many failures. The attempt is counted
+    /// before the password is verified, so at most [`MAX_FAILED_LOGINS`] guesses per window
+    /// are ever verified, however many arrive at once.
     pub async fn login(
         &self,
         store: &Store,
-        email: &str,
+        email: &Email,
         password: &str,
     ) -> ApiResult<(UserRow, TokenPair)> {
-        let email = email.trim().to_lowercase();
+        let email = email.as_str();
         let now = Utc::now();
-        let window_start = now - LOCK_WINDOW;
-        let (failures, oldest) = store.login_failures_since(&email, window_start).await?;
-        if failures >= MAX_FAILED_LOGINS {
-            let unlock = oldest.unwrap_or(now) + LOCK_WINDOW;
-            let retry_after = (unlock - now).num_seconds().max(1) as u64;
-            return Err(ApiError::RateLimit { retry_after });
-        }
-        let user = store.user_by_email(&email).await?;
+        self.prune_if_due(store, now).await;
+        // The slot is taken before the attempt is counted, so attempts in flight (counted,
+        // not yet verified) are bounded by the slots: parallel correct logins do not lock
+        // each other out.
+        let slot = self.gate.acquire().await?;
+        let attempts = match store
+            .admit_login_attempt(email, now, now - LOCK_WINDOW, MAX_FAILED_LOGINS)
+            .await?
+        {
+            Ok(rank) => rank,
+            Err(oldest) => {
+                let unlock = oldest + LOCK_WINDOW;
+                let retry_after = (unlock - now).num_seconds().max(1) as u64;
+                return Err(ApiError::RateLimit { retry_after });
+            }
+        };
+        let user = store.user_by_email(email).await?;
         let hasher = self.hasher.clone();
         let password = password.to_string();
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-        let ok =
-            tokio::task::spawn_blocking(move || hasher.verify(&password, stored_hash.as_deref()))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
+        let ok = slot
+            .run(move || hasher.verify(&password, stored_hash.as_deref()))
+            .await?;
         match user {
             Some(user) if ok => {
-                store.clear_login_failures(&email, window_start).await?;
-                let tokens = self.issue(store, &user, &new_id("fam")).await?;
+                store.clear_login_failures(email).await?;
+                let tokens = self.issue(store, &user).await?;
                 store
                     .audit(&user.id, None, "auth.login", None, json!({}))
                     .await?;
                 Ok((user, tokens))
             }
+            // The counted attempt stays as the failure record.
             user => {
-                store.record_login_failure(&email, now).await?;
                 // Failures for unknown emails have no user to file them under.
                 if let Some(user) = user {
                     store
@@ -140,7 +199,7 @@ impl AuthService {
                             None,
                             "auth.login_failed",
                             None,
-                            json!({ "reason": "invalid_password", "recentFailures": failures + 1 }),
+                            json!({ "reason": "invalid_password", "recentFailures": attempts }),
                         )
                         .await?;
                 }
@@ -157,47 +216,66 @@ impl AuthService {
             .refresh_token(&hash_refresh_token(refresh_token))
             .await?
             .ok_or_else(invalid)?;
-        if row.revoked_at.is_some() || row.used_at.is_some() {
-            if row.used_at.is_some() {
-                tracing::warn!(user_id = %row.user_id, "refresh token replay; revoking family");
-                store.revoke_family(&row.family_id, now).await?;
-                store
-                    .audit(
-                        &row.user_id,
-                        None,
-                        "auth.refresh_replay",
-                        Some(&row.family_id),
-                        json!({ "familyRevoked": true }),
-                    )
-                    .await?;
-            }
+        if row.family_revoked || row.revoked_at.is_some() {
+            return Err(invalid());
+        }
+        if row.used_at.is_some() {
+            self.revoke_family(store, &row.user_id, &row.family_id, false)
+                .await?;
             return Err(invalid());
         }
         if row.expires_at <= now {
             return Err(invalid());
         }
-        if !store.spend_refresh_token(&row.id, now).await? {
-            // Another request spent it first: a concurrent replay.
-            store.revoke_family(&row.family_id, now).await?;
-            store
-                .audit(
-                    &row.user_id,
-                    None,
-                    "auth.refresh_replay",
-                    Some(&row.family_id),
-                    json!({ "familyRevoked": true, "concurrent": true }),
-                )
+        let token = new_refresh_token();
+        let (id, hash) = (new_id("rtk"), hash_refresh_token(&token));
+        let new = NewRefreshToken {
+            id: &id,
+            user_id: &row.user_id,
+            family_id: &row.family_id,
+            token_hash: &hash,
+            created_at: now,
+            expires_at: now + self.refresh_ttl,
+        };
+        let Some(version) = store.rotate_refresh_token(&row.id, &new).await? else {
+            // Another request spent it first (a concurrent replay) or the family was revoked.
+            self.revoke_family(store, &row.user_id, &row.family_id, true)
                 .await?;
             return Err(invalid());
-        }
-        let user = store.user_by_id(&row.user_id).await?.ok_or_else(invalid)?;
-        self.issue(store, &user, &row.family_id).await
+        };
+        Ok(TokenPair {
+            access_token: self.sign(&row.user_id, version, now)?,
+            refresh_token: token,
+        })
+    }
+
+    async fn revoke_family(
+        &self,
+        store: &Store,
+        user_id: &str,
+        family_id: &str,
+        concurrent: bool,
+    ) -> ApiResult<()> {
+        tracing::warn!(user_id = %user_id, "refresh token replay; revoking family");
+        store.revoke_family(family_id, user_id, Utc::now()).await?;
+        self.versions.invalidate(user_id);
+        store
+            .audit(
+                user_id,
+                None,
+                "auth.refresh_replay",
+                Some(family_id),
+                json!({ "familyRevoked": true, "concurrent": concurrent }),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Revokes every token of the user (refresh tokens and outstanding access tokens).
     pub async fn logout(&self, store: &Store, user_id: &str) -> ApiResult<()> {
         store.revoke_all_tokens(user_id, Utc::now()).await?;
-        self.versions.forget(&user_id.to_string());
+        // After the commit: a read racing the logout cannot re-cache the old version.
+        self.versions.invalidate(user_id);
         store
             .audit(user_id, None, "auth.logout", None, json!({}))
             .await?;
@@ -211,9 +289,10 @@ impl AuthService {
         let current = match self.versions.get(&claims.sub) {
             Some(v) => Some(v),
             None => {
+                let epoch = self.versions.epoch();
                 let v = store.token_version(&claims.sub).await?;
                 if let Some(v) = v {
-                    self.versions.put(claims.sub.clone(), v);
+                    self.versions.put(epoch, &claims.sub, v);
                 }
                 v
             }
@@ -224,28 +303,57 @@ impl AuthService {
         }
     }
 
-    async fn issue(&self, store: &Store, user: &UserRow, family_id: &str) -> ApiResult<TokenPair> {
-        let now = Utc::now();
+    /// Prunes failed logins older than the lock window and family revocations whose tokens
+    /// have all expired, at most every [`PRUNE_EVERY`]; failures are logged, never fatal.
+    async fn prune_if_due(&self, store: &Store, now: DateTime<Utc>) {
+        {
+            let mut last = self.last_prune.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        if let Err(e) = store.prune_login_failures(now - LOCK_WINDOW).await {
+            tracing::warn!(error = %e, "pruning failed logins");
+        }
+        // A token issued into a family right as it was revoked expires one lifetime later.
+        let horizon = now - self.refresh_ttl - Duration::from_secs(3600);
+        if let Err(e) = store.prune_revoked_families(horizon).await {
+            tracing::warn!(error = %e, "pruning revoked token families");
+        }
+    }
+
+    fn sign(&self, user_id: &str, version: i64, now: DateTime<Utc>) -> ApiResult<String> {
         let claims = Claims {
-            sub: user.id.clone(),
-            uid: user.id.clone(),
+            sub: user_id.to_string(),
+            uid: user_id.to_string(),
             iat: now.timestamp(),
             exp: (now + self.access_ttl).timestamp(),
-            ver: user.token_version,
+            ver: version,
             typ: "access".into(),
         };
-        let access_token = self.keys.sign(&claims)?;
+        Ok(self.keys.sign(&claims)?)
+    }
+
+    /// Signs in a user with a new token family.
+    async fn issue(&self, store: &Store, user: &UserRow) -> ApiResult<TokenPair> {
+        let now = Utc::now();
+        let access_token = self.sign(&user.id, user.token_version, now)?;
         let refresh_token = new_refresh_token();
-        let expires: DateTime<Utc> = now + self.refresh_ttl;
+        let (id, family, hash) = (
+            new_id("rtk"),
+            new_id("fam"),
+            hash_refresh_token(&refresh_token),
+        );
         store
-            .insert_refresh_token(
-                &new_id("rtk"),
-                &user.id,
-                family_id,
-                &hash_refresh_token(&refresh_token),
-                now,
-                expires,
-            )
+            .insert_refresh_token(&NewRefreshToken {
+                id: &id,
+                user_id: &user.id,
+                family_id: &family,
+                token_hash: &hash,
+                created_at: now,
+                expires_at: now + self.refresh_ttl,
+            })
             .await?;
         Ok(TokenPair {
             access_token,

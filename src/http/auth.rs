@@ -5,14 +5,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::ApiJson;
+use super::{client_ip::ClientIp, extract::ApiJson};
 use crate::{
     app::AppState,
     auth::{
         AuthUser, TokenPair,
         credentials::{Email, Password},
     },
-    error::ApiResult,
+    error::{ApiError, ApiResult},
     http::validate::Problems,
     store::UserRow,
 };
@@ -94,6 +94,23 @@ pub struct LogoutOut {
     pub success: bool,
 }
 
+/// Admission to `/auth/*`: counts the request against the caller's per-IP limit
+/// (`ASTRA_LIMITS_AUTH_PER_MINUTE`) before the body is read; 429 with `Retry-After` over it.
+pub struct AuthRate;
+
+impl axum::extract::FromRequestParts<AppState> for AuthRate {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        state.auth.check_ip(ip)?;
+        Ok(AuthRate)
+    }
+}
+
 fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
     AuthOut {
         user: user.into(),
@@ -104,9 +121,11 @@ fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
 
 /// Create a user (email + password).
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = CredentialsIn,
-    responses((status = 201, body = AuthOut), (status = 400), (status = 409)))]
+    responses((status = 201, body = AuthOut), (status = 400), (status = 409),
+        (status = 429, description = "per-IP limit; `Retry-After`")))]
 async fn register(
     State(state): State<AppState>,
+    _rate: AuthRate,
     ApiJson(body): ApiJson<CredentialsIn>,
 ) -> ApiResult<(StatusCode, Json<AuthOut>)> {
     let email = Email::parse(&body.email);
@@ -122,23 +141,36 @@ async fn register(
 
 /// Authenticate with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = CredentialsIn,
-    responses((status = 200, body = AuthOut), (status = 401), (status = 429)))]
+    responses((status = 200, body = AuthOut), (status = 400), (status = 401),
+        (status = 429, description = "email locked or per-IP limit; `Retry-After`")))]
 async fn login(
     State(state): State<AppState>,
+    _rate: AuthRate,
     ApiJson(body): ApiJson<CredentialsIn>,
 ) -> ApiResult<Json<AuthOut>> {
+    // Checked before any database or hashing work: no stored address is longer than 254.
+    let email = Email::parse(&body.email);
+    let mut problems = Problems::new();
+    problems.check(email.is_err(), "email", "must be a valid email address");
+    problems.check(
+        body.password.chars().count() > 1024,
+        "password",
+        "must be 8-1024 characters",
+    );
+    problems.finish()?;
     let (user, tokens) = state
         .auth
-        .login(&state.store, &body.email, &body.password)
+        .login(&state.store, &email?, &body.password)
         .await?;
     Ok(Json(auth_out(&user, tokens)))
 }
 
 /// Rotate a refresh token; a spent token revokes its whole family.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn,
-    responses((status = 200, body = TokensOut), (status = 401)))]
+    responses((status = 200, body = TokensOut), (status = 401), (status = 429)))]
 async fn refresh(
     State(state): State<AppState>,
+    _rate: AuthRate,
     ApiJson(body): ApiJson<RefreshIn>,
 ) -> ApiResult<Json<TokensOut>> {
     let tokens = state
@@ -153,8 +185,12 @@ async fn refresh(
 
 /// Revoke all tokens of the calling user.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401)))]
-async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<LogoutOut>> {
+    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401), (status = 429)))]
+async fn logout(
+    State(state): State<AppState>,
+    _rate: AuthRate,
+    user: AuthUser,
+) -> ApiResult<Json<LogoutOut>> {
     state.auth.logout(&state.store, &user.id).await?;
     Ok(Json(LogoutOut { success: true }))
 }

@@ -1,10 +1,10 @@
 //! Route group 2: `/agent/*` — chat (JSON and SSE), reset, presence, health.
 
-use std::{convert::Infallible, net::SocketAddr, sync::atomic::Ordering, time::Duration};
+use std::{convert::Infallible, net::IpAddr, sync::atomic::Ordering, time::Duration};
 
 use axum::{
     Json,
-    extract::{ConnectInfo, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{
         IntoResponse, Response,
@@ -20,6 +20,7 @@ use tracing::Instrument;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
+    client_ip::ClientIp,
     extract::{ApiJson, WorkspaceMember, from_value},
     idempotency::{self, Idempotency},
     request_id,
@@ -53,7 +54,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// Admission shared by both chat routes; returns the validated input, member and rate state.
 async fn admit(
     state: &AppState,
-    addr: SocketAddr,
+    ip: IpAddr,
     user: AuthUser,
     headers: &HeaderMap,
     body: Value,
@@ -63,7 +64,7 @@ async fn admit(
         from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
     check_budget(state, &user, &input.message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
-    let rate = check_rates(state, addr.ip(), &member.user)?;
+    let rate = check_rates(state, ip, &member.user)?;
     Ok((input, member, rate))
 }
 
@@ -107,7 +108,7 @@ fn spawn_turn(state: &AppState, plan: TurnPlan) -> (mpsc::Receiver<ChatEvent>, C
               (status = 422), (status = 429), (status = 502), (status = 503), (status = 504)))]
 async fn chat(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     user: AuthUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
@@ -115,7 +116,7 @@ async fn chat(
     let user_id = user.id.clone();
     let key = idempotency::key_from(&headers)?;
     let hash = idempotency::request_hash("/agent/chat", &body);
-    let (input, member, rate) = admit(&state, addr, user, &headers, body, false).await?;
+    let (input, member, rate) = admit(&state, ip, user, &headers, body, false).await?;
     let mut guard = match key {
         Some(key) => match idempotency::claim(&state, &user_id, &key, &hash).await? {
             Idempotency::Replay(response) => return Ok(response),
@@ -206,12 +207,12 @@ impl Drop for StreamGauge {
     responses((status = 200, description = "text/event-stream"), (status = 400), (status = 404), (status = 429)))]
 async fn chat_stream(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     user: AuthUser,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
-    let (input, member, rate) = admit(&state, addr, user, &headers, body, true).await?;
+    let (input, member, rate) = admit(&state, ip, user, &headers, body, true).await?;
     let plan = plan_turn(&state, &member, &input, request_id::current()).await?;
     let (rx, cancel) = spawn_turn(&state, plan);
     let guard = cancel.drop_guard();

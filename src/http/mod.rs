@@ -6,6 +6,7 @@ pub mod agents;
 pub mod auth;
 pub mod autonomous;
 pub mod chat;
+pub mod client_ip;
 pub mod costs;
 pub mod diagnostics;
 pub mod dto;
@@ -18,6 +19,7 @@ pub mod memory_profiles;
 pub mod onboarding;
 mod openapi;
 pub mod provider_credentials;
+pub mod public;
 pub mod request_id;
 pub mod sessions;
 pub mod signing_keys;
@@ -33,16 +35,18 @@ use std::sync::Arc;
 
 use axum::{
     Json, Router,
-    extract::DefaultBodyLimit,
-    http::{HeaderValue, Method},
-    middleware,
+    extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, Request, State},
+    http::{HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{app::AppState, error::ApiError};
+use crate::{app::AppState, auth::AuthUser, error::ApiError};
+use extract::InternalKey;
 
 /// JSON bodies above this size are refused with 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -83,12 +87,47 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(doc.as_ref().clone()) }
             }),
         )
+        // Only matched routes pass through it, so unknown paths still 404 and wrong methods 405.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_credentials,
+        ))
         .fallback(|| async { ApiError::NotFound("No such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
+}
+
+/// Authentication by default: a route not on [`public::PUBLIC_ROUTES`] answers 401 unless the
+/// request carries a valid bearer token or the internal API key. A verified caller is left in
+/// the request extensions, so the handler's extractor does not verify it again.
+async fn require_credentials(
+    State(state): State<AppState>,
+    matched: MatchedPath,
+    req: Request,
+    next: Next,
+) -> Response {
+    if public::is_public(req.method(), matched.as_str()) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let refusal = if parts.headers.contains_key(header::AUTHORIZATION) {
+        AuthUser::from_request_parts(&mut parts, &state).await.err()
+    } else {
+        Some(ApiError::Unauthorized(
+            "Authentication required (bearer token or X-Api-Key)".into(),
+        ))
+    };
+    if let Some(refusal) = refusal
+        && InternalKey::from_request_parts(&mut parts, &state)
+            .await
+            .is_err()
+    {
+        return refusal.into_response();
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 fn cors_layer(origins: &[String]) -> CorsLayer {

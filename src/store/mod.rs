@@ -49,7 +49,7 @@ pub use skill_metrics::{SkillMetric, SkillMetricsSummary};
 pub use stats::{GlobalCounts, WorkspaceStats};
 pub use traces::TraceSummary;
 pub use turns::{TraceRow, TurnRecord, UsageRow};
-pub use users::{RefreshTokenRow, UserRow};
+pub use users::{NewRefreshToken, RefreshTokenRow, UserRow};
 pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow};
 pub use workspaces::{
     GrantDirection, GrantRow, MemberRow, MemberWrite, MembershipSnapshot, WorkspaceRow,

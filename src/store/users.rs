@@ -36,7 +36,28 @@ pub struct RefreshTokenRow {
     pub used_at: Option<DateTime<Utc>>,
     /// Set when the token (or its family) was revoked.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// True when the whole family was revoked (replay or logout), whenever the token was issued.
+    pub family_revoked: bool,
 }
+
+/// A refresh token to store (only its hash).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRefreshToken<'a> {
+    /// Row id.
+    pub id: &'a str,
+    /// Owner.
+    pub user_id: &'a str,
+    /// Family (one per login).
+    pub family_id: &'a str,
+    /// SHA-256 of the token, hex.
+    pub token_hash: &'a str,
+    /// Issue time.
+    pub created_at: DateTime<Utc>,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
 
 const USER_COLUMNS: &str = "id, email, password_hash, token_version, created_at";
 
@@ -88,7 +109,9 @@ impl Store {
         })
     }
 
-    /// Bumps the token version and revokes every refresh token of the user.
+    /// Bumps the token version and revokes every refresh token of the user, recording each of
+    /// their families as revoked so that a token a concurrent refresh issues into one of them
+    /// is refused as well.
     pub async fn revoke_all_tokens(
         &self,
         user_id: &str,
@@ -98,103 +121,158 @@ impl Store {
             let mut tx = p.begin_write().await?;
             sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
                 .bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO revoked_token_families (family_id, user_id, revoked_at) SELECT DISTINCT family_id, user_id, $2 FROM refresh_tokens WHERE user_id = $1 AND revoked_at IS NULL ON CONFLICT (family_id) DO NOTHING")
+                .bind(user_id).bind(now).execute(&mut *tx).await?;
             sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user_id).bind(now).execute(&mut *tx).await?;
             tx.commit().await
         })
     }
 
-    /// Stores a new refresh token hash.
+    /// Stores the refresh token of a new login (a new family).
     pub async fn insert_refresh_token(
         &self,
-        id: &str,
-        user_id: &str,
-        family_id: &str,
-        token_hash: &str,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
+        token: &NewRefreshToken<'_>,
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            sqlx::query("INSERT INTO refresh_tokens (id, user_id, family_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id).bind(user_id).bind(family_id).bind(token_hash).bind(now).bind(expires_at)
+            sqlx::query(INSERT_REFRESH)
+                .bind(token.id).bind(token.user_id).bind(token.family_id).bind(token.token_hash)
+                .bind(token.created_at).bind(token.expires_at)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
     }
 
-    /// Finds a refresh token by its hash.
+    /// Finds a refresh token by its hash; `family_revoked` tells whether its family is.
     pub async fn refresh_token(
         &self,
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
         with_pool!(&self.pool, p => {
-            sqlx::query_as("SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
+            sqlx::query_as("SELECT t.id, t.user_id, t.family_id, t.expires_at, t.used_at, t.revoked_at, \
+                EXISTS (SELECT 1 FROM revoked_token_families f WHERE f.family_id = t.family_id) AS family_revoked \
+                FROM refresh_tokens t WHERE t.token_hash = $1")
                 .bind(token_hash).fetch_optional(p).await
         })
     }
 
-    /// Marks a token used; false when another request spent it first (a replay race).
-    pub async fn spend_refresh_token(
+    /// Spends refresh token `old_id` and stores its successor in one transaction. The spend is
+    /// conditional (unspent, unrevoked, family not revoked); `None` when it did not apply —
+    /// another request spent it first or the family was revoked. Otherwise the user's current
+    /// token version, read inside the same transaction, for the new access token.
+    pub async fn rotate_refresh_token(
         &self,
-        id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<bool, sqlx::Error> {
-        let done = with_pool!(&self.pool, p => {
-            sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL")
-                .bind(id).bind(now).execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(done == 1)
-    }
-
-    /// Revokes every token of a family (replay detected).
-    pub async fn revoke_family(
-        &self,
-        family_id: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
+        old_id: &str,
+        new: &NewRefreshToken<'_>,
+    ) -> Result<Option<i64>, sqlx::Error> {
         with_pool!(&self.pool, p => {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
-                .bind(family_id).bind(now).execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
-
-    /// Records a failed login for an email.
-    pub async fn record_login_failure(
-        &self,
-        email: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
-            sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ($1, $2)")
-                .bind(email).bind(now).execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(())
-    }
-
-    /// Failed logins for an email since `since`, and the oldest of them.
-    pub async fn login_failures_since(
-        &self,
-        email: &str,
-        since: DateTime<Utc>,
-    ) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
-        with_pool!(&self.pool, p => {
-            sqlx::query_as("SELECT COUNT(*), MIN(failed_at) FROM login_failures WHERE email = $1 AND failed_at > $2")
-                .bind(email).bind(since).fetch_one(p).await
+            let mut tx = p.begin_write().await?;
+            let spent = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL \
+                AND NOT EXISTS (SELECT 1 FROM revoked_token_families f WHERE f.family_id = refresh_tokens.family_id)")
+                .bind(old_id).bind(new.created_at).execute(&mut *tx).await?.rows_affected();
+            if spent != 1 {
+                tx.rollback().await?;
+                return Ok(None);
+            }
+            let version: Option<i64> = sqlx::query_scalar("SELECT token_version FROM users WHERE id = $1")
+                .bind(new.user_id).fetch_optional(&mut *tx).await?;
+            let Some(version) = version else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            sqlx::query(INSERT_REFRESH)
+                .bind(new.id).bind(new.user_id).bind(new.family_id).bind(new.token_hash)
+                .bind(new.created_at).bind(new.expires_at)
+                .execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(version))
         })
     }
 
-    /// Forgets failed logins of an email (after a success) and prunes old ones.
-    pub async fn clear_login_failures(
+    /// Revokes a family after a replay: records the revocation (checked on every refresh),
+    /// revokes its tokens and bumps the owner's token version so that access tokens issued
+    /// from it stop working too.
+    pub async fn revoke_family(
         &self,
-        email: &str,
-        older_than: DateTime<Utc>,
+        family_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
-            sqlx::query("DELETE FROM login_failures WHERE email = $1 OR failed_at < $2")
-                .bind(email).bind(older_than).execute(p).await.map(|r| r.rows_affected())
+            let mut tx = p.begin_write().await?;
+            sqlx::query("INSERT INTO revoked_token_families (family_id, user_id, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (family_id) DO NOTHING")
+                .bind(family_id).bind(user_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+                .bind(user_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL")
+                .bind(family_id).bind(now).execute(&mut *tx).await?;
+            tx.commit().await
+        })
+    }
+
+    /// Forgets family revocations older than `older_than` (pass a time before which every
+    /// token of a revoked family has expired).
+    pub async fn prune_revoked_families(
+        &self,
+        older_than: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            sqlx::query("DELETE FROM revoked_token_families WHERE revoked_at < $1")
+                .bind(older_than).execute(p).await.map(|r| r.rows_affected())
+        })
+    }
+
+    /// Admits a login attempt for an email before its password is checked, atomically: with
+    /// fewer than `max` attempts since `since`, records this one (it stays as the failure
+    /// record unless the login succeeds) and returns `Ok(n)`, its rank in the window; otherwise
+    /// records nothing and returns `Err(oldest)`, the oldest attempt of the window. The count
+    /// and the insert run under a per-email lock, so parallel attempts cannot all see room.
+    pub async fn admit_login_attempt(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+        max: i64,
+    ) -> Result<Result<i64, DateTime<Utc>>, sqlx::Error> {
+        const COUNT: &str = "SELECT COUNT(*), MIN(failed_at) FROM login_failures WHERE email = $1 AND failed_at > $2";
+        const INSERT: &str = "INSERT INTO login_failures (email, failed_at) VALUES ($1, $2)";
+        with_pool!(&self.pool, p => {
+            // SQLite: `BEGIN IMMEDIATE` already serialises writers.
+            let mut tx = p.begin_write().await?;
+            if let super::Pool::Postgres(_) = &self.pool {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(email).execute(&mut *tx).await?;
+            }
+            let (count, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(COUNT)
+                .bind(email).bind(since).fetch_one(&mut *tx).await?;
+            if count >= max {
+                tx.rollback().await?;
+                return Ok(Err(oldest.unwrap_or(now)));
+            }
+            sqlx::query(INSERT).bind(email).bind(now).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Ok(count + 1))
+        })
+    }
+
+    /// Forgets the failed logins of an email (after a success).
+    pub async fn clear_login_failures(&self, email: &str) -> Result<(), sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            sqlx::query("DELETE FROM login_failures WHERE email = $1")
+                .bind(email).execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
+    }
+
+    /// Deletes failed logins older than `older_than`; returns how many went.
+    pub async fn prune_login_failures(
+        &self,
+        older_than: DateTime<Utc>,
+    ) -> Result<u64, sqlx::Error> {
+        with_pool!(&self.pool, p => {
+            sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
+                .bind(older_than).execute(p).await.map(|r| r.rows_affected())
+        })
     }
 
     /// Appends an audit entry.

@@ -109,6 +109,8 @@ pub fn test_config(db: &TestDb) -> Config {
         internal_api_key: Some(Secret::new(TEST_INTERNAL_KEY)),
         allow_private_urls: true,
         password_memory_kib: 64,
+        // Every test registers many users from 127.0.0.1; tests of the limit set a low one.
+        auth_per_minute: 100_000,
         // Workers poll often and retry fast, so tests see their effects quickly.
         webhook_retry_base: std::time::Duration::from_millis(20),
         workers: astra::workers::WorkersConfig {

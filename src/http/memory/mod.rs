@@ -2,11 +2,9 @@
 //! profile, daily entries, strategic notes and search. The seed's chain applies: JWT, token
 //! budget, workspace membership, per-IP rate (counted apart from the chat routes' window).
 
-use std::net::SocketAddr;
-
 use axum::{
     Json,
-    extract::{ConnectInfo, FromRequestParts, State},
+    extract::{FromRequestParts, State},
     http::{StatusCode, request::Parts},
 };
 use chrono::{Duration, Utc};
@@ -17,6 +15,7 @@ mod dto;
 
 pub use dto::*;
 
+use super::client_ip::ClientIp;
 use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
 use crate::{
     app::AppState,
@@ -61,8 +60,8 @@ impl FromRequestParts<AppState> for MemoryCaller {
         let user = AuthUser::from_request_parts(parts, state).await?;
         check_budget(state, &user, "").await?;
         let member = WorkspaceMember::resolve(state, &parts.headers, user).await?;
-        if let Some(ConnectInfo(addr)) = parts.extensions.get::<ConnectInfo<SocketAddr>>()
-            && let Some(d) = state.ip_limiter.check(&format!("memory:{}", addr.ip()))
+        if let Some(ClientIp(ip)) = ClientIp::of(parts, &state.config.trusted_proxies)
+            && let Some(d) = state.ip_limiter.check(&format!("memory:{ip}"))
             && !d.allowed
         {
             return Err(ApiError::RateLimit {

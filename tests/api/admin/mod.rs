@@ -243,6 +243,14 @@ async fn auth_events_are_audited_newest_first() {
     )
     .await
     .expect(401);
+    // The replay also revoked the user's access tokens.
+    app.post("/auth/logout", &token, json!({}))
+        .await
+        .expect(401);
+    let token = login("correct-horse").await.expect(200).body["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
     app.post("/auth/logout", &token, json!({}))
         .await
         .expect(200);
@@ -269,17 +277,18 @@ async fn auth_events_are_audited_newest_first() {
         actions,
         vec![
             "auth.logout",
+            "auth.login",
             "auth.refresh_replay",
             "auth.login",
             "auth.login_failed",
             "auth.register"
         ]
     );
-    let register = &r.body["items"][4];
+    let register = &r.body["items"][5];
     assert_eq!(register["details"]["email"], "audited@example.com");
     assert!(
         register["id"].as_str().unwrap().starts_with("aud_") && register["createdAt"].is_string()
     );
-    assert_eq!(r.body["items"][3]["details"]["reason"], "invalid_password");
-    assert!(r.body["items"][1]["target"].is_string());
+    assert_eq!(r.body["items"][4]["details"]["reason"], "invalid_password");
+    assert!(r.body["items"][2]["target"].is_string());
 }
