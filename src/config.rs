@@ -3,14 +3,14 @@
 //! Every value is resolved once at start-up into [`Config`]; a bad value stops start-up with
 //! one line naming the key. Secrets are wrapped in [`Secret`] so `Debug` never prints them.
 
-mod dos;
 mod cidr;
+mod dos;
 mod duration;
 mod file;
 mod security;
 
-pub use dos::DosConfig;
 pub use cidr::{Cidr, canonical as canonical_ip};
+pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
 pub use security::MIN_SECRET_LEN;

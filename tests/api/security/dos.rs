@@ -188,7 +188,10 @@ async fn requests_over_the_concurrency_limit_are_shed() {
 }
 
 async fn metrics(c: &ChatApp, key: Option<&str>) -> Value {
-    let headers: Vec<(&str, &str)> = key.map(|k| ("x-api-key", k)).into_iter().collect();
+    // `/metrics` needs a caller (auth by default); money additionally needs the internal key.
+    let bearer = format!("Bearer {}", c.token);
+    let mut headers: Vec<(&str, &str)> = vec![("authorization", bearer.as_str())];
+    headers.extend(key.map(|k| ("x-api-key", k)));
     c.app
         .send(Method::GET, "/metrics", None, &headers)
         .await
