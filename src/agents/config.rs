@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::workspaces::KNOWN_PROVIDERS;
+use crate::providers::PROVIDER_IDS;
 
 /// Default `model.maxOutputTokens`.
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 4096;
@@ -72,7 +72,7 @@ impl std::fmt::Display for AgentId {
     }
 }
 
-/// A provider id from [`KNOWN_PROVIDERS`].
+/// A provider id from [`PROVIDER_IDS`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String)]
@@ -81,12 +81,12 @@ pub struct ProviderId(String);
 impl ProviderId {
     /// Parses a provider id.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if KNOWN_PROVIDERS.contains(&raw) {
+        if PROVIDER_IDS.contains(&raw) {
             Ok(Self(raw.to_string()))
         } else {
             Err(format!(
                 "unknown provider {raw:?}; known: {}",
-                KNOWN_PROVIDERS.join(", ")
+                PROVIDER_IDS.join(", ")
             ))
         }
     }

@@ -11,6 +11,7 @@ pub mod onboarding;
 pub mod profiles;
 mod resolve;
 pub mod service;
+mod stored;
 mod template;
 pub mod versions;
 

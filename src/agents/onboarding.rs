@@ -5,7 +5,7 @@ use anyhow::Context;
 use serde_json::{Map, Value, json};
 use sqlx::types::Json;
 
-use super::{AgentConfig, AgentConfigIn, service::AgentView};
+use super::{AgentConfig, AgentConfigIn, service::AgentView, stored::encode};
 use crate::{
     error::{ApiError, ApiResult},
     store::{Store, WorkspaceRow, ids::new_id},
@@ -98,7 +98,8 @@ pub async fn setup(
         created_at: now,
         updated_at: now,
     };
-    if !store.onboard(&ws, starters, now).await? {
+    let docs = starters.iter().map(encode).collect::<ApiResult<Vec<_>>>()?;
+    if !store.onboard(&ws, &docs, now).await? {
         // A concurrent call won the race; answer with its workspace.
         let existing = store
             .onboarded_workspace(user_id)
@@ -127,8 +128,8 @@ async fn load(store: &Store, ws_id: &str, user_id: &str, created: bool) -> ApiRe
         .agents_of(ws_id)
         .await?
         .into_iter()
-        .map(AgentView::from)
-        .collect();
+        .map(AgentView::try_from)
+        .collect::<ApiResult<_>>()?;
     let role = store.member_role(ws_id, user_id).await?;
     Ok(Onboarded {
         workspace,

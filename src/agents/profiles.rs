@@ -2,8 +2,9 @@
 //! assignment to agents (stored as the agent's `memoryProfileId`, so it is versioned).
 
 use super::{
-    MemoryProfileIn, MemoryProfileSpec,
+    AgentConfig, MemoryProfileIn, MemoryProfileSpec,
     service::{AgentEnv, require_own, save},
+    stored::decode,
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -97,7 +98,11 @@ pub async fn update(
 /// Deletes a profile; assigned to agents it is 409 unless `force`, which clears them.
 pub async fn delete(store: &Store, ws: &str, actor: &str, id: &str, force: bool) -> ApiResult<()> {
     let outcome = store
-        .delete_memory_profile(ws, id, force, actor, super::stored_now())
+        .delete_memory_profile(ws, id, force, actor, super::stored_now(), |config| {
+            let mut config = AgentConfig::from_doc(config)?;
+            config.memory_profile_id = None;
+            config.to_doc()
+        })
         .await
         .map_err(|e| {
             // The foreign key caught an assignment made while we were deleting.
@@ -131,7 +136,7 @@ pub async fn assignment(
             None => Err(ApiError::not_found("Agent")),
         };
     };
-    match &row.config.0.memory_profile_id {
+    match &decode(row.config)?.memory_profile_id {
         Some(id) => Ok(env.store.memory_profile(ws, id).await?),
         None => Ok(None),
     }
@@ -153,7 +158,7 @@ pub async fn assign(
         })?),
         None => None,
     };
-    let mut config = row.config.0;
+    let mut config = decode(row.config)?;
     let wanted = profile.as_ref().map(|p| p.id.clone());
     if config.memory_profile_id != wanted {
         config.memory_profile_id = wanted;

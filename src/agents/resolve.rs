@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AgentConfig, GlobalAgents};
+use super::{AgentConfig, GlobalAgents, stored::decode};
 use crate::{
     error::{ApiError, ApiResult},
     store::Store,
@@ -54,7 +54,7 @@ pub async fn resolve_agent(
 ) -> ApiResult<ResolvedAgent> {
     if let Some(row) = store.agent_cached(workspace_id, agent_id).await? {
         return Ok(ResolvedAgent {
-            config: row.config.0,
+            config: decode(row.config)?,
             source: AgentSource::Own,
         });
     }
@@ -69,7 +69,7 @@ pub async fn resolve_agent(
         && let Some(row) = store.agent_cached(&grant.workspace_id, agent_id).await?
     {
         return Ok(ResolvedAgent {
-            config: row.config.0,
+            config: decode(row.config)?,
             source: AgentSource::Granted {
                 from_workspace: grant.workspace_id,
                 readonly: grant.readonly,

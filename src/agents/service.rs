@@ -3,7 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{AgentConfig, AgentConfigIn, GlobalAgents, catalog::check_catalog};
+use super::{
+    AgentConfig, AgentConfigIn, GlobalAgents,
+    catalog::check_catalog,
+    stored::{decode, encode},
+};
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
@@ -59,16 +63,17 @@ pub struct AgentView {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<AgentRow> for AgentView {
-    fn from(row: AgentRow) -> Self {
-        Self {
-            config: row.config.0,
+impl TryFrom<AgentRow> for AgentView {
+    type Error = ApiError;
+    fn try_from(row: AgentRow) -> ApiResult<Self> {
+        Ok(Self {
+            config: decode(row.config)?,
             workspace_id: Some(row.workspace_id),
             version: row.version,
             global: false,
             created_at: row.created_at,
             updated_at: row.updated_at,
-        }
+        })
     }
 }
 
@@ -100,8 +105,8 @@ pub async fn list(env: &AgentEnv<'_>, ws: &str) -> ApiResult<Vec<AgentView>> {
         .agents_of(ws)
         .await?
         .into_iter()
-        .map(AgentView::from)
-        .collect();
+        .map(AgentView::try_from)
+        .collect::<ApiResult<_>>()?;
     let mut all: Vec<AgentView> = env
         .globals
         .all()
@@ -116,7 +121,7 @@ pub async fn list(env: &AgentEnv<'_>, ws: &str) -> ApiResult<Vec<AgentView>> {
 /// The workspace's agent, else the global one; another workspace's agent is 404.
 pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str) -> ApiResult<AgentView> {
     if let Some(row) = env.store.agent(ws, id).await? {
-        return Ok(row.into());
+        return row.try_into();
     }
     env.globals
         .get(id)
@@ -153,7 +158,11 @@ pub async fn create(
     let config = input.validate(None)?;
     check_workspace_rules(env, ws, &config).await?;
     let now = super::stored_now();
-    match env.store.insert_agent(ws, &config, actor, now).await {
+    match env
+        .store
+        .insert_agent(ws, &encode(&config)?, actor, now)
+        .await
+    {
         Err(e) if is_unique_violation(&e) => {
             return Err(ApiError::Conflict(format!(
                 "An agent with id {:?} already exists in this workspace",
@@ -205,7 +214,7 @@ pub(super) async fn save(
     check_workspace_rules(env, ws, config).await?;
     let row = env
         .store
-        .update_agent(ws, config, actor, super::stored_now())
+        .update_agent(ws, &encode(config)?, actor, super::stored_now())
         .await?
         .ok_or_else(|| ApiError::not_found("Agent"))?;
     env.store
@@ -217,7 +226,7 @@ pub(super) async fn save(
             serde_json::json!({"version": row.version}),
         )
         .await?;
-    Ok(row.into())
+    row.try_into()
 }
 
 /// Deletes a workspace agent and its history.

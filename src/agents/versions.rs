@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{
     AgentConfig, GlobalAgents,
     service::{AgentEnv, AgentView, require_own, save},
+    stored::decode,
 };
 use crate::{
     error::{ApiError, ApiResult},
@@ -32,16 +33,17 @@ pub struct VersionView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<AgentVersionRow> for VersionView {
-    fn from(row: AgentVersionRow) -> Self {
-        Self {
+impl TryFrom<AgentVersionRow> for VersionView {
+    type Error = ApiError;
+    fn try_from(row: AgentVersionRow) -> ApiResult<Self> {
+        Ok(Self {
             agent_id: row.agent_id,
             version: row.version,
-            config: row.config.0,
+            config: decode(row.config)?,
             label: row.label,
             created_by: Some(row.created_by),
             created_at: row.created_at,
-        }
+        })
     }
 }
 
@@ -79,7 +81,8 @@ pub async fn list(
         .store
         .agent_versions(ws, id, page.limit, page.offset)
         .await?;
-    Ok((rows.into_iter().map(Into::into).collect(), total))
+    let items = rows.into_iter().map(VersionView::try_from);
+    Ok((items.collect::<ApiResult<_>>()?, total))
 }
 
 /// One version of an agent.
@@ -94,7 +97,8 @@ pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str, version: i64) -> ApiRes
     env.store
         .agent_version(ws, id, version)
         .await?
-        .map(Into::into)
+        .map(VersionView::try_from)
+        .transpose()?
         .ok_or_else(|| ApiError::not_found("Version"))
 }
 
@@ -108,13 +112,13 @@ pub async fn rollback(
     version: i64,
 ) -> ApiResult<AgentView> {
     require_own(env, ws, id).await?;
-    let mut config = env
-        .store
-        .agent_version(ws, id, version)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Version"))?
-        .config
-        .0;
+    let mut config = decode(
+        env.store
+            .agent_version(ws, id, version)
+            .await?
+            .ok_or_else(|| ApiError::not_found("Version"))?
+            .config,
+    )?;
     if let Some(profile) = &config.memory_profile_id
         && env.store.memory_profile(ws, profile).await?.is_none()
     {

@@ -92,14 +92,14 @@ pub async fn record(
         completion_tokens: completion as i64,
         cost_usd: cost_total,
         duration_ms: (now - plan.started_at).num_milliseconds().max(0),
-        detail: Json(json!({
+        detail: Some(Json(json!({
             "inference": inference,
             "failedAttempts": log.failed_attempts,
             "tools": log.tool_trace,
             "breakers": breakers,
             "compaction": log.compaction,
             "toolsUsed": log.tools_used,
-        })),
+        }))),
         started_at: plan.started_at,
         finished_at: now,
     };

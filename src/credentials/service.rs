@@ -9,9 +9,8 @@ use crate::{
     agents::ModelConfig,
     config::Secret,
     error::{ApiError, ApiResult},
-    providers::{Credentials, ProviderRegistry, Target, WorkspaceKey, endpoint},
+    providers::{Credentials, PROVIDER_IDS, ProviderRegistry, Target, WorkspaceKey, endpoint},
     store::{ProviderCredentialRow, Store, ids::new_id, is_unique_violation},
-    workspaces::KNOWN_PROVIDERS,
 };
 
 /// Longest accepted key.
@@ -80,10 +79,10 @@ pub async fn create(
         p.add("name", "must be 1-100 characters");
     }
     let provider = input.provider.as_deref().unwrap_or_default();
-    if !KNOWN_PROVIDERS.contains(&provider) {
+    if !PROVIDER_IDS.contains(&provider) {
         p.add(
             "provider",
-            format!("must be one of {}", KNOWN_PROVIDERS.join(", ")),
+            format!("must be one of {}", PROVIDER_IDS.join(", ")),
         );
     } else if provider == "bedrock" {
         p.add(

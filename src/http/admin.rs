@@ -105,10 +105,9 @@ async fn agents(
         .store
         .all_workspace_agents(remaining, (page.offset - g).max(0))
         .await?;
-    items.extend(
-        rows.into_iter()
-            .map(|r| to_value(AgentOut::from(AgentView::from(r)))),
-    );
+    let views = rows.into_iter().map(AgentView::try_from);
+    let views = views.collect::<ApiResult<Vec<_>>>()?;
+    items.extend(views.into_iter().map(|v| to_value(AgentOut::from(v))));
     Ok(Json(page_body(items, g + stored, page)))
 }
 

@@ -12,7 +12,7 @@ use super::extract::{ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
-    store::{TraceRow, TraceSummary},
+    store::TraceRow,
 };
 
 /// Routes of the traces group.
@@ -59,28 +59,6 @@ pub struct TraceOut {
     pub detail: Option<Value>,
 }
 
-impl From<TraceSummary> for TraceOut {
-    fn from(t: TraceSummary) -> Self {
-        Self {
-            id: t.id,
-            user_id: t.user_id,
-            agent_id: t.agent_id,
-            session_id: t.session_id,
-            request_id: t.request_id,
-            status: t.status,
-            error: t.error,
-            prompt_tokens: t.prompt_tokens,
-            completion_tokens: t.completion_tokens,
-            total_tokens: t.prompt_tokens + t.completion_tokens,
-            cost_usd: t.cost_usd,
-            duration_ms: t.duration_ms,
-            started_at: t.started_at,
-            finished_at: t.finished_at,
-            detail: None,
-        }
-    }
-}
-
 impl From<TraceRow> for TraceOut {
     fn from(t: TraceRow) -> Self {
         Self {
@@ -98,7 +76,7 @@ impl From<TraceRow> for TraceOut {
             duration_ms: t.duration_ms,
             started_at: t.started_at,
             finished_at: t.finished_at,
-            detail: Some(t.detail.0),
+            detail: t.detail.map(|d| d.0),
         }
     }
 }

@@ -4,12 +4,28 @@
 //! `agent_versions` in the same transaction, so the history can never miss a state.
 //! `memory_profile_id` mirrors the config's field so assignments can be found and protected
 //! by a foreign key.
+//!
+//! The config is a plain JSON document here: `agents` decodes and validates it (the store
+//! knows no domain types), and hands writes over as an [`AgentDoc`].
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
 use super::{BeginWrite, Store};
-use crate::{agents::AgentConfig, with_pool};
+use crate::with_pool;
+
+/// An agent configuration as written: the JSON document and the two fields the store
+/// mirrors in columns (the key, and the memory profile its foreign key protects).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentDoc {
+    /// Agent id (`config.id`).
+    pub id: String,
+    /// Assigned memory profile (`config.memoryProfileId`).
+    pub memory_profile_id: Option<String>,
+    /// The whole configuration.
+    pub config: Value,
+}
 
 /// A stored workspace agent.
 #[derive(Debug, Clone, FromRow)]
@@ -18,8 +34,8 @@ pub struct AgentRow {
     pub workspace_id: String,
     /// Agent id.
     pub id: String,
-    /// Live configuration.
-    pub config: Json<AgentConfig>,
+    /// Live configuration (decoded by `agents`).
+    pub config: Json<Value>,
     /// Current version number (1 on create).
     pub version: i64,
     /// Who created it.
@@ -39,8 +55,8 @@ pub struct AgentVersionRow {
     pub agent_id: String,
     /// 1, 2, … per agent.
     pub version: i64,
-    /// The configuration as saved.
-    pub config: Json<AgentConfig>,
+    /// The configuration as saved (decoded by `agents`).
+    pub config: Json<Value>,
     /// Free-form label.
     pub label: Option<String>,
     /// Who saved it.
@@ -53,30 +69,33 @@ const AGENT_COLUMNS: &str = "workspace_id, id, config, version, created_by, crea
 const VERSION_COLUMNS: &str =
     "workspace_id, agent_id, version, config, label, created_by, created_at";
 
-/// Inserts a new agent at version 1 and its first snapshot, on an open transaction.
+/// Inserts a new agent (an [`AgentDoc`]) at version 1 and its first snapshot, on an open
+/// transaction.
 macro_rules! insert_agent_tx {
-    ($tx:expr, $ws:expr, $config:expr, $actor:expr, $now:expr) => {{
-        let config = sqlx::types::Json($config);
+    ($tx:expr, $ws:expr, $doc:expr, $actor:expr, $now:expr) => {{
+        let doc: &$crate::store::AgentDoc = $doc;
+        let config = sqlx::types::Json(&doc.config);
         sqlx::query("INSERT INTO agents (workspace_id, id, config, version, memory_profile_id, created_by, created_at, updated_at) VALUES ($1, $2, $3, 1, $4, $5, $6, $6)")
-            .bind($ws).bind($config.id.as_str()).bind(&config).bind(&$config.memory_profile_id)
+            .bind($ws).bind(doc.id.as_str()).bind(&config).bind(&doc.memory_profile_id)
             .bind($actor).bind($now).execute(&mut *$tx).await?;
         sqlx::query("INSERT INTO agent_versions (workspace_id, agent_id, version, config, label, created_by, created_at) VALUES ($1, $2, 1, $3, NULL, $4, $5)")
-            .bind($ws).bind($config.id.as_str()).bind(&config).bind($actor).bind($now)
+            .bind($ws).bind(doc.id.as_str()).bind(&config).bind($actor).bind($now)
             .execute(&mut *$tx).await?;
     }};
 }
 
-/// Replaces an agent's config, bumps its version and snapshots it, on an open transaction;
-/// evaluates to the new version, or `None` when the agent does not exist.
+/// Replaces an agent's config (an [`AgentDoc`]), bumps its version and snapshots it, on an
+/// open transaction; evaluates to the new version, or `None` when the agent does not exist.
 macro_rules! update_agent_tx {
-    ($tx:expr, $ws:expr, $config:expr, $actor:expr, $now:expr) => {{
-        let config = sqlx::types::Json($config);
+    ($tx:expr, $ws:expr, $doc:expr, $actor:expr, $now:expr) => {{
+        let doc: &$crate::store::AgentDoc = $doc;
+        let config = sqlx::types::Json(&doc.config);
         let version: Option<i64> = sqlx::query_scalar("UPDATE agents SET config = $3, memory_profile_id = $4, version = version + 1, updated_at = $5 WHERE workspace_id = $1 AND id = $2 RETURNING version")
-            .bind($ws).bind($config.id.as_str()).bind(&config).bind(&$config.memory_profile_id).bind($now)
+            .bind($ws).bind(doc.id.as_str()).bind(&config).bind(&doc.memory_profile_id).bind($now)
             .fetch_optional(&mut *$tx).await?;
         if let Some(version) = version {
             sqlx::query("INSERT INTO agent_versions (workspace_id, agent_id, version, config, label, created_by, created_at) VALUES ($1, $2, $3, $4, NULL, $5, $6)")
-                .bind($ws).bind($config.id.as_str()).bind(version).bind(&config).bind($actor).bind($now)
+                .bind($ws).bind(doc.id.as_str()).bind(version).bind(&config).bind($actor).bind($now)
                 .execute(&mut *$tx).await?;
         }
         version
@@ -89,13 +108,13 @@ impl Store {
     pub async fn insert_agent(
         &self,
         workspace_id: &str,
-        config: &AgentConfig,
+        doc: &AgentDoc,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.pool, p => {
             let mut tx = p.begin_write().await?;
-            insert_agent_tx!(tx, workspace_id, config, actor, now);
+            insert_agent_tx!(tx, workspace_id, doc, actor, now);
             tx.commit().await
         })
     }
@@ -104,19 +123,19 @@ impl Store {
     pub async fn update_agent(
         &self,
         workspace_id: &str,
-        config: &AgentConfig,
+        doc: &AgentDoc,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<AgentRow>, sqlx::Error> {
         let version = with_pool!(&self.pool, p => {
             let mut tx = p.begin_write().await?;
-            let version = update_agent_tx!(tx, workspace_id, config, actor, now);
+            let version = update_agent_tx!(tx, workspace_id, doc, actor, now);
             tx.commit().await?;
             version
         });
         self.forget_agents(workspace_id);
         match version {
-            Some(_) => self.agent(workspace_id, config.id.as_str()).await,
+            Some(_) => self.agent(workspace_id, &doc.id).await,
             None => Ok(None),
         }
     }

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use sqlx::{FromRow, types::Json};
 
-use super::{Pool, Store, ids::new_id};
+use super::{BeginWrite, Pool, Store, ids::new_id};
 use crate::with_pool;
 
 /// A daily entry or a note.
@@ -96,16 +96,6 @@ const SEARCH_FILTER: &str = "c.user_id = $1 AND c.workspace_id = $2 \
      AND ($9 IS NULL OR c.session_id IS NULL OR c.session_id <> $9)";
 
 impl Store {
-    /// How a write transaction starts: on SQLite `BEGIN IMMEDIATE` takes the write lock up
-    /// front, waiting out other writers with the busy timeout instead of failing with
-    /// "database is locked" when a deferred transaction would have to upgrade.
-    fn begin_write(&self) -> &'static str {
-        match &self.pool {
-            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
-            Pool::Postgres(_) => "BEGIN",
-        }
-    }
-
     /// The stored profile and when it changed, if any.
     pub async fn user_profile(
         &self,
@@ -158,9 +148,8 @@ impl Store {
             }
         };
         let empty = Json(Map::new());
-        let begin = self.begin_write();
         with_pool!(&self.pool, p => {
-            let mut tx = p.begin_with(begin).await?;
+            let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO memory_user_profiles (user_id, workspace_id, profile, updated_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (user_id, workspace_id) DO NOTHING")
                 .bind(user_id).bind(workspace_id).bind(&empty).bind(now)
@@ -200,9 +189,8 @@ impl Store {
             tags: Json(e.tags.to_vec()),
             created_at: e.created_at,
         };
-        let begin = self.begin_write();
         let idx: i64 = with_pool!(&self.pool, p => {
-            let mut tx = p.begin_with(begin).await?;
+            let mut tx = p.begin_write().await?;
             let idx: i64 = sqlx::query_scalar("INSERT INTO memory_counters (user_id, workspace_id, scope, next_index) VALUES ($1, $2, $3, 1) \
                          ON CONFLICT (user_id, workspace_id, scope) DO UPDATE SET next_index = memory_counters.next_index + 1 \
                          RETURNING next_index - 1")

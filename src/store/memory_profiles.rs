@@ -1,10 +1,11 @@
 //! Memory profiles of a workspace and their assignment to agents.
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{BeginWrite, Store, agents::update_agent_tx};
-use crate::{agents::AgentConfig, with_pool};
+use super::{AgentDoc, BeginWrite, Store, agents::update_agent_tx};
+use crate::with_pool;
 
 /// A stored memory profile.
 #[derive(Debug, Clone, PartialEq, FromRow)]
@@ -117,31 +118,36 @@ impl Store {
     }
 
     /// Deletes a profile. Without `force`, a profile assigned to agents is refused; with it,
-    /// each assignment is cleared as a new agent version first. One transaction, and the
-    /// foreign key refuses the delete should an assignment slip in concurrently.
-    pub async fn delete_memory_profile(
+    /// each assignment is cleared as a new agent version first: `unassign` turns a stored
+    /// config into the one without the profile (the domain's rule; its error is a decode
+    /// error). One transaction, and the foreign key refuses the delete should an assignment
+    /// slip in concurrently.
+    pub async fn delete_memory_profile<F>(
         &self,
         workspace_id: &str,
         id: &str,
         force: bool,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<ProfileDeletion, sqlx::Error> {
+        unassign: F,
+    ) -> Result<ProfileDeletion, sqlx::Error>
+    where
+        F: Fn(Value) -> Result<AgentDoc, serde_json::Error>,
+    {
         // Forced deletion rewrites agents of the workspace.
         self.forget_agents(workspace_id);
         let result = with_pool!(&self.pool, p => {
             let mut tx = p.begin_write().await?;
-            let users: Vec<(String, Json<AgentConfig>)> = sqlx::query_as(
+            let users: Vec<(String, Json<Value>)> = sqlx::query_as(
                 "SELECT id, config FROM agents WHERE workspace_id = $1 AND memory_profile_id = $2 ORDER BY id")
                 .bind(workspace_id).bind(id).fetch_all(&mut *tx).await?;
             let names: Vec<String> = users.iter().map(|(a, _)| a.clone()).collect();
             if !users.is_empty() && !force {
                 return Ok(ProfileDeletion::InUse(names));
             }
-            for (_, Json(mut config)) in users {
-                config.memory_profile_id = None;
-                let config = &config;
-                update_agent_tx!(tx, workspace_id, config, actor, now);
+            for (_, Json(config)) in users {
+                let doc = unassign(config).map_err(|e| sqlx::Error::Decode(e.into()))?;
+                update_agent_tx!(tx, workspace_id, &doc, actor, now);
             }
             let done = sqlx::query("DELETE FROM memory_profiles WHERE workspace_id = $1 AND id = $2")
                 .bind(workspace_id).bind(id).execute(&mut *tx).await?.rows_affected();

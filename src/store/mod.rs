@@ -4,6 +4,21 @@
 //! so each query is written once inside [`with_pool!`], which expands it once per engine and type
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
 //! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
+//!
+//! **Write transactions** begin in exactly one way: `p.begin_write()` ([`BeginWrite`]) inside
+//! [`with_pool!`] — never `p.begin()` or `p.begin_with(..)`. On SQLite it is
+//! `BEGIN IMMEDIATE`, which takes the write lock up front and waits out other writers with the
+//! busy timeout; a deferred `BEGIN` whose transaction reads first (FTS5 triggers do) cannot
+//! upgrade once another connection has committed and fails at once with
+//! `SQLITE_BUSY_SNAPSHOT`. On PostgreSQL it is a plain `BEGIN` (row locks, `FOR UPDATE`, do
+//! the rest). Single statements need no transaction.
+//!
+//! **Rows, not domain types**: the store speaks in plain rows (strings, numbers, timestamps,
+//! `serde_json::Value` for JSON documents) and never imports a domain module; the domain
+//! modules convert (e.g. `agents::AgentConfig` ⇄ [`AgentDoc`] / [`AgentRow::config`]).
+//!
+//! The engine-specific behaviour (full-text search, FTS triggers, `SKIP LOCKED` claims, date
+//! buckets) is pinned by the conformance suite in `tests/store/`, run on both engines.
 
 mod admin;
 mod agents;
@@ -31,7 +46,7 @@ mod webhooks;
 mod workspaces;
 
 pub use admin::AuditRow;
-pub use agents::{AgentRow, AgentVersionRow};
+pub use agents::{AgentDoc, AgentRow, AgentVersionRow};
 pub use cache::TtlCache;
 pub use costs::{Bucket, PeriodUsage, UsageGroup, UsageTotals};
 pub use diagnostics::{DiagnosticRunRow, MigrationStatus};
@@ -47,8 +62,8 @@ pub use sessions_query::{Handoff, MessageHit, SessionFilter};
 pub use signing_keys::SigningKeyRow;
 pub use skill_metrics::{SkillMetric, SkillMetricsSummary};
 pub use stats::{GlobalCounts, WorkspaceStats};
-pub use traces::TraceSummary;
-pub use turns::{TraceRow, TurnRecord, UsageRow};
+pub use traces::TraceRow;
+pub use turns::{TurnRecord, UsageRow};
 pub use users::{NewRefreshToken, RefreshTokenRow, UserRow};
 pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow};
 pub use workspaces::{

@@ -2,8 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite, Store, WorkspaceRow, agents::insert_agent_tx, is_unique_violation};
-use crate::{agents::AgentConfig, with_pool};
+use super::{
+    AgentDoc, BeginWrite, Store, WorkspaceRow, agents::insert_agent_tx, is_unique_violation,
+};
+use crate::with_pool;
 
 impl Store {
     /// The workspace created by the user's onboarding, if it ran.
@@ -20,7 +22,7 @@ impl Store {
     pub async fn onboard(
         &self,
         ws: &WorkspaceRow,
-        agents: &[AgentConfig],
+        agents: &[AgentDoc],
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
         // An async block, so `?` lands in `result` and a unique violation can be told apart.
@@ -36,8 +38,8 @@ impl Store {
             sqlx::query("INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)")
                 .bind(&ws.id).bind(&ws.owner_id).bind(ws.created_at)
                 .execute(&mut *tx).await?;
-            for config in agents {
-                insert_agent_tx!(tx, &ws.id, config, &ws.owner_id, now);
+            for doc in agents {
+                insert_agent_tx!(tx, &ws.id, doc, &ws.owner_id, now);
             }
             tx.commit().await
         }.await);

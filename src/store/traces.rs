@@ -1,19 +1,24 @@
-//! Reading the traces the chat loop writes: pages of summaries per workspace, one trace in
-//! full, and recent outcome counts for diagnostics.
+//! The trace of a turn (one row type, [`TraceRow`]) and how it is read: pages of summaries
+//! (without `detail`) per workspace, one trace in full, and recent outcome counts for
+//! diagnostics. The chat loop writes traces through [`Store::record_turn`].
 
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
+use serde_json::Value;
+use sqlx::{FromRow, types::Json};
 
-use super::{Store, TraceRow};
+use super::Store;
 use crate::with_pool;
 
-/// A trace without its `detail` document.
+/// The trace of one turn: written by [`Store::record_turn`], read back by [`Store::trace_in`]
+/// and, without `detail`, by [`Store::list_traces`].
 #[derive(Debug, Clone, FromRow)]
-pub struct TraceSummary {
+pub struct TraceRow {
     /// `trc_…`
     pub id: String,
     /// User.
     pub user_id: String,
+    /// Workspace.
+    pub workspace_id: String,
     /// Agent.
     pub agent_id: String,
     /// Session.
@@ -24,22 +29,27 @@ pub struct TraceSummary {
     pub status: String,
     /// Error message when not ok.
     pub error: Option<String>,
-    /// Prompt tokens.
+    /// Prompt tokens over all calls.
     pub prompt_tokens: i64,
-    /// Completion tokens.
+    /// Completion tokens over all calls.
     pub completion_tokens: i64,
     /// Cost in USD.
     pub cost_usd: f64,
     /// Wall time.
     pub duration_ms: i64,
+    /// Inference calls, tool calls, breaker events, compaction. `None` only in list pages,
+    /// which leave the (large) document out; the column is `NOT NULL`, so a turn is always
+    /// recorded with one.
+    #[sqlx(default)]
+    pub detail: Option<Json<Value>>,
     /// Start.
     pub started_at: DateTime<Utc>,
     /// End.
     pub finished_at: DateTime<Utc>,
 }
 
-const SUMMARY_COLUMNS: &str = "id, user_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, started_at, finished_at";
-const TRACE_COLUMNS: &str = "id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at";
+/// Every column but `detail`.
+const SUMMARY_COLUMNS: &str = "id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, started_at, finished_at";
 
 impl Store {
     /// A page of a workspace's traces (optionally of one agent), newest first, and the total.
@@ -49,7 +59,7 @@ impl Store {
         agent_id: Option<&str>,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<TraceSummary>, i64), sqlx::Error> {
+    ) -> Result<(Vec<TraceRow>, i64), sqlx::Error> {
         let filter = "workspace_id = $1 AND ($2 IS NULL OR agent_id = $2)";
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {filter} ORDER BY started_at DESC, id DESC LIMIT $3 OFFSET $4"
@@ -71,7 +81,9 @@ impl Store {
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<TraceRow>, sqlx::Error> {
-        let sql = format!("SELECT {TRACE_COLUMNS} FROM traces WHERE id = $1 AND workspace_id = $2");
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, detail FROM traces WHERE id = $1 AND workspace_id = $2"
+        );
         with_pool!(&self.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await
         })

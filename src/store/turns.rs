@@ -2,10 +2,9 @@
 //! trace — written in one transaction (one commit per turn keeps the hot path short).
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
-use sqlx::{FromRow, types::Json};
+use sqlx::FromRow;
 
-use super::{BeginWrite, MessageRow, Store};
+use super::{BeginWrite, MessageRow, Store, TraceRow};
 use crate::with_pool;
 
 /// One inference call's billed usage.
@@ -37,41 +36,6 @@ pub struct UsageRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The trace of one turn.
-#[derive(Debug, Clone, FromRow)]
-pub struct TraceRow {
-    /// `trc_…`
-    pub id: String,
-    /// User.
-    pub user_id: String,
-    /// Workspace.
-    pub workspace_id: String,
-    /// Agent.
-    pub agent_id: String,
-    /// Session.
-    pub session_id: Option<String>,
-    /// Request id of the HTTP call.
-    pub request_id: Option<String>,
-    /// `ok|error|cancelled|timeout`.
-    pub status: String,
-    /// Error message when not ok.
-    pub error: Option<String>,
-    /// Prompt tokens over all calls.
-    pub prompt_tokens: i64,
-    /// Completion tokens over all calls.
-    pub completion_tokens: i64,
-    /// Cost in USD.
-    pub cost_usd: f64,
-    /// Wall time.
-    pub duration_ms: i64,
-    /// Inference calls, tool calls, breaker events, compaction.
-    pub detail: Json<Value>,
-    /// Start.
-    pub started_at: DateTime<Utc>,
-    /// End.
-    pub finished_at: DateTime<Utc>,
-}
-
 /// Everything one turn writes.
 #[derive(Debug)]
 pub struct TurnRecord<'a> {
@@ -81,7 +45,7 @@ pub struct TurnRecord<'a> {
     pub messages: &'a [MessageRow],
     /// One row per inference call.
     pub usage: &'a [UsageRow],
-    /// The trace.
+    /// The trace (with its `detail`).
     pub trace: &'a TraceRow,
     /// `YYYY-MM` of the turn, for the budget counter.
     pub month: &'a str,

@@ -10,20 +10,6 @@ pub use service::*;
 
 use crate::error::ApiError;
 
-/// Provider ids the gateway knows (restrictions and agent configs are checked against it).
-pub const KNOWN_PROVIDERS: [&str; 10] = [
-    "openai",
-    "claude",
-    "gemini",
-    "grok",
-    "groq",
-    "mistral",
-    "openrouter",
-    "ollama",
-    "vllm",
-    "bedrock",
-];
-
 /// A member's role in a workspace, most powerful first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {

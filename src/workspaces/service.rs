@@ -4,10 +4,11 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use sqlx::types::Json;
 
-use super::{KNOWN_PROVIDERS, Role, parse_name, parse_plan};
+use super::{Role, parse_name, parse_plan};
 use crate::{
     error::{ApiError, ApiResult},
     http::validate::Problems,
+    providers::PROVIDER_IDS,
     store::{Store, WorkspaceRow, ids::new_id},
 };
 
@@ -121,13 +122,13 @@ pub fn check_restrictions(
 ) -> ApiResult<()> {
     let mut problems = Problems::new();
     if let Some(list) = providers
-        && let Some(bad) = list.iter().find(|p| !KNOWN_PROVIDERS.contains(&p.as_str()))
+        && let Some(bad) = list.iter().find(|p| !PROVIDER_IDS.contains(&p.as_str()))
     {
         problems.add(
             "allowedProviders",
             format!(
                 "unknown provider {bad:?}; known: {}",
-                KNOWN_PROVIDERS.join(", ")
+                PROVIDER_IDS.join(", ")
             ),
         );
     }

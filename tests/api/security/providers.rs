@@ -200,7 +200,12 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
     }))
     .unwrap();
     store
-        .insert_agent(&a.ws, &legacy, "usr_x", chrono::Utc::now())
+        .insert_agent(
+            &a.ws,
+            &legacy.to_doc().unwrap(),
+            "usr_x",
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     let legacy_chat = a.chat(&app, "legacy").await;

@@ -1,0 +1,273 @@
+//! Queue claims: one `UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])
+//! RETURNING …` that also takes a lease. Concurrent claimers never share a row, a lease that
+//! ran out makes the row claimable again, and only the current claim may store an outcome.
+
+use std::collections::HashSet;
+
+use astra::store::{
+    DeliveryOutcome, DeliveryRow, JobFinish, JobRow, Store, WebhookRow, ids::new_id,
+};
+use chrono::{DateTime, Duration, Utc};
+use futures_util::future::join_all;
+use serde_json::json;
+use sqlx::types::Json;
+
+use crate::helpers::{Owner, TestStore, at, owner};
+
+const ROWS: usize = 24;
+const CLAIMERS: usize = 4;
+
+fn job(o: &Owner, run_at: DateTime<Utc>) -> JobRow {
+    JobRow {
+        id: new_id("job"),
+        user_id: o.user_id.clone(),
+        workspace_id: o.workspace_id.clone(),
+        job_type: "noop".into(),
+        payload: Json(json!({})),
+        status: "pending".into(),
+        max_retries: 0,
+        timeout_seconds: 30,
+        attempts: 0,
+        run_at,
+        result: None,
+        error: None,
+        created_at: run_at,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+/// Claims in a loop, `limit` at a time, until a claim comes back empty.
+async fn drain<T, F, Fut>(claim: F) -> Vec<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<T>, sqlx::Error>>,
+{
+    let mut got = Vec::new();
+    loop {
+        let batch = claim().await.expect("claim");
+        if batch.is_empty() {
+            return got;
+        }
+        got.extend(batch);
+    }
+}
+
+/// Every id exactly once across all claimers.
+fn assert_disjoint_cover(batches: Vec<Vec<String>>, all: &[String]) {
+    let claimed: Vec<String> = batches.into_iter().flatten().collect();
+    let unique: HashSet<&String> = claimed.iter().collect();
+    assert_eq!(unique.len(), claimed.len(), "a row was claimed twice");
+    assert_eq!(
+        unique,
+        all.iter().collect::<HashSet<_>>(),
+        "a row was never claimed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_job_claims_never_share_a_row() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..ROWS {
+        let j = job(&o, now - Duration::seconds(i as i64));
+        db.insert_job(&j).await.unwrap();
+        ids.push(j.id);
+    }
+    let lease = now + Duration::minutes(5);
+    let store: &Store = &db;
+    let batches = join_all((0..CLAIMERS).map(|_| async move {
+        drain(|| store.claim_jobs(now, lease, 3))
+            .await
+            .into_iter()
+            .map(|j| {
+                assert_eq!((j.status.as_str(), j.attempts), ("running", 1));
+                j.id
+            })
+            .collect::<Vec<_>>()
+    }))
+    .await;
+    assert_disjoint_cover(batches, &ids);
+}
+
+#[tokio::test]
+async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let t0 = at("2024-05-01T12:00:00Z");
+    let j = job(&o, t0);
+    db.insert_job(&j).await.unwrap();
+    // Not due yet.
+    assert!(
+        db.claim_jobs(t0 - Duration::seconds(1), t0, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let first = db
+        .claim_jobs(t0, t0 + Duration::seconds(30), 5)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    // Leased: nobody else gets it, however often they ask.
+    let t1 = t0 + Duration::seconds(29);
+    assert!(
+        db.claim_jobs(t1, t1 + Duration::seconds(30), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A shortened lease (its timeout) is what counts.
+    db.set_job_lease(&j.id, 1, t0 + Duration::seconds(10))
+        .await
+        .unwrap();
+    let t2 = t0 + Duration::seconds(11);
+    let second = db
+        .claim_jobs(t2, t2 + Duration::seconds(30), 5)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].attempts, 2);
+
+    let done = JobFinish {
+        status: "completed",
+        result: Some(json!({"ok": true})),
+        error: None,
+        run_at: t2,
+        finished_at: Some(t2),
+    };
+    assert!(
+        !db.finish_job(&j.id, 1, &done).await.unwrap(),
+        "the first claim is lost"
+    );
+    assert!(db.finish_job(&j.id, 2, &done).await.unwrap());
+    let stored = db.job(&o.workspace_id, &j.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, "completed");
+    let later = t2 + Duration::hours(1);
+    assert!(db.claim_jobs(later, later, 5).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_released_job_is_pending_again_without_the_attempt() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let t0 = at("2024-05-01T12:00:00Z");
+    let j = job(&o, t0);
+    db.insert_job(&j).await.unwrap();
+    db.claim_jobs(t0, t0 + Duration::minutes(1), 1)
+        .await
+        .unwrap();
+    db.release_job(&j.id, 1).await.unwrap();
+    let again = db
+        .claim_jobs(t0, t0 + Duration::minutes(1), 1)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+}
+
+async fn webhook(store: &Store, o: &Owner) -> String {
+    let now = Utc::now();
+    let w = WebhookRow {
+        id: new_id("wh"),
+        user_id: o.user_id.clone(),
+        workspace_id: Some(o.workspace_id.clone()),
+        url: "https://example.com/hook".into(),
+        events: Json(vec!["*".into()]),
+        description: None,
+        secret: "s".into(),
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.insert_webhook(&w).await.unwrap();
+    w.id
+}
+
+fn delivery(webhook_id: &str, due: DateTime<Utc>) -> DeliveryRow {
+    DeliveryRow {
+        id: new_id("whd"),
+        webhook_id: webhook_id.into(),
+        event: "chat.completed".into(),
+        body: "{}".into(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: due,
+        response_status: None,
+        error: None,
+        created_at: due,
+        delivered_at: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_delivery_claims_never_share_a_row() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let hook = webhook(&db, &o).await;
+    let now = Utc::now();
+    let rows: Vec<DeliveryRow> = (0..ROWS).map(|_| delivery(&hook, now)).collect();
+    db.enqueue_deliveries(&rows).await.unwrap();
+    let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
+    let lease = now + Duration::minutes(5);
+    let store: &Store = &db;
+    let batches = join_all((0..CLAIMERS).map(|_| async move {
+        drain(|| store.claim_deliveries(now, lease, 2))
+            .await
+            .into_iter()
+            .map(|d| d.id)
+            .collect::<Vec<_>>()
+    }))
+    .await;
+    assert_disjoint_cover(batches, &ids);
+}
+
+#[tokio::test]
+async fn an_expired_delivery_lease_is_reclaimed_and_the_old_claim_is_ignored() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let hook = webhook(&db, &o).await;
+    let t0 = at("2024-05-01T12:00:00Z");
+    let d = delivery(&hook, t0);
+    db.enqueue_deliveries(std::slice::from_ref(&d))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        db.claim_deliveries(t0, t0 + Duration::seconds(30), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let t1 = t0 + Duration::seconds(29);
+    assert!(db.claim_deliveries(t1, t1, 5).await.unwrap().is_empty());
+    let t2 = t0 + Duration::seconds(31);
+    let second = db
+        .claim_deliveries(t2, t2 + Duration::seconds(30), 5)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].attempts, 2);
+
+    let outcome = |status: &'static str| DeliveryOutcome {
+        status,
+        response_status: Some(200),
+        error: None,
+        next_attempt_at: t2,
+        delivered_at: Some(t2),
+    };
+    // The lost first claim cannot overwrite what the current one stores.
+    db.finish_delivery(&d.id, 2, &outcome("delivered"))
+        .await
+        .unwrap();
+    db.finish_delivery(&d.id, 1, &outcome("failed"))
+        .await
+        .unwrap();
+    let (stored, _) = db.deliveries_of(&hook, 10, 0).await.unwrap();
+    assert_eq!(stored[0].status, "delivered");
+    assert_eq!(stored[0].attempts, 2);
+}

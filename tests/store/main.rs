@@ -1,0 +1,15 @@
+//! The store conformance suite: the engine-specific behaviour of `astra::store` — full-text
+//! search ranking and escaping, the triggers that keep memory search in step, `SKIP LOCKED`
+//! claims with leases, cost buckets by UTC day — checked through the store's own methods.
+//!
+//! Every test opens a fresh database: a temporary SQLite file by default, a new PostgreSQL
+//! database when `ASTRA_TEST_DATABASE_URL` is set (`.ci/run` runs both). The SQL is written
+//! once for both engines except where these tests look, so passing on both is the point.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod claims;
+mod costs;
+mod helpers;
+mod memory;
+mod search;
