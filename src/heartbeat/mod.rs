@@ -1,7 +1,9 @@
 //! Heartbeat monitors: scheduled checks of HTTP endpoints and RSS/Atom feeds. Validation of
-//! new monitors lives here; the checks in [`check`]; the scheduler in [`worker`].
+//! new monitors lives here; the operations of the `/heartbeat` routes in [`monitors`]; the
+//! checks in [`check`]; the scheduler in [`worker`].
 
 pub mod check;
+pub mod monitors;
 pub mod worker;
 
 use chrono::Utc;

@@ -1,6 +1,7 @@
-//! The background job queue: job types, validation of new jobs, execution ([`run`]) and the
-//! worker ([`worker`]).
+//! The background job queue: job types, validation of new jobs, the operations of the
+//! `/jobs` routes ([`queue`]), execution ([`run`]) and the worker ([`worker`]).
 
+pub mod queue;
 pub mod run;
 pub mod worker;
 
