@@ -101,7 +101,11 @@ pub async fn user(store: &Store, uid: &str) -> ApiResult<UserRow> {
 }
 
 /// A user's billing over the last `months` months, current month first.
-pub async fn usage(store: &Store, uid: &str, months: i64) -> ApiResult<(UserRow, Vec<MonthBilling>)> {
+pub async fn usage(
+    store: &Store,
+    uid: &str,
+    months: i64,
+) -> ApiResult<(UserRow, Vec<MonthBilling>)> {
     let user = user(store, uid).await?;
     let billing = costs::user_billing(store, &user.id, months).await?;
     Ok((user, billing))

@@ -94,7 +94,11 @@ pub async fn breakdown(
     to: NaiveDate,
 ) -> Result<CostBreakdown, sqlx::Error> {
     let groups = store
-        .workspace_usage_groups(workspace_id, start_of(from), start_of(to + Duration::days(1)))
+        .workspace_usage_groups(
+            workspace_id,
+            start_of(from),
+            start_of(to + Duration::days(1)),
+        )
         .await?;
     let mut total = UsageTotals::default();
     let mut providers: BTreeMap<String, UsageTotals> = BTreeMap::new();

@@ -6,13 +6,13 @@ use chrono::Utc;
 use super::NewMonitor;
 use crate::{
     error::{ApiError, ApiResult},
-    http::extract::WorkspaceMember,
     page::Page,
     store::{MonitorRow, RunRow, Store},
+    workspaces::Role,
 };
 
-fn require_writer(member: &WorkspaceMember) -> ApiResult<()> {
-    if member.role.can_run_agents() {
+fn require_writer(role: Role) -> ApiResult<()> {
+    if role.can_run_agents() {
         Ok(())
     } else {
         Err(ApiError::Forbidden("Viewers cannot change monitors".into()))
@@ -38,41 +38,45 @@ pub async fn list(
         .await?)
 }
 
-/// Validates and stores a new monitor; its first run is due at once.
+/// Validates and stores a new monitor of `user_id` (role `role`) in `workspace_id`; its
+/// first run is due at once.
 pub async fn create(
     store: &Store,
-    member: &WorkspaceMember,
+    workspace_id: &str,
+    user_id: &str,
+    role: Role,
     monitor: NewMonitor,
     allow_private: bool,
 ) -> ApiResult<MonitorRow> {
-    require_writer(member)?;
-    let row = monitor.validate(member, allow_private)?;
+    require_writer(role)?;
+    let row = monitor.validate(workspace_id, user_id, allow_private)?;
     store.insert_monitor(&row).await?;
     Ok(row)
 }
 
-/// Enables or disables a monitor; enabling makes it due at once.
+/// Enables or disables a monitor (for a caller with `role`); enabling makes it due at once.
 pub async fn set_enabled(
     store: &Store,
-    member: &WorkspaceMember,
+    workspace_id: &str,
+    role: Role,
     id: &str,
     enabled: bool,
 ) -> ApiResult<MonitorRow> {
-    require_writer(member)?;
+    require_writer(role)?;
     let now = Utc::now();
     if !store
-        .set_monitor_enabled(&member.workspace_id, id, enabled, now, now)
+        .set_monitor_enabled(workspace_id, id, enabled, now, now)
         .await?
     {
         return Err(ApiError::not_found("Monitor"));
     }
-    get(store, &member.workspace_id, id).await
+    get(store, workspace_id, id).await
 }
 
-/// Deletes a monitor and its runs.
-pub async fn delete(store: &Store, member: &WorkspaceMember, id: &str) -> ApiResult<()> {
-    require_writer(member)?;
-    if store.delete_monitor(&member.workspace_id, id).await? {
+/// Deletes a monitor and its runs (for a caller with `role`).
+pub async fn delete(store: &Store, workspace_id: &str, role: Role, id: &str) -> ApiResult<()> {
+    require_writer(role)?;
+    if store.delete_monitor(workspace_id, id).await? {
         Ok(())
     } else {
         Err(ApiError::not_found("Monitor"))

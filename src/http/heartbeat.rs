@@ -177,7 +177,8 @@ async fn create_monitor(
         config: body.config,
     };
     let allow_private = state.config.allow_private_urls;
-    let row = monitors::create(&state.store, &member, monitor, allow_private).await?;
+    let (ws, uid) = (&member.workspace_id, &member.user.id);
+    let row = monitors::create(&state.store, ws, uid, member.role, monitor, allow_private).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -193,7 +194,8 @@ async fn set_enabled(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PatchMonitorIn>,
 ) -> ApiResult<Json<MonitorOut>> {
-    let row = monitors::set_enabled(&state.store, &member, &id, body.enabled).await?;
+    let ws = &member.workspace_id;
+    let row = monitors::set_enabled(&state.store, ws, member.role, &id, body.enabled).await?;
     Ok(Json(row.into()))
 }
 
@@ -207,7 +209,7 @@ async fn delete_monitor(
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    monitors::delete(&state.store, &member, &id).await?;
+    monitors::delete(&state.store, &member.workspace_id, member.role, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -125,7 +125,9 @@ async fn create_job(
         timeout_seconds: body.timeout_seconds,
         run_at: body.run_at,
     };
-    let row = queue::enqueue(&state.store, &member, job, state.config.allow_private_urls).await?;
+    let (ws, uid) = (&member.workspace_id, &member.user.id);
+    let allow_private = state.config.allow_private_urls;
+    let row = queue::enqueue(&state.store, ws, uid, member.role, job, allow_private).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -186,5 +188,10 @@ async fn cancel_job(
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<JobOut>> {
-    Ok(Json(queue::cancel(&state.store, &member, &id).await?.into()))
+    let (ws, uid) = (&member.workspace_id, &member.user.id);
+    Ok(Json(
+        queue::cancel(&state.store, ws, uid, member.role, &id)
+            .await?
+            .into(),
+    ))
 }

@@ -99,7 +99,10 @@ pub struct CacheClearedOut {
     responses((status = 200, body = CacheStatsOut, description = "figures of this workspace"),
         (status = 400, body = ErrorOut), (status = 401, body = ErrorOut),
         (status = 403, body = ErrorOut, description = "not a member of the workspace")))]
-async fn cache_stats(State(state): State<AppState>, member: WorkspaceMember) -> Json<CacheStatsOut> {
+async fn cache_stats(
+    State(state): State<AppState>,
+    member: WorkspaceMember,
+) -> Json<CacheStatsOut> {
     Json(state.tool_cache.stats(&member.workspace_id).into())
 }
 
@@ -124,6 +127,8 @@ async fn cache_clear(
     ApiQuery(params): ApiQuery<ClearParams>,
 ) -> ApiResult<Json<CacheClearedOut>> {
     let tool = params.tool.filter(|t| !t.is_empty());
-    let cleared = state.tool_cache.clear(&member.workspace_id, tool.as_deref());
+    let cleared = state
+        .tool_cache
+        .clear(&member.workspace_id, tool.as_deref());
     Ok(Json(CacheClearedOut { cleared, tool }))
 }

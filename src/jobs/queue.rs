@@ -6,22 +6,25 @@ use chrono::Utc;
 use super::{JOB_STATUSES, NewJob};
 use crate::{
     error::{ApiError, ApiResult},
-    http::extract::WorkspaceMember,
     page::Page,
     store::{JobRow, Store},
+    workspaces::Role,
 };
 
-/// Validates `job` and enqueues it in `member`'s workspace; viewers may not.
+/// Validates `job` and enqueues it for `user_id` (whose role there is `role`) in
+/// `workspace_id`; viewers may not.
 pub async fn enqueue(
     store: &Store,
-    member: &WorkspaceMember,
+    workspace_id: &str,
+    user_id: &str,
+    role: Role,
     job: NewJob,
     allow_private: bool,
 ) -> ApiResult<JobRow> {
-    if !member.role.can_run_agents() {
+    if !role.can_run_agents() {
         return Err(ApiError::Forbidden("Viewers cannot enqueue jobs".into()));
     }
-    let row = job.validate(member, allow_private)?;
+    let row = job.validate(workspace_id, user_id, allow_private)?;
     store.insert_job(&row).await?;
     Ok(row)
 }
@@ -54,11 +57,17 @@ pub async fn get(store: &Store, workspace_id: &str, id: &str) -> ApiResult<JobRo
         .ok_or_else(|| ApiError::not_found("Job"))
 }
 
-/// Cancels a pending job (its creator or a manager); 409 when it is running or finished.
-pub async fn cancel(store: &Store, member: &WorkspaceMember, id: &str) -> ApiResult<JobRow> {
-    let ws = &member.workspace_id;
+/// Cancels a pending job for `user_id` (role `role` in `ws`): its creator or a manager may;
+/// 409 when it is running or finished.
+pub async fn cancel(
+    store: &Store,
+    ws: &str,
+    user_id: &str,
+    role: Role,
+    id: &str,
+) -> ApiResult<JobRow> {
     let job = get(store, ws, id).await?;
-    if job.user_id != member.user.id && !member.role.can_manage() {
+    if job.user_id != user_id && !role.can_manage() {
         return Err(ApiError::Forbidden(
             "Only the job's creator or a workspace owner/admin can cancel it".into(),
         ));

@@ -126,8 +126,6 @@ pub async fn enqueue_test(store: &Store, hook: &WebhookRow) -> Result<String, sq
         now,
     );
     let row = delivery(&hook.id, "webhook.test", &body, now);
-    store
-        .enqueue_deliveries(std::slice::from_ref(&row))
-        .await?;
+    store.enqueue_deliveries(std::slice::from_ref(&row)).await?;
     Ok(row.id)
 }

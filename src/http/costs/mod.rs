@@ -71,7 +71,11 @@ async fn summary(
         return Err(ApiError::field("months", "must be 1-24"));
     }
     let summary = costs::summary(&state.store, &member.workspace_id, months).await?;
-    Ok(Json(CostSummaryOut::new(member.workspace_id, months, summary)))
+    Ok(Json(CostSummaryOut::new(
+        member.workspace_id,
+        months,
+        summary,
+    )))
 }
 
 /// Resolves the inclusive day range of a breakdown.

@@ -133,7 +133,10 @@ async fn list_webhooks(
     let workspace_id = header_workspace(&state, &headers, &user).await?;
     let (rows, total) =
         endpoints::list(&state.store, &user.id, workspace_id.as_deref(), page).await?;
-    let items = rows.into_iter().map(|w| WebhookOut::new(w, false)).collect();
+    let items = rows
+        .into_iter()
+        .map(|w| WebhookOut::new(w, false))
+        .collect();
     Ok(Json(Paged::new(items, total, page)))
 }
 
