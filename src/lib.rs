@@ -3,11 +3,13 @@
 //! [`run`] serves the whole HTTP API on a given listener until a shutdown signal; tests bind
 //! `127.0.0.1:0` and call it with their own [`config::Config`].
 
+pub mod admin;
 pub mod agents;
 pub mod app;
 pub mod auth;
 pub mod chat;
 pub mod config;
+pub mod costs;
 pub mod credentials;
 pub mod diagnostics;
 pub mod error;
@@ -22,6 +24,7 @@ pub mod retention;
 pub mod skills;
 pub mod store;
 pub mod tools;
+pub mod traces;
 pub mod webhooks;
 pub mod workers;
 pub mod workspaces;

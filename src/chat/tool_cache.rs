@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Default byte budget of the whole cache (`ASTRA_TOOL_CACHE_MAX_BYTES`).
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -184,8 +184,8 @@ impl ToolCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 
-    /// `{entries, bytes, hits, misses, hitRate, byTool}` of one workspace.
-    pub fn stats(&self, workspace: &str) -> Value {
+    /// Entries, bytes and hit counters of one workspace, overall and per tool.
+    pub fn stats(&self, workspace: &str) -> CacheStats {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let mut entries_by_tool: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for ((ws, tool, _), e) in &inner.entries {
@@ -197,7 +197,7 @@ impl ToolCache {
         }
         let empty = BTreeMap::new();
         let counters = inner.counters.get(workspace).unwrap_or(&empty);
-        let mut by_tool = serde_json::Map::new();
+        let mut by_tool = BTreeMap::new();
         let (mut hits, mut misses) = (0u64, 0u64);
         for (tool, c) in counters {
             let entries = entries_by_tool.get(tool.as_str()).map_or(0, |s| s.0);
@@ -205,18 +205,53 @@ impl ToolCache {
             misses += c.misses;
             by_tool.insert(
                 tool.clone(),
-                json!({ "entries": entries, "hits": c.hits, "misses": c.misses, "hitRate": rate(c.hits, c.misses) }),
+                ToolStats {
+                    entries,
+                    hits: c.hits,
+                    misses: c.misses,
+                    hit_rate: rate(c.hits, c.misses),
+                },
             );
         }
-        json!({
-            "entries": entries_by_tool.values().map(|s| s.0).sum::<usize>(),
-            "bytes": entries_by_tool.values().map(|s| s.1).sum::<usize>(),
-            "hits": hits,
-            "misses": misses,
-            "hitRate": rate(hits, misses),
-            "byTool": by_tool,
-        })
+        CacheStats {
+            entries: entries_by_tool.values().map(|s| s.0).sum(),
+            bytes: entries_by_tool.values().map(|s| s.1).sum(),
+            hits,
+            misses,
+            hit_rate: rate(hits, misses),
+            by_tool,
+        }
     }
+}
+
+/// Cache figures of one workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheStats {
+    /// Cached results.
+    pub entries: usize,
+    /// Bytes they hold.
+    pub bytes: usize,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that were not.
+    pub misses: u64,
+    /// hits / (hits + misses), 0 before any lookup.
+    pub hit_rate: f64,
+    /// Per tool that was looked up.
+    pub by_tool: BTreeMap<String, ToolStats>,
+}
+
+/// Cache figures of one tool in one workspace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolStats {
+    /// Cached results.
+    pub entries: usize,
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that were not.
+    pub misses: u64,
+    /// hits / (hits + misses).
+    pub hit_rate: f64,
 }
 
 fn rate(hits: u64, misses: u64) -> f64 {
@@ -230,6 +265,8 @@ fn rate(hits: u64, misses: u64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -251,12 +288,12 @@ mod tests {
                 .get("ws", "fetch_page", &json!({ "url": 0 }))
                 .is_none()
         );
-        let entries = cache.stats("ws")["entries"].as_u64().unwrap_or_default();
+        let entries = cache.stats("ws").entries;
         assert!((80..100).contains(&entries), "{entries}");
         // A result larger than the whole budget is not cached at all.
         cache.put("ws", "fetch_page", &json!({}), json!("y".repeat(200_000)));
         assert!(cache.get("ws", "fetch_page", &json!({})).is_none());
-        assert!(cache.inner.lock().unwrap().order.len() <= 2 * entries as usize + 64);
+        assert!(cache.inner.lock().unwrap().order.len() <= 2 * entries + 64);
     }
 
     #[test]
@@ -265,9 +302,9 @@ mod tests {
         let args = json!({ "url": "https://example.com" });
         cache.put("a", "fetch_page", &args, json!("A's page"));
         assert!(cache.get("b", "fetch_page", &args).is_none());
-        assert_eq!(cache.stats("b")["entries"], 0);
-        assert_eq!(cache.stats("b")["misses"], 1);
-        assert_eq!(cache.stats("a")["misses"], 0);
+        assert_eq!(cache.stats("b").entries, 0);
+        assert_eq!(cache.stats("b").misses, 1);
+        assert_eq!(cache.stats("a").misses, 0);
         assert_eq!(cache.clear("b", None), 0);
         assert_eq!(cache.get("a", "fetch_page", &args), Some(json!("A's page")));
         assert_eq!(cache.clear("a", Some("fetch_page")), 1);

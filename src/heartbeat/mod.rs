@@ -1,7 +1,9 @@
 //! Heartbeat monitors: scheduled checks of HTTP endpoints and RSS/Atom feeds. Validation of
-//! new monitors lives here; the checks in [`check`]; the scheduler in [`worker`].
+//! new monitors lives here; the operations of the `/heartbeat` routes in [`monitors`]; the
+//! checks in [`check`]; the scheduler in [`worker`].
 
 pub mod check;
+pub mod monitors;
 pub mod worker;
 
 use chrono::Utc;
@@ -10,10 +12,7 @@ use sqlx::types::Json;
 
 use crate::{
     error::ApiResult,
-    http::{
-        extract::WorkspaceMember,
-        validate::{Problems, length_between},
-    },
+    http::validate::{Problems, length_between},
     net::{check_url, parse_outbound_url},
     store::{MonitorRow, ids::new_id},
 };
@@ -45,7 +44,12 @@ pub struct NewMonitor {
 impl NewMonitor {
     /// Validates and builds the row; a new monitor is due at once, so its first run comes
     /// with the next poll.
-    pub fn validate(self, member: &WorkspaceMember, allow_private: bool) -> ApiResult<MonitorRow> {
+    pub fn validate(
+        self,
+        workspace_id: &str,
+        user_id: &str,
+        allow_private: bool,
+    ) -> ApiResult<MonitorRow> {
         let mut problems = Problems::new();
         problems.check(
             !length_between(self.name.trim(), 1, 100),
@@ -78,8 +82,8 @@ impl NewMonitor {
         let now = Utc::now();
         Ok(MonitorRow {
             id: new_id("hb"),
-            user_id: member.user.id.clone(),
-            workspace_id: member.workspace_id.clone(),
+            user_id: user_id.to_string(),
+            workspace_id: workspace_id.to_string(),
             name: self.name.trim().to_string(),
             monitor_type: self.monitor_type,
             url: self.url.trim().to_string(),

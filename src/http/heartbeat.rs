@@ -8,11 +8,15 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember},
+};
 use crate::{
     app::AppState,
-    error::{ApiError, ApiResult},
-    heartbeat::NewMonitor,
+    error::ApiResult,
+    heartbeat::{NewMonitor, monitors},
     store::{MonitorRow, RunRow},
 };
 
@@ -138,52 +142,32 @@ impl From<RunRow> for RunOut {
     }
 }
 
-fn require_writer(member: &WorkspaceMember) -> ApiResult<()> {
-    if member.role.can_run_agents() {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("Viewers cannot change monitors".into()))
-    }
-}
-
-async fn load(state: &AppState, member: &WorkspaceMember, id: &str) -> ApiResult<MonitorRow> {
-    state
-        .store
-        .monitor(&member.workspace_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Monitor"))
-}
-
 /// List the workspace's monitors with their latest status.
 #[utoipa::path(get, path = "/heartbeat", tag = "heartbeat", params(PageParams),
-    security(("bearer" = [])), responses((status = 200, description = "{items: [Monitor], total, limit, offset}")))]
+    security(("bearer" = [])),
+    responses((status = 200, body = Paged<MonitorOut>), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list_monitors(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<MonitorOut>>> {
     let page = params.resolve(100)?;
-    let (rows, total) = state
-        .store
-        .monitors_of(&member.workspace_id, page.limit, page.offset)
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|m| serde_json::to_value(MonitorOut::from(m)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let (rows, total) = monitors::list(&state.store, &member.workspace_id, page).await?;
+    let items = rows.into_iter().map(MonitorOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Create a monitor; its first run is due at once.
 #[utoipa::path(post, path = "/heartbeat", tag = "heartbeat", request_body = CreateMonitorIn,
     params(("X-Workspace-Id" = Option<String>, Header)), security(("bearer" = [])),
-    responses((status = 201, body = MonitorOut), (status = 400), (status = 403)))]
+    responses((status = 201, body = MonitorOut), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn create_monitor(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiJson(body): ApiJson<CreateMonitorIn>,
 ) -> ApiResult<(StatusCode, Json<MonitorOut>)> {
-    require_writer(&member)?;
     let monitor = NewMonitor {
         name: body.name,
         monitor_type: body.monitor_type,
@@ -191,73 +175,58 @@ async fn create_monitor(
         interval_minutes: body.interval_minutes,
         enabled: body.enabled,
         config: body.config,
-    }
-    .validate(&member, state.config.allow_private_urls)?;
-    state.store.insert_monitor(&monitor).await?;
-    Ok((StatusCode::CREATED, Json(monitor.into())))
+    };
+    let allow_private = state.config.allow_private_urls;
+    let (ws, uid) = (&member.workspace_id, &member.user.id);
+    let row = monitors::create(&state.store, ws, uid, member.role, monitor, allow_private).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
 }
 
 /// Enable or disable a monitor; enabling makes it due at once.
 #[utoipa::path(patch, path = "/heartbeat/{id}", tag = "heartbeat", params(("id" = String, Path)),
     request_body = PatchMonitorIn, security(("bearer" = [])),
-    responses((status = 200, body = MonitorOut), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = MonitorOut), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+        (status = 404, body = ErrorOut)))]
 async fn set_enabled(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PatchMonitorIn>,
 ) -> ApiResult<Json<MonitorOut>> {
-    require_writer(&member)?;
-    let now = Utc::now();
-    if !state
-        .store
-        .set_monitor_enabled(&member.workspace_id, &id, body.enabled, now, now)
-        .await?
-    {
-        return Err(ApiError::not_found("Monitor"));
-    }
-    Ok(Json(load(&state, &member, &id).await?.into()))
+    let ws = &member.workspace_id;
+    let row = monitors::set_enabled(&state.store, ws, member.role, &id, body.enabled).await?;
+    Ok(Json(row.into()))
 }
 
 /// Delete a monitor and its runs.
 #[utoipa::path(delete, path = "/heartbeat/{id}", tag = "heartbeat", params(("id" = String, Path)),
-    security(("bearer" = [])), responses((status = 204), (status = 403), (status = 404)))]
+    security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 401, body = ErrorOut),
+        (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn delete_monitor(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    require_writer(&member)?;
-    if state
-        .store
-        .delete_monitor(&member.workspace_id, &id)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("Monitor"))
-    }
+    monitors::delete(&state.store, &member.workspace_id, member.role, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Run history of a monitor, newest first.
 #[utoipa::path(get, path = "/heartbeat/{id}/runs", tag = "heartbeat",
     params(("id" = String, Path), PageParams), security(("bearer" = [])),
-    responses((status = 200, description = "{items: [Run], total, limit, offset}"), (status = 404)))]
+    responses((status = 200, body = Paged<RunOut>), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+        (status = 404, body = ErrorOut)))]
 async fn list_runs(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<RunOut>>> {
     let page = params.resolve(100)?;
-    let monitor = load(&state, &member, &id).await?;
-    let (rows, total) = state
-        .store
-        .monitor_runs(&monitor.id, page.limit, page.offset)
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|r| serde_json::to_value(RunOut::from(r)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let (rows, total) = monitors::runs(&state.store, &member.workspace_id, &id, page).await?;
+    let items = rows.into_iter().map(RunOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }

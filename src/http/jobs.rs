@@ -8,11 +8,15 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember},
+};
 use crate::{
     app::AppState,
-    error::{ApiError, ApiResult},
-    jobs::{JOB_STATUSES, NewJob, masked_payload},
+    error::ApiResult,
+    jobs::{NewJob, masked_payload, queue},
     store::JobRow,
 };
 
@@ -107,25 +111,24 @@ impl From<JobRow> for JobOut {
 /// Enqueue a job (viewers may not).
 #[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = CreateJobIn,
     params(("X-Workspace-Id" = Option<String>, Header)), security(("bearer" = [])),
-    responses((status = 201, body = JobOut), (status = 400), (status = 403)))]
+    responses((status = 201, body = JobOut), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn create_job(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiJson(body): ApiJson<CreateJobIn>,
 ) -> ApiResult<(StatusCode, Json<JobOut>)> {
-    if !member.role.can_run_agents() {
-        return Err(ApiError::Forbidden("Viewers cannot enqueue jobs".into()));
-    }
     let job = NewJob {
         job_type: body.job_type,
         payload: body.payload.unwrap_or_else(|| Value::Object(Map::new())),
         max_retries: body.max_retries,
         timeout_seconds: body.timeout_seconds,
         run_at: body.run_at,
-    }
-    .validate(&member, state.config.allow_private_urls)?;
-    state.store.insert_job(&job).await?;
-    Ok((StatusCode::CREATED, Json(job.into())))
+    };
+    let (ws, uid) = (&member.workspace_id, &member.user.id);
+    let allow_private = state.config.allow_private_urls;
+    let row = queue::enqueue(&state.store, ws, uid, member.role, job, allow_private).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
 }
 
 /// Filters of the job list.
@@ -141,92 +144,54 @@ pub struct JobListParams {
 }
 
 /// List the workspace's jobs, newest first.
-#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobListParams),
-    security(("bearer" = [])), responses((status = 200, description = "{items: [Job], total, limit, offset}"), (status = 400)))]
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobListParams), security(("bearer" = [])),
+    responses((status = 200, body = Paged<JobOut>), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list_jobs(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiQuery(params): ApiQuery<JobListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<JobOut>>> {
     let page = PageParams {
         limit: params.limit,
         offset: params.offset,
     }
     .resolve(100)?;
-    if let Some(s) = &params.status
-        && !JOB_STATUSES.contains(&s.as_str())
-    {
-        return Err(ApiError::field(
-            "status",
-            format!("must be one of {}", JOB_STATUSES.join(", ")),
-        ));
-    }
-    let (rows, total) = state
-        .store
-        .jobs_of(
-            &member.workspace_id,
-            params.status.as_deref(),
-            page.limit,
-            page.offset,
-        )
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|j| serde_json::to_value(JobOut::from(j)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let status = params.status.as_deref();
+    let (rows, total) = queue::list(&state.store, &member.workspace_id, status, page).await?;
+    let items = rows.into_iter().map(JobOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Get a job with its result or error.
 #[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = JobOut), (status = 404)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = JobOut), (status = 401, body = ErrorOut),
+        (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn get_job(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<JobOut>> {
-    let job = state
-        .store
-        .job(&member.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job"))?;
+    let job = queue::get(&state.store, &member.workspace_id, &id).await?;
     Ok(Json(job.into()))
 }
 
 /// Cancel a pending job (its creator or a manager); 409 when it is running or finished.
 #[utoipa::path(delete, path = "/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = JobOut), (status = 403), (status = 404), (status = 409)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = JobOut), (status = 401, body = ErrorOut),
+        (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+        (status = 409, body = ErrorOut)))]
 async fn cancel_job(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<JobOut>> {
-    let job = state
-        .store
-        .job(&member.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job"))?;
-    if job.user_id != member.user.id && !member.role.can_manage() {
-        return Err(ApiError::Forbidden(
-            "Only the job's creator or a workspace owner/admin can cancel it".into(),
-        ));
-    }
-    // The conditional update is the arbiter: the worker may have claimed it meanwhile.
-    if !state
-        .store
-        .cancel_job(&member.workspace_id, &id, Utc::now())
-        .await?
-    {
-        let now = state.store.job(&member.workspace_id, &id).await?;
-        let status = now.map(|j| j.status).unwrap_or(job.status);
-        return Err(ApiError::Conflict(format!(
-            "Job is {status}; only pending jobs can be cancelled"
-        )));
-    }
-    let job = state
-        .store
-        .job(&member.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Job"))?;
-    Ok(Json(job.into()))
+    let (ws, uid) = (&member.workspace_id, &member.user.id);
+    Ok(Json(
+        queue::cancel(&state.store, ws, uid, member.role, &id)
+            .await?
+            .into(),
+    ))
 }

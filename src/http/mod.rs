@@ -10,6 +10,7 @@ pub mod client_ip;
 pub mod costs;
 pub mod diagnostics;
 pub mod dto;
+pub mod error_schema;
 pub mod extract;
 pub mod heartbeat;
 mod idempotency;

@@ -12,6 +12,7 @@ use utoipa::{
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Astra gateway", description = "Self-hosted AI-agent gateway"),
+    components(schemas(super::error_schema::ErrorOut)),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;

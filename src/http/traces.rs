@@ -8,11 +8,16 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiPath, ApiQuery, PageParams, WorkspaceMember},
+};
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
     store::TraceRow,
+    traces,
 };
 
 /// Routes of the traces group.
@@ -54,8 +59,10 @@ pub struct TraceOut {
     pub started_at: DateTime<Utc>,
     /// End.
     pub finished_at: DateTime<Utc>,
-    /// `{inference, failedAttempts, tools, breakers, compaction, toolsUsed}` (detail only).
+    /// `{inference, failedAttempts, tools, breakers, compaction, toolsUsed}` as recorded by
+    /// the turn (detail only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub detail: Option<Value>,
 }
 
@@ -96,17 +103,16 @@ pub struct ListParams {
 
 /// The workspace's traces, newest first.
 #[utoipa::path(get, path = "/traces", tag = "traces", params(ListParams, ("X-Workspace-Id" = Option<String>, Header)),
-    security(("bearer" = [])), responses((status = 200, description = "{items, total, limit, offset}"), (status = 400)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = Paged<TraceOut>), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list_traces(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
-    if params
-        .agent_id
-        .as_deref()
-        .is_some_and(|a| a.is_empty() || a.len() > 64)
-    {
+) -> ApiResult<Json<Paged<TraceOut>>> {
+    let agent_id = params.agent_id.as_deref();
+    if agent_id.is_some_and(|a| a.is_empty() || a.len() > 64) {
         return Err(ApiError::field("agentId", "must be 1-64 characters"));
     }
     let page = PageParams {
@@ -114,34 +120,21 @@ async fn list_traces(
         offset: params.offset,
     }
     .resolve(100)?;
-    let (rows, total) = state
-        .store
-        .list_traces(
-            &member.workspace_id,
-            params.agent_id.as_deref(),
-            page.limit,
-            page.offset,
-        )
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|t| serde_json::to_value(TraceOut::from(t)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let (rows, total) = traces::list(&state.store, &member.workspace_id, agent_id, page).await?;
+    let items = rows.into_iter().map(TraceOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// One trace in full; traces of other workspaces are not found.
 #[utoipa::path(get, path = "/traces/{id}", tag = "traces", params(("id" = String, Path), ("X-Workspace-Id" = Option<String>, Header)),
-    security(("bearer" = [])), responses((status = 200, body = TraceOut), (status = 404)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = TraceOut), (status = 401, body = ErrorOut),
+        (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn get_trace(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<TraceOut>> {
-    let trace = state
-        .store
-        .trace_in(&member.workspace_id, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("Trace"))?;
+    let trace = traces::get(&state.store, &member.workspace_id, &id).await?;
     Ok(Json(trace.into()))
 }

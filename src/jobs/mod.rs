@@ -1,6 +1,7 @@
-//! The background job queue: job types, validation of new jobs, execution ([`run`]) and the
-//! worker ([`worker`]).
+//! The background job queue: job types, validation of new jobs, the operations of the
+//! `/jobs` routes ([`queue`]), execution ([`run`]) and the worker ([`worker`]).
 
+pub mod queue;
 pub mod run;
 pub mod worker;
 
@@ -11,7 +12,7 @@ use sqlx::types::Json;
 
 use crate::{
     error::{ApiError, ApiResult},
-    http::{extract::WorkspaceMember, extract::from_value, validate::Problems},
+    http::{extract::from_value, validate::Problems},
     net::{check_url, parse_outbound_url},
     store::{JobRow, ids::new_id},
 };
@@ -147,8 +148,13 @@ fn check_payload(job_type: &str, payload: &Value, allow_private: bool) -> ApiRes
 }
 
 impl NewJob {
-    /// Validates the job and builds its row for `member`'s workspace.
-    pub fn validate(self, member: &WorkspaceMember, allow_private: bool) -> ApiResult<JobRow> {
+    /// Validates the job and builds its row: enqueued by `user_id` in `workspace_id`.
+    pub fn validate(
+        self,
+        workspace_id: &str,
+        user_id: &str,
+        allow_private: bool,
+    ) -> ApiResult<JobRow> {
         let mut problems = Problems::new();
         problems.check(
             !JOB_TYPES.contains(&self.job_type.as_str()),
@@ -173,8 +179,8 @@ impl NewJob {
         let now = Utc::now();
         Ok(JobRow {
             id: new_id("job"),
-            user_id: member.user.id.clone(),
-            workspace_id: member.workspace_id.clone(),
+            user_id: user_id.to_string(),
+            workspace_id: workspace_id.to_string(),
             job_type: self.job_type,
             payload: Json(self.payload),
             status: "pending".into(),

@@ -1,11 +1,12 @@
-//! Outgoing webhooks: the known events, [`emit`] (which writes the outbox) and the delivery
-//! worker in [`worker`].
+//! Outgoing webhooks: the known events, [`emit`] (which writes the outbox), the operations of
+//! the `/webhooks` routes in [`endpoints`] and the delivery worker in [`worker`].
 //!
 //! An event becomes one `webhook_deliveries` row per subscribed endpoint; the worker POSTs
 //! `{id, event, createdAt, data}` signed with the endpoint's own secret, retrying with
 //! exponential backoff. The body is fixed when the row is written, so every attempt sends
 //! (and signs) the same bytes and receivers can deduplicate on `id` or `X-Astra-Delivery`.
 
+pub mod endpoints;
 pub mod worker;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::{
     app::AppState,
-    store::{DeliveryRow, WebhookRow, ids::new_id},
+    store::{DeliveryRow, Store, WebhookRow, ids::new_id},
 };
 
 /// Every event a webhook may subscribe to (`*` subscribes to all of them).
@@ -117,7 +118,7 @@ pub fn emit_later(
 
 /// Queues a `webhook.test` event for one endpoint (whatever it subscribed to); returns the
 /// delivery id.
-pub async fn enqueue_test(state: &AppState, hook: &WebhookRow) -> Result<String, sqlx::Error> {
+pub async fn enqueue_test(store: &Store, hook: &WebhookRow) -> Result<String, sqlx::Error> {
     let now = Utc::now();
     let body = envelope(
         "webhook.test",
@@ -125,9 +126,6 @@ pub async fn enqueue_test(state: &AppState, hook: &WebhookRow) -> Result<String,
         now,
     );
     let row = delivery(&hook.id, "webhook.test", &body, now);
-    state
-        .store
-        .enqueue_deliveries(std::slice::from_ref(&row))
-        .await?;
+    store.enqueue_deliveries(std::slice::from_ref(&row)).await?;
     Ok(row.id)
 }

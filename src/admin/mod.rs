@@ -1,0 +1,139 @@
+//! Operator views behind `/admin/*`: process health, every agent across workspaces, and one
+//! user's billing, active sessions and audit trail.
+
+use std::{sync::atomic::Ordering, time::Instant};
+
+use crate::{
+    agents::{AgentView, GlobalAgents},
+    app::AppState,
+    costs::{self, MonthBilling},
+    diagnostics::process::{self, ProcessMemory},
+    error::{ApiError, ApiResult},
+    page::Page,
+    store::{AuditRow, SessionFilter, SessionRow, Store, UserRow},
+};
+
+/// What the gateway process looks like right now.
+#[derive(Debug, Clone)]
+pub struct Health {
+    /// The database answered a ping.
+    pub db_ok: bool,
+    /// Time of that ping, in milliseconds.
+    pub db_latency_ms: f64,
+    /// `sqlite` or `postgres`.
+    pub engine: &'static str,
+    /// Seconds since start-up.
+    pub uptime_seconds: u64,
+    /// Resident memory.
+    pub memory: ProcessMemory,
+    /// Active sessions; `None` when the database could not say.
+    pub active_sessions: Option<i64>,
+    /// Agents running a turn.
+    pub busy_agents: usize,
+    /// Open SSE streams.
+    pub open_streams: i64,
+    /// Registered tools.
+    pub tools: usize,
+    /// Registered skills.
+    pub skills: usize,
+    /// Agents from `astra.yml`.
+    pub global_agents: usize,
+}
+
+/// Reads the process's health. A dead database is reported, not raised: this must answer
+/// when things are bad.
+pub async fn health(state: &AppState) -> Health {
+    let started = Instant::now();
+    let db_ok = state.store.ping().await;
+    let db_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let active_sessions = if db_ok {
+        state.store.active_session_count().await.ok()
+    } else {
+        None
+    };
+    Health {
+        db_ok,
+        db_latency_ms,
+        engine: state.store.engine(),
+        uptime_seconds: state.started_at.elapsed().as_secs(),
+        memory: process::memory(),
+        active_sessions,
+        busy_agents: state.presence.busy_count(),
+        open_streams: state.open_streams.load(Ordering::Relaxed),
+        tools: state.tools.list().len(),
+        skills: state.skills.list().len(),
+        global_agents: state.global_agents.len(),
+    }
+}
+
+/// One page of every agent: the global ones (sorted by id) first, then each workspace's;
+/// with the total.
+pub async fn agents(
+    store: &Store,
+    globals: &GlobalAgents,
+    page: Page,
+) -> ApiResult<(Vec<AgentView>, i64)> {
+    let mut views: Vec<AgentView> = globals
+        .all()
+        .map(|g| AgentView::global(g, globals))
+        .collect();
+    views.sort_by(|a, b| a.config.id.cmp(&b.config.id));
+    let g = i64::try_from(views.len()).unwrap_or(i64::MAX);
+    let mut items: Vec<AgentView> = views
+        .into_iter()
+        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.limit).unwrap_or(0))
+        .collect();
+    let remaining = page.limit - i64::try_from(items.len()).unwrap_or(0);
+    let (rows, stored) = store
+        .all_workspace_agents(remaining, (page.offset - g).max(0))
+        .await?;
+    for row in rows {
+        items.push(AgentView::try_from(row)?);
+    }
+    Ok((items, g + stored))
+}
+
+/// A user by id; 404 when there is none.
+pub async fn user(store: &Store, uid: &str) -> ApiResult<UserRow> {
+    store
+        .user_by_id(uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))
+}
+
+/// A user's billing over the last `months` months, current month first.
+pub async fn usage(
+    store: &Store,
+    uid: &str,
+    months: i64,
+) -> ApiResult<(UserRow, Vec<MonthBilling>)> {
+    let user = user(store, uid).await?;
+    let billing = costs::user_billing(store, &user.id, months).await?;
+    Ok((user, billing))
+}
+
+/// One page of a user's active sessions, newest activity first, with the total.
+pub async fn active_sessions(
+    store: &Store,
+    uid: &str,
+    page: Page,
+) -> ApiResult<(UserRow, Vec<SessionRow>, i64)> {
+    let user = user(store, uid).await?;
+    let filter = SessionFilter {
+        user_id: &user.id,
+        workspace_id: None,
+        status: Some("active"),
+    };
+    let (rows, total) = store
+        .list_sessions(&filter, page.limit, page.offset)
+        .await?;
+    Ok((user, rows, total))
+}
+
+/// A user's last `limit` audit entries, newest first.
+pub async fn audit(store: &Store, uid: &str, limit: i64) -> ApiResult<(UserRow, Vec<AuditRow>)> {
+    let user = user(store, uid).await?;
+    let entries = store.audit_entries(&user.id, limit).await?;
+    Ok((user, entries))
+}

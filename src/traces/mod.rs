@@ -1,0 +1,29 @@
+//! Reads behind the `/traces*` routes: a workspace's recorded agent turns, as summaries and
+//! in full. Traces are written by the turn itself (`chat::record`).
+
+use crate::{
+    error::{ApiError, ApiResult},
+    page::Page,
+    store::{Store, TraceRow},
+};
+
+/// One page of the workspace's traces (without `detail`) (of one agent when given), newest first;
+/// with the total.
+pub async fn list(
+    store: &Store,
+    workspace_id: &str,
+    agent_id: Option<&str>,
+    page: Page,
+) -> ApiResult<(Vec<TraceRow>, i64)> {
+    Ok(store
+        .list_traces(workspace_id, agent_id, page.limit, page.offset)
+        .await?)
+}
+
+/// A trace of the workspace in full; traces of other workspaces are not found.
+pub async fn get(store: &Store, workspace_id: &str, id: &str) -> ApiResult<TraceRow> {
+    store
+        .trace_in(workspace_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Trace"))
+}
