@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::ApiJson;
+use super::{error_schema::ErrorOut, extract::ApiJson};
 use crate::{
     app::AppState,
     auth::{
@@ -104,7 +104,7 @@ fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
 
 /// Create a user (email + password).
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = CredentialsIn,
-    responses((status = 201, body = AuthOut), (status = 400), (status = 409)))]
+    responses((status = 201, body = AuthOut), (status = 400, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CredentialsIn>,
@@ -122,7 +122,7 @@ async fn register(
 
 /// Authenticate with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = CredentialsIn,
-    responses((status = 200, body = AuthOut), (status = 401), (status = 429)))]
+    responses((status = 200, body = AuthOut), (status = 401, body = ErrorOut), (status = 429, body = ErrorOut)))]
 async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CredentialsIn>,
@@ -136,7 +136,7 @@ async fn login(
 
 /// Rotate a refresh token; a spent token revokes its whole family.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn,
-    responses((status = 200, body = TokensOut), (status = 401)))]
+    responses((status = 200, body = TokensOut), (status = 401, body = ErrorOut)))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshIn>,
@@ -153,7 +153,7 @@ async fn refresh(
 
 /// Revoke all tokens of the calling user.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401)))]
+    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401, body = ErrorOut)))]
 async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<LogoutOut>> {
     state.auth.logout(&state.store, &user.id).await?;
     Ok(Json(LogoutOut { success: true }))

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod costs;
 pub mod diagnostics;
 pub mod dto;
+pub mod error_schema;
 pub mod extract;
 pub mod heartbeat;
 mod idempotency;
