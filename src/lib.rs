@@ -21,6 +21,7 @@ pub mod net;
 pub mod page;
 pub mod providers;
 pub mod retention;
+pub mod sessions;
 pub mod skills;
 pub mod store;
 pub mod tools;

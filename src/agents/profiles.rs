@@ -8,6 +8,7 @@ use super::{
 };
 use crate::{
     error::{ApiError, ApiResult},
+    page::Page,
     store::{MemoryProfileRow, ProfileDeletion, Store, ids::new_id, is_unique_violation},
 };
 
@@ -65,6 +66,11 @@ pub async fn create(
         .await
         .map_err(duplicate_name)?;
     Ok(row)
+}
+
+/// One page of the workspace's profiles, oldest first, and how many there are.
+pub async fn list(store: &Store, ws: &str, page: Page) -> ApiResult<(Vec<MemoryProfileRow>, i64)> {
+    Ok(store.memory_profiles(ws, page.limit, page.offset).await?)
 }
 
 /// One profile of the workspace.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{client_ip::ClientIp, extract::ApiJson};
+use super::{client_ip::ClientIp, error_schema::ErrorOut, extract::ApiJson};
 use crate::{
     app::AppState,
     auth::{
@@ -121,8 +121,8 @@ fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
 
 /// Create a user (email + password).
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = CredentialsIn,
-    responses((status = 201, body = AuthOut), (status = 400), (status = 409),
-        (status = 429, description = "per-IP limit; `Retry-After`")))]
+    responses((status = 201, body = AuthOut), (status = 400, body = ErrorOut), (status = 409, body = ErrorOut),
+        (status = 429, body = ErrorOut, description = "per-IP limit; `Retry-After`")))]
 async fn register(
     State(state): State<AppState>,
     _rate: AuthRate,
@@ -141,8 +141,8 @@ async fn register(
 
 /// Authenticate with email and password.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = CredentialsIn,
-    responses((status = 200, body = AuthOut), (status = 400), (status = 401),
-        (status = 429, description = "email locked or per-IP limit; `Retry-After`")))]
+    responses((status = 200, body = AuthOut), (status = 400, body = ErrorOut), (status = 401, body = ErrorOut),
+        (status = 429, body = ErrorOut, description = "email locked or per-IP limit; `Retry-After`")))]
 async fn login(
     State(state): State<AppState>,
     _rate: AuthRate,
@@ -167,7 +167,7 @@ async fn login(
 
 /// Rotate a refresh token; a spent token revokes its whole family.
 #[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshIn,
-    responses((status = 200, body = TokensOut), (status = 401), (status = 429)))]
+    responses((status = 200, body = TokensOut), (status = 401, body = ErrorOut), (status = 429, body = ErrorOut)))]
 async fn refresh(
     State(state): State<AppState>,
     _rate: AuthRate,
@@ -185,7 +185,7 @@ async fn refresh(
 
 /// Revoke all tokens of the calling user.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401), (status = 429)))]
+    security(("bearer" = [])), responses((status = 200, body = LogoutOut), (status = 401, body = ErrorOut), (status = 429, body = ErrorOut)))]
 async fn logout(
     State(state): State<AppState>,
     _rate: AuthRate,

@@ -4,11 +4,14 @@
 use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember},
+};
 use crate::{
     agents::{AgentEnv, MemoryProfileIn, profiles},
     app::AppState,
@@ -94,7 +97,7 @@ impl From<MemoryProfileRow> for MemoryProfileOut {
 /// Create a memory profile (owner/admin); a taken name is 409.
 #[utoipa::path(post, path = "/memory-profiles", tag = "memory-profiles",
     request_body = MemoryProfileIn, security(("bearer" = [])),
-    responses((status = 201, body = MemoryProfileOut), (status = 400), (status = 403), (status = 409)))]
+    responses((status = 201, body = MemoryProfileOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn create_profile(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -108,28 +111,22 @@ async fn create_profile(
 /// List the workspace's memory profiles, oldest first.
 #[utoipa::path(get, path = "/memory-profiles", tag = "memory-profiles", params(PageParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "{items: [MemoryProfile], total, limit, offset}")))]
+    responses((status = 200, body = Paged<MemoryProfileOut>), (status = 400, body = ErrorOut)))]
 async fn list_profiles(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<MemoryProfileOut>>> {
     let page = params.resolve(100)?;
-    let (rows, total) = state
-        .store
-        .memory_profiles(&member.workspace_id, page.limit, page.offset)
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|r| serde_json::to_value(MemoryProfileOut::from(r)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let (rows, total) = profiles::list(&state.store, &member.workspace_id, page).await?;
+    let items = rows.into_iter().map(MemoryProfileOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Get a memory profile.
 #[utoipa::path(get, path = "/memory-profiles/{id}", tag = "memory-profiles",
     params(("id" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = MemoryProfileOut), (status = 404)))]
+    responses((status = 200, body = MemoryProfileOut), (status = 404, body = ErrorOut)))]
 async fn get_profile(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -142,7 +139,7 @@ async fn get_profile(
 /// Replace a memory profile (owner/admin); absent fields take their defaults.
 #[utoipa::path(put, path = "/memory-profiles/{id}", tag = "memory-profiles",
     params(("id" = String, Path)), request_body = MemoryProfileIn, security(("bearer" = [])),
-    responses((status = 200, body = MemoryProfileOut), (status = 400), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 200, body = MemoryProfileOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn update_profile(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -165,7 +162,7 @@ pub struct DeleteParams {
 /// Delete a memory profile (owner/admin); 409 while assigned unless `?force=true`.
 #[utoipa::path(delete, path = "/memory-profiles/{id}", tag = "memory-profiles",
     params(("id" = String, Path), DeleteParams), security(("bearer" = [])),
-    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 204), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn delete_profile(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -216,7 +213,7 @@ pub struct AssignIn {
 /// Get an agent's assigned memory profile.
 #[utoipa::path(get, path = "/memory-profiles/agents/{agentId}/memory-profile", tag = "memory-profiles",
     params(("agentId" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = AssignmentOut), (status = 404)))]
+    responses((status = 200, body = AssignmentOut), (status = 404, body = ErrorOut)))]
 async fn get_assignment(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -231,7 +228,7 @@ async fn get_assignment(
 /// gets a new version when the assignment changes. Global agents cannot be assigned (403).
 #[utoipa::path(put, path = "/memory-profiles/agents/{agentId}/memory-profile", tag = "memory-profiles",
     params(("agentId" = String, Path)), request_body = AssignIn, security(("bearer" = [])),
-    responses((status = 200, body = AssignmentOut), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = AssignmentOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn put_assignment(
     State(state): State<AppState>,
     member: WorkspaceMember,

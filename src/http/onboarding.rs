@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{agents::AgentOut, extract::parse_json, workspaces::WorkspaceOut};
+use super::{
+    agents::AgentOut, error_schema::ErrorOut, extract::parse_json, workspaces::WorkspaceOut,
+};
 use crate::{agents::onboarding, app::AppState, auth::AuthUser, error::ApiResult};
 
 /// Routes of the onboarding group.
@@ -36,7 +38,7 @@ pub struct SetupOut {
 /// one transaction: 201 the first time, then 200 with the same workspace.
 #[utoipa::path(post, path = "/onboarding/setup", tag = "onboarding", request_body = SetupIn,
     security(("bearer" = [])),
-    responses((status = 201, body = SetupOut), (status = 200, body = SetupOut), (status = 400)))]
+    responses((status = 201, body = SetupOut), (status = 200, body = SetupOut), (status = 400, body = ErrorOut)))]
 async fn setup(
     State(state): State<AppState>,
     user: AuthUser,

@@ -8,11 +8,13 @@ use utoipa::{
     },
 };
 
+use super::error_schema::ErrorOut;
+
 /// The root of the document; route groups add their paths when merged.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Astra gateway", description = "Self-hosted AI-agent gateway"),
-    components(schemas(super::error_schema::ErrorOut)),
+    components(schemas(ErrorOut)),
     modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
@@ -38,17 +40,68 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Adds what the route macros cannot describe: the document's own route.
+/// Documents the 401 of every secured operation: the credential extractors refuse a missing
+/// or bad credential with an `ErrorOut` before the handler runs, so no handler lists it.
+fn document_unauthorized(doc: &mut Doc) {
+    use utoipa::openapi::{Ref, RefOr, content::ContentBuilder, response::ResponseBuilder};
+    let unauthorized = ResponseBuilder::new()
+        .description("missing or invalid credentials")
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorOut")))
+                .build(),
+        )
+        .build();
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in operations.into_iter().flatten() {
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                op.responses
+                    .responses
+                    .entry("401".into())
+                    .or_insert_with(|| RefOr::T(unauthorized.clone()));
+            }
+        }
+    }
+}
+
+/// Adds what the route macros cannot describe: the document's own route, and the 401 of
+/// every secured operation.
 pub fn finish(doc: &mut Doc) {
+    document_unauthorized(doc);
     use utoipa::openapi::{
-        HttpMethod,
+        HttpMethod, ObjectBuilder,
+        content::ContentBuilder,
         path::{OperationBuilder, PathItem},
         response::ResponseBuilder,
     };
+    // The document is an OpenAPI 3.1 object; its schema names the top-level members only.
+    let member = |description: &str| ObjectBuilder::new().description(Some(description));
+    let schema = ObjectBuilder::new()
+        .description(Some("OpenAPI 3.1 document"))
+        .property("openapi", member("spec version, `3.1.x`"))
+        .property("info", member("title, description, version"))
+        .property("paths", member("every route and its operations"))
+        .property("components", member("schemas and security schemes"))
+        .required("openapi")
+        .required("paths");
+    let body = ContentBuilder::new().schema(Some(schema)).build();
     let op = OperationBuilder::new()
         .summary(Some("Full OpenAPI 3.1 spec"))
         .tag("system")
-        .response("200", ResponseBuilder::new().description("this document"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("this document")
+                .content("application/json", body),
+        )
         .build();
     doc.paths
         .paths

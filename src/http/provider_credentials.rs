@@ -5,11 +5,14 @@
 use axum::{Json, extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams},
+};
 use crate::{
     app::AppState,
     auth::AuthUser,
@@ -64,8 +67,8 @@ impl From<ProviderCredentialRow> for CredentialOut {
 /// never returned; agents use it through `model.credentialId`.
 #[utoipa::path(post, path = "/workspaces/{id}/provider-credentials", tag = "workspaces",
     params(("id" = String, Path)), request_body = CredentialIn, security(("bearer" = [])),
-    responses((status = 201, body = CredentialOut), (status = 400), (status = 403),
-        (status = 404), (status = 409)))]
+    responses((status = 201, body = CredentialOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut),
+        (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn create_credential(
     State(state): State<AppState>,
     user: AuthUser,
@@ -88,29 +91,26 @@ async fn create_credential(
 /// List the workspace's provider credentials (metadata only; any member).
 #[utoipa::path(get, path = "/workspaces/{id}/provider-credentials", tag = "workspaces",
     params(("id" = String, Path), PageParams), security(("bearer" = [])),
-    responses((status = 200, description = "{items: [CredentialOut], total, limit, offset}"),
-        (status = 403), (status = 404)))]
+    responses((status = 200, body = Paged<CredentialOut>), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut),
+        (status = 404, body = ErrorOut)))]
 async fn list_credentials(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<CredentialOut>>> {
     let page = params.resolve(100)?;
     workspaces::load_for(&state.store, &id, &user.id).await?;
     let (rows, total) = credentials::list(&state.store, &id, page.limit, page.offset).await?;
-    let items = rows
-        .into_iter()
-        .map(|r| serde_json::to_value(CredentialOut::from(r)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let items = rows.into_iter().map(CredentialOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Delete a provider credential (owner/admin). Agents naming it fail their turns with 409
 /// until they are changed.
 #[utoipa::path(delete, path = "/workspaces/{id}/provider-credentials/{credentialId}",
     tag = "workspaces", params(("id" = String, Path), ("credentialId" = String, Path)),
-    security(("bearer" = [])), responses((status = 204), (status = 403), (status = 404)))]
+    security(("bearer" = [])), responses((status = 204), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn delete_credential(
     State(state): State<AppState>,
     user: AuthUser,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::error_schema::ErrorOut;
 use crate::{
     app::AppState,
     auth::AuthUser,
@@ -40,7 +41,7 @@ pub struct WebhookSecretInfo {
 /// Make a new key for your `webhookUrl` replies (the old one stops signing at once) and show
 /// it, once.
 #[utoipa::path(post, path = "/users/me/webhook-secret", tag = "agent", security(("bearer" = [])),
-    responses((status = 201, body = WebhookSecretOut), (status = 401)))]
+    responses((status = 201, body = WebhookSecretOut), (status = 401, body = ErrorOut)))]
 async fn rotate_secret(
     State(state): State<AppState>,
     user: AuthUser,
@@ -58,7 +59,7 @@ async fn rotate_secret(
 /// When your `webhookUrl` reply key was made; 404 while you have none (one is made on the
 /// first `webhookUrl` reply, or by the POST).
 #[utoipa::path(get, path = "/users/me/webhook-secret", tag = "agent", security(("bearer" = [])),
-    responses((status = 200, body = WebhookSecretInfo), (status = 401), (status = 404)))]
+    responses((status = 200, body = WebhookSecretInfo), (status = 401, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn secret_info(
     State(state): State<AppState>,
     user: AuthUser,

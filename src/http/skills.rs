@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{agents::cache, extract::ApiPath};
+use super::{agents::cache, error_schema::ErrorOut, extract::ApiPath};
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
@@ -58,11 +58,23 @@ impl From<&Skill> for SkillSummary {
 
 /// List every registered skill (`ETag`, `Cache-Control: public, max-age=60`, 304).
 #[utoipa::path(get, path = "/skills", tag = "skills",
-    responses((status = 200, description = "{items: [SkillSummary], total}"), (status = 304)))]
-async fn list_skills(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    responses((status = 200, body = SkillListOut), (status = 304)))]
+async fn list_skills(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let items: Vec<SkillSummary> = state.skills.list().iter().map(Into::into).collect();
-    let body = serde_json::json!({ "total": items.len(), "items": items });
-    cache::cached_json(&headers, body, cache::PUBLIC_60S)
+    let body = SkillListOut {
+        total: items.len(),
+        items,
+    };
+    cache::cached_json(&headers, &body, cache::PUBLIC_60S)
+}
+
+/// Every registered skill.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SkillListOut {
+    /// Number of skills.
+    pub total: usize,
+    /// The skills, in registry order.
+    pub items: Vec<SkillSummary>,
 }
 
 /// A tool of a skill.
@@ -112,7 +124,7 @@ fn find(state: &AppState, id: &str) -> ApiResult<Skill> {
 
 /// Get a skill with its instructions and its tools' descriptions and schemas.
 #[utoipa::path(get, path = "/skills/{id}", tag = "skills", params(("id" = String, Path)),
-    responses((status = 200, body = SkillDetail), (status = 404)))]
+    responses((status = 200, body = SkillDetail), (status = 404, body = ErrorOut)))]
 async fn get_skill(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -186,7 +198,7 @@ fn ratio(part: i64, whole: i64) -> f64 {
 /// Performance of a skill over the last 30 days: calls, error rate, p50/p95 latency, top
 /// tools (aggregates only).
 #[utoipa::path(get, path = "/skills/{id}/metrics", tag = "skills", params(("id" = String, Path)),
-    responses((status = 200, body = SkillMetricsOut), (status = 404)))]
+    responses((status = 200, body = SkillMetricsOut), (status = 404, body = ErrorOut)))]
 async fn skill_metrics(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,

@@ -11,6 +11,7 @@
 //! query so the best hit scores 1. Vector search can join later through `Provider::embed`,
 //! fused with the lexical ranking; no vector store is needed today.
 
+pub mod browse;
 pub mod context;
 pub mod decay;
 pub mod entries;

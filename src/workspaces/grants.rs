@@ -181,3 +181,31 @@ pub async fn respond(
         .await?;
     Ok(row)
 }
+
+/// Revokes the grant of `agent_id` from `workspace_id` to `receiving`, whatever its status
+/// (the caller must manage `workspace_id`; checked by the caller), and records it in the
+/// audit log; 404 when there is no such grant.
+pub async fn revoke(
+    store: &Store,
+    workspace_id: &str,
+    actor_id: &str,
+    receiving: &str,
+    agent_id: &str,
+) -> ApiResult<()> {
+    if !store
+        .delete_grant(workspace_id, receiving, agent_id)
+        .await?
+    {
+        return Err(ApiError::not_found("Grant"));
+    }
+    store
+        .audit(
+            actor_id,
+            Some(workspace_id),
+            "grant.revoke",
+            Some(agent_id),
+            serde_json::json!({"receivingWorkspaceId": receiving}),
+        )
+        .await?;
+    Ok(())
+}

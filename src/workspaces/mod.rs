@@ -3,10 +3,12 @@
 pub mod grants;
 mod members;
 mod service;
+mod usage;
 
 pub use grants::{GrantAnswer, GrantStatus, grant};
 pub use members::*;
 pub use service::*;
+pub use usage::{WorkspaceUsage, usage};
 
 use crate::error::ApiError;
 

@@ -1,13 +1,14 @@
 //! Workspace operations, called by the thin HTTP handlers.
 
 use chrono::Utc;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sqlx::types::Json;
 
 use super::{Role, parse_name, parse_plan};
 use crate::{
     error::{ApiError, ApiResult},
     http::validate::Problems,
+    page::Page,
     providers::PROVIDER_IDS,
     store::{Store, WorkspaceRow, ids::new_id},
 };
@@ -44,6 +45,22 @@ pub async fn create(
         )
         .await?;
     Ok(ws)
+}
+
+/// The caller's workspaces with their role in each, and how many there are in all.
+pub async fn list_for(
+    store: &Store,
+    user_id: &str,
+    page: Page,
+) -> ApiResult<(Vec<(WorkspaceRow, Option<Role>)>, i64)> {
+    let (rows, total) = store
+        .workspaces_of(user_id, page.limit, page.offset)
+        .await?;
+    let rows = rows
+        .into_iter()
+        .map(|(ws, role)| (ws, Role::parse(&role)))
+        .collect();
+    Ok((rows, total))
 }
 
 /// Loads a workspace the caller belongs to; non-members get 403, unknown ids 404.
@@ -140,4 +157,32 @@ pub fn check_restrictions(
         );
     }
     problems.finish()
+}
+
+/// Sets the allowed providers and models of a workspace the caller manages (`None` = any),
+/// and records the change in the audit log.
+pub async fn set_restrictions(
+    store: &Store,
+    workspace_id: &str,
+    actor_id: &str,
+    providers: Option<Vec<String>>,
+    models: Option<Vec<String>>,
+) -> ApiResult<()> {
+    let (mut ws, _) = load_managed(store, workspace_id, actor_id).await?;
+    check_restrictions(providers.as_deref(), models.as_deref())?;
+    let details = json!({ "allowedProviders": providers, "allowedModels": models });
+    ws.allowed_providers = providers.map(Json);
+    ws.allowed_models = models.map(Json);
+    ws.updated_at = Utc::now();
+    store.update_workspace(&ws).await?;
+    store
+        .audit(
+            actor_id,
+            Some(workspace_id),
+            "workspace.restrictions",
+            Some(workspace_id),
+            details,
+        )
+        .await?;
+    Ok(())
 }

@@ -21,6 +21,7 @@ mod jobs;
 mod memory;
 mod memory_profiles;
 mod onboarding;
+mod openapi_schemas;
 mod plumbing;
 mod providers;
 mod security;

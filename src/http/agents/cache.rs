@@ -7,8 +7,11 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::error::{ApiError, ApiResult};
 
 /// `Cache-Control` of per-workspace lists and details.
 pub const PRIVATE_30S: &str = "private, max-age=30";
@@ -34,8 +37,14 @@ pub fn matches(headers: &HeaderMap, etag: &str) -> bool {
 }
 
 /// 200 with the body, or 304 without it, both with `ETag` and `Cache-Control`. Private
-/// responses also vary on the credentials and workspace that shaped them.
-pub fn cached_json(request: &HeaderMap, body: Value, cache_control: &'static str) -> Response {
+/// responses also vary on the credentials and workspace that shaped them. The tag is taken
+/// over the body's JSON value, so it does not depend on the order of the struct's fields.
+pub fn cached_json<T: Serialize>(
+    request: &HeaderMap,
+    body: &T,
+    cache_control: &'static str,
+) -> ApiResult<Response> {
+    let body = serde_json::to_value(body).map_err(|e| ApiError::Internal(e.into()))?;
     let etag = etag_of(&body);
     let mut response = if matches(request, &etag) {
         StatusCode::NOT_MODIFIED.into_response()
@@ -56,7 +65,7 @@ pub fn cached_json(request: &HeaderMap, body: Value, cache_control: &'static str
             HeaderValue::from_static("authorization, x-workspace-id"),
         );
     }
-    response
+    Ok(response)
 }
 
 #[cfg(test)]

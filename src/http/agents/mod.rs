@@ -13,10 +13,13 @@ use axum::{
     http::{HeaderMap, StatusCode},
     response::Response,
 };
-use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember},
+};
 use crate::{
     agents::{AgentConfigIn, AgentEnv, service},
     app::AppState,
@@ -34,14 +37,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(versions::rollback))
 }
 
-fn to_value<T: serde::Serialize>(v: T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
 /// Create an agent in the workspace (owner/admin); it may shadow a global agent.
 #[utoipa::path(post, path = "/agents", tag = "agents", request_body = AgentConfigIn,
     security(("bearer" = [])),
-    responses((status = 201, body = AgentOut), (status = 400), (status = 403), (status = 409)))]
+    responses((status = 201, body = AgentOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn create_agent(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -62,7 +61,7 @@ async fn create_agent(
 /// (`ETag`, `Cache-Control: private, max-age=30`).
 #[utoipa::path(get, path = "/agents", tag = "agents", params(PageParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "{items: [Agent], total, limit, offset}"), (status = 304)))]
+    responses((status = 200, body = Paged<AgentOut>), (status = 304), (status = 400, body = ErrorOut)))]
 async fn list_agents(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -76,16 +75,16 @@ async fn list_agents(
         .into_iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
-        .map(|v| to_value(AgentOut::from(v)))
+        .map(AgentOut::from)
         .collect();
-    let body = page_body(items, total, page);
-    Ok(cache::cached_json(&headers, body, cache::PRIVATE_30S))
+    let body = Paged::new(items, total, page);
+    cache::cached_json(&headers, &body, cache::PRIVATE_30S)
 }
 
 /// Get an agent (the workspace's own, else a global one) with `ETag`.
 #[utoipa::path(get, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = AgentOut), (status = 304), (status = 404)))]
+    responses((status = 200, body = AgentOut), (status = 304), (status = 404, body = ErrorOut)))]
 async fn get_agent(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -93,14 +92,13 @@ async fn get_agent(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let view = service::get(&AgentEnv::of(&state), &member.workspace_id, &id).await?;
-    let body = to_value(AgentOut::from(view));
-    Ok(cache::cached_json(&headers, body, cache::PRIVATE_30S))
+    cache::cached_json(&headers, &AgentOut::from(view), cache::PRIVATE_30S)
 }
 
 /// Replace an agent's configuration (owner/admin); the new config is recorded as a version.
 #[utoipa::path(put, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
     request_body = AgentConfigIn, security(("bearer" = [])),
-    responses((status = 200, body = AgentOut), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = AgentOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn update_agent(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -122,7 +120,7 @@ async fn update_agent(
 /// Delete an agent and its history (owner/admin).
 #[utoipa::path(delete, path = "/agents/{id}", tag = "agents", params(("id" = String, Path)),
     security(("bearer" = [])),
-    responses((status = 204), (status = 403), (status = 404)))]
+    responses((status = 204), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn delete_agent(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -143,7 +141,7 @@ async fn delete_agent(
 /// tool with its description, JSON schema and the skill that brought it.
 #[utoipa::path(get, path = "/agents/{id}/capabilities", tag = "agents", params(("id" = String, Path)),
     security(("bearer" = [])),
-    responses((status = 200, body = CapabilitiesOut), (status = 404)))]
+    responses((status = 200, body = CapabilitiesOut), (status = 404, body = ErrorOut)))]
 async fn capabilities(
     State(state): State<AppState>,
     member: WorkspaceMember,

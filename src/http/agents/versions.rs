@@ -1,40 +1,43 @@
 //! `/agents/{id}/versions…`: history, one version, rollback and labels.
 
 use axum::{Json, extract::State};
-use serde_json::Value;
 
 use super::dto::{AgentOut, LabelIn, VersionOut};
 use crate::{
     agents::{AgentEnv, versions},
     app::AppState,
     error::ApiResult,
-    http::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body},
+    http::{
+        dto::Paged,
+        error_schema::ErrorOut,
+        extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember},
+    },
 };
 
 /// List an agent's versions, newest first (without their configs).
 #[utoipa::path(get, path = "/agents/{id}/versions", tag = "agents",
     params(("id" = String, Path), PageParams), security(("bearer" = [])),
-    responses((status = 200, description = "{items: [Version], total, limit, offset}"), (status = 404)))]
+    responses((status = 200, body = Paged<VersionOut>), (status = 400, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn list_versions(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<VersionOut>>> {
     let page = params.resolve(100)?;
     let (rows, total) =
         versions::list(&AgentEnv::of(&state), &member.workspace_id, &id, page).await?;
     let items = rows
         .into_iter()
-        .map(|v| serde_json::to_value(VersionOut::new(v, false)).unwrap_or(Value::Null))
+        .map(|v| VersionOut::new(v, false))
         .collect();
-    Ok(Json(page_body(items, total, page)))
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Get one version with its full configuration.
 #[utoipa::path(get, path = "/agents/{id}/versions/{version}", tag = "agents",
     params(("id" = String, Path), ("version" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = VersionOut), (status = 404)))]
+    responses((status = 200, body = VersionOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn get_version(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -47,7 +50,7 @@ pub(super) async fn get_version(
 /// Make a version live again (owner/admin); recorded as a new version.
 #[utoipa::path(post, path = "/agents/{id}/versions/{version}/rollback", tag = "agents",
     params(("id" = String, Path), ("version" = i64, Path)), security(("bearer" = [])),
-    responses((status = 200, body = AgentOut), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = AgentOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn rollback(
     State(state): State<AppState>,
     member: WorkspaceMember,
@@ -69,7 +72,7 @@ pub(super) async fn rollback(
 #[utoipa::path(patch, path = "/agents/{id}/versions/{version}", tag = "agents",
     params(("id" = String, Path), ("version" = i64, Path)), request_body = LabelIn,
     security(("bearer" = [])),
-    responses((status = 200, body = VersionOut), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = VersionOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn label_version(
     State(state): State<AppState>,
     member: WorkspaceMember,

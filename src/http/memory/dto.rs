@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    memory::{MemoryHit, profile},
+    memory::{MemoryHit, browse::Day, profile},
     store::MemoryEntryRow,
 };
 
@@ -15,6 +15,7 @@ use crate::{
 #[serde(rename_all = "camelCase")]
 pub struct ProfileOut {
     /// Facts and preferences (an empty object when none were saved).
+    #[schema(value_type = Object)]
     pub profile: Map<String, Value>,
     /// Last change; `null` when never written.
     pub updated_at: Option<DateTime<Utc>>,
@@ -74,6 +75,15 @@ pub struct DayOut {
     pub date: String,
     /// In index order.
     pub entries: Vec<DailyEntryOut>,
+}
+
+impl From<Day> for DayOut {
+    fn from(d: Day) -> Self {
+        Self {
+            date: d.date,
+            entries: d.entries.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// Recent days with entries, newest first.

@@ -7,24 +7,26 @@ use axum::{
     extract::{FromRequestParts, State},
     http::{StatusCode, request::Parts},
 };
-use chrono::{Duration, Utc};
-use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 mod dto;
 
 pub use dto::*;
 
-use super::client_ip::ClientIp;
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember, page_body};
+use super::{
+    client_ip::ClientIp,
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams, WorkspaceMember},
+};
 use crate::{
     app::AppState,
     auth::AuthUser,
     chat::admit::check_budget,
     error::{ApiError, ApiResult},
     memory::{
-        Owner, SearchOptions,
-        entries::{self, Source, parse_day},
+        Owner, SearchOptions, browse,
+        entries::{self, Source},
         profile, search,
     },
 };
@@ -81,7 +83,7 @@ fn parse_index(raw: &str, field: &str) -> ApiResult<i64> {
 
 /// Load the caller's long-term profile.
 #[utoipa::path(get, path = "/agent/memory/profile", tag = "memory", security(("bearer" = [])),
-    responses((status = 200, body = ProfileOut)))]
+    responses((status = 200, body = ProfileOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut)))]
 async fn get_profile(
     State(state): State<AppState>,
     caller: MemoryCaller,
@@ -93,7 +95,7 @@ async fn get_profile(
 
 /// Replace the caller's long-term profile (a JSON object, at most 64 KB).
 #[utoipa::path(put, path = "/agent/memory/profile", tag = "memory", request_body = ProfileIn,
-    security(("bearer" = [])), responses((status = 200, body = ProfileOut), (status = 400)))]
+    security(("bearer" = [])), responses((status = 200, body = ProfileOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn put_profile(
     State(state): State<AppState>,
     caller: MemoryCaller,
@@ -105,52 +107,31 @@ async fn put_profile(
 
 /// Recent daily memory entries, grouped by day, newest day first.
 #[utoipa::path(get, path = "/agent/memory/daily", tag = "memory", params(DaysParams),
-    security(("bearer" = [])), responses((status = 200, body = RecentDaysOut), (status = 400)))]
+    security(("bearer" = [])), responses((status = 200, body = RecentDaysOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn recent_daily(
     State(state): State<AppState>,
     caller: MemoryCaller,
     ApiQuery(params): ApiQuery<DaysParams>,
 ) -> ApiResult<Json<RecentDaysOut>> {
     let days = params.days.unwrap_or(7);
-    if !(1..=90).contains(&days) {
-        return Err(ApiError::field("days", "must be 1-90"));
-    }
-    let first = (Utc::now() - Duration::days(days - 1))
-        .format("%Y-%m-%d")
-        .to_string();
-    let owner = caller.owner();
-    let rows = state
-        .store
-        .daily_entries_since(owner.user_id, owner.workspace_id, &first)
-        .await?;
-    let mut items: Vec<DayOut> = Vec::new();
-    for row in rows {
-        match items.last_mut() {
-            Some(day) if day.date == row.day => day.entries.push(row.into()),
-            _ => items.push(DayOut {
-                date: row.day.clone(),
-                entries: vec![row.into()],
-            }),
-        }
-    }
+    let items = browse::recent_days(&state.store, caller.owner(), days)
+        .await?
+        .into_iter()
+        .map(DayOut::from)
+        .collect();
     Ok(Json(RecentDaysOut { days, items }))
 }
 
 /// Daily memory of one day (`YYYY-MM-DD`); a day without entries has an empty list.
 #[utoipa::path(get, path = "/agent/memory/daily/{date}", tag = "memory",
     params(("date" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = DayOut), (status = 400)))]
+    responses((status = 200, body = DayOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn daily_on(
     State(state): State<AppState>,
     caller: MemoryCaller,
     ApiPath(date): ApiPath<String>,
 ) -> ApiResult<Json<DayOut>> {
-    parse_day(&date)?;
-    let owner = caller.owner();
-    let rows = state
-        .store
-        .daily_entries_on(owner.user_id, owner.workspace_id, &date)
-        .await?;
+    let rows = browse::day(&state.store, caller.owner(), &date).await?;
     Ok(Json(DayOut {
         date,
         entries: rows.into_iter().map(Into::into).collect(),
@@ -160,29 +141,20 @@ async fn daily_on(
 /// Delete one daily entry by its index within the day.
 #[utoipa::path(delete, path = "/agent/memory/daily/{date}/{entryIndex}", tag = "memory",
     params(("date" = String, Path), ("entryIndex" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 400), (status = 404)))]
+    responses((status = 204), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn delete_daily(
     State(state): State<AppState>,
     caller: MemoryCaller,
     ApiPath((date, index)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    parse_day(&date)?;
     let index = parse_index(&index, "entryIndex")?;
-    let owner = caller.owner();
-    if state
-        .store
-        .delete_memory_entry(owner.user_id, owner.workspace_id, Some(&date), index)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("Daily entry"))
-    }
+    browse::delete_daily(&state.store, caller.owner(), &date, index).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Add a strategic note.
 #[utoipa::path(post, path = "/agent/memory/notes", tag = "memory", request_body = NoteIn,
-    security(("bearer" = [])), responses((status = 201, body = NoteOut), (status = 400)))]
+    security(("bearer" = [])), responses((status = 201, body = NoteOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn add_note(
     State(state): State<AppState>,
     caller: MemoryCaller,
@@ -202,50 +174,35 @@ async fn add_note(
 /// List strategic notes, newest first.
 #[utoipa::path(get, path = "/agent/memory/notes", tag = "memory", params(PageParams),
     security(("bearer" = [])),
-    responses((status = 200, description = "{items: [Note], total, limit, offset}")))]
+    responses((status = 200, body = Paged<NoteOut>), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn list_notes(
     State(state): State<AppState>,
     caller: MemoryCaller,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<NoteOut>>> {
     let page = params.resolve(100)?;
-    let owner = caller.owner();
-    let (rows, total) = state
-        .store
-        .memory_notes(owner.user_id, owner.workspace_id, page.limit, page.offset)
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(|r| serde_json::to_value(NoteOut::from(r)).unwrap_or(Value::Null))
-        .collect();
-    Ok(Json(page_body(items, total, page)))
+    let (rows, total) = browse::notes(&state.store, caller.owner(), page).await?;
+    let items = rows.into_iter().map(NoteOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Delete a strategic note by its index.
 #[utoipa::path(delete, path = "/agent/memory/notes/{index}", tag = "memory",
     params(("index" = i64, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 400), (status = 404)))]
+    responses((status = 204), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn delete_note(
     State(state): State<AppState>,
     caller: MemoryCaller,
     ApiPath(index): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     let index = parse_index(&index, "index")?;
-    let owner = caller.owner();
-    if state
-        .store
-        .delete_memory_entry(owner.user_id, owner.workspace_id, None, index)
-        .await?
-    {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("Note"))
-    }
+    browse::delete_note(&state.store, caller.owner(), index).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Full-text search across profile, daily entries, notes and session messages.
 #[utoipa::path(get, path = "/agent/memory/search", tag = "memory", params(SearchParams),
-    security(("bearer" = [])), responses((status = 200, body = SearchOut), (status = 400)))]
+    security(("bearer" = [])), responses((status = 200, body = SearchOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn search_memory(
     State(state): State<AppState>,
     caller: MemoryCaller,

@@ -1,7 +1,7 @@
 //! Response bodies of the sessions group.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -53,7 +53,18 @@ impl From<SessionRow> for SessionOut {
     }
 }
 
-/// Serialises a session for a list.
+/// A session with its newest messages, oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDetailOut {
+    /// The session.
+    #[serde(flatten)]
+    pub session: SessionOut,
+    /// Its newest messages, oldest first.
+    pub messages: Vec<MessageOut>,
+}
+
+/// Serialises a session for the admin list (which is typed by its own group; drop this
+/// once it uses `SessionOut`).
 pub fn session_json(s: SessionRow) -> Value {
     serde_json::to_value(SessionOut::from(s)).unwrap_or(Value::Null)
 }
@@ -68,8 +79,9 @@ pub struct MessageOut {
     pub role: String,
     /// Text.
     pub content: String,
-    /// Assistant tool calls.
+    /// Assistant tool calls (the calls as the model made them).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
     pub tool_calls: Option<Value>,
     /// The call a tool result answers.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,4 +159,14 @@ pub struct MessageSearchOut {
     pub items: Vec<MessageHitOut>,
     /// Matches in all.
     pub total: i64,
+}
+
+/// Handoff request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoffIn {
+    /// The agent taking over (resolved like a chat turn's agent).
+    pub agent_id: String,
+    /// Why, up to 500 characters; kept in the note and the audit log.
+    pub reason: Option<String>,
 }

@@ -4,32 +4,31 @@
 
 mod dto;
 
-pub use dto::{MessageHitOut, MessageOut, MessageSearchOut, SessionOut, session_json};
+pub use dto::{
+    HandoffIn, MessageHitOut, MessageOut, MessageSearchOut, SessionDetailOut, SessionOut,
+    session_json,
+};
 
 use axum::{
     Json,
     extract::{FromRequestParts, State},
     http::request::Parts,
 };
-use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::http::{
-    extract::{
-        ApiJson, ApiPath, ApiQuery, PageParams, WORKSPACE_HEADER, WorkspaceMember, page_body,
-    },
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams, WORKSPACE_HEADER, WorkspaceMember},
     validate::{Problems, length_between},
 };
 use crate::{
-    agents::resolve_agent,
     app::AppState,
     auth::AuthUser,
     error::{ApiError, ApiResult},
-    store::{Handoff, MessageRow, SessionFilter, SessionRow, ids::new_id},
-    workspaces::Role,
+    sessions::{self, Scope},
 };
 
 /// Routes of the sessions group.
@@ -68,19 +67,12 @@ impl FromRequestParts<AppState> for SessionScope {
 }
 
 impl SessionScope {
-    /// The session if it is the caller's and inside the scope; 404 otherwise.
-    async fn load(&self, state: &AppState, id: &str) -> ApiResult<SessionRow> {
-        state
-            .store
-            .session(id)
-            .await?
-            .filter(|s| s.user_id == self.user.id)
-            .filter(|s| {
-                self.workspace_id
-                    .as_ref()
-                    .is_none_or(|w| *w == s.workspace_id)
-            })
-            .ok_or_else(|| ApiError::not_found("Session"))
+    /// The domain's view of this scope.
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            user_id: &self.user.id,
+            workspace_id: self.workspace_id.as_deref(),
+        }
     }
 }
 
@@ -99,12 +91,13 @@ pub struct ListParams {
 /// The caller's sessions, newest activity first.
 #[utoipa::path(get, path = "/sessions", tag = "sessions", params(ListParams,
         ("X-Workspace-Id" = Option<String>, Header, description = "only this workspace")),
-    security(("bearer" = [])), responses((status = 200, description = "{items, total, limit, offset}"), (status = 400)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = Paged<SessionOut>), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn list_sessions(
     State(state): State<AppState>,
     scope: SessionScope,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<SessionOut>>> {
     let status = params.status.as_deref();
     if status.is_some_and(|s| s != "active" && s != "archived") {
         return Err(ApiError::field("status", "must be active or archived"));
@@ -114,17 +107,9 @@ async fn list_sessions(
         offset: params.offset,
     }
     .resolve(100)?;
-    let filter = SessionFilter {
-        user_id: &scope.user.id,
-        workspace_id: scope.workspace_id.as_deref(),
-        status,
-    };
-    let (rows, total) = state
-        .store
-        .list_sessions(&filter, page.limit, page.offset)
-        .await?;
-    let items = rows.into_iter().map(session_json).collect();
-    Ok(Json(page_body(items, total, page)))
+    let (rows, total) = sessions::list(&state.store, scope.scope(), status, page).await?;
+    let items = rows.into_iter().map(SessionOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// `GET /sessions/:id` parameters.
@@ -137,28 +122,23 @@ pub struct DetailParams {
 
 /// A session with its newest messages, oldest first.
 #[utoipa::path(get, path = "/sessions/{id}", tag = "sessions", params(("id" = String, Path), DetailParams),
-    security(("bearer" = [])), responses((status = 200, description = "session + messages"), (status = 404)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = SessionDetailOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn get_session(
     State(state): State<AppState>,
     scope: SessionScope,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<DetailParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SessionDetailOut>> {
     let limit = params.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::field("limit", "must be 1-500"));
     }
-    let session = scope.load(&state, &id).await?;
-    let messages: Vec<MessageOut> = state
-        .store
-        .session_messages(&session.id, None, limit)
-        .await?
-        .into_iter()
-        .map(MessageOut::from)
-        .collect();
-    let mut body = session_json(session);
-    body["messages"] = serde_json::to_value(messages).unwrap_or_default();
-    Ok(Json(body))
+    let (session, messages) = sessions::detail(&state.store, scope.scope(), &id, limit).await?;
+    Ok(Json(SessionDetailOut {
+        session: session.into(),
+        messages: messages.into_iter().map(MessageOut::from).collect(),
+    }))
 }
 
 /// `GET /sessions/search/messages` parameters.
@@ -173,7 +153,8 @@ pub struct SearchParams {
 
 /// Full-text search over the caller's messages, best match first.
 #[utoipa::path(get, path = "/sessions/search/messages", tag = "sessions", params(SearchParams),
-    security(("bearer" = [])), responses((status = 200, body = MessageSearchOut), (status = 400)))]
+    security(("bearer" = [])),
+    responses((status = 200, body = MessageSearchOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn search_messages(
     State(state): State<AppState>,
     scope: SessionScope,
@@ -189,36 +170,18 @@ async fn search_messages(
     );
     problems.check(!(1..=100).contains(&limit), "limit", "must be 1-100");
     problems.finish()?;
-    let (hits, total) = state
-        .store
-        .search_messages(
-            &scope.user.id,
-            scope.workspace_id.as_deref(),
-            q.trim(),
-            limit,
-        )
-        .await?;
+    let (hits, total) = sessions::search(&state.store, scope.scope(), q.trim(), limit).await?;
     Ok(Json(MessageSearchOut {
         items: hits.into_iter().map(MessageHitOut::from).collect(),
         total,
     }))
 }
 
-/// Handoff request.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct HandoffIn {
-    /// The agent taking over (resolved like a chat turn's agent).
-    pub agent_id: String,
-    /// Why, up to 500 characters; kept in the note and the audit log.
-    pub reason: Option<String>,
-}
-
 /// Transfer an active session to another agent: the next message to that agent on the same
 /// surface continues this conversation.
 #[utoipa::path(post, path = "/sessions/{id}/handoff", tag = "sessions", params(("id" = String, Path)),
     request_body = HandoffIn, security(("bearer" = [])),
-    responses((status = 200, body = SessionOut), (status = 400), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 200, body = SessionOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
 async fn handoff(
     State(state): State<AppState>,
     scope: SessionScope,
@@ -242,67 +205,14 @@ async fn handoff(
         "must be at most 500 characters",
     );
     problems.finish()?;
-    let session = scope.load(&state, &id).await?;
-    let role = state
-        .store
-        .member_role(&session.workspace_id, &scope.user.id)
-        .await?
-        .and_then(|r| Role::parse(&r))
-        .ok_or_else(|| ApiError::not_found("Session"))?;
-    if !role.can_run_agents() {
-        return Err(ApiError::Forbidden("Viewers cannot run agents".into()));
-    }
-    if session.status != "active" {
-        return Err(ApiError::Conflict(
-            "Archived sessions cannot be handed off".into(),
-        ));
-    }
-    if session.agent_id == body.agent_id {
-        return Err(ApiError::field("agentId", "is already the session's agent"));
-    }
-    let now = Utc::now();
-    resolve_agent(
+    let updated = sessions::handoff(
         &state.store,
         &state.global_agents,
-        &session.workspace_id,
+        scope.scope(),
+        &id,
         &body.agent_id,
-        now,
+        reason,
     )
     .await?;
-    let mut text = format!(
-        "Conversation handed off from agent {} to agent {}.",
-        session.agent_id, body.agent_id
-    );
-    if let Some(reason) = reason {
-        text.push_str(" Reason: ");
-        text.push_str(reason);
-    }
-    let note = MessageRow {
-        id: new_id("msg"),
-        session_id: session.id.clone(),
-        role: "system".into(),
-        content: text,
-        tool_calls: None,
-        tool_call_id: None,
-        name: None,
-        incomplete: false,
-        created_at: now,
-    };
-    let done = state
-        .store
-        .handoff_session(&Handoff {
-            session: &session,
-            to_agent: &body.agent_id,
-            note: &note,
-            details: json!({ "from": session.agent_id, "to": body.agent_id, "reason": reason }),
-            now,
-        })
-        .await?;
-    if !done {
-        return Err(ApiError::Conflict(
-            "The session changed meanwhile; reload it and retry".into(),
-        ));
-    }
-    let updated = scope.load(&state, &id).await?;
     Ok(Json(updated.into()))
 }

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::super::extract::{ApiJson, ApiPath, ApiQuery};
+use super::super::{
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery},
+};
 use crate::{
     app::AppState,
     auth::AuthUser,
@@ -92,8 +95,8 @@ impl From<GrantRow> for GrantOut {
 /// Posting again changes the terms (200); a declined grant is offered again (`pending`).
 #[utoipa::path(post, path = "/workspaces/{id}/grants", tag = "workspaces", params(("id" = String, Path)),
     request_body = GrantIn, security(("bearer" = [])),
-    responses((status = 201, body = GrantOut), (status = 200, body = GrantOut), (status = 400),
-        (status = 403), (status = 404)))]
+    responses((status = 201, body = GrantOut), (status = 200, body = GrantOut), (status = 400, body = ErrorOut),
+        (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn create_grant(
     State(state): State<AppState>,
     user: AuthUser,
@@ -123,7 +126,7 @@ pub(super) async fn create_grant(
 /// body or the query.
 #[utoipa::path(delete, path = "/workspaces/{id}/grants", tag = "workspaces",
     params(("id" = String, Path), RevokeIn), security(("bearer" = [])),
-    responses((status = 204), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 204), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn revoke_grant(
     State(state): State<AppState>,
     user: AuthUser,
@@ -150,21 +153,8 @@ pub(super) async fn revoke_grant(
             "receivingWorkspaceId and agentId are required",
         ));
     };
-    if state.store.delete_grant(&id, &receiving, &agent).await? {
-        state
-            .store
-            .audit(
-                &user.id,
-                Some(&id),
-                "grant.revoke",
-                Some(&agent),
-                serde_json::json!({"receivingWorkspaceId": receiving}),
-            )
-            .await?;
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found("Grant"))
-    }
+    workspaces::grants::revoke(&state.store, &id, &user.id, &receiving, &agent).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `?direction=&status=` for the grant list.
@@ -191,7 +181,7 @@ pub struct GrantList {
 /// where pending offers wait for an owner/admin).
 #[utoipa::path(get, path = "/workspaces/{id}/grants", tag = "workspaces",
     params(("id" = String, Path), GrantListParams), security(("bearer" = [])),
-    responses((status = 200, body = GrantList), (status = 400), (status = 403), (status = 404)))]
+    responses((status = 200, body = GrantList), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn list_grants(
     State(state): State<AppState>,
     user: AuthUser,
@@ -227,9 +217,9 @@ pub(super) async fn list_grants(
     params(("id" = String, Path, description = "the receiving workspace"), ("grantId" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = GrantOut, description = "now active"),
-        (status = 403, description = "not an owner/admin of the receiving workspace"),
-        (status = 404, description = "no such grant offered to this workspace"),
-        (status = 409, description = "the grant is not pending (or has expired)")))]
+        (status = 403, body = ErrorOut, description = "not an owner/admin of the receiving workspace"),
+        (status = 404, body = ErrorOut, description = "no such grant offered to this workspace"),
+        (status = 409, body = ErrorOut, description = "the grant is not pending (or has expired)")))]
 pub(super) async fn accept_grant(
     State(state): State<AppState>,
     user: AuthUser,
@@ -244,9 +234,9 @@ pub(super) async fn accept_grant(
     params(("id" = String, Path, description = "the receiving workspace"), ("grantId" = String, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = GrantOut, description = "now declined"),
-        (status = 403, description = "not an owner/admin of the receiving workspace"),
-        (status = 404, description = "no such grant offered to this workspace"),
-        (status = 409, description = "the grant is already declined")))]
+        (status = 403, body = ErrorOut, description = "not an owner/admin of the receiving workspace"),
+        (status = 404, body = ErrorOut, description = "no such grant offered to this workspace"),
+        (status = 409, body = ErrorOut, description = "the grant is already declined")))]
 pub(super) async fn decline_grant(
     State(state): State<AppState>,
     user: AuthUser,

@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::super::extract::{ApiJson, ApiPath};
+use super::super::{
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath},
+};
 use crate::{app::AppState, auth::AuthUser, error::ApiResult, store::MemberRow, workspaces};
 
 /// A member to add (by email or uid) with a role.
@@ -51,7 +54,7 @@ impl From<MemberRow> for MemberOut {
 /// Invite a member or change their role (owner/admin).
 #[utoipa::path(post, path = "/workspaces/{id}/members", tag = "workspaces", params(("id" = String, Path)),
     request_body = AddMemberIn, security(("bearer" = [])),
-    responses((status = 201, body = MemberOut), (status = 200, body = MemberOut), (status = 403), (status = 404)))]
+    responses((status = 201, body = MemberOut), (status = 200, body = MemberOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 pub(super) async fn add_member(
     State(state): State<AppState>,
     user: AuthUser,
@@ -80,7 +83,7 @@ pub(super) async fn add_member(
 /// Remove a member (owner/admin, or yourself).
 #[utoipa::path(delete, path = "/workspaces/{id}/members/{uid}", tag = "workspaces",
     params(("id" = String, Path), ("uid" = String, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403), (status = 404), (status = 409)))]
+    responses((status = 204), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut), (status = 409, body = ErrorOut)))]
 pub(super) async fn remove_member(
     State(state): State<AppState>,
     user: AuthUser,

@@ -1,21 +1,26 @@
 //! Route group 5: `/workspaces/*` — workspaces, members, grants, restrictions, stats.
 
+mod dto;
 mod grants;
 mod members;
 
+pub use dto::{
+    AgentUsageOut, CreateWorkspaceIn, RestrictionsIn, StatsParams, TokenTotalsOut,
+    UpdateSettingsIn, WorkspaceOut, WorkspaceStatsOut,
+};
+
 use axum::{Json, extract::State, http::StatusCode};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::extract::{ApiJson, ApiPath, ApiQuery, PageParams, page_body};
+use super::{
+    dto::Paged,
+    error_schema::ErrorOut,
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams},
+};
 use crate::{
     app::AppState,
     auth::AuthUser,
-    error::{ApiError, ApiResult},
-    store::WorkspaceRow,
+    error::ApiResult,
     workspaces::{self, Role},
 };
 
@@ -38,66 +43,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(set_restrictions))
 }
 
-/// New workspace.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateWorkspaceIn {
-    /// 1–100 characters.
-    pub name: String,
-    /// Plan name (default `free`).
-    pub plan: Option<String>,
-}
-
-/// A workspace as the caller sees it.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct WorkspaceOut {
-    /// `ws_…`
-    pub id: String,
-    /// Name.
-    pub name: String,
-    /// Creator.
-    pub owner_id: String,
-    /// Plan.
-    pub plan: String,
-    /// Settings object.
-    pub settings: Value,
-    /// Allowed providers (`null` = any).
-    pub allowed_providers: Option<Vec<String>>,
-    /// Allowed models (`null` = any).
-    pub allowed_models: Option<Vec<String>>,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-    /// The caller's role (in lists).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// The caller's role (in detail views).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub your_role: Option<String>,
-}
-
-impl WorkspaceOut {
-    fn new(ws: WorkspaceRow, role: Option<Role>, your_role: Option<Role>) -> Self {
-        Self {
-            id: ws.id,
-            name: ws.name,
-            owner_id: ws.owner_id,
-            plan: ws.plan,
-            settings: ws.settings.0,
-            allowed_providers: ws.allowed_providers.map(|j| j.0),
-            allowed_models: ws.allowed_models.map(|j| j.0),
-            created_at: ws.created_at,
-            updated_at: ws.updated_at,
-            role: role.map(|r| r.as_str().to_string()),
-            your_role: your_role.map(|r| r.as_str().to_string()),
-        }
-    }
-}
-
 /// Create a workspace; the caller becomes its owner.
 #[utoipa::path(post, path = "/workspaces", tag = "workspaces", request_body = CreateWorkspaceIn,
-    security(("bearer" = [])), responses((status = 201, body = WorkspaceOut), (status = 400)))]
+    security(("bearer" = [])), responses((status = 201, body = WorkspaceOut), (status = 400, body = ErrorOut)))]
 async fn create_workspace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -112,30 +60,24 @@ async fn create_workspace(
 
 /// List the caller's workspaces with their role.
 #[utoipa::path(get, path = "/workspaces", tag = "workspaces", params(PageParams),
-    security(("bearer" = [])), responses((status = 200, description = "{items, total, limit, offset}")))]
+    security(("bearer" = [])), responses((status = 200, body = Paged<WorkspaceOut>), (status = 400, body = ErrorOut)))]
 async fn list_workspaces(
     State(state): State<AppState>,
     user: AuthUser,
     ApiQuery(params): ApiQuery<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Paged<WorkspaceOut>>> {
     let page = params.resolve(100)?;
-    let (rows, total) = state
-        .store
-        .workspaces_of(&user.id, page.limit, page.offset)
-        .await?;
+    let (rows, total) = workspaces::list_for(&state.store, &user.id, page).await?;
     let items = rows
         .into_iter()
-        .map(|(ws, role)| {
-            let out = WorkspaceOut::new(ws, Role::parse(&role), None);
-            serde_json::to_value(out).unwrap_or(Value::Null)
-        })
+        .map(|(ws, role)| WorkspaceOut::new(ws, role, None))
         .collect();
-    Ok(Json(page_body(items, total, page)))
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Get a workspace and the caller's role.
 #[utoipa::path(get, path = "/workspaces/{id}", tag = "workspaces", params(("id" = String, Path)),
-    security(("bearer" = [])), responses((status = 200, body = WorkspaceOut), (status = 403), (status = 404)))]
+    security(("bearer" = [])), responses((status = 200, body = WorkspaceOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn get_workspace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -145,22 +87,10 @@ async fn get_workspace(
     Ok(Json(WorkspaceOut::new(ws, None, Some(role))))
 }
 
-/// Settings update: any of name, plan and settings.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateSettingsIn {
-    /// New name.
-    pub name: Option<String>,
-    /// New plan.
-    pub plan: Option<String>,
-    /// Keys to set (shallow merge; `null` removes a key).
-    #[schema(value_type = Option<Object>)]
-    pub settings: Option<Map<String, Value>>,
-}
-
 /// Update name, plan or settings (owner/admin).
 #[utoipa::path(put, path = "/workspaces/{id}/settings", tag = "workspaces", params(("id" = String, Path)),
     request_body = UpdateSettingsIn, security(("bearer" = [])),
-    responses((status = 200, body = WorkspaceOut), (status = 400), (status = 403)))]
+    responses((status = 200, body = WorkspaceOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn update_settings(
     State(state): State<AppState>,
     user: AuthUser,
@@ -179,86 +109,37 @@ async fn update_settings(
     Ok(Json(WorkspaceOut::new(ws, None, Some(role))))
 }
 
-/// `?days=` for stats.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StatsParams {
-    /// 1–365 (default 30).
-    pub days: Option<i64>,
-}
-
 /// Usage dashboard over the last `days` days.
 #[utoipa::path(get, path = "/workspaces/{id}/stats", tag = "workspaces",
     params(("id" = String, Path), StatsParams), security(("bearer" = [])),
-    responses((status = 200, description = "usage totals"), (status = 403)))]
+    responses((status = 200, body = WorkspaceStatsOut), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
 async fn stats(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<StatsParams>,
-) -> ApiResult<Json<Value>> {
-    let days = params.days.unwrap_or(30);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::field("days", "must be 1-365"));
-    }
-    workspaces::load_for(&state.store, &id, &user.id).await?;
-    let since = Utc::now() - chrono::Duration::days(days);
-    let stats = state.store.workspace_stats(&id, since).await?;
-    Ok(Json(serde_json::json!({
-        "workspaceId": id,
-        "days": days,
-        "since": since,
-        "members": stats.members,
-        "sessions": stats.sessions,
-        "messages": stats.messages,
-        "tokens": {
-            "prompt": stats.prompt_tokens,
-            "completion": stats.completion_tokens,
-            "total": stats.prompt_tokens + stats.completion_tokens,
-        },
-        "costUsd": stats.cost_usd,
-        "byAgent": stats.by_agent,
-    })))
-}
-
-/// Allowed providers and models (`null` = any).
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RestrictionsIn {
-    /// Provider ids agents may use.
-    pub allowed_providers: Option<Vec<String>>,
-    /// Model ids agents may use.
-    pub allowed_models: Option<Vec<String>>,
+) -> ApiResult<Json<WorkspaceStatsOut>> {
+    let usage = workspaces::usage(&state.store, &id, &user.id, params.days).await?;
+    Ok(Json(WorkspaceStatsOut::new(usage)?))
 }
 
 /// Set allowed providers and models (owner/admin).
 #[utoipa::path(put, path = "/workspaces/{id}/restrictions", tag = "workspaces", params(("id" = String, Path)),
     request_body = RestrictionsIn, security(("bearer" = [])),
-    responses((status = 200, body = RestrictionsIn), (status = 400), (status = 403)))]
+    responses((status = 200, body = RestrictionsIn), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut)))]
 async fn set_restrictions(
     State(state): State<AppState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RestrictionsIn>,
 ) -> ApiResult<Json<RestrictionsIn>> {
-    let (mut ws, _) = workspaces::load_managed(&state.store, &id, &user.id).await?;
-    workspaces::check_restrictions(
-        body.allowed_providers.as_deref(),
-        body.allowed_models.as_deref(),
-    )?;
-    ws.allowed_providers = body.allowed_providers.clone().map(sqlx::types::Json);
-    ws.allowed_models = body.allowed_models.clone().map(sqlx::types::Json);
-    ws.updated_at = Utc::now();
-    state.store.update_workspace(&ws).await?;
-    state
-        .store
-        .audit(
-            &user.id,
-            Some(&id),
-            "workspace.restrictions",
-            Some(&id),
-            serde_json::to_value(&body).unwrap_or_default(),
-        )
-        .await?;
+    workspaces::set_restrictions(
+        &state.store,
+        &id,
+        &user.id,
+        body.allowed_providers.clone(),
+        body.allowed_models.clone(),
+    )
+    .await?;
     Ok(Json(body))
 }
