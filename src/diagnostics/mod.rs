@@ -103,12 +103,14 @@ pub async fn full(state: &AppState) -> Result<Report, sqlx::Error> {
     list.push(checks::error_rate(state).await);
     let mut report = Report::new(list, started, created_at);
     let id = new_id("diag");
+    // Checks are plain data; a failure here is a bug worth surfacing, not a silent `null`.
+    let checks = serde_json::to_value(&report.checks).map_err(|e| sqlx::Error::Encode(e.into()))?;
     state
         .store
         .insert_diagnostic_run(&DiagnosticRunRow {
             id: id.clone(),
             ok: report.ok,
-            checks: Json(serde_json::to_value(&report.checks).unwrap_or_default()),
+            checks: Json(checks),
             duration_ms: report.duration_ms,
             created_at,
         })

@@ -63,12 +63,6 @@ pub struct SessionDetailOut {
     pub messages: Vec<MessageOut>,
 }
 
-/// Serialises a session for the admin list (which is typed by its own group; drop this
-/// once it uses `SessionOut`).
-pub fn session_json(s: SessionRow) -> Value {
-    serde_json::to_value(SessionOut::from(s)).unwrap_or(Value::Null)
-}
-
 /// A stored message.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

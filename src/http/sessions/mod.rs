@@ -6,7 +6,6 @@ mod dto;
 
 pub use dto::{
     HandoffIn, MessageHitOut, MessageOut, MessageSearchOut, SessionDetailOut, SessionOut,
-    session_json,
 };
 
 use axum::{
