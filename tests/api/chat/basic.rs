@@ -1,12 +1,8 @@
 //! JSON and SSE replies, their shapes, input validation and provider failures.
 
+use crate::helpers::{Answer, FakeLlm, chat_app, names};
 use reqwest::Method;
 use serde_json::json;
-
-use super::{
-    fake_llm::{Answer, FakeLlm},
-    support::{chat_app, names},
-};
 
 #[tokio::test]
 async fn json_reply_has_the_seed_shape() {
