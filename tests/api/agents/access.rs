@@ -3,26 +3,26 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, team};
+use super::{agent, call};
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn viewers_and_members_cannot_write() {
     let app = spawn_app().await;
-    let t = team(&app, "roles").await;
+    let t = app.team_named("roles-").await;
     let ws = t.ws.as_str();
     call(
         &app,
         Method::POST,
         "/agents",
-        &t.admin,
+        &t.admin.token,
         ws,
         Some(agent("shared")),
         &[],
     )
     .await
     .expect(201);
-    for token in [&t.member, &t.viewer] {
+    for token in [&t.member.token, &t.viewer.token] {
         call(
             &app,
             Method::POST,
@@ -88,9 +88,17 @@ async fn viewers_and_members_cannot_write() {
         .await
         .expect(200);
     }
-    let r = call(&app, Method::GET, "/agents/shared", &t.owner, ws, None, &[])
-        .await
-        .expect(200);
+    let r = call(
+        &app,
+        Method::GET,
+        "/agents/shared",
+        &t.owner.token,
+        ws,
+        None,
+        &[],
+    )
+    .await
+    .expect(200);
     assert_eq!(r.body["version"], 1);
 }
 

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, global, team};
+use super::{agent, call, global};
 use crate::helpers::spawn_app_with;
 
 #[tokio::test]
@@ -13,9 +13,9 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
         c.file.agents = vec![global("oracle", "Oracle"), global("scribe", "Scribe")]
     })
     .await;
-    let t = team(&app, "glob").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
-    let list = call(&app, Method::GET, "/agents", &t.viewer, ws, None, &[])
+    let t = app.team_named("glob-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
+    let list = call(&app, Method::GET, "/agents", &t.viewer.token, ws, None, &[])
         .await
         .expect(200);
     assert_eq!(list.body["total"], 2);
@@ -30,7 +30,7 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
         &app,
         Method::GET,
         "/agents/oracle",
-        &t.member,
+        &t.member.token,
         ws,
         None,
         &[],

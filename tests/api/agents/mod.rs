@@ -12,40 +12,6 @@ mod versions;
 
 use crate::helpers::{Resp, TestApp, spawn_app};
 
-/// A workspace with an owner, an admin, a member and a viewer.
-pub struct Team {
-    pub ws: String,
-    pub owner: String,
-    pub admin: String,
-    pub member: String,
-    pub viewer: String,
-}
-
-pub async fn team(app: &TestApp, prefix: &str) -> Team {
-    let email = |role: &str| format!("{prefix}-{role}@example.com");
-    let (owner, _, _) = app.register(&email("owner")).await;
-    let (admin, _, _) = app.register(&email("admin")).await;
-    let (member, _, _) = app.register(&email("member")).await;
-    let (viewer, _, _) = app.register(&email("viewer")).await;
-    let ws = app.workspace(&owner, prefix).await;
-    for role in ["admin", "member", "viewer"] {
-        app.post(
-            &format!("/workspaces/{ws}/members"),
-            &owner,
-            json!({"email": email(role), "role": role}),
-        )
-        .await
-        .expect(201);
-    }
-    Team {
-        ws,
-        owner,
-        admin,
-        member,
-        viewer,
-    }
-}
-
 /// A request in workspace `ws` with extra headers.
 pub async fn call(
     app: &TestApp,
@@ -75,8 +41,8 @@ pub fn agent(id: &str) -> Value {
 #[tokio::test]
 async fn crud_round_trip_with_defaults() {
     let app = spawn_app().await;
-    let t = team(&app, "crud").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
+    let t = app.team_named("crud-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
     let r = call(
         &app,
         Method::POST,
@@ -124,7 +90,7 @@ async fn crud_round_trip_with_defaults() {
         &app,
         Method::GET,
         "/agents/helper",
-        t.viewer.as_str(),
+        t.viewer.token.as_str(),
         ws,
         None,
         &[],
@@ -140,7 +106,7 @@ async fn crud_round_trip_with_defaults() {
         &app,
         Method::PUT,
         "/agents/helper",
-        t.admin.as_str(),
+        t.admin.token.as_str(),
         ws,
         Some(edited),
         &[],
@@ -159,7 +125,7 @@ async fn crud_round_trip_with_defaults() {
         &app,
         Method::GET,
         "/agents",
-        t.member.as_str(),
+        t.member.token.as_str(),
         ws,
         None,
         &[],

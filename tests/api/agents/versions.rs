@@ -3,14 +3,14 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, team};
+use super::{agent, call};
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn versions_rollback_and_labels() {
     let app = spawn_app().await;
-    let t = team(&app, "ver").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
+    let t = app.team_named("ver-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
     call(
         &app,
         Method::POST,
@@ -32,7 +32,7 @@ async fn versions_rollback_and_labels() {
         &app,
         Method::GET,
         "/agents/v/versions",
-        t.viewer.as_str(),
+        t.viewer.token.as_str(),
         ws,
         None,
         &[],
@@ -52,7 +52,7 @@ async fn versions_rollback_and_labels() {
         &app,
         Method::GET,
         "/agents/v/versions/1",
-        t.member.as_str(),
+        t.member.token.as_str(),
         ws,
         None,
         &[],
@@ -65,7 +65,7 @@ async fn versions_rollback_and_labels() {
         &app,
         Method::POST,
         "/agents/v/versions/1/rollback",
-        t.admin.as_str(),
+        t.admin.token.as_str(),
         ws,
         None,
         &[],

@@ -136,11 +136,7 @@ async fn monitors_stay_inside_their_workspace() {
         "name": "a", "type": "http", "url": "https://example.com/", "intervalMinutes": 30, "enabled": false
     })))
     .await
-    .expect(201)
-    .body["id"]
-    .as_str()
-    .unwrap()
-    .to_string();
+    .expect(201).id();
     let path = format!("/heartbeat/{id}");
     app.send_ws(
         Method::PATCH,

@@ -139,10 +139,7 @@ async fn jobs_stay_inside_their_workspace() {
         )
         .await
         .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .id();
     app.send_ws(Method::GET, &format!("/jobs/{id}"), &bob, &ws_b, None)
         .await
         .expect_error(404, "NOT_FOUND");

@@ -4,14 +4,14 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::create;
-use crate::agents::{agent, call, global, team};
+use crate::agents::{agent, call, global};
 use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn assignment_versions_the_agent_and_delete_needs_force() {
     let app = spawn_app_with(|c| c.file.agents = vec![global("oracle", "Oracle")]).await;
-    let t = team(&app, "assign").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
+    let t = app.team_named("assign-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
     call(
         &app,
         Method::POST,
@@ -32,14 +32,14 @@ async fn assignment_versions_the_agent_and_delete_needs_force() {
     .await;
     let pid = profile["id"].as_str().unwrap();
     let path = "/memory-profiles/agents/bot/memory-profile";
-    let empty = call(&app, Method::GET, path, &t.viewer, ws, None, &[])
+    let empty = call(&app, Method::GET, path, &t.viewer.token, ws, None, &[])
         .await
         .expect(200);
     assert_eq!(
         empty.body,
         json!({"agentId": "bot", "profileId": null, "profile": null})
     );
-    for token in [&t.member, &t.viewer] {
+    for token in [&t.member.token, &t.viewer.token] {
         call(
             &app,
             Method::PUT,
@@ -56,7 +56,7 @@ async fn assignment_versions_the_agent_and_delete_needs_force() {
         &app,
         Method::PUT,
         path,
-        &t.admin,
+        &t.admin.token,
         ws,
         Some(json!({"profileId": pid})),
         &[],
@@ -70,7 +70,7 @@ async fn assignment_versions_the_agent_and_delete_needs_force() {
         ),
         (Some(pid), Some(8))
     );
-    let got = call(&app, Method::GET, path, &t.member, ws, None, &[])
+    let got = call(&app, Method::GET, path, &t.member.token, ws, None, &[])
         .await
         .expect(200);
     assert_eq!(got.body, r.body);

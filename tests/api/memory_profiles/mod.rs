@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 mod assignment;
 
-use crate::agents::{call, team};
+use crate::agents::call;
 use crate::helpers::{TestApp, spawn_app};
 
 pub async fn create(app: &TestApp, token: &str, ws: &str, body: Value) -> Value {
@@ -27,9 +27,9 @@ pub async fn create(app: &TestApp, token: &str, ws: &str, body: Value) -> Value 
 #[tokio::test]
 async fn crud_with_defaults_and_unique_names() {
     let app = spawn_app().await;
-    let t = team(&app, "mp").await;
+    let t = app.team_named("mp-").await;
     let ws = t.ws.as_str();
-    let p = create(&app, &t.admin, ws, json!({"name": "Short term"})).await;
+    let p = create(&app, &t.admin.token, ws, json!({"name": "Short term"})).await;
     let id = p["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("mp_"));
     assert_eq!(p["workspaceId"], ws);
@@ -53,16 +53,16 @@ async fn crud_with_defaults_and_unique_names() {
         &app,
         Method::POST,
         "/memory-profiles",
-        &t.owner,
+        &t.owner.token,
         ws,
         Some(json!({"name": "Short term"})),
         &[],
     )
     .await
     .expect_error(409, "CONFLICT");
-    create(&app, &t.owner, ws, json!({"name": "Second"})).await;
+    create(&app, &t.owner.token, ws, json!({"name": "Second"})).await;
     let path = format!("/memory-profiles/{id}");
-    let got = call(&app, Method::GET, &path, &t.viewer, ws, None, &[])
+    let got = call(&app, Method::GET, &path, &t.viewer.token, ws, None, &[])
         .await
         .expect(200);
     assert_eq!(got.body, p);
@@ -73,9 +73,17 @@ async fn crud_with_defaults_and_unique_names() {
     edited["maxContextChunks"] = json!(5);
     edited["minRelevanceScore"] = json!(0.25);
     edited["systemPromptSuffix"] = json!("Prefer recent memories.");
-    let put = call(&app, Method::PUT, &path, &t.owner, ws, Some(edited), &[])
-        .await
-        .expect(200);
+    let put = call(
+        &app,
+        Method::PUT,
+        &path,
+        &t.owner.token,
+        ws,
+        Some(edited),
+        &[],
+    )
+    .await
+    .expect(200);
     let b = &put.body;
     assert_eq!(
         b["tiersEnabled"],
@@ -94,7 +102,7 @@ async fn crud_with_defaults_and_unique_names() {
         &app,
         Method::PUT,
         &path,
-        &t.owner,
+        &t.owner.token,
         ws,
         Some(json!({"name": "Second"})),
         &[],
@@ -105,7 +113,7 @@ async fn crud_with_defaults_and_unique_names() {
         &app,
         Method::GET,
         "/memory-profiles?limit=1",
-        &t.member,
+        &t.member.token,
         ws,
         None,
         &[],
@@ -121,7 +129,7 @@ async fn crud_with_defaults_and_unique_names() {
         (Some(2), Some(1), Some(0))
     );
     assert_eq!(list.body["items"][0]["id"], id.as_str());
-    for token in [&t.member, &t.viewer] {
+    for token in [&t.member.token, &t.viewer.token] {
         call(
             &app,
             Method::POST,
@@ -148,20 +156,20 @@ async fn crud_with_defaults_and_unique_names() {
             .await
             .expect_error(403, "FORBIDDEN");
     }
-    call(&app, Method::DELETE, &path, &t.owner, ws, None, &[])
+    call(&app, Method::DELETE, &path, &t.owner.token, ws, None, &[])
         .await
         .expect(204);
-    call(&app, Method::GET, &path, &t.owner, ws, None, &[])
+    call(&app, Method::GET, &path, &t.owner.token, ws, None, &[])
         .await
         .expect_error(404, "NOT_FOUND");
-    call(&app, Method::DELETE, &path, &t.owner, ws, None, &[])
+    call(&app, Method::DELETE, &path, &t.owner.token, ws, None, &[])
         .await
         .expect_error(404, "NOT_FOUND");
     call(
         &app,
         Method::PUT,
         &path,
-        &t.owner,
+        &t.owner.token,
         ws,
         Some(json!({"name": "x"})),
         &[],
