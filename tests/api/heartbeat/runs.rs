@@ -108,7 +108,7 @@ async fn an_http_monitor_fails_recovers_and_tells_webhooks() {
     c.run_number(&id, 3).await;
     let list = c
         .app
-        .send_ws(Method::GET, "/heartbeat", &c.user.token, &c.user.ws, None)
+        .get_in("/heartbeat", &c.user.token, &c.user.ws)
         .await
         .expect(200);
     assert_eq!(list.body["items"][0]["lastStatus"], "ok");

@@ -56,11 +56,6 @@ pub async fn chat_app_with(fake: &FakeLlm, adjust: impl FnOnce(&mut Config)) -> 
 }
 
 impl TestApp {
-    /// POST /agent/chat as `user` in his workspace.
-    pub async fn chat_as(&self, user: &User, body: Value) -> Resp {
-        self.post_as(user, "/agent/chat", body).await
-    }
-
     /// POST /agent/chat with a bearer token in a workspace.
     pub async fn chat_in(&self, token: &str, ws: &str, body: Value) -> Resp {
         let post = reqwest::Method::POST;

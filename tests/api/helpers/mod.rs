@@ -15,9 +15,9 @@ pub use app::*;
 pub use chat::{ChatApp, agent, chat_app, chat_app_with, use_fake};
 pub use db::TestDb;
 pub use llm::{
-    ANSWER, Answer, FakeLlm, Received, Reply, UPSTREAM_SECRET_BODY, data_events, has_tool_result,
+    ANSWER, Answer, FakeLlm, Reply, UPSTREAM_SECRET_BODY, data_events, has_tool_result,
     last_user_text, offers_tools,
 };
 pub use replies::*;
 pub use sse::{names, parse_sse};
-pub use team::{Team, User, unique_email};
+pub use team::{User, unique_email};

@@ -8,6 +8,7 @@ use super::app::{Resp, TestApp};
 
 /// A registered user and the workspace their calls go to.
 #[derive(Clone, Debug)]
+#[allow(dead_code)] // `email` and `refresh` are there for the tests that need them.
 pub struct User {
     pub email: String,
     pub token: String,
@@ -146,27 +147,5 @@ impl TestApp {
     /// POST as `user` in his workspace.
     pub async fn post_as(&self, user: &User, path: &str, body: Value) -> Resp {
         self.call(user, Method::POST, path, Some(body)).await
-    }
-}
-
-impl Team {
-    /// Every member of the workspace with his role, owner first.
-    pub fn roles(&self) -> [(&'static str, &User); 4] {
-        [
-            ("owner", &self.owner),
-            ("admin", &self.admin),
-            ("member", &self.member),
-            ("viewer", &self.viewer),
-        ]
-    }
-}
-
-impl User {
-    /// The same user calling in another workspace.
-    pub fn in_ws(&self, ws: &str) -> User {
-        User {
-            ws: ws.to_string(),
-            ..self.clone()
-        }
     }
 }

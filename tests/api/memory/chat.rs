@@ -36,7 +36,7 @@ async fn chat_entries(c: &ChatApp, ws: &str) -> Vec<Value> {
     for _ in 0..100 {
         let r = c
             .app
-            .send_ws(Method::GET, "/agent/memory/daily", &c.token, ws, None)
+            .get_in("/agent/memory/daily", &c.token, ws)
             .await
             .expect(200);
         let entries: Vec<Value> = r.body["items"]
@@ -296,13 +296,7 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
     assert_eq!(report.entries, 1);
     let r = c
         .app
-        .send_ws(
-            Method::GET,
-            "/agent/memory/daily?days=30",
-            &c.token,
-            &ws,
-            None,
-        )
+        .get_in("/agent/memory/daily?days=30", &c.token, &ws)
         .await
         .expect(200);
     let text = r.text.clone();
@@ -318,7 +312,7 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
     assert!(r.text.contains("old zebra elsewhere"), "{}", r.text);
     let r = c
         .app
-        .send_ws(Method::GET, "/agent/memory/notes", &c.token, &ws, None)
+        .get_in("/agent/memory/notes", &c.token, &ws)
         .await
         .expect(200);
     assert_eq!(r.body["total"], 1, "notes never expire");

@@ -99,10 +99,7 @@ async fn another_users_and_another_workspaces_memory_is_invisible() {
 
     // Ada in another workspace starts from nothing.
     let other = m.app.workspace(&m.user.token, "Other").await;
-    let as_ada_elsewhere = |path: &'static str| {
-        m.app
-            .send_ws(Method::GET, path, &m.user.token, &other, None)
-    };
+    let as_ada_elsewhere = |path: &'static str| m.app.get_in(path, &m.user.token, &other);
     let r = as_ada_elsewhere("/agent/memory/profile").await.expect(200);
     assert_eq!(r.body["profile"], json!({}));
     let r = as_ada_elsewhere("/agent/memory/notes").await.expect(200);
@@ -126,13 +123,7 @@ async fn non_members_and_anonymous_callers_are_refused() {
     let m = mem_app("mem-iso-c").await;
     let (stranger, _, _) = m.app.register("mem-iso-d@example.com").await;
     m.app
-        .send_ws(
-            Method::GET,
-            "/agent/memory/profile",
-            &stranger,
-            &m.user.ws,
-            None,
-        )
+        .get_in("/agent/memory/profile", &stranger, &m.user.ws)
         .await
         .expect_error(403, "FORBIDDEN");
     m.app

@@ -1,6 +1,6 @@
 //! GET /sessions and GET /sessions/:id: shapes, order, pagination, filters, isolation.
 
-use crate::helpers::{Answer, FakeLlm, User, chat_app, last_user_text};
+use crate::helpers::{Answer, FakeLlm, Session, User, chat_app, last_user_text};
 use reqwest::Method;
 use serde_json::json;
 
@@ -21,21 +21,10 @@ async fn sessions_are_listed_newest_activity_first_with_pagination_and_status() 
         .await
         .expect(200);
     let r = c.app.get("/sessions", &c.token).await.expect(200);
-    assert_eq!(r.body["total"], 3);
-    assert_eq!(
-        (r.body["limit"].as_i64(), r.body["offset"].as_i64()),
-        (Some(20), Some(0))
-    );
-    let order: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        order,
-        vec![ids[0].as_str(), ids[2].as_str(), ids[1].as_str()]
-    );
+    let page = r.page::<Session>();
+    assert_eq!((page.total, page.limit, page.offset), (3, 20, 0));
+    let order = page.map(|s| s.id.clone());
+    assert_eq!(order, [ids[0].clone(), ids[2].clone(), ids[1].clone()]);
     let first = &r.body["items"][0];
     for key in [
         "id",
