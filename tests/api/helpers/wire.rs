@@ -56,7 +56,7 @@ fn openai_events(n: usize, a: &Answer) -> Vec<String> {
         let more = json!({"index": i, "function": {"arguments": rest}});
         events.push(chunk(json!({"tool_calls": [more]}), Value::Null));
     }
-    let mut events: Vec<String> = events.iter().map(|e| data(e)).collect();
+    let mut events: Vec<String> = events.iter().map(data).collect();
     if !a.cut {
         let finish = if a.tool_calls.is_empty() {
             "stop"
