@@ -39,54 +39,6 @@ pub async fn grant_and_accept(
     r.body
 }
 
-/// Owner plus an admin, a member and a viewer in one workspace.
-struct Team {
-    ws: String,
-    owner: String,
-    admin: String,
-    member: String,
-    viewer: String,
-    viewer_id: String,
-    outsider: String,
-}
-
-async fn team(app: &TestApp) -> Team {
-    let (owner, _, _) = app.register("owner@example.com").await;
-    let (admin, _, _) = app.register("admin@example.com").await;
-    let (member, _, _) = app.register("member@example.com").await;
-    let (viewer, viewer_id, _) = app.register("viewer@example.com").await;
-    let (outsider, _, _) = app.register("outsider@example.com").await;
-    let ws = app.workspace(&owner, "Acme").await;
-    for (email, role) in [
-        ("admin@example.com", "admin"),
-        ("member@example.com", "member"),
-    ] {
-        app.post(
-            &format!("/workspaces/{ws}/members"),
-            &owner,
-            json!({"email": email, "role": role}),
-        )
-        .await
-        .expect(201);
-    }
-    app.post(
-        &format!("/workspaces/{ws}/members"),
-        &owner,
-        json!({"uid": viewer_id, "role": "viewer"}),
-    )
-    .await
-    .expect(201);
-    Team {
-        ws,
-        owner,
-        admin,
-        member,
-        viewer,
-        viewer_id,
-        outsider,
-    }
-}
-
 #[tokio::test]
 async fn create_list_and_get() {
     let app = spawn_app().await;
@@ -163,9 +115,9 @@ async fn create_validates_input() {
 #[tokio::test]
 async fn non_members_see_nothing() {
     let app = spawn_app().await;
-    let t = team(&app).await;
+    let t = app.team().await;
     let ws = &t.ws;
-    let o = &t.outsider;
+    let o = &t.outsider.token;
     app.get(&format!("/workspaces/{ws}"), o)
         .await
         .expect_error(403, "FORBIDDEN");
@@ -183,7 +135,7 @@ async fn non_members_see_nothing() {
     )
     .await
     .expect_error(403, "FORBIDDEN");
-    app.delete(&format!("/workspaces/{ws}/members/{}", t.viewer_id), o)
+    app.delete(&format!("/workspaces/{ws}/members/{}", t.viewer.id), o)
         .await
         .expect_error(403, "FORBIDDEN");
     app.get(&format!("/workspaces/{ws}/stats"), o)
@@ -199,25 +151,27 @@ async fn non_members_see_nothing() {
     )
     .await
     .expect_error(403, "FORBIDDEN");
+    // He sees his own workspace only.
     let list = app.get("/workspaces", o).await.expect(200);
-    assert_eq!(list.body["total"], 0);
+    assert_eq!(list.body["total"], 1);
+    assert_eq!(list.body["items"][0]["id"], t.outsider.ws);
 }
 
 #[tokio::test]
 async fn settings_need_owner_or_admin() {
     let app = spawn_app().await;
-    let t = team(&app).await;
+    let t = app.team().await;
     let path = format!("/workspaces/{}/settings", t.ws);
-    app.put(&path, &t.member, json!({"name": "x"}))
+    app.put(&path, &t.member.token, json!({"name": "x"}))
         .await
         .expect_error(403, "FORBIDDEN");
-    app.put(&path, &t.viewer, json!({"name": "x"}))
+    app.put(&path, &t.viewer.token, json!({"name": "x"}))
         .await
         .expect_error(403, "FORBIDDEN");
     let r = app
         .put(
             &path,
-            &t.admin,
+            &t.admin.token,
             json!({"name": "Renamed", "settings": {"defaultAgent": "chad", "memoryTtlDays": 30}}),
         )
         .await
@@ -227,7 +181,7 @@ async fn settings_need_owner_or_admin() {
     let r = app
         .put(
             &path,
-            &t.owner,
+            &t.owner.token,
             json!({"plan": "team", "settings": {"memoryTtlDays": null}}),
         )
         .await
@@ -235,11 +189,15 @@ async fn settings_need_owner_or_admin() {
     assert_eq!(r.body["plan"], "team");
     assert_eq!(r.body["settings"], json!({"defaultAgent": "chad"}));
     let r = app
-        .put(&path, &t.owner, json!({"name": "", "plan": "BAD PLAN"}))
+        .put(
+            &path,
+            &t.owner.token,
+            json!({"name": "", "plan": "BAD PLAN"}),
+        )
         .await
         .expect_error(400, "VALIDATION_ERROR");
     assert!(r.body["details"]["name"].is_string() && r.body["details"]["plan"].is_string());
-    app.put(&path, &t.owner, json!({"settings": "not-an-object"}))
+    app.put(&path, &t.owner.token, json!({"settings": "not-an-object"}))
         .await
         .expect_error(400, "VALIDATION_ERROR");
 }
@@ -247,19 +205,19 @@ async fn settings_need_owner_or_admin() {
 #[tokio::test]
 async fn members_are_added_changed_and_removed() {
     let app = spawn_app().await;
-    let t = team(&app).await;
+    let t = app.team().await;
     let members = format!("/workspaces/{}/members", t.ws);
     // Members and viewers cannot invite.
     app.post(
         &members,
-        &t.member,
+        &t.member.token,
         json!({"email": "outsider@example.com"}),
     )
     .await
     .expect_error(403, "FORBIDDEN");
     app.post(
         &members,
-        &t.viewer,
+        &t.viewer.token,
         json!({"email": "outsider@example.com"}),
     )
     .await
@@ -268,7 +226,7 @@ async fn members_are_added_changed_and_removed() {
     let r = app
         .post(
             &members,
-            &t.owner,
+            &t.owner.token,
             json!({"email": "viewer@example.com", "role": "member"}),
         )
         .await
@@ -276,7 +234,7 @@ async fn members_are_added_changed_and_removed() {
     assert_eq!(r.body["role"], "member");
     app.post(
         &members,
-        &t.owner,
+        &t.owner.token,
         json!({"email": "viewer@example.com", "role": "member"}),
     )
     .await
@@ -285,37 +243,41 @@ async fn members_are_added_changed_and_removed() {
     let r = app
         .post(
             &members,
-            &t.owner,
+            &t.owner.token,
             json!({"email": "viewer@example.com", "role": "king"}),
         )
         .await
         .expect_error(400, "VALIDATION_ERROR");
     assert!(r.body["details"]["role"].is_string());
-    app.post(&members, &t.owner, json!({"role": "member"}))
+    app.post(&members, &t.owner.token, json!({"role": "member"}))
         .await
         .expect_error(400, "VALIDATION_ERROR");
-    app.post(&members, &t.owner, json!({"email": "ghost@example.com"}))
-        .await
-        .expect_error(404, "NOT_FOUND");
+    app.post(
+        &members,
+        &t.owner.token,
+        json!({"email": "ghost@example.com"}),
+    )
+    .await
+    .expect_error(404, "NOT_FOUND");
     // Admins cannot make owners.
     app.post(
         &members,
-        &t.admin,
+        &t.admin.token,
         json!({"email": "member@example.com", "role": "owner"}),
     )
     .await
     .expect_error(403, "FORBIDDEN");
     // Removal: a member cannot remove others, an admin can, anyone can leave.
-    app.delete(&format!("{members}/{}", t.viewer_id), &t.member)
+    app.delete(&format!("{members}/{}", t.viewer.id), &t.member.token)
         .await
         .expect_error(403, "FORBIDDEN");
-    app.delete(&format!("{members}/{}", t.viewer_id), &t.admin)
+    app.delete(&format!("{members}/{}", t.viewer.id), &t.admin.token)
         .await
         .expect(204);
-    app.get(&format!("/workspaces/{}", t.ws), &t.viewer)
+    app.get(&format!("/workspaces/{}", t.ws), &t.viewer.token)
         .await
         .expect_error(403, "FORBIDDEN");
-    app.delete(&format!("{members}/{}", t.viewer_id), &t.admin)
+    app.delete(&format!("{members}/{}", t.viewer.id), &t.admin.token)
         .await
         .expect_error(404, "NOT_FOUND");
 }
@@ -352,47 +314,50 @@ async fn last_owner_cannot_be_removed() {
 #[tokio::test]
 async fn grants_are_created_listed_and_revoked() {
     let app = spawn_app().await;
-    let t = team(&app).await;
+    let t = app.team().await;
     let (other_owner, _, _) = app.register("other@example.com").await;
     let other_ws = app.workspace(&other_owner, "Other").await;
     let grants = format!("/workspaces/{}/grants", t.ws);
     let body = json!({"receivingWorkspaceId": other_ws, "agentId": "chad"});
-    app.post(&grants, &t.member, body.clone())
+    app.post(&grants, &t.member.token, body.clone())
         .await
         .expect_error(403, "FORBIDDEN");
-    let r = app.post(&grants, &t.owner, body.clone()).await.expect(201);
+    let r = app
+        .post(&grants, &t.owner.token, body.clone())
+        .await
+        .expect(201);
     assert_eq!(r.body["readonly"], true);
     assert!(r.body["id"].as_str().unwrap().starts_with("grt_"));
     assert!(r.body["expiresAt"].is_null());
     assert_eq!(r.body["status"], "pending");
     assert!(r.body["respondedAt"].is_null() && r.body["respondedBy"].is_null());
-    let r = app.post(&grants, &t.admin, json!({"receivingWorkspaceId": other_ws, "agentId": "chad", "readonly": false, "expiresAt": "2999-01-01T00:00:00Z"})).await.expect(200);
+    let r = app.post(&grants, &t.admin.token, json!({"receivingWorkspaceId": other_ws, "agentId": "chad", "readonly": false, "expiresAt": "2999-01-01T00:00:00Z"})).await.expect(200);
     assert_eq!(r.body["readonly"], false);
     assert_eq!(r.body["status"], "pending");
-    let list = app.get(&grants, &t.viewer).await.expect(200);
+    let list = app.get(&grants, &t.viewer.token).await.expect(200);
     assert_eq!(list.body["total"], 1);
     assert_eq!(list.body["items"][0]["status"], "pending");
     // Bad input.
     app.post(
         &grants,
-        &t.owner,
+        &t.owner.token,
         json!({"receivingWorkspaceId": t.ws, "agentId": "chad"}),
     )
     .await
     .expect_error(400, "VALIDATION_ERROR");
-    app.post(&grants, &t.owner, json!({"receivingWorkspaceId": other_ws, "agentId": "chad", "expiresAt": "2001-01-01T00:00:00Z"})).await.expect_error(400, "VALIDATION_ERROR");
+    app.post(&grants, &t.owner.token, json!({"receivingWorkspaceId": other_ws, "agentId": "chad", "expiresAt": "2001-01-01T00:00:00Z"})).await.expect_error(400, "VALIDATION_ERROR");
     app.post(
         &grants,
-        &t.owner,
+        &t.owner.token,
         json!({"receivingWorkspaceId": "ws_nope", "agentId": "chad"}),
     )
     .await
     .expect_error(404, "NOT_FOUND");
-    app.post(&grants, &t.owner, json!({"agentId": "chad"}))
+    app.post(&grants, &t.owner.token, json!({"agentId": "chad"}))
         .await
         .expect_error(400, "VALIDATION_ERROR");
     // Revoke by JSON body, then by query.
-    let auth = format!("Bearer {}", t.owner);
+    let auth = format!("Bearer {}", t.owner.token);
     app.send(
         Method::DELETE,
         &grants,
@@ -409,20 +374,20 @@ async fn grants_are_created_listed_and_revoked() {
     )
     .await
     .expect_error(404, "NOT_FOUND");
-    app.post(&grants, &t.owner, body).await.expect(201);
+    app.post(&grants, &t.owner.token, body).await.expect(201);
     app.delete(
         &format!("{grants}?receivingWorkspaceId={other_ws}&agentId=chad"),
-        &t.member,
+        &t.member.token,
     )
     .await
     .expect_error(403, "FORBIDDEN");
     app.delete(
         &format!("{grants}?receivingWorkspaceId={other_ws}&agentId=chad"),
-        &t.owner,
+        &t.owner.token,
     )
     .await
     .expect(204);
-    app.delete(&grants, &t.owner)
+    app.delete(&grants, &t.owner.token)
         .await
         .expect_error(400, "VALIDATION_ERROR");
 }
@@ -430,42 +395,46 @@ async fn grants_are_created_listed_and_revoked() {
 #[tokio::test]
 async fn restrictions_are_validated_and_stored() {
     let app = spawn_app().await;
-    let t = team(&app).await;
+    let t = app.team().await;
     let path = format!("/workspaces/{}/restrictions", t.ws);
-    app.put(&path, &t.member, json!({"allowedProviders": ["openai"]}))
-        .await
-        .expect_error(403, "FORBIDDEN");
+    app.put(
+        &path,
+        &t.member.token,
+        json!({"allowedProviders": ["openai"]}),
+    )
+    .await
+    .expect_error(403, "FORBIDDEN");
     let r = app
         .put(
             &path,
-            &t.owner,
+            &t.owner.token,
             json!({"allowedProviders": ["openai", "claude"], "allowedModels": ["gpt-4o-mini"]}),
         )
         .await
         .expect(200);
     assert_eq!(r.body["allowedProviders"], json!(["openai", "claude"]));
     let ws = app
-        .get(&format!("/workspaces/{}", t.ws), &t.viewer)
+        .get(&format!("/workspaces/{}", t.ws), &t.viewer.token)
         .await
         .expect(200);
     assert_eq!(ws.body["allowedModels"], json!(["gpt-4o-mini"]));
     let r = app
-        .put(&path, &t.owner, json!({"allowedProviders": ["nope"]}))
+        .put(&path, &t.owner.token, json!({"allowedProviders": ["nope"]}))
         .await
         .expect_error(400, "VALIDATION_ERROR");
     assert!(r.body["details"]["allowedProviders"].is_string());
-    app.put(&path, &t.owner, json!({"allowedProviders": "openai"}))
+    app.put(&path, &t.owner.token, json!({"allowedProviders": "openai"}))
         .await
         .expect_error(400, "VALIDATION_ERROR");
     app.put(
         &path,
-        &t.admin,
+        &t.admin.token,
         json!({"allowedProviders": null, "allowedModels": null}),
     )
     .await
     .expect(200);
     let ws = app
-        .get(&format!("/workspaces/{}", t.ws), &t.owner)
+        .get(&format!("/workspaces/{}", t.ws), &t.owner.token)
         .await
         .expect(200);
     assert!(ws.body["allowedProviders"].is_null());
@@ -474,7 +443,7 @@ async fn restrictions_are_validated_and_stored() {
 #[tokio::test]
 async fn stats_need_a_member_and_valid_days() {
     let app = spawn_app().await;
-    let t = team(&app).await;
+    let t = app.team().await;
     app.send(
         Method::GET,
         &format!("/workspaces/{}/stats", t.ws),
@@ -484,16 +453,22 @@ async fn stats_need_a_member_and_valid_days() {
     .await
     .expect_error(401, "UNAUTHORIZED");
     let r = app
-        .get(&format!("/workspaces/{}/stats", t.ws), &t.viewer)
+        .get(&format!("/workspaces/{}/stats", t.ws), &t.viewer.token)
         .await
         .expect(200);
     assert_eq!(r.body["days"], 30);
     assert_eq!(r.body["members"], 4);
     assert_eq!(r.body["tokens"]["total"], 0);
-    app.get(&format!("/workspaces/{}/stats?days=366", t.ws), &t.owner)
-        .await
-        .expect_error(400, "VALIDATION_ERROR");
-    app.get(&format!("/workspaces/{}/stats?days=365", t.ws), &t.owner)
-        .await
-        .expect(200);
+    app.get(
+        &format!("/workspaces/{}/stats?days=366", t.ws),
+        &t.owner.token,
+    )
+    .await
+    .expect_error(400, "VALIDATION_ERROR");
+    app.get(
+        &format!("/workspaces/{}/stats?days=365", t.ws),
+        &t.owner.token,
+    )
+    .await
+    .expect(200);
 }

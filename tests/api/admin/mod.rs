@@ -1,13 +1,10 @@
 //! /admin/*: internal-key routes for process health, agents, billing, sessions and audit.
 
+use crate::helpers::{FakeLlm, User, chat_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{
-    chat::{fake_llm::FakeLlm, support::chat_app},
-    helpers::{TEST_INTERNAL_KEY, spawn_app, spawn_app_with},
-    sessions::support::{key_get, onboarded, owner_of},
-};
+use crate::helpers::{TEST_INTERNAL_KEY, spawn_app, spawn_app_with};
 
 /// Every internal-key route.
 const INTERNAL: [(&str, &str); 11] = [
@@ -61,7 +58,7 @@ async fn internal_routes_refuse_missing_wrong_and_bearer_credentials() {
 #[tokio::test]
 async fn health_reports_process_database_and_registries() {
     let app = spawn_app().await;
-    let r = key_get(&app, "/admin/health").await.expect(200);
+    let r = app.key_get("/admin/health").await.expect(200);
     assert_eq!(r.body["status"], "ok");
     assert!(r.body["uptimeSeconds"].is_number());
     if cfg!(target_os = "linux") {
@@ -87,9 +84,9 @@ async fn health_reports_process_database_and_registries() {
 async fn agents_lists_global_then_every_workspaces_agents() {
     let global = json!({"id": "oracle", "displayName": "Oracle", "model": {"provider": "claude", "modelId": "claude-x"}, "skills": ["utilities"]});
     let app = spawn_app_with(|c| c.file.agents = vec![global]).await;
-    let (_, _, ws_a) = onboarded(&app, "admin-agents-a@example.com").await;
-    let (_, _, ws_b) = onboarded(&app, "admin-agents-b@example.com").await;
-    let r = key_get(&app, "/admin/agents?limit=100").await.expect(200);
+    let User { ws: ws_a, .. } = app.onboarded_user("admin-agents-a@example.com").await;
+    let User { ws: ws_b, .. } = app.onboarded_user("admin-agents-b@example.com").await;
+    let r = app.key_get("/admin/agents?limit=100").await.expect(200);
     // One global agent plus two starter agents in each workspace.
     assert_eq!(r.body["total"], 5, "{}", r.text);
     let items = r.body["items"].as_array().unwrap();
@@ -108,7 +105,8 @@ async fn agents_lists_global_then_every_workspaces_agents() {
     // Pages cross the global/workspace boundary without gaps or repeats.
     let mut seen = Vec::new();
     for offset in 0..5 {
-        let p = key_get(&app, &format!("/admin/agents?limit=1&offset={offset}"))
+        let p = app
+            .key_get(&format!("/admin/agents?limit=1&offset={offset}"))
             .await
             .expect(200);
         let a = &p.body["items"][0];
@@ -119,7 +117,7 @@ async fn agents_lists_global_then_every_workspaces_agents() {
         .map(|a| format!("{}/{}", a["workspaceId"], a["id"]))
         .collect();
     assert_eq!(seen, all);
-    let past = key_get(&app, "/admin/agents?offset=10").await.expect(200);
+    let past = app.key_get("/admin/agents?offset=10").await.expect(200);
     assert_eq!(
         (
             past.body["items"].as_array().unwrap().len(),
@@ -127,7 +125,7 @@ async fn agents_lists_global_then_every_workspaces_agents() {
         ),
         (0, Some(5))
     );
-    key_get(&app, "/admin/agents?limit=0")
+    app.key_get("/admin/agents?limit=0")
         .await
         .expect_error(400, "VALIDATION_ERROR");
 }
@@ -136,8 +134,10 @@ async fn agents_lists_global_then_every_workspaces_agents() {
 async fn usage_and_sessions_of_a_user_follow_their_chats() {
     let fake = FakeLlm::saying("ok").await;
     let c = chat_app(&fake).await;
-    let uid = owner_of(&c.app, &c.token, &c.ws).await;
-    let r = key_get(&c.app, &format!("/admin/usage/{uid}"))
+    let uid = c.user.id.clone();
+    let r = c
+        .app
+        .key_get(&format!("/admin/usage/{uid}"))
         .await
         .expect(200);
     let month = chrono::Utc::now().format("%Y-%m").to_string();
@@ -149,7 +149,9 @@ async fn usage_and_sessions_of_a_user_follow_their_chats() {
     c.chat(json!({"message": "two", "surfaceId": "side"}))
         .await
         .expect(200);
-    let r = key_get(&c.app, &format!("/admin/usage/{uid}"))
+    let r = c
+        .app
+        .key_get(&format!("/admin/usage/{uid}"))
         .await
         .expect(200);
     assert_eq!(
@@ -172,7 +174,9 @@ async fn usage_and_sessions_of_a_user_follow_their_chats() {
     );
     assert!(current["costUsd"].as_f64().unwrap() > 0.0);
 
-    let s = key_get(&c.app, &format!("/admin/sessions/{uid}"))
+    let s = c
+        .app
+        .key_get(&format!("/admin/sessions/{uid}"))
         .await
         .expect(200);
     assert_eq!(
@@ -190,7 +194,9 @@ async fn usage_and_sessions_of_a_user_follow_their_chats() {
         )
         .await
         .expect(200);
-    let s = key_get(&c.app, &format!("/admin/sessions/{uid}?limit=1"))
+    let s = c
+        .app
+        .key_get(&format!("/admin/sessions/{uid}?limit=1"))
         .await
         .expect(200);
     assert_eq!(
@@ -200,7 +206,7 @@ async fn usage_and_sessions_of_a_user_follow_their_chats() {
         ),
         (Some(1), Some("main"))
     );
-    let h = key_get(&c.app, "/admin/health").await.expect(200);
+    let h = c.app.key_get("/admin/health").await.expect(200);
     assert_eq!(h.body["activeSessions"], 1);
 
     for path in [
@@ -208,7 +214,7 @@ async fn usage_and_sessions_of_a_user_follow_their_chats() {
         "/admin/sessions/usr_nobody",
         "/admin/audit/usr_nobody",
     ] {
-        key_get(&c.app, path).await.expect_error(404, "NOT_FOUND");
+        c.app.key_get(path).await.expect_error(404, "NOT_FOUND");
     }
 }
 
@@ -264,7 +270,8 @@ async fn auth_events_are_audited_newest_first() {
     .await
     .expect(401);
 
-    let r = key_get(&app, &format!("/admin/audit/{uid}"))
+    let r = app
+        .key_get(&format!("/admin/audit/{uid}"))
         .await
         .expect(200);
     let actions: Vec<&str> = r.body["items"]

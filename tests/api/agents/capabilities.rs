@@ -4,7 +4,7 @@ use astra::tools::{SearchBackend, WebSearchConfig};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, global};
+use super::{agent, global};
 use crate::helpers::{spawn_app, spawn_app_with};
 
 fn names(body: &serde_json::Value) -> Vec<(String, Option<String>)> {
@@ -37,21 +37,14 @@ async fn capabilities_expand_skills_and_apply_deny() {
     body["skills"] = json!(["utilities", "web_research", "memory"]);
     body["tools"] =
         json!({"allow": ["http_request", "current_time"], "deny": ["calculator", "fetch_page"]});
-    call(&app, Method::POST, "/agents", &token, &ws, Some(body), &[])
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(body))
         .await
         .expect(201);
     let member_token = token.clone();
-    let r = call(
-        &app,
-        Method::GET,
-        "/agents/capable/capabilities",
-        &member_token,
-        &ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let r = app
+        .get_in("/agents/capable/capabilities", &member_token, &ws)
+        .await
+        .expect(200);
     assert_eq!(r.body["agentId"], "capable");
     assert_eq!(
         r.body["skills"],
@@ -76,17 +69,9 @@ async fn capabilities_expand_skills_and_apply_deny() {
     let search = &r.body["tools"][2];
     assert!(search["description"].as_str().unwrap().len() > 10);
     assert_eq!(search["parameters"]["type"], "object");
-    call(
-        &app,
-        Method::GET,
-        "/agents/nobody/capabilities",
-        &token,
-        &ws,
-        None,
-        &[],
-    )
-    .await
-    .expect_error(404, "NOT_FOUND");
+    app.get_in("/agents/nobody/capabilities", &token, &ws)
+        .await
+        .expect_error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -94,17 +79,10 @@ async fn unconfigured_tools_are_not_offered_and_globals_have_capabilities() {
     let app = spawn_app_with(|c| c.file.agents = vec![global("oracle", "Oracle")]).await;
     let (token, _, _) = app.register("caps2@example.com").await;
     let ws = app.workspace(&token, "Caps2").await;
-    let r = call(
-        &app,
-        Method::GET,
-        "/agents/oracle/capabilities",
-        &token,
-        &ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let r = app
+        .get_in("/agents/oracle/capabilities", &token, &ws)
+        .await
+        .expect(200);
     let expected = vec![
         ("current_time".to_string(), Some("utilities".to_string())),
         ("calculator".to_string(), Some("utilities".to_string())),
@@ -112,20 +90,13 @@ async fn unconfigured_tools_are_not_offered_and_globals_have_capabilities() {
     assert_eq!(names(&r.body), expected);
     let mut body = agent("researcher");
     body["skills"] = json!(["web_research"]);
-    call(&app, Method::POST, "/agents", &token, &ws, Some(body), &[])
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(body))
         .await
         .expect(201);
-    let r = call(
-        &app,
-        Method::GET,
-        "/agents/researcher/capabilities",
-        &token,
-        &ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let r = app
+        .get_in("/agents/researcher/capabilities", &token, &ws)
+        .await
+        .expect(200);
     // No search backend is configured, so only fetch_page remains.
     assert_eq!(
         names(&r.body),
@@ -141,7 +112,8 @@ async fn unknown_skills_and_tools_are_refused() {
     let mut body = agent("typo");
     body["skills"] = json!(["utilities", "web_reserch"]);
     body["tools"] = json!({"allow": ["calculater"], "deny": ["rm_rf"]});
-    let r = call(&app, Method::POST, "/agents", &token, &ws, Some(body), &[])
+    let r = app
+        .send_ws(Method::POST, "/agents", &token, &ws, Some(body))
         .await
         .expect_error(400, "VALIDATION_ERROR");
     let d = &r.body["details"];
@@ -155,7 +127,7 @@ async fn unknown_skills_and_tools_are_refused() {
     // Registered but unavailable tools may be named (they become available later).
     let mut ok = agent("later");
     ok["tools"] = json!({"allow": ["memory_search"]});
-    call(&app, Method::POST, "/agents", &token, &ws, Some(ok), &[])
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(ok))
         .await
         .expect(201);
 }

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, global, team};
+use super::{agent, global};
 use crate::helpers::spawn_app_with;
 
 #[tokio::test]
@@ -13,11 +13,9 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
         c.file.agents = vec![global("oracle", "Oracle"), global("scribe", "Scribe")]
     })
     .await;
-    let t = team(&app, "glob").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
-    let list = call(&app, Method::GET, "/agents", &t.viewer, ws, None, &[])
-        .await
-        .expect(200);
+    let t = app.team_named("glob-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
+    let list = app.get_in("/agents", &t.viewer.token, ws).await.expect(200);
     assert_eq!(list.body["total"], 2);
     let oracle = &list.body["items"][0];
     assert_eq!(
@@ -26,17 +24,10 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
     );
     assert!(oracle["workspaceId"].is_null());
     assert_eq!(oracle["model"]["temperature"], 0.7);
-    let got = call(
-        &app,
-        Method::GET,
-        "/agents/oracle",
-        &t.member,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let got = app
+        .get_in("/agents/oracle", &t.member.token, ws)
+        .await
+        .expect(200);
     assert_eq!(got.body["global"], true);
     assert!(got.header("etag").is_some());
     for (method, path, body) in [
@@ -58,44 +49,28 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
             Some(json!({"profileId": null})),
         ),
     ] {
-        call(&app, method, path, owner, ws, body, &[])
+        app.send_ws(method, path, owner, ws, body)
             .await
             .expect_error(403, "FORBIDDEN");
     }
-    let versions = call(
-        &app,
-        Method::GET,
-        "/agents/oracle/versions",
-        owner,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let versions = app
+        .get_in("/agents/oracle/versions", owner, ws)
+        .await
+        .expect(200);
     assert_eq!(versions.body["total"], 1);
-    let v1 = call(
-        &app,
-        Method::GET,
-        "/agents/oracle/versions/1",
-        owner,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let v1 = app
+        .get_in("/agents/oracle/versions/1", owner, ws)
+        .await
+        .expect(200);
     assert_eq!(v1.body["config"]["displayName"], "Oracle");
     assert!(v1.body["createdBy"].is_null());
     // A workspace agent with the same id shadows the global one, in that workspace only.
     let mut own = agent("oracle");
     own["displayName"] = json!("Our Oracle");
-    call(&app, Method::POST, "/agents", owner, ws, Some(own), &[])
+    app.send_ws(Method::POST, "/agents", owner, ws, Some(own))
         .await
         .expect(201);
-    let list = call(&app, Method::GET, "/agents", owner, ws, None, &[])
-        .await
-        .expect(200);
+    let list = app.get_in("/agents", owner, ws).await.expect(200);
     assert_eq!(list.body["total"], 2);
     assert_eq!(
         (
@@ -106,17 +81,10 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
     );
     let (other, _, _) = app.register("glob-other@example.com").await;
     let other_ws = app.workspace(&other, "Other").await;
-    let theirs = call(
-        &app,
-        Method::GET,
-        "/agents/oracle",
-        &other,
-        &other_ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let theirs = app
+        .get_in("/agents/oracle", &other, &other_ws)
+        .await
+        .expect(200);
     assert_eq!(
         (
             theirs.body["displayName"].as_str(),
@@ -124,12 +92,10 @@ async fn global_agents_are_read_only_and_shadowed_per_workspace() {
         ),
         (Some("Oracle"), Some(true))
     );
-    call(&app, Method::DELETE, "/agents/oracle", owner, ws, None, &[])
+    app.send_ws(Method::DELETE, "/agents/oracle", owner, ws, None)
         .await
         .expect(204);
-    let back = call(&app, Method::GET, "/agents/oracle", owner, ws, None, &[])
-        .await
-        .expect(200);
+    let back = app.get_in("/agents/oracle", owner, ws).await.expect(200);
     assert_eq!(back.body["global"], true);
 }
 

@@ -10,41 +10,7 @@ mod resolve;
 mod validation;
 mod versions;
 
-use crate::helpers::{Resp, TestApp, spawn_app};
-
-/// A workspace with an owner, an admin, a member and a viewer.
-pub struct Team {
-    pub ws: String,
-    pub owner: String,
-    pub admin: String,
-    pub member: String,
-    pub viewer: String,
-}
-
-pub async fn team(app: &TestApp, prefix: &str) -> Team {
-    let email = |role: &str| format!("{prefix}-{role}@example.com");
-    let (owner, _, _) = app.register(&email("owner")).await;
-    let (admin, _, _) = app.register(&email("admin")).await;
-    let (member, _, _) = app.register(&email("member")).await;
-    let (viewer, _, _) = app.register(&email("viewer")).await;
-    let ws = app.workspace(&owner, prefix).await;
-    for role in ["admin", "member", "viewer"] {
-        app.post(
-            &format!("/workspaces/{ws}/members"),
-            &owner,
-            json!({"email": email(role), "role": role}),
-        )
-        .await
-        .expect(201);
-    }
-    Team {
-        ws,
-        owner,
-        admin,
-        member,
-        viewer,
-    }
-}
+use crate::helpers::{Agent, Resp, TestApp, spawn_app};
 
 /// A request in workspace `ws` with extra headers.
 pub async fn call(
@@ -75,26 +41,17 @@ pub fn agent(id: &str) -> Value {
 #[tokio::test]
 async fn crud_round_trip_with_defaults() {
     let app = spawn_app().await;
-    let t = team(&app, "crud").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
-    let r = call(
-        &app,
-        Method::POST,
-        "/agents",
-        owner,
-        ws,
-        Some(agent("helper")),
-        &[],
-    )
-    .await
-    .expect(201);
+    let t = app.team_named("crud-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
+    let r = app
+        .send_ws(Method::POST, "/agents", owner, ws, Some(agent("helper")))
+        .await
+        .expect(201);
     let b = &r.body;
-    assert_eq!(b["id"], "helper");
-    assert_eq!(b["workspaceId"], ws);
-    assert_eq!(
-        (b["version"].as_i64(), b["global"].as_bool()),
-        (Some(1), Some(false))
-    );
+    let created: Agent = r.json();
+    assert_eq!(created.id, "helper");
+    assert_eq!(created.workspace_id.as_deref(), Some(ws));
+    assert_eq!((created.version, created.global), (1, false));
     assert_eq!(b["tier"], "standard");
     assert_eq!(b["model"]["maxOutputTokens"], 4096);
     assert_eq!(b["model"]["temperature"], 0.7);
@@ -105,48 +62,30 @@ async fn crud_round_trip_with_defaults() {
         json!({"idleTimeoutMinutes": 30, "dailyResetHour": 4})
     );
     assert_eq!(b["tools"], json!({"allow": [], "deny": []}));
-    assert_eq!(b["skills"], json!([]));
-    assert!(
-        b["memoryProfileId"].is_null() && b["createdAt"].is_string() && b["updatedAt"].is_string()
-    );
-    call(
-        &app,
-        Method::POST,
-        "/agents",
-        owner,
-        ws,
-        Some(agent("helper")),
-        &[],
-    )
-    .await
-    .expect_error(409, "CONFLICT");
-    let got = call(
-        &app,
-        Method::GET,
-        "/agents/helper",
-        t.viewer.as_str(),
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    assert!(created.skills.is_empty() && created.memory_profile_id.is_none());
+    assert!(b["createdAt"].is_string() && b["updatedAt"].is_string());
+    app.send_ws(Method::POST, "/agents", owner, ws, Some(agent("helper")))
+        .await
+        .expect_error(409, "CONFLICT");
+    let got = app
+        .get_in("/agents/helper", t.viewer.token.as_str(), ws)
+        .await
+        .expect(200);
     assert_eq!(got.body, r.body);
     let mut edited = got.body.clone();
     edited["displayName"] = json!("Helper Two");
     edited["tier"] = json!("premium");
     edited["model"]["fallback"] = json!({"provider": "claude", "modelId": "claude-x"});
-    let put = call(
-        &app,
-        Method::PUT,
-        "/agents/helper",
-        t.admin.as_str(),
-        ws,
-        Some(edited),
-        &[],
-    )
-    .await
-    .expect(200);
+    let put = app
+        .send_ws(
+            Method::PUT,
+            "/agents/helper",
+            t.admin.token.as_str(),
+            ws,
+            Some(edited),
+        )
+        .await
+        .expect(200);
     assert_eq!(
         (
             put.body["version"].as_i64(),
@@ -155,17 +94,10 @@ async fn crud_round_trip_with_defaults() {
         (Some(2), Some("Helper Two"))
     );
     assert_eq!(put.body["model"]["fallback"]["provider"], "claude");
-    let list = call(
-        &app,
-        Method::GET,
-        "/agents",
-        t.member.as_str(),
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let list = app
+        .get_in("/agents", t.member.token.as_str(), ws)
+        .await
+        .expect(200);
     assert_eq!(
         (
             list.body["total"].as_i64(),
@@ -175,38 +107,29 @@ async fn crud_round_trip_with_defaults() {
         (Some(1), Some(20), Some(0))
     );
     assert_eq!(list.body["items"][0]["tier"], "premium");
-    call(&app, Method::DELETE, "/agents/helper", owner, ws, None, &[])
+    app.send_ws(Method::DELETE, "/agents/helper", owner, ws, None)
         .await
         .expect(204);
-    call(&app, Method::GET, "/agents/helper", owner, ws, None, &[])
+    app.get_in("/agents/helper", owner, ws)
         .await
         .expect_error(404, "NOT_FOUND");
-    call(&app, Method::DELETE, "/agents/helper", owner, ws, None, &[])
+    app.send_ws(Method::DELETE, "/agents/helper", owner, ws, None)
         .await
         .expect_error(404, "NOT_FOUND");
-    call(
-        &app,
+    app.send_ws(
         Method::PUT,
         "/agents/helper",
         owner,
         ws,
         Some(agent("helper")),
-        &[],
     )
     .await
     .expect_error(404, "NOT_FOUND");
     // The id is free again, and its history starts over.
-    let again = call(
-        &app,
-        Method::POST,
-        "/agents",
-        owner,
-        ws,
-        Some(agent("helper")),
-        &[],
-    )
-    .await
-    .expect(201);
+    let again = app
+        .send_ws(Method::POST, "/agents", owner, ws, Some(agent("helper")))
+        .await
+        .expect(201);
     assert_eq!(again.body["version"], 1);
 }
 
@@ -216,29 +139,14 @@ async fn list_is_paginated_by_id() {
     let (token, _, _) = app.register("page@example.com").await;
     let ws = app.workspace(&token, "Paging").await;
     for id in ["c-agent", "a-agent", "b_agent"] {
-        call(
-            &app,
-            Method::POST,
-            "/agents",
-            &token,
-            &ws,
-            Some(agent(id)),
-            &[],
-        )
-        .await
-        .expect(201);
+        app.send_ws(Method::POST, "/agents", &token, &ws, Some(agent(id)))
+            .await
+            .expect(201);
     }
-    let r = call(
-        &app,
-        Method::GET,
-        "/agents?limit=2&offset=1",
-        &token,
-        &ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let r = app
+        .get_in("/agents?limit=2&offset=1", &token, &ws)
+        .await
+        .expect(200);
     assert_eq!(r.body["total"], 3);
     let ids: Vec<&str> = r.body["items"]
         .as_array()
@@ -247,17 +155,9 @@ async fn list_is_paginated_by_id() {
         .map(|a| a["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["b_agent", "c-agent"]);
-    call(
-        &app,
-        Method::GET,
-        "/agents?limit=101",
-        &token,
-        &ws,
-        None,
-        &[],
-    )
-    .await
-    .expect_error(400, "VALIDATION_ERROR");
+    app.get_in("/agents?limit=101", &token, &ws)
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
 }
 
 #[tokio::test]
@@ -265,21 +165,11 @@ async fn etag_answers_304_until_the_agent_changes() {
     let app = spawn_app().await;
     let (token, _, _) = app.register("etag@example.com").await;
     let ws = app.workspace(&token, "Etag").await;
-    call(
-        &app,
-        Method::POST,
-        "/agents",
-        &token,
-        &ws,
-        Some(agent("cached")),
-        &[],
-    )
-    .await
-    .expect(201);
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(agent("cached")))
+        .await
+        .expect(201);
     for path in ["/agents/cached", "/agents"] {
-        let first = call(&app, Method::GET, path, &token, &ws, None, &[])
-            .await
-            .expect(200);
+        let first = app.get_in(path, &token, &ws).await.expect(200);
         let etag = first.header("etag").expect("etag").to_string();
         assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
         assert_eq!(first.header("cache-control"), Some("private, max-age=30"));
@@ -308,21 +198,13 @@ async fn etag_answers_304_until_the_agent_changes() {
         .await
         .expect(200);
     }
-    let before = call(&app, Method::GET, "/agents/cached", &token, &ws, None, &[]).await;
+    let before = app.get_in("/agents/cached", &token, &ws).await;
     let etag = before.header("etag").unwrap().to_string();
     let mut body = agent("cached");
     body["displayName"] = json!("Changed");
-    call(
-        &app,
-        Method::PUT,
-        "/agents/cached",
-        &token,
-        &ws,
-        Some(body),
-        &[],
-    )
-    .await
-    .expect(200);
+    app.send_ws(Method::PUT, "/agents/cached", &token, &ws, Some(body))
+        .await
+        .expect(200);
     let after = call(
         &app,
         Method::GET,

@@ -10,7 +10,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, global};
+use super::{agent, global};
 use crate::{helpers::spawn_app_with, workspaces::grant_and_accept};
 
 #[tokio::test]
@@ -21,17 +21,9 @@ async fn resolution_order_grants_and_errors() {
     let ws_a = app.workspace(&a, "A").await;
     let ws_b = app.workspace(&b, "B").await;
     for id in ["mine", "shared", "private", "oracle"] {
-        call(
-            &app,
-            Method::POST,
-            "/agents",
-            &a,
-            &ws_a,
-            Some(agent(id)),
-            &[],
-        )
-        .await
-        .expect(201);
+        app.send_ws(Method::POST, "/agents", &a, &ws_a, Some(agent(id)))
+            .await
+            .expect(201);
     }
     let store = Store::connect(&app.config).await.unwrap();
     let globals = GlobalAgents::load(&app.config.file.agents, Utc::now()).unwrap();
@@ -116,17 +108,9 @@ async fn resolution_order_grants_and_errors() {
 
     // A workspace's own agent wins over a grant and over a global agent.
     for id in ["shared", "oracle"] {
-        call(
-            &app,
-            Method::POST,
-            "/agents",
-            &b,
-            &ws_b,
-            Some(agent(id)),
-            &[],
-        )
-        .await
-        .expect(201);
+        app.send_ws(Method::POST, "/agents", &b, &ws_b, Some(agent(id)))
+            .await
+            .expect(201);
     }
     for id in ["shared", "oracle"] {
         let r = resolve_agent(&store, &globals, &ws_b, id, now)
@@ -135,10 +119,10 @@ async fn resolution_order_grants_and_errors() {
         assert_eq!(r.source, AgentSource::Own, "{id}");
     }
     // A grant whose agent was deleted since falls through.
-    call(&app, Method::DELETE, "/agents/shared", &a, &ws_a, None, &[])
+    app.send_ws(Method::DELETE, "/agents/shared", &a, &ws_a, None)
         .await
         .expect(204);
-    call(&app, Method::DELETE, "/agents/shared", &b, &ws_b, None, &[])
+    app.send_ws(Method::DELETE, "/agents/shared", &b, &ws_b, None)
         .await
         .expect(204);
     // This store is another "replica": its short-lived agent cache may still hold the

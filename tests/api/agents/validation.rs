@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{agent, call};
+use super::agent;
 use crate::helpers::spawn_app;
 
 #[tokio::test]
@@ -31,7 +31,8 @@ async fn every_bad_field_is_named_in_one_response() {
         "maxToolRounds": 21,
         "memoryProfileId": "not-a-profile"
     });
-    let r = call(&app, Method::POST, "/agents", &token, &ws, Some(body), &[])
+    let r = app
+        .send_ws(Method::POST, "/agents", &token, &ws, Some(body))
         .await
         .expect_error(400, "VALIDATION_ERROR");
     let details = r.body["details"].as_object().unwrap();
@@ -74,7 +75,8 @@ async fn every_bad_field_is_named_in_one_response() {
 }
 
 async fn problem(app: &crate::helpers::TestApp, token: &str, ws: &str, body: Value) -> Value {
-    let r = call(app, Method::POST, "/agents", token, ws, Some(body), &[])
+    let r = app
+        .send_ws(Method::POST, "/agents", token, ws, Some(body))
         .await
         .expect_error(400, "VALIDATION_ERROR");
     r.body["details"].clone()
@@ -122,43 +124,26 @@ async fn required_fields_types_and_unknown_fields() {
     let d = problem(&app, &token, &ws, missing).await;
     assert!(d["memoryProfileId"].is_string(), "{d}");
     // The id in a PUT body must match the path.
-    call(
-        &app,
-        Method::POST,
-        "/agents",
-        &token,
-        &ws,
-        Some(agent("same")),
-        &[],
-    )
-    .await
-    .expect(201);
-    let r = call(
-        &app,
-        Method::PUT,
-        "/agents/same",
-        &token,
-        &ws,
-        Some(agent("other")),
-        &[],
-    )
-    .await
-    .expect_error(400, "VALIDATION_ERROR");
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(agent("same")))
+        .await
+        .expect(201);
+    let r = app
+        .send_ws(
+            Method::PUT,
+            "/agents/same",
+            &token,
+            &ws,
+            Some(agent("other")),
+        )
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     assert!(r.body["details"]["id"].is_string());
     // Without an id, the path's is used.
     let mut no_id = agent("same");
     no_id.as_object_mut().unwrap().remove("id");
-    call(
-        &app,
-        Method::PUT,
-        "/agents/same",
-        &token,
-        &ws,
-        Some(no_id),
-        &[],
-    )
-    .await
-    .expect(200);
+    app.send_ws(Method::PUT, "/agents/same", &token, &ws, Some(no_id))
+        .await
+        .expect(200);
 }
 
 #[tokio::test]
@@ -171,7 +156,8 @@ async fn range_boundaries_are_accepted() {
     low["model"] = json!({"provider": "ollama", "modelId": "llama3.2", "maxContextTokens": 1, "maxOutputTokens": 1, "temperature": 0, "endpoint": "http://10.0.0.5:11434"});
     low["session"] = json!({"idleTimeoutMinutes": 0, "dailyResetHour": 0});
     low["maxToolRounds"] = json!(1);
-    let r = call(&app, Method::POST, "/agents", &token, &ws, Some(low), &[])
+    let r = app
+        .send_ws(Method::POST, "/agents", &token, &ws, Some(low))
         .await
         .expect(201);
     assert_eq!(r.body["model"]["endpoint"], "http://10.0.0.5:11434");
@@ -184,7 +170,7 @@ async fn range_boundaries_are_accepted() {
         "{{date}} {{time}} {{datetime}} {{weekday}} {{user.email}} {{user.id}} {{agent.id}} {{agent.name}} {{workspace.id}} {{workspace.name}} {{memory}} {{memory.profile}}"
     );
     high["tools"] = json!({"allow": ["calculator"], "deny": ["fetch_page"]});
-    call(&app, Method::POST, "/agents", &token, &ws, Some(high), &[])
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(high))
         .await
         .expect(201);
     for provider in [
@@ -199,7 +185,7 @@ async fn range_boundaries_are_accepted() {
     ] {
         let mut a = agent(&format!("p-{provider}"));
         a["model"]["provider"] = json!(provider);
-        call(&app, Method::POST, "/agents", &token, &ws, Some(a), &[])
+        app.send_ws(Method::POST, "/agents", &token, &ws, Some(a))
             .await
             .expect(201);
     }
@@ -224,7 +210,7 @@ async fn workspace_restrictions_apply_to_agent_models() {
     );
     let mut ok = agent("allowed");
     ok["model"] = json!({"provider": "claude", "modelId": "claude-x"});
-    call(&app, Method::POST, "/agents", &token, &ws, Some(ok), &[])
+    app.send_ws(Method::POST, "/agents", &token, &ws, Some(ok))
         .await
         .expect(201);
 }

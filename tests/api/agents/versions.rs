@@ -3,42 +3,27 @@
 use reqwest::Method;
 use serde_json::json;
 
-use super::{agent, call, team};
+use super::agent;
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn versions_rollback_and_labels() {
     let app = spawn_app().await;
-    let t = team(&app, "ver").await;
-    let (ws, owner) = (t.ws.as_str(), t.owner.as_str());
-    call(
-        &app,
-        Method::POST,
-        "/agents",
-        owner,
-        ws,
-        Some(agent("v")),
-        &[],
-    )
-    .await
-    .expect(201);
+    let t = app.team_named("ver-").await;
+    let (ws, owner) = (t.ws.as_str(), t.owner.token.as_str());
+    app.send_ws(Method::POST, "/agents", owner, ws, Some(agent("v")))
+        .await
+        .expect(201);
     let mut second = agent("v");
     second["displayName"] = json!("Second");
     second["maxToolRounds"] = json!(9);
-    call(&app, Method::PUT, "/agents/v", owner, ws, Some(second), &[])
+    app.send_ws(Method::PUT, "/agents/v", owner, ws, Some(second))
         .await
         .expect(200);
-    let list = call(
-        &app,
-        Method::GET,
-        "/agents/v/versions",
-        t.viewer.as_str(),
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let list = app
+        .get_in("/agents/v/versions", t.viewer.token.as_str(), ws)
+        .await
+        .expect(200);
     assert_eq!(list.body["total"], 2);
     let items = list.body["items"].as_array().unwrap();
     assert_eq!(
@@ -48,30 +33,22 @@ async fn versions_rollback_and_labels() {
     assert!(
         items[0]["createdBy"].as_str().unwrap().starts_with("usr_") && items[0]["config"].is_null()
     );
-    let v1 = call(
-        &app,
-        Method::GET,
-        "/agents/v/versions/1",
-        t.member.as_str(),
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let v1 = app
+        .get_in("/agents/v/versions/1", t.member.token.as_str(), ws)
+        .await
+        .expect(200);
     assert_eq!(v1.body["config"]["displayName"], "Agent v");
     assert_eq!(v1.body["config"]["maxToolRounds"], 5);
-    let rolled = call(
-        &app,
-        Method::POST,
-        "/agents/v/versions/1/rollback",
-        t.admin.as_str(),
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let rolled = app
+        .send_ws(
+            Method::POST,
+            "/agents/v/versions/1/rollback",
+            t.admin.token.as_str(),
+            ws,
+            None,
+        )
+        .await
+        .expect(200);
     assert_eq!(
         (
             rolled.body["version"].as_i64(),
@@ -79,9 +56,7 @@ async fn versions_rollback_and_labels() {
         ),
         (Some(3), Some("Agent v"))
     );
-    let live = call(&app, Method::GET, "/agents/v", owner, ws, None, &[])
-        .await
-        .expect(200);
+    let live = app.get_in("/agents/v", owner, ws).await.expect(200);
     assert_eq!(
         (
             live.body["version"].as_i64(),
@@ -89,41 +64,26 @@ async fn versions_rollback_and_labels() {
         ),
         (Some(3), Some(5))
     );
-    let v3 = call(
-        &app,
-        Method::GET,
-        "/agents/v/versions/3",
-        owner,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let v3 = app
+        .get_in("/agents/v/versions/3", owner, ws)
+        .await
+        .expect(200);
     assert_eq!(v3.body["config"]["displayName"], "Agent v");
-    let labelled = call(
-        &app,
-        Method::PATCH,
-        "/agents/v/versions/1",
-        owner,
-        ws,
-        Some(json!({"label": "baseline"})),
-        &[],
-    )
-    .await
-    .expect(200);
+    let labelled = app
+        .send_ws(
+            Method::PATCH,
+            "/agents/v/versions/1",
+            owner,
+            ws,
+            Some(json!({"label": "baseline"})),
+        )
+        .await
+        .expect(200);
     assert_eq!(labelled.body["label"], "baseline");
-    let list = call(
-        &app,
-        Method::GET,
-        "/agents/v/versions?limit=1&offset=2",
-        owner,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let list = app
+        .get_in("/agents/v/versions?limit=1&offset=2", owner, ws)
+        .await
+        .expect(200);
     assert_eq!(
         (
             list.body["items"][0]["version"].as_i64(),
@@ -131,27 +91,24 @@ async fn versions_rollback_and_labels() {
         ),
         (Some(1), Some("baseline"))
     );
-    let cleared = call(
-        &app,
-        Method::PATCH,
-        "/agents/v/versions/1",
-        owner,
-        ws,
-        Some(json!({"label": null})),
-        &[],
-    )
-    .await
-    .expect(200);
+    let cleared = app
+        .send_ws(
+            Method::PATCH,
+            "/agents/v/versions/1",
+            owner,
+            ws,
+            Some(json!({"label": null})),
+        )
+        .await
+        .expect(200);
     assert!(cleared.body["label"].is_null());
     let long = "x".repeat(101);
-    call(
-        &app,
+    app.send_ws(
         Method::PATCH,
         "/agents/v/versions/1",
         owner,
         ws,
         Some(json!({"label": long})),
-        &[],
     )
     .await
     .expect_error(400, "VALIDATION_ERROR");
@@ -161,30 +118,20 @@ async fn versions_rollback_and_labels() {
         (Method::GET, "/agents/nobody/versions"),
         (Method::GET, "/agents/nobody/versions/1"),
     ] {
-        call(&app, method, path, owner, ws, None, &[])
+        app.send_ws(method, path, owner, ws, None)
             .await
             .expect_error(404, "NOT_FOUND");
     }
-    call(
-        &app,
+    app.send_ws(
         Method::PATCH,
         "/agents/v/versions/99",
         owner,
         ws,
         Some(json!({"label": "x"})),
-        &[],
     )
     .await
     .expect_error(404, "NOT_FOUND");
-    call(
-        &app,
-        Method::GET,
-        "/agents/v/versions/latest",
-        owner,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect_error(400, "VALIDATION_ERROR");
+    app.get_in("/agents/v/versions/latest", owner, ws)
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
 }

@@ -1,15 +1,9 @@
 //! /autonomous/*: agent turns run by backend services for a user, alone or in batches.
 
+use crate::helpers::{Answer, FakeLlm, User, last_user_text, use_fake};
 use serde_json::json;
 
-use crate::{
-    chat::{
-        fake_llm::{Answer, FakeLlm, last_user_text},
-        support::use_fake,
-    },
-    helpers::{TestApp, spawn_app_with},
-    sessions::support::{key_post, onboarded},
-};
+use crate::helpers::{TestApp, spawn_app_with};
 
 async fn app_with_echo() -> (TestApp, FakeLlm) {
     let fake =
@@ -21,14 +15,16 @@ async fn app_with_echo() -> (TestApp, FakeLlm) {
 #[tokio::test]
 async fn run_answers_like_chat_on_the_prop_surface() {
     let (app, fake) = app_with_echo().await;
-    let (token, uid, ws) = onboarded(&app, "auto-run@example.com").await;
-    let r = key_post(
-        &app,
-        "/autonomous/run",
-        json!({"uid": uid, "taskMessage": "Summarize overnight alerts"}),
-    )
-    .await
-    .expect(200);
+    let User {
+        token, id: uid, ws, ..
+    } = app.onboarded_user("auto-run@example.com").await;
+    let r = app
+        .key_post(
+            "/autonomous/run",
+            json!({"uid": uid, "taskMessage": "Summarize overnight alerts"}),
+        )
+        .await
+        .expect(200);
     assert_eq!(
         (r.body["uid"].as_str(), r.body["agentId"].as_str()),
         (Some(uid.as_str()), Some("chad"))
@@ -55,17 +51,15 @@ async fn run_answers_like_chat_on_the_prop_surface() {
         (Some("prop"), Some("main"), Some(ws.as_str()))
     );
     // Explicit agent, workspace and surface id; the same key continues the session.
-    let again = key_post(
-        &app,
-        "/autonomous/run",
-        json!({"uid": uid, "agentId": "chad", "taskMessage": "more", "workspaceId": ws}),
-    )
-    .await
-    .expect(200);
+    let again = app
+        .key_post(
+            "/autonomous/run",
+            json!({"uid": uid, "agentId": "chad", "taskMessage": "more", "workspaceId": ws}),
+        )
+        .await
+        .expect(200);
     assert_eq!(again.body["sessionId"], session);
-    let other = key_post(
-        &app,
-        "/autonomous/run",
+    let other = app.key_post("/autonomous/run",
         json!({"uid": uid, "agentId": "researcher", "taskMessage": "dig", "surfaceId": "nightly"}),
     )
     .await
@@ -77,32 +71,28 @@ async fn run_answers_like_chat_on_the_prop_surface() {
 #[tokio::test]
 async fn run_refuses_unknown_users_foreign_workspaces_and_bad_bodies() {
     let (app, fake) = app_with_echo().await;
-    let (_, uid, _) = onboarded(&app, "auto-a@example.com").await;
-    let (_, _, other_ws) = onboarded(&app, "auto-b@example.com").await;
+    let User { id: uid, .. } = app.onboarded_user("auto-a@example.com").await;
+    let User { ws: other_ws, .. } = app.onboarded_user("auto-b@example.com").await;
     let (_, homeless, _) = app.register("auto-homeless@example.com").await;
-    key_post(
-        &app,
+    app.key_post(
         "/autonomous/run",
         json!({"uid": "usr_nobody", "taskMessage": "x"}),
     )
     .await
     .expect_error(404, "NOT_FOUND");
-    key_post(
-        &app,
+    app.key_post(
         "/autonomous/run",
         json!({"uid": uid, "taskMessage": "x", "workspaceId": other_ws}),
     )
     .await
     .expect_error(403, "FORBIDDEN");
-    key_post(
-        &app,
+    app.key_post(
         "/autonomous/run",
         json!({"uid": homeless, "taskMessage": "x"}),
     )
     .await
     .expect_error(409, "CONFLICT");
-    key_post(
-        &app,
+    app.key_post(
         "/autonomous/run",
         json!({"uid": uid, "taskMessage": "x", "agentId": "nobody"}),
     )
@@ -122,7 +112,8 @@ async fn run_refuses_unknown_users_foreign_workspaces_and_bad_bodies() {
             "surface",
         ),
     ] {
-        let r = key_post(&app, "/autonomous/run", body)
+        let r = app
+            .key_post("/autonomous/run", body)
             .await
             .expect_error(400, "VALIDATION_ERROR");
         assert!(r.body["details"][field].is_string(), "{field}: {}", r.text);
@@ -136,18 +127,18 @@ async fn batch_answers_200_when_all_succeed_and_207_on_partial_failure() {
     let mut uids = Vec::new();
     for i in 0..5 {
         uids.push(
-            onboarded(&app, &format!("auto-batch-{i}@example.com"))
+            app.onboarded_user(&format!("auto-batch-{i}@example.com"))
                 .await
-                .1,
+                .id,
         );
     }
-    let ok = key_post(
-        &app,
-        "/autonomous/batch",
-        json!({"uids": uids, "taskMessage": "daily digest"}),
-    )
-    .await
-    .expect(200);
+    let ok = app
+        .key_post(
+            "/autonomous/batch",
+            json!({"uids": uids, "taskMessage": "daily digest"}),
+        )
+        .await
+        .expect(200);
     let results = ok.body["results"].as_array().unwrap();
     assert_eq!(results.len(), 5);
     for (r, uid) in results.iter().zip(&uids) {
@@ -160,13 +151,13 @@ async fn batch_answers_200_when_all_succeed_and_207_on_partial_failure() {
     }
     assert_eq!(fake.hits(), 5);
     let mixed = vec![uids[0].clone(), "usr_nobody".to_string(), uids[1].clone()];
-    let partial = key_post(
-        &app,
-        "/autonomous/batch",
-        json!({"uids": mixed, "agentId": "chad", "taskMessage": "again"}),
-    )
-    .await
-    .expect(207);
+    let partial = app
+        .key_post(
+            "/autonomous/batch",
+            json!({"uids": mixed, "agentId": "chad", "taskMessage": "again"}),
+        )
+        .await
+        .expect(207);
     let results = partial.body["results"].as_array().unwrap();
     assert_eq!(
         results
@@ -179,13 +170,13 @@ async fn batch_answers_200_when_all_succeed_and_207_on_partial_failure() {
     assert_eq!(results[1]["error"]["code"], "NOT_FOUND");
     assert!(results[1]["error"]["message"].is_string() && results[1].get("content").is_none());
     assert_eq!(results[2]["content"], "done: again");
-    let all_bad = key_post(
-        &app,
-        "/autonomous/batch",
-        json!({"uids": ["usr_a", "usr_b"], "taskMessage": "x"}),
-    )
-    .await
-    .expect(207);
+    let all_bad = app
+        .key_post(
+            "/autonomous/batch",
+            json!({"uids": ["usr_a", "usr_b"], "taskMessage": "x"}),
+        )
+        .await
+        .expect(207);
     assert_eq!(all_bad.body["results"].as_array().unwrap().len(), 2);
     let too_many: Vec<String> = (0..51).map(|i| format!("usr_{i}")).collect();
     for (body, field) in [
@@ -197,7 +188,8 @@ async fn batch_answers_200_when_all_succeed_and_207_on_partial_failure() {
         ),
         (json!({"uids": [uids[0]], "taskMessage": ""}), "taskMessage"),
     ] {
-        let r = key_post(&app, "/autonomous/batch", body)
+        let r = app
+            .key_post("/autonomous/batch", body)
             .await
             .expect_error(400, "VALIDATION_ERROR");
         assert!(r.body["details"][field].is_string(), "{field}: {}", r.text);
@@ -209,17 +201,15 @@ async fn sixty_requests_a_minute_then_429_with_retry_after() {
     let (app, _fake) = app_with_echo().await;
     for _ in 0..60 {
         // Cheap refused requests still count: the limit guards the key, not the work.
-        key_post(&app, "/autonomous/run", json!({}))
-            .await
-            .expect(400);
+        app.key_post("/autonomous/run", json!({})).await.expect(400);
     }
-    let r = key_post(
-        &app,
-        "/autonomous/batch",
-        json!({"uids": ["usr_x"], "taskMessage": "x"}),
-    )
-    .await
-    .expect_error(429, "RATE_LIMIT");
+    let r = app
+        .key_post(
+            "/autonomous/batch",
+            json!({"uids": ["usr_x"], "taskMessage": "x"}),
+        )
+        .await
+        .expect_error(429, "RATE_LIMIT");
     let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
 }

@@ -1,12 +1,8 @@
 //! Who may run which agent: resolution (404/403), grants, restrictions, viewers.
 
+use crate::helpers::{FakeLlm, agent, chat_app};
 use reqwest::Method;
 use serde_json::json;
-
-use super::{
-    fake_llm::FakeLlm,
-    support::{agent, chat_app},
-};
 
 #[tokio::test]
 async fn unknown_and_foreign_agents_are_refused() {

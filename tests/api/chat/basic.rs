@@ -1,25 +1,25 @@
 //! JSON and SSE replies, their shapes, input validation and provider failures.
 
+use crate::helpers::{Answer, ChatReply, FakeLlm, chat_app, names};
 use reqwest::Method;
 use serde_json::json;
-
-use super::{
-    fake_llm::{Answer, FakeLlm},
-    support::{chat_app, names},
-};
 
 #[tokio::test]
 async fn json_reply_has_the_seed_shape() {
     let fake = FakeLlm::saying("Hello there").await;
     let c = chat_app(&fake).await;
     let r = c.chat(json!({"message": "Hi"})).await.expect(200);
-    assert_eq!(r.body["content"], "Hello there");
-    assert!(r.body["sessionId"].as_str().unwrap().starts_with("ses_"));
-    assert_eq!(r.body["toolsUsed"], json!([]));
+    let reply: ChatReply = r.json();
+    assert_eq!(reply.content, "Hello there");
+    assert!(reply.session_id.starts_with("ses_"));
+    assert!(reply.tools_used.is_empty());
+    let usage = &r.body["usage"];
+    assert_eq!(usage.as_object().map(|u| u.len()), Some(3), "{usage}");
     assert_eq!(
-        r.body["usage"],
-        json!({"promptTokens": 10, "completionTokens": 5, "totalTokens": 15})
+        (reply.usage.prompt_tokens, reply.usage.completion_tokens),
+        (10, 5)
     );
+    assert_eq!(reply.usage.total_tokens, 15);
     let req = fake.last_request();
     assert_eq!(req["model"], "gpt-4o-mini");
     assert_eq!(req["stream"], true);

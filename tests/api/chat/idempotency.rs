@@ -1,13 +1,9 @@
 //! `X-Idempotency-Key`: replay, reuse with another body, concurrent duplicates.
 
+use crate::helpers::{Answer, FakeLlm, chat_app};
 use std::time::Duration;
 
 use serde_json::json;
-
-use super::{
-    fake_llm::{Answer, FakeLlm},
-    support::chat_app,
-};
 
 #[tokio::test]
 async fn a_repeat_replays_without_running_the_agent() {

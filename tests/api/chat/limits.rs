@@ -1,15 +1,11 @@
 //! Each limit hit on purpose: per-user and per-IP rates, the monthly token budget, agent
 //! quotas and the request timeout.
 
+use crate::helpers::{Answer, FakeLlm, chat_app_with, names};
 use std::time::Duration;
 
 use astra::chat::limits::QuotaRule;
 use serde_json::json;
-
-use super::{
-    fake_llm::{Answer, FakeLlm},
-    support::{chat_app_with, names},
-};
 
 #[tokio::test]
 async fn the_user_rate_limit_answers_429_with_headers() {

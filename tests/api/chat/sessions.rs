@@ -1,15 +1,11 @@
 //! Sessions: continuity, reset, idle reset, compaction, presence, client disconnect.
 
+use crate::helpers::{Answer, FakeLlm, agent, chat_app, last_user_text, parse_sse};
 use std::time::Duration;
 
 use astra::with_pool;
 use chrono::Utc;
 use serde_json::{Value, json};
-
-use super::{
-    fake_llm::{Answer, FakeLlm, last_user_text},
-    support::{agent, chat_app, parse_sse},
-};
 
 fn contents(request: &Value) -> Vec<String> {
     request["messages"]

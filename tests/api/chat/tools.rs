@@ -1,11 +1,7 @@
 //! Tool rounds: a two-round loop, the max-rounds cut-off, errors fed back, the result cache.
 
+use crate::helpers::{Answer, FakeLlm, agent, chat_app, has_tool_result, names, offers_tools};
 use serde_json::{Value, json};
-
-use super::{
-    fake_llm::{Answer, FakeLlm, has_tool_result, offers_tools},
-    support::{agent, chat_app, names},
-};
 
 fn tool_result_content(request: &Value) -> String {
     request["messages"]

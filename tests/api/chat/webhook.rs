@@ -1,16 +1,10 @@
 //! `webhookUrl`: 202 at once, the reply POSTed (signed with the caller's own key) when the turn
 //! ends, retried; the key is per user, made on first need, rotatable and shown only then.
 
+use crate::helpers::{ChatApp, FakeLlm, User, chat_app};
 use serde_json::{Value, json};
 
-use super::{
-    fake_llm::FakeLlm,
-    support::{ChatApp, chat_app},
-};
-use crate::{
-    sessions::support::{chat_as, onboarded},
-    webhooks::receiver::{Captured, Receiver},
-};
+use crate::webhooks::receiver::{Captured, Receiver};
 use astra::chat::reply_webhook::sign;
 
 /// Whether `got` carries a valid signature of its raw body under `key`.
@@ -109,7 +103,11 @@ async fn replies_of_one_user_do_not_verify_with_another_users_key_or_the_gateway
     let rx = Receiver::start().await;
     let fake = FakeLlm::saying("for a only").await;
     let c = chat_app(&fake).await;
-    let (b_token, _, b_ws) = onboarded(&c.app, "reply-key-b@example.com").await;
+    let User {
+        token: b_token,
+        ws: b_ws,
+        ..
+    } = c.app.onboarded_user("reply-key-b@example.com").await;
     let a_key = rotate(&c, &c.token).await["secret"]
         .as_str()
         .unwrap()
@@ -124,14 +122,14 @@ async fn replies_of_one_user_do_not_verify_with_another_users_key_or_the_gateway
     c.chat(json!({"message": "hi", "webhookUrl": rx.url("/a")}))
         .await
         .expect(202);
-    chat_as(
-        &c.app,
-        &b_token,
-        &b_ws,
-        json!({"message": "hi", "webhookUrl": rx.url("/b")}),
-    )
-    .await
-    .expect(202);
+    c.app
+        .chat_in(
+            &b_token,
+            &b_ws,
+            json!({"message": "hi", "webhookUrl": rx.url("/b")}),
+        )
+        .await
+        .expect(202);
     let got = rx.wait_for(2).await;
     let a = got.iter().find(|g| g.path == "/a").unwrap();
     let b = got.iter().find(|g| g.path == "/b").unwrap();

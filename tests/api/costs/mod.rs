@@ -1,13 +1,9 @@
 //! GET /costs and GET /costs/breakdown over chat turns and back-dated usage records.
 
+use crate::helpers::{FakeLlm, User, chat_app};
 use astra::{store::Store, with_pool};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use serde_json::{Value, json};
-
-use crate::{
-    chat::{fake_llm::FakeLlm, support::chat_app},
-    sessions::support::{get_in, onboarded},
-};
 
 /// Inserts one usage record.
 async fn usage(
@@ -52,7 +48,7 @@ async fn costs_sum_chat_turns_and_bucket_by_utc_month_and_day() {
         c.chat(json!({"message": "spend"})).await.expect(200);
     }
     let store = c.store().await;
-    let uid = crate::sessions::support::owner_of(&c.app, &c.token, &c.ws).await;
+    let uid = c.user.id.clone();
     let last_month = month_start(1);
     // First minutes of last month (UTC) and two months ago; outside the window: four months ago.
     usage(
@@ -254,10 +250,12 @@ async fn costs_validate_parameters_and_stay_in_their_workspace() {
         .await
         .expect(200);
     // Another workspace sees none of it, and strangers cannot look.
-    let (other, _, other_ws) = onboarded(&c.app, "costs-other@example.com").await;
-    let r = get_in(&c.app, "/costs", &other, &other_ws)
-        .await
-        .expect(200);
+    let User {
+        token: other,
+        ws: other_ws,
+        ..
+    } = c.app.onboarded_user("costs-other@example.com").await;
+    let r = c.app.get_in("/costs", &other, &other_ws).await.expect(200);
     assert_eq!(
         (
             r.body["totalCostUsd"].as_f64(),
@@ -265,10 +263,12 @@ async fn costs_validate_parameters_and_stay_in_their_workspace() {
         ),
         (Some(0.0), Some(0))
     );
-    get_in(&c.app, "/costs", &c.token, &other_ws)
+    c.app
+        .get_in("/costs", &c.token, &other_ws)
         .await
         .expect_error(403, "FORBIDDEN");
-    get_in(&c.app, "/costs/breakdown", &other, &c.ws)
+    c.app
+        .get_in("/costs/breakdown", &other, &c.ws)
         .await
         .expect_error(403, "FORBIDDEN");
 }

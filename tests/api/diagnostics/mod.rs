@@ -1,16 +1,10 @@
 //! /diagnostics*: full runs (stored), quick runs, history, and the breakers after failures.
 
+use crate::helpers::{Answer, FakeLlm, chat_app_with};
 use astra::providers::InferenceConfig;
 use serde_json::{Value, json};
 
-use crate::{
-    chat::{
-        fake_llm::{Answer, FakeLlm},
-        support::chat_app_with,
-    },
-    helpers::spawn_app,
-    sessions::support::key_get,
-};
+use crate::helpers::spawn_app;
 
 fn check<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["checks"]
@@ -26,7 +20,7 @@ async fn full_runs_are_stored_and_quick_runs_are_not() {
     let fake = FakeLlm::saying("ok").await;
     let c = chat_app_with(&fake, |_| {}).await;
     c.chat(json!({"message": "warm up"})).await.expect(200);
-    let first = key_get(&c.app, "/diagnostics").await.expect(200);
+    let first = c.app.key_get("/diagnostics").await.expect(200);
     assert_eq!(
         (first.body["status"].as_str(), first.body["ok"].as_bool()),
         (Some("ok"), Some(true)),
@@ -77,7 +71,7 @@ async fn full_runs_are_stored_and_quick_runs_are_not() {
         (Some(true), Some(1))
     );
 
-    let quick = key_get(&c.app, "/diagnostics/quick").await.expect(200);
+    let quick = c.app.key_get("/diagnostics/quick").await.expect(200);
     assert!(quick.body.get("id").is_none());
     let names: Vec<&str> = quick.body["checks"]
         .as_array()
@@ -91,8 +85,8 @@ async fn full_runs_are_stored_and_quick_runs_are_not() {
         "{names:?}"
     );
 
-    let second = key_get(&c.app, "/diagnostics").await.expect(200);
-    let history = key_get(&c.app, "/diagnostics/history").await.expect(200);
+    let second = c.app.key_get("/diagnostics").await.expect(200);
+    let history = c.app.key_get("/diagnostics/history").await.expect(200);
     let items = history.body["items"].as_array().unwrap();
     assert_eq!(
         items.len(),
@@ -106,9 +100,9 @@ async fn full_runs_are_stored_and_quick_runs_are_not() {
     );
     assert_eq!(items[1]["checks"], first.body["checks"]);
     for _ in 0..10 {
-        key_get(&c.app, "/diagnostics").await.expect(200);
+        c.app.key_get("/diagnostics").await.expect(200);
     }
-    let history = key_get(&c.app, "/diagnostics/history").await.expect(200);
+    let history = c.app.key_get("/diagnostics/history").await.expect(200);
     assert_eq!(history.body["items"].as_array().unwrap().len(), 10);
 }
 
@@ -129,7 +123,9 @@ async fn breakers_open_after_provider_failures_and_diagnostics_degrade() {
         config.inference = InferenceConfig::from_sources(Some(&inference), &env).unwrap();
     })
     .await;
-    let empty = key_get(&c.app, "/diagnostics/circuit-breakers")
+    let empty = c
+        .app
+        .key_get("/diagnostics/circuit-breakers")
         .await
         .expect(200);
     assert_eq!(empty.body["breakers"], json!([]));
@@ -139,7 +135,9 @@ async fn breakers_open_after_provider_failures_and_diagnostics_degrade() {
             .await
             .expect_error(502, "PROVIDER_ERROR");
     }
-    let r = key_get(&c.app, "/diagnostics/circuit-breakers")
+    let r = c
+        .app
+        .key_get("/diagnostics/circuit-breakers")
         .await
         .expect(200);
     let breakers = r.body["breakers"].as_array().unwrap();
@@ -166,7 +164,7 @@ async fn breakers_open_after_provider_failures_and_diagnostics_degrade() {
             .await
             .expect_error(503, "PROVIDER_UNAVAILABLE");
     }
-    let quick = key_get(&c.app, "/diagnostics/quick").await.expect(200);
+    let quick = c.app.key_get("/diagnostics/quick").await.expect(200);
     assert_eq!(
         (quick.body["status"].as_str(), quick.body["ok"].as_bool()),
         (Some("degraded"), Some(false))
@@ -176,7 +174,7 @@ async fn breakers_open_after_provider_failures_and_diagnostics_degrade() {
         (openai["ok"].as_bool(), openai["detail"]["breaker"].as_str()),
         (Some(false), Some("open"))
     );
-    let full = key_get(&c.app, "/diagnostics").await.expect(200);
+    let full = c.app.key_get("/diagnostics").await.expect(200);
     assert_eq!(full.body["ok"], false);
     let rate = check(&full.body, "errorRate");
     assert_eq!(
@@ -187,14 +185,14 @@ async fn breakers_open_after_provider_failures_and_diagnostics_degrade() {
         ),
         (Some(false), Some(5), Some(5))
     );
-    let stored = key_get(&c.app, "/diagnostics/history").await.expect(200);
+    let stored = c.app.key_get("/diagnostics/history").await.expect(200);
     assert_eq!(stored.body["items"][0]["status"], "degraded");
 }
 
 #[tokio::test]
 async fn an_unconfigured_default_provider_fails_its_check() {
     let app = spawn_app().await;
-    let r = key_get(&app, "/diagnostics/quick").await.expect(200);
+    let r = app.key_get("/diagnostics/quick").await.expect(200);
     let default: Vec<&Value> = r.body["checks"]
         .as_array()
         .unwrap()

@@ -33,16 +33,13 @@ async fn a_monitor_is_created_listed_toggled_and_deleted() {
     assert!(r.body["lastStatus"].is_null() && r.body["nextRunAt"].is_string());
     assert_eq!(r.body["createdBy"], uid.as_str());
 
-    let r = app
-        .send_ws(Method::GET, "/heartbeat", &token, &ws, None)
-        .await
-        .expect(200);
+    let r = app.get_in("/heartbeat", &token, &ws).await.expect(200);
     assert_eq!(r.body["total"], 1);
     assert_eq!(r.body["items"][0]["id"], id.as_str());
 
     let path = format!("/heartbeat/{id}");
     let r = app
-        .send_ws(Method::GET, &format!("{path}/runs"), &token, &ws, None)
+        .get_in(&format!("{path}/runs"), &token, &ws)
         .await
         .expect(200);
     assert_eq!(r.body["total"], 0);
@@ -84,7 +81,7 @@ async fn a_monitor_is_created_listed_toggled_and_deleted() {
     app.send_ws(Method::DELETE, &path, &token, &ws, None)
         .await
         .expect_error(404, "NOT_FOUND");
-    app.send_ws(Method::GET, &format!("{path}/runs"), &token, &ws, None)
+    app.get_in(&format!("{path}/runs"), &token, &ws)
         .await
         .expect_error(404, "NOT_FOUND");
 }
@@ -136,11 +133,7 @@ async fn monitors_stay_inside_their_workspace() {
         "name": "a", "type": "http", "url": "https://example.com/", "intervalMinutes": 30, "enabled": false
     })))
     .await
-    .expect(201)
-    .body["id"]
-    .as_str()
-    .unwrap()
-    .to_string();
+    .expect(201).id();
     let path = format!("/heartbeat/{id}");
     app.send_ws(
         Method::PATCH,
@@ -154,17 +147,14 @@ async fn monitors_stay_inside_their_workspace() {
     app.send_ws(Method::DELETE, &path, &bob, &ws_b, None)
         .await
         .expect_error(404, "NOT_FOUND");
-    app.send_ws(Method::GET, &format!("{path}/runs"), &bob, &ws_b, None)
+    app.get_in(&format!("{path}/runs"), &bob, &ws_b)
         .await
         .expect_error(404, "NOT_FOUND");
     assert_eq!(
-        app.send_ws(Method::GET, "/heartbeat", &bob, &ws_b, None)
-            .await
-            .expect(200)
-            .body["total"],
+        app.get_in("/heartbeat", &bob, &ws_b).await.expect(200).body["total"],
         0
     );
-    app.send_ws(Method::GET, "/heartbeat", &bob, &ws_a, None)
+    app.get_in("/heartbeat", &bob, &ws_a)
         .await
         .expect_error(403, "FORBIDDEN");
     app.post(
@@ -175,10 +165,7 @@ async fn monitors_stay_inside_their_workspace() {
     .await
     .expect(201);
     assert_eq!(
-        app.send_ws(Method::GET, "/heartbeat", &bob, &ws_a, None)
-            .await
-            .expect(200)
-            .body["total"],
+        app.get_in("/heartbeat", &bob, &ws_a).await.expect(200).body["total"],
         1
     );
     app.send_ws(

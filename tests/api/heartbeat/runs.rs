@@ -7,51 +7,34 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, spawn_app},
+    helpers::{TestApp, User, spawn_app},
     webhooks::receiver::{Receiver, eventually},
 };
 
-struct Ctx {
+/// A user with a workspace, and the calls these tests repeat.
+struct Monitors {
     app: TestApp,
-    token: String,
-    ws: String,
+    user: User,
 }
 
-async fn ctx() -> Ctx {
+async fn ctx() -> Monitors {
     let app = spawn_app().await;
-    let email = format!("hb-{}@example.com", uuid::Uuid::now_v7().simple());
-    let (token, _, _) = app.register(&email).await;
-    let ws = app.workspace(&token, "HB").await;
-    Ctx { app, token, ws }
+    let user = app.user_with_workspace().await;
+    Monitors { app, user }
 }
 
-impl Ctx {
+impl Monitors {
     async fn create(&self, body: Value) -> String {
         self.app
-            .send_ws(
-                Method::POST,
-                "/heartbeat",
-                &self.token,
-                &self.ws,
-                Some(body),
-            )
+            .post_as(&self.user, "/heartbeat", body)
             .await
             .expect(201)
-            .body["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+            .id()
     }
 
     async fn runs(&self, id: &str, query: &str) -> Value {
         self.app
-            .send_ws(
-                Method::GET,
-                &format!("/heartbeat/{id}/runs{query}"),
-                &self.token,
-                &self.ws,
-                None,
-            )
+            .get_as(&self.user, &format!("/heartbeat/{id}/runs{query}"))
             .await
             .expect(200)
             .body
@@ -77,8 +60,8 @@ impl Ctx {
                 .send_ws(
                     Method::PATCH,
                     &path,
-                    &self.token,
-                    &self.ws,
+                    &self.user.token,
+                    &self.user.ws,
                     Some(json!({"enabled": enabled})),
                 )
                 .await
@@ -96,7 +79,7 @@ async fn an_http_monitor_fails_recovers_and_tells_webhooks() {
     c.app
         .post(
             "/webhooks",
-            &c.token,
+            &c.user.token,
             json!({"url": events.url("/e"), "events": ["heartbeat.failed", "heartbeat.recovered"]}),
         )
         .await
@@ -125,7 +108,7 @@ async fn an_http_monitor_fails_recovers_and_tells_webhooks() {
     c.run_number(&id, 3).await;
     let list = c
         .app
-        .send_ws(Method::GET, "/heartbeat", &c.token, &c.ws, None)
+        .get_in("/heartbeat", &c.user.token, &c.user.ws)
         .await
         .expect(200);
     assert_eq!(list.body["items"][0]["lastStatus"], "ok");

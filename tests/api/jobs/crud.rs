@@ -32,7 +32,7 @@ async fn a_job_is_enqueued_with_defaults_and_listed() {
     assert_eq!(r.body["userId"], uid.as_str());
     assert_eq!(r.body["workspaceId"], ws.as_str());
     let r = app
-        .send_ws(Method::GET, &format!("/jobs/{id}"), &token, &ws, None)
+        .get_in(&format!("/jobs/{id}"), &token, &ws)
         .await
         .expect(200);
     assert_eq!(r.body["id"], id.as_str());
@@ -46,24 +46,18 @@ async fn a_job_is_enqueued_with_defaults_and_listed() {
     .await
     .expect(201);
     let r = app
-        .send_ws(
-            Method::GET,
-            "/jobs?status=pending&limit=1",
-            &token,
-            &ws,
-            None,
-        )
+        .get_in("/jobs?status=pending&limit=1", &token, &ws)
         .await
         .expect(200);
     assert_eq!(r.body["total"], 2);
     assert_eq!(r.body["limit"], 1);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
     let r = app
-        .send_ws(Method::GET, "/jobs?status=completed", &token, &ws, None)
+        .get_in("/jobs?status=completed", &token, &ws)
         .await
         .expect(200);
     assert_eq!(r.body["total"], 0);
-    app.send_ws(Method::GET, "/jobs?status=bogus", &token, &ws, None)
+    app.get_in("/jobs?status=bogus", &token, &ws)
         .await
         .expect_error(400, "VALIDATION_ERROR");
 }
@@ -139,25 +133,19 @@ async fn jobs_stay_inside_their_workspace() {
         )
         .await
         .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    app.send_ws(Method::GET, &format!("/jobs/{id}"), &bob, &ws_b, None)
+        .id();
+    app.get_in(&format!("/jobs/{id}"), &bob, &ws_b)
         .await
         .expect_error(404, "NOT_FOUND");
     app.send_ws(Method::DELETE, &format!("/jobs/{id}"), &bob, &ws_b, None)
         .await
         .expect_error(404, "NOT_FOUND");
     assert_eq!(
-        app.send_ws(Method::GET, "/jobs", &bob, &ws_b, None)
-            .await
-            .expect(200)
-            .body["total"],
+        app.get_in("/jobs", &bob, &ws_b).await.expect(200).body["total"],
         0
     );
     // Bob cannot act in Alice's workspace at all.
-    app.send_ws(Method::GET, "/jobs", &bob, &ws_a, None)
+    app.get_in("/jobs", &bob, &ws_a)
         .await
         .expect_error(403, "FORBIDDEN");
     // A viewer of Alice's workspace reads but does not enqueue or cancel.
@@ -169,10 +157,7 @@ async fn jobs_stay_inside_their_workspace() {
     .await
     .expect(201);
     assert_eq!(
-        app.send_ws(Method::GET, "/jobs", &bob, &ws_a, None)
-            .await
-            .expect(200)
-            .body["total"],
+        app.get_in("/jobs", &bob, &ws_a).await.expect(200).body["total"],
         1
     );
     app.send_ws(

@@ -30,13 +30,7 @@ async fn two_replicas_never_run_a_job_twice() {
     }
     eventually(|| async {
         let r = app
-            .send_ws(
-                Method::GET,
-                "/jobs?status=completed&limit=1",
-                &token,
-                &ws,
-                None,
-            )
+            .get_in("/jobs?status=completed&limit=1", &token, &ws)
             .await
             .expect(200);
         (r.body["total"] == n).then_some(())

@@ -1,52 +1,41 @@
 //! The job worker: every type runs; failures are retried, time out, and end `failed`; pending
 //! jobs are cancelled, running ones are not; job events reach webhooks.
 
+use crate::helpers::{FakeLlm, chat_app};
 use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    chat::{fake_llm::FakeLlm, support::chat_app},
-    helpers::{TestApp, spawn_app},
+    helpers::{TestApp, User, spawn_app},
     webhooks::receiver::{Receiver, eventually},
 };
 
-struct Ctx {
+/// A user with a workspace, and the calls these tests repeat.
+struct Jobs {
     app: TestApp,
-    token: String,
-    ws: String,
+    user: User,
 }
 
-async fn ctx() -> Ctx {
+async fn ctx() -> Jobs {
     let app = spawn_app().await;
-    let email = format!("run-{}@example.com", uuid::Uuid::now_v7().simple());
-    let (token, _, _) = app.register(&email).await;
-    let ws = app.workspace(&token, "Run").await;
-    Ctx { app, token, ws }
+    let user = app.user_with_workspace().await;
+    Jobs { app, user }
 }
 
-impl Ctx {
+impl Jobs {
     async fn enqueue(&self, body: Value) -> String {
         self.app
-            .send_ws(Method::POST, "/jobs", &self.token, &self.ws, Some(body))
+            .post_as(&self.user, "/jobs", body)
             .await
             .expect(201)
-            .body["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+            .id()
     }
 
     async fn job(&self, id: &str) -> Value {
         self.app
-            .send_ws(
-                Method::GET,
-                &format!("/jobs/{id}"),
-                &self.token,
-                &self.ws,
-                None,
-            )
+            .get_as(&self.user, &format!("/jobs/{id}"))
             .await
             .expect(200)
             .body
@@ -104,7 +93,7 @@ async fn a_job_fails_after_its_retries() {
     c.app
         .post(
             "/webhooks",
-            &c.token,
+            &c.user.token,
             json!({"url": events.url("/e"), "events": ["job.failed", "job.completed"]}),
         )
         .await
@@ -149,12 +138,12 @@ async fn a_running_job_cannot_be_cancelled() {
     c.until(&id, "running").await;
     let path = format!("/jobs/{id}");
     c.app
-        .send_ws(Method::DELETE, &path, &c.token, &c.ws, None)
+        .send_ws(Method::DELETE, &path, &c.user.token, &c.user.ws, None)
         .await
         .expect_error(409, "CONFLICT");
     c.until(&id, "completed").await;
     c.app
-        .send_ws(Method::DELETE, &path, &c.token, &c.ws, None)
+        .send_ws(Method::DELETE, &path, &c.user.token, &c.user.ws, None)
         .await
         .expect_error(409, "CONFLICT");
 }
@@ -172,8 +161,8 @@ async fn a_cancelled_job_never_runs() {
         .send_ws(
             Method::DELETE,
             &format!("/jobs/{id}"),
-            &c.token,
-            &c.ws,
+            &c.user.token,
+            &c.user.ws,
             None,
         )
         .await
@@ -194,7 +183,7 @@ async fn a_webhook_emit_job_queues_the_event() {
     c.app
         .post(
             "/webhooks",
-            &c.token,
+            &c.user.token,
             json!({"url": events.url("/e"), "events": ["heartbeat.failed"]}),
         )
         .await
@@ -215,10 +204,9 @@ async fn a_webhook_emit_job_queues_the_event() {
 async fn an_agent_run_job_runs_one_turn() {
     let fake = FakeLlm::saying("job reply").await;
     let chat = chat_app(&fake).await;
-    let c = Ctx {
+    let c = Jobs {
         app: chat.app,
-        token: chat.token,
-        ws: chat.ws,
+        user: chat.user,
     };
     let id = c
         .enqueue(

@@ -2,6 +2,7 @@
 //! system prompt, each turn leaves a daily entry, and the memory profile's tiers and TTL
 //! shape what the context shows and what decay prunes.
 
+use crate::helpers::{Answer, ChatApp, FakeLlm, agent, chat_app, has_tool_result, last_user_text};
 use std::time::Duration as StdDuration;
 
 use astra::memory::decay;
@@ -9,11 +10,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::support::{call_as, daily_at};
-use crate::chat::{
-    fake_llm::{Answer, FakeLlm, has_tool_result, last_user_text},
-    support::{ChatApp, agent, chat_app},
-};
+use super::support::daily_at;
 
 fn system_prompt(request: &Value) -> String {
     request["messages"]
@@ -37,16 +34,11 @@ fn tool_results(request: &Value) -> Vec<String> {
 /// Polls the daily listing until an entry from chat appears.
 async fn chat_entries(c: &ChatApp, ws: &str) -> Vec<Value> {
     for _ in 0..100 {
-        let r = call_as(
-            &c.app,
-            &c.token,
-            ws,
-            Method::GET,
-            "/agent/memory/daily",
-            None,
-        )
-        .await
-        .expect(200);
+        let r = c
+            .app
+            .get_in("/agent/memory/daily", &c.token, ws)
+            .await
+            .expect(200);
         let entries: Vec<Value> = r.body["items"]
             .as_array()
             .unwrap()
@@ -235,19 +227,21 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
     };
     // A workspace whose only agent keeps two days of memory and no notes.
     let ws = c.app.workspace(&c.token, "Decay").await;
-    let mp = call_as(
-        &c.app,
-        &c.token,
-        &ws,
-        Method::POST,
-        "/memory-profiles",
-        Some(json!({"name": "Short", "ttlDays": 2, "tiersEnabled": {"notes": false}})),
-    )
-    .await
-    .expect(201);
+    let mp = c
+        .app
+        .send_ws(
+            Method::POST,
+            "/memory-profiles",
+            &c.token,
+            &ws,
+            Some(json!({"name": "Short", "ttlDays": 2, "tiersEnabled": {"notes": false}})),
+        )
+        .await
+        .expect(201);
     let mut cfg = agent("brief", json!({"memoryProfileId": mp.body["id"]}));
     cfg["systemPromptTemplate"] = json!("You are brief.\n{{memory}}");
-    call_as(&c.app, &c.token, &ws, Method::POST, "/agents", Some(cfg))
+    c.app
+        .send_ws(Method::POST, "/agents", &c.token, &ws, Some(cfg))
         .await
         .expect(201);
     let now = Utc::now();
@@ -260,16 +254,16 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
     )
     .await;
     daily_at(&store, &user_id, &ws, "new zebra sighting", now).await;
-    call_as(
-        &c.app,
-        &c.token,
-        &ws,
-        Method::POST,
-        "/agent/memory/notes",
-        Some(json!({"content": "zebra note"})),
-    )
-    .await
-    .expect(201);
+    c.app
+        .send_ws(
+            Method::POST,
+            "/agent/memory/notes",
+            &c.token,
+            &ws,
+            Some(json!({"content": "zebra note"})),
+        )
+        .await
+        .expect(201);
     // The onboarded workspace keeps memory forever (its agents have no TTL).
     daily_at(
         &store,
@@ -280,16 +274,16 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
     )
     .await;
 
-    call_as(
-        &c.app,
-        &c.token,
-        &ws,
-        Method::POST,
-        "/agent/chat",
-        Some(json!({"message": "any zebra news?", "agentId": "brief"})),
-    )
-    .await
-    .expect(200);
+    c.app
+        .send_ws(
+            Method::POST,
+            "/agent/chat",
+            &c.token,
+            &ws,
+            Some(json!({"message": "any zebra news?", "agentId": "brief"})),
+        )
+        .await
+        .expect(200);
     let prompt = system_prompt(&fake.last_request());
     assert!(prompt.contains("new zebra sighting"), "{prompt}");
     assert!(!prompt.contains("old zebra sighting"), "{prompt}");
@@ -300,16 +294,11 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
     assert_eq!(chat_entries(&c, &ws).await.len(), 1);
     let report = decay::run_once(&store, Utc::now()).await.unwrap();
     assert_eq!(report.entries, 1);
-    let r = call_as(
-        &c.app,
-        &c.token,
-        &ws,
-        Method::GET,
-        "/agent/memory/daily?days=30",
-        None,
-    )
-    .await
-    .expect(200);
+    let r = c
+        .app
+        .get_in("/agent/memory/daily?days=30", &c.token, &ws)
+        .await
+        .expect(200);
     let text = r.text.clone();
     assert!(
         text.contains("new zebra sighting") && !text.contains("old zebra sighting"),
@@ -321,15 +310,10 @@ async fn the_memory_profile_shapes_context_and_decay_prunes_expired_entries() {
         .await
         .expect(200);
     assert!(r.text.contains("old zebra elsewhere"), "{}", r.text);
-    let r = call_as(
-        &c.app,
-        &c.token,
-        &ws,
-        Method::GET,
-        "/agent/memory/notes",
-        None,
-    )
-    .await
-    .expect(200);
+    let r = c
+        .app
+        .get_in("/agent/memory/notes", &c.token, &ws)
+        .await
+        .expect(200);
     assert_eq!(r.body["total"], 1, "notes never expire");
 }

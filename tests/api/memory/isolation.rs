@@ -5,12 +5,12 @@ use chrono::Utc;
 use reqwest::Method;
 use serde_json::json;
 
-use super::support::{call_as, daily_at, day, mem_app};
+use super::support::{daily_at, day, mem_app};
 
 #[tokio::test]
 async fn another_users_and_another_workspaces_memory_is_invisible() {
     let m = mem_app("mem-iso-a").await;
-    let store = m.store().await;
+    let store = m.app.store().await;
     // Ada writes one of everything in her workspace.
     m.call(
         Method::PUT,
@@ -26,7 +26,7 @@ async fn another_users_and_another_workspaces_memory_is_invisible() {
     )
     .await
     .expect(201);
-    daily_at(&store, &m.user_id, &m.ws, "marmalade day", Utc::now()).await;
+    daily_at(&store, &m.user.id, &m.user.ws, "marmalade day", Utc::now()).await;
     let today = day(Utc::now());
     let hits = m
         .call(
@@ -47,8 +47,8 @@ async fn another_users_and_another_workspaces_memory_is_invisible() {
     let (bob, _, _) = m.app.register("mem-iso-b@example.com").await;
     m.app
         .post(
-            &format!("/workspaces/{}/members", m.ws),
-            &m.token,
+            &format!("/workspaces/{}/members", m.user.ws),
+            &m.user.token,
             json!({"email": "mem-iso-b@example.com", "role": "viewer"}),
         )
         .await
@@ -56,8 +56,8 @@ async fn another_users_and_another_workspaces_memory_is_invisible() {
     let as_bob = |method: Method, path: String| {
         let app = &m.app;
         let bob = bob.clone();
-        let ws = m.ws.clone();
-        async move { call_as(app, &bob, &ws, method, &path, None).await }
+        let ws = m.user.ws.clone();
+        async move { app.send_ws(method, &path, &bob, &ws, None).await }
     };
     let r = as_bob(Method::GET, "/agent/memory/profile".into())
         .await
@@ -86,21 +86,20 @@ async fn another_users_and_another_workspaces_memory_is_invisible() {
         .await
         .expect_error(404, "NOT_FOUND");
     // A viewer keeps a memory of their own.
-    call_as(
-        &m.app,
-        &bob,
-        &m.ws,
-        Method::POST,
-        "/agent/memory/notes",
-        Some(json!({"content": "bob's note"})),
-    )
-    .await
-    .expect(201);
+    m.app
+        .send_ws(
+            Method::POST,
+            "/agent/memory/notes",
+            &bob,
+            &m.user.ws,
+            Some(json!({"content": "bob's note"})),
+        )
+        .await
+        .expect(201);
 
     // Ada in another workspace starts from nothing.
-    let other = m.app.workspace(&m.token, "Other").await;
-    let as_ada_elsewhere =
-        |path: &'static str| call_as(&m.app, &m.token, &other, Method::GET, path, None);
+    let other = m.app.workspace(&m.user.token, "Other").await;
+    let as_ada_elsewhere = |path: &'static str| m.app.get_in(path, &m.user.token, &other);
     let r = as_ada_elsewhere("/agent/memory/profile").await.expect(200);
     assert_eq!(r.body["profile"], json!({}));
     let r = as_ada_elsewhere("/agent/memory/notes").await.expect(200);
@@ -123,16 +122,10 @@ async fn another_users_and_another_workspaces_memory_is_invisible() {
 async fn non_members_and_anonymous_callers_are_refused() {
     let m = mem_app("mem-iso-c").await;
     let (stranger, _, _) = m.app.register("mem-iso-d@example.com").await;
-    call_as(
-        &m.app,
-        &stranger,
-        &m.ws,
-        Method::GET,
-        "/agent/memory/profile",
-        None,
-    )
-    .await
-    .expect_error(403, "FORBIDDEN");
+    m.app
+        .get_in("/agent/memory/profile", &stranger, &m.user.ws)
+        .await
+        .expect_error(403, "FORBIDDEN");
     m.app
         .send(Method::GET, "/agent/memory/notes", None, &[])
         .await

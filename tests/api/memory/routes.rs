@@ -79,7 +79,7 @@ async fn profile_is_replaced_whole_and_size_limited() {
 #[tokio::test]
 async fn daily_entries_are_grouped_by_day_and_indices_are_stable() {
     let m = mem_app("mem-daily").await;
-    let store = m.store().await;
+    let store = m.app.store().await;
     let now = Utc::now();
     let today = day(now);
     let three_ago = now - Duration::days(3);
@@ -90,7 +90,7 @@ async fn daily_entries_are_grouped_by_day_and_indices_are_stable() {
         ("three days ago", three_ago),
         ("ten days ago", ten_ago),
     ] {
-        daily_at(&store, &m.user_id, &m.ws, text, at).await;
+        daily_at(&store, &m.user.id, &m.user.ws, text, at).await;
     }
     let r = m
         .call(Method::GET, "/agent/memory/daily", None)
@@ -158,7 +158,7 @@ async fn daily_entries_are_grouped_by_day_and_indices_are_stable() {
     m.call(Method::DELETE, &format!("{path}/7"), None)
         .await
         .expect_error(404, "NOT_FOUND");
-    daily_at(&store, &m.user_id, &m.ws, "third today", Utc::now()).await;
+    daily_at(&store, &m.user.id, &m.user.ws, "third today", Utc::now()).await;
     let r = m.call(Method::GET, &path, None).await.expect(200);
     let indices: Vec<i64> = r.body["entries"]
         .as_array()

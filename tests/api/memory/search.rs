@@ -13,8 +13,8 @@ async fn session_message(store: &Store, m: &Mem, text: &str) -> String {
     let now = Utc::now();
     let session = SessionRow {
         id: format!("ses_{}", uuid::Uuid::now_v7().simple()),
-        user_id: m.user_id.clone(),
-        workspace_id: m.ws.clone(),
+        user_id: m.user.id.clone(),
+        workspace_id: m.user.ws.clone(),
         agent_id: "chad".into(),
         surface: "chat".into(),
         surface_id: "main".into(),
@@ -52,7 +52,7 @@ fn scores(items: &[Value]) -> Vec<f64> {
 #[tokio::test]
 async fn hits_from_every_tier_are_ranked_on_one_scale() {
     let m = mem_app("mem-rank").await;
-    let store = m.store().await;
+    let store = m.app.store().await;
     m.call(
         Method::PUT,
         "/agent/memory/profile",
@@ -76,8 +76,8 @@ async fn hits_from_every_tier_are_ranked_on_one_scale() {
     .expect(201);
     let entry = daily_at(
         &store,
-        &m.user_id,
-        &m.ws,
+        &m.user.id,
+        &m.user.ws,
         "Long planning call about the garden shed, the fence, the roof tiles, the budget for \
          the spring, the neighbours, and finally which teal paint to buy for the door",
         Utc::now(),

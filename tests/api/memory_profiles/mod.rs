@@ -6,30 +6,21 @@ use serde_json::{Value, json};
 
 mod assignment;
 
-use crate::agents::{call, team};
 use crate::helpers::{TestApp, spawn_app};
 
 pub async fn create(app: &TestApp, token: &str, ws: &str, body: Value) -> Value {
-    call(
-        app,
-        Method::POST,
-        "/memory-profiles",
-        token,
-        ws,
-        Some(body),
-        &[],
-    )
-    .await
-    .expect(201)
-    .body
+    app.send_ws(Method::POST, "/memory-profiles", token, ws, Some(body))
+        .await
+        .expect(201)
+        .body
 }
 
 #[tokio::test]
 async fn crud_with_defaults_and_unique_names() {
     let app = spawn_app().await;
-    let t = team(&app, "mp").await;
+    let t = app.team_named("mp-").await;
     let ws = t.ws.as_str();
-    let p = create(&app, &t.admin, ws, json!({"name": "Short term"})).await;
+    let p = create(&app, &t.admin.token, ws, json!({"name": "Short term"})).await;
     let id = p["id"].as_str().unwrap().to_string();
     assert!(id.starts_with("mp_"));
     assert_eq!(p["workspaceId"], ws);
@@ -49,22 +40,18 @@ async fn crud_with_defaults_and_unique_names() {
         (p["description"].as_str(), p["systemPromptSuffix"].as_str()),
         (Some(""), Some(""))
     );
-    call(
-        &app,
+    app.send_ws(
         Method::POST,
         "/memory-profiles",
-        &t.owner,
+        &t.owner.token,
         ws,
         Some(json!({"name": "Short term"})),
-        &[],
     )
     .await
     .expect_error(409, "CONFLICT");
-    create(&app, &t.owner, ws, json!({"name": "Second"})).await;
+    create(&app, &t.owner.token, ws, json!({"name": "Second"})).await;
     let path = format!("/memory-profiles/{id}");
-    let got = call(&app, Method::GET, &path, &t.viewer, ws, None, &[])
-        .await
-        .expect(200);
+    let got = app.get_in(&path, &t.viewer.token, ws).await.expect(200);
     assert_eq!(got.body, p);
     let mut edited = got.body.clone();
     edited["description"] = json!("Recent things only");
@@ -73,7 +60,8 @@ async fn crud_with_defaults_and_unique_names() {
     edited["maxContextChunks"] = json!(5);
     edited["minRelevanceScore"] = json!(0.25);
     edited["systemPromptSuffix"] = json!("Prefer recent memories.");
-    let put = call(&app, Method::PUT, &path, &t.owner, ws, Some(edited), &[])
+    let put = app
+        .send_ws(Method::PUT, &path, &t.owner.token, ws, Some(edited))
         .await
         .expect(200);
     let b = &put.body;
@@ -90,28 +78,19 @@ async fn crud_with_defaults_and_unique_names() {
         (Some(30), Some(5), Some(0.25))
     );
     assert_eq!(b["createdAt"], p["createdAt"]);
-    call(
-        &app,
+    app.send_ws(
         Method::PUT,
         &path,
-        &t.owner,
+        &t.owner.token,
         ws,
         Some(json!({"name": "Second"})),
-        &[],
     )
     .await
     .expect_error(409, "CONFLICT");
-    let list = call(
-        &app,
-        Method::GET,
-        "/memory-profiles?limit=1",
-        &t.member,
-        ws,
-        None,
-        &[],
-    )
-    .await
-    .expect(200);
+    let list = app
+        .get_in("/memory-profiles?limit=1", &t.member.token, ws)
+        .await
+        .expect(200);
     assert_eq!(
         (
             list.body["total"].as_i64(),
@@ -121,50 +100,38 @@ async fn crud_with_defaults_and_unique_names() {
         (Some(2), Some(1), Some(0))
     );
     assert_eq!(list.body["items"][0]["id"], id.as_str());
-    for token in [&t.member, &t.viewer] {
-        call(
-            &app,
+    for token in [&t.member.token, &t.viewer.token] {
+        app.send_ws(
             Method::POST,
             "/memory-profiles",
             token,
             ws,
             Some(json!({"name": "x"})),
-            &[],
         )
         .await
         .expect_error(403, "FORBIDDEN");
-        call(
-            &app,
-            Method::PUT,
-            &path,
-            token,
-            ws,
-            Some(json!({"name": "x"})),
-            &[],
-        )
-        .await
-        .expect_error(403, "FORBIDDEN");
-        call(&app, Method::DELETE, &path, token, ws, None, &[])
+        app.send_ws(Method::PUT, &path, token, ws, Some(json!({"name": "x"})))
+            .await
+            .expect_error(403, "FORBIDDEN");
+        app.send_ws(Method::DELETE, &path, token, ws, None)
             .await
             .expect_error(403, "FORBIDDEN");
     }
-    call(&app, Method::DELETE, &path, &t.owner, ws, None, &[])
+    app.send_ws(Method::DELETE, &path, &t.owner.token, ws, None)
         .await
         .expect(204);
-    call(&app, Method::GET, &path, &t.owner, ws, None, &[])
+    app.get_in(&path, &t.owner.token, ws)
         .await
         .expect_error(404, "NOT_FOUND");
-    call(&app, Method::DELETE, &path, &t.owner, ws, None, &[])
+    app.send_ws(Method::DELETE, &path, &t.owner.token, ws, None)
         .await
         .expect_error(404, "NOT_FOUND");
-    call(
-        &app,
+    app.send_ws(
         Method::PUT,
         &path,
-        &t.owner,
+        &t.owner.token,
         ws,
         Some(json!({"name": "x"})),
-        &[],
     )
     .await
     .expect_error(404, "NOT_FOUND");
@@ -175,24 +142,23 @@ async fn every_range_is_validated() {
     let app = spawn_app().await;
     let (token, _, _) = app.register("mp-range@example.com").await;
     let ws = app.workspace(&token, "Ranges").await;
-    let r = call(
-        &app,
-        Method::POST,
-        "/memory-profiles",
-        &token,
-        &ws,
-        Some(json!({
-            "name": "",
-            "description": "d".repeat(1001),
-            "ttlDays": 0,
-            "maxContextChunks": 101,
-            "minRelevanceScore": 1.5,
-            "systemPromptSuffix": "s".repeat(10_001),
-        })),
-        &[],
-    )
-    .await
-    .expect_error(400, "VALIDATION_ERROR");
+    let r = app
+        .send_ws(
+            Method::POST,
+            "/memory-profiles",
+            &token,
+            &ws,
+            Some(json!({
+                "name": "",
+                "description": "d".repeat(1001),
+                "ttlDays": 0,
+                "maxContextChunks": 101,
+                "minRelevanceScore": 1.5,
+                "systemPromptSuffix": "s".repeat(10_001),
+            })),
+        )
+        .await
+        .expect_error(400, "VALIDATION_ERROR");
     for field in [
         "name",
         "description",
@@ -216,17 +182,10 @@ async fn every_range_is_validated() {
     ] {
         let mut body = json!({"name": "n"});
         body[field] = bad;
-        let r = call(
-            &app,
-            Method::POST,
-            "/memory-profiles",
-            &token,
-            &ws,
-            Some(body),
-            &[],
-        )
-        .await
-        .expect_error(400, "VALIDATION_ERROR");
+        let r = app
+            .send_ws(Method::POST, "/memory-profiles", &token, &ws, Some(body))
+            .await
+            .expect_error(400, "VALIDATION_ERROR");
         assert!(r.body["details"].is_object(), "{field}: {}", r.text);
     }
     let edges = [

@@ -5,13 +5,14 @@ use astra::providers::{
 };
 use serde_json::{Value, json};
 
-use super::fake::{Fake, Reply, ask, registry};
+use super::support::{ask, registry};
+use crate::helpers::{FakeLlm, Reply};
 
 fn ev(name: &str, data: Value) -> String {
     format!("event: {name}\ndata: {data}\n\n")
 }
 
-fn claude(fake: &Fake) -> std::sync::Arc<dyn astra::providers::Provider> {
+fn claude(fake: &FakeLlm) -> std::sync::Arc<dyn astra::providers::Provider> {
     let reg = registry(
         json!({}),
         &[
@@ -62,7 +63,7 @@ async fn anthropic_streams_text_tool_use_and_usage() {
         ev("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "tool_use"}, "usage": {"output_tokens": 7}})),
         ev("message_stop", json!({"type": "message_stop"})),
     ]);
-    let fake = Fake::start(vec![Reply::sse(events)]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse(events)]).await;
     let req = ChatRequest {
         model: "claude-sonnet-4-5".into(),
         messages: vec![
@@ -152,7 +153,7 @@ async fn anthropic_streams_text_tool_use_and_usage() {
 
 #[tokio::test]
 async fn anthropic_stream_without_message_stop_is_broken() {
-    let fake = Fake::start(vec![Reply::sse(opening()), Reply::sse_cut(opening())]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse(opening()), Reply::sse_cut(opening())]).await;
     let provider = claude(&fake);
     for _ in 0..2 {
         let err = collect(
@@ -174,7 +175,7 @@ async fn anthropic_malformed_event_and_error_event() {
         "error",
         json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
     ));
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::sse(vec!["event: message_start\ndata: {oops\n\n".into()]),
         Reply::sse(overloaded),
         Reply::json(401, json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}})),

@@ -4,11 +4,12 @@ use astra::providers::{ChatRequest, FinishReason, Message, ProviderError, Role, 
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::fake::{Fake, Reply, registry};
+use super::support::registry;
+use crate::helpers::{FakeLlm, Reply};
 
 const MODEL: &str = "anthropic.claude-3-5-sonnet-20240620-v1:0";
 
-fn bedrock(fake: &Fake) -> std::sync::Arc<dyn astra::providers::Provider> {
+fn bedrock(fake: &FakeLlm) -> std::sync::Arc<dyn astra::providers::Provider> {
     let reg = registry(
         json!({}),
         &[
@@ -24,7 +25,7 @@ fn bedrock(fake: &Fake) -> std::sync::Arc<dyn astra::providers::Provider> {
 
 #[tokio::test]
 async fn bedrock_converse_text_tool_use_usage_and_signature() {
-    let fake = Fake::start(vec![Reply::json(
+    let fake = FakeLlm::scripted(vec![Reply::json(
         200,
         json!({"output": {"message": {"role": "assistant", "content": [
                 {"text": "Calling."},
@@ -93,7 +94,7 @@ async fn bedrock_converse_text_tool_use_usage_and_signature() {
 
 #[tokio::test]
 async fn bedrock_throttling_errors_and_titan_embeddings() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::json(429, json!({"message": "Too many requests"})),
         Reply::json(400, json!({"message": "Malformed input request"})),
         Reply::json(

@@ -9,7 +9,8 @@ use astra::providers::{
 };
 use serde_json::json;
 
-use super::fake::{Fake, Reply, ask, data_events, registry_with_clock};
+use super::support::{ask, registry_with_clock};
+use crate::helpers::{FakeLlm, Reply, data_events};
 
 fn ok_stream() -> Reply {
     Reply::sse(data_events(&[
@@ -97,14 +98,14 @@ fn failure_in_half_open_reopens() {
 
 #[tokio::test]
 async fn open_breaker_uses_fallback_then_recovers_over_http() {
-    let primary = Fake::start(vec![
+    let primary = FakeLlm::scripted(vec![
         Reply::status(500, "x"),
         Reply::status(500, "x"),
         ok_stream(),
         ok_stream(),
     ])
     .await;
-    let fallback = Fake::start(vec![ok_stream()]).await;
+    let fallback = FakeLlm::scripted(vec![ok_stream()]).await;
     let clock = Arc::new(ManualClock::new());
     let reg = registry_with_clock(
         json!({

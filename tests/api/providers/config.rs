@@ -6,7 +6,7 @@ use std::time::Duration;
 use astra::providers::{InferenceConfig, ProviderError, WireFormat};
 use serde_json::json;
 
-use super::fake::{env, registry};
+use super::support::{env, registry};
 
 #[test]
 fn defaults_yaml_and_environment_merge() {

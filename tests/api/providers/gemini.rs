@@ -5,9 +5,10 @@ use astra::providers::{
 };
 use serde_json::json;
 
-use super::fake::{Fake, Reply, ask, data_events, registry};
+use super::support::{ask, registry};
+use crate::helpers::{FakeLlm, Reply, data_events};
 
-fn gemini(fake: &Fake) -> std::sync::Arc<dyn astra::providers::Provider> {
+fn gemini(fake: &FakeLlm) -> std::sync::Arc<dyn astra::providers::Provider> {
     let reg = registry(
         json!({"providers": {"gemini": {"apiKey": "g-key", "baseUrl": fake.url}}}),
         &[],
@@ -30,7 +31,7 @@ async fn gemini_streams_text_function_call_and_usage() {
                "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 6,
                                  "thoughtsTokenCount": 2, "cachedContentTokenCount": 8, "totalTokenCount": 28}}),
     ]);
-    let fake = Fake::start(vec![Reply::sse(chunks)]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse(chunks)]).await;
     let req = ChatRequest {
         model: "gemini-2.0-flash".into(),
         messages: vec![
@@ -105,7 +106,7 @@ async fn gemini_streams_text_function_call_and_usage() {
 
 #[tokio::test]
 async fn gemini_stream_without_finish_reason_is_broken_and_bad_json_malformed() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::sse(data_events(&[text_chunk("half")])),
         Reply::sse_cut(data_events(&[text_chunk("half")])),
         Reply::sse(vec!["data: [1, 2\n\n".into()]),
@@ -136,7 +137,7 @@ async fn gemini_stream_without_finish_reason_is_broken_and_bad_json_malformed() 
 
 #[tokio::test]
 async fn gemini_embeddings_single_and_batch() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::json(200, json!({"embedding": {"values": [0.1, 0.2]}})),
         Reply::json(
             200,

@@ -7,7 +7,8 @@ use astra::providers::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::fake::{Fake, Reply, ask, data_events, registry};
+use super::support::{ask, registry};
+use crate::helpers::{FakeLlm, Reply, data_events};
 
 fn chunk(delta: Value, finish: Option<&str>) -> Value {
     json!({"id": "c1", "object": "chat.completion.chunk",
@@ -18,7 +19,7 @@ fn done() -> String {
     "data: [DONE]\n\n".to_string()
 }
 
-async fn openai(fake: &Fake) -> std::sync::Arc<dyn astra::providers::Provider> {
+async fn openai(fake: &FakeLlm) -> std::sync::Arc<dyn astra::providers::Provider> {
     let reg = registry(
         json!({"providers": {"openai": {"baseUrl": format!("{}/v1", fake.url)}}}),
         &[("OPENAI_API_KEY", "sk-test")],
@@ -37,7 +38,7 @@ async fn openai_streams_text_chunks_and_usage() {
                "prompt_tokens_details": {"cached_tokens": 2}}}),
     ]);
     chunks.push(done());
-    let fake = Fake::start(vec![Reply::sse(chunks)]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse(chunks)]).await;
     let provider = openai(&fake).await;
     let mut req = ask("gpt-4o", "hi");
     req.max_tokens = Some(50);
@@ -74,7 +75,7 @@ async fn openai_streams_text_chunks_and_usage() {
         json!({"role": "user", "content": "hi"})
     );
 
-    let fake = Fake::start(vec![Reply::sse(data_events(&[chunk(
+    let fake = FakeLlm::scripted(vec![Reply::sse(data_events(&[chunk(
         json!({"content": "ok"}),
         Some("stop"),
     )]))])
@@ -111,7 +112,7 @@ async fn openai_tool_call_arguments_split_across_chunks() {
         chunk(json!({}), Some("tool_calls")),
     ]);
     chunks.push(done());
-    let fake = Fake::start(vec![Reply::sse(chunks)]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse(chunks)]).await;
     let provider = openai(&fake).await;
     let req = ChatRequest {
         model: "gpt-4o-mini".into(),
@@ -175,7 +176,7 @@ async fn openai_tool_call_arguments_split_across_chunks() {
 #[tokio::test]
 async fn openai_stream_cut_mid_way_is_stream_broken() {
     let chunks = data_events(&[chunk(json!({"content": "partial"}), None)]);
-    let fake = Fake::start(vec![Reply::sse_cut(chunks.clone()), Reply::sse(chunks)]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse_cut(chunks.clone()), Reply::sse(chunks)]).await;
     let provider = openai(&fake).await;
     let mut stream = provider.chat_stream(&ask("gpt-4o", "hi")).await.unwrap();
     assert_eq!(
@@ -197,7 +198,7 @@ async fn openai_stream_cut_mid_way_is_stream_broken() {
 
 #[tokio::test]
 async fn openai_malformed_json_is_malformed() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::sse(vec!["data: {\"choices\": [\n\n".into()]),
         Reply::status(200, "not json"),
     ])
@@ -216,7 +217,7 @@ async fn openai_malformed_json_is_malformed() {
 
 #[tokio::test]
 async fn openai_embeddings_in_input_order() {
-    let fake = Fake::start(vec![Reply::json(
+    let fake = FakeLlm::scripted(vec![Reply::json(
         200,
         json!({"object": "list", "data": [
             {"object": "embedding", "index": 1, "embedding": [0.5, 0.25]},
@@ -237,7 +238,7 @@ async fn openai_embeddings_in_input_order() {
 
 #[tokio::test]
 async fn openai_http_errors_keep_status_message_and_retry_after() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::json(
             400,
             json!({"error": {"message": "bad model", "type": "invalid_request_error"}}),
@@ -278,7 +279,7 @@ async fn compatible_flavours_share_the_adapter() {
         c.push(done());
         Reply::sse(c)
     };
-    let fake = Fake::start(vec![chunks(), chunks()]).await;
+    let fake = FakeLlm::scripted(vec![chunks(), chunks()]).await;
     let reg = registry(
         json!({"providers": {"mistral": {"baseUrl": fake.url}, "vllm": {"baseUrl": fake.url}}}),
         &[("MISTRAL_API_KEY", "m-key")],

@@ -9,7 +9,8 @@ use astra::providers::{
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use super::fake::{Fake, Reply, ask, data_events, registry};
+use super::support::{ask, registry};
+use crate::helpers::{FakeLlm, Reply, data_events};
 
 fn ok_stream(text: &str) -> Reply {
     let mut c = data_events(&[
@@ -19,7 +20,7 @@ fn ok_stream(text: &str) -> Reply {
     Reply::sse(c)
 }
 
-fn providers(primary: &Fake, fallback: Option<&Fake>) -> Value {
+fn providers(primary: &FakeLlm, fallback: Option<&FakeLlm>) -> Value {
     let mut p = json!({"openai": {"apiKey": "k1", "baseUrl": primary.url}});
     if let Some(f) = fallback {
         p["groq"] = json!({"apiKey": "k2", "baseUrl": f.url});
@@ -29,7 +30,7 @@ fn providers(primary: &Fake, fallback: Option<&Fake>) -> Value {
 
 #[tokio::test]
 async fn retries_500s_then_succeeds() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::status(500, "boom"),
         Reply::status(502, "bad gateway"),
         ok_stream("fine"),
@@ -73,7 +74,7 @@ async fn honours_retry_after_on_429() {
         body: "{}".into(),
         headers: vec![("retry-after", "1".into())],
     };
-    let fake = Fake::start(vec![limited, ok_stream("later")]).await;
+    let fake = FakeLlm::scripted(vec![limited, ok_stream("later")]).await;
     let reg = registry(providers(&fake, None), &[]);
     let started = Instant::now();
     let (stream, _, attempts) =
@@ -94,7 +95,7 @@ async fn honours_retry_after_on_429() {
 #[tokio::test]
 async fn does_not_retry_client_errors() {
     for status in [400u16, 401, 403, 404] {
-        let fake = Fake::start(vec![Reply::status(status, "no"), ok_stream("never")]).await;
+        let fake = FakeLlm::scripted(vec![Reply::status(status, "no"), ok_stream("never")]).await;
         let reg = registry(providers(&fake, None), &[]);
         let (result, attempts) =
             chat_stream_traced(&reg, Target::new("openai", "gpt-4o"), None, &ask("m", "hi")).await;
@@ -111,7 +112,7 @@ async fn does_not_retry_client_errors() {
 
 #[tokio::test]
 async fn times_out_and_retries_then_reports_timeout() {
-    let fake = Fake::start(vec![
+    let fake = FakeLlm::scripted(vec![
         Reply::Hang(Duration::from_secs(3)),
         Reply::Hang(Duration::from_secs(3)),
     ])
@@ -131,13 +132,13 @@ async fn times_out_and_retries_then_reports_timeout() {
 
 #[tokio::test]
 async fn falls_back_when_retries_are_exhausted() {
-    let primary = Fake::start(vec![
+    let primary = FakeLlm::scripted(vec![
         Reply::status(503, "down"),
         Reply::status(503, "down"),
         Reply::status(503, "down"),
     ])
     .await;
-    let fallback = Fake::start(vec![ok_stream("from groq")]).await;
+    let fallback = FakeLlm::scripted(vec![ok_stream("from groq")]).await;
     let reg = registry(providers(&primary, Some(&fallback)), &[]);
     let fb = Target::new("groq", "llama-3.3-70b-versatile");
     let (stream, served, attempts) = chat_stream_resilient(
@@ -164,7 +165,7 @@ async fn no_retry_once_the_stream_has_started() {
     let chunk = data_events(&[
         json!({"choices": [{"index": 0, "delta": {"content": "par"}, "finish_reason": null}]}),
     ]);
-    let fake = Fake::start(vec![Reply::sse_cut(chunk), ok_stream("second")]).await;
+    let fake = FakeLlm::scripted(vec![Reply::sse_cut(chunk), ok_stream("second")]).await;
     let reg = registry(providers(&fake, None), &[]);
     let (mut stream, _, attempts) =
         chat_stream_resilient(&reg, Target::new("openai", "gpt-4o"), None, &ask("m", "hi"))
@@ -199,7 +200,7 @@ async fn stalled_stream_yields_timeout_item() {
         delay: Duration::from_secs(2),
         cut: false,
     };
-    let fake = Fake::start(vec![stalls]).await;
+    let fake = FakeLlm::scripted(vec![stalls]).await;
     let reg = registry(
         json!({"timeoutMs": 300, "providers": providers(&fake, None)["providers"]}),
         &[],
@@ -223,7 +224,7 @@ async fn stalled_stream_yields_timeout_item() {
 
 #[tokio::test]
 async fn unconfigured_primary_uses_fallback_and_missing_everything_errors() {
-    let fallback = Fake::start(vec![ok_stream("fb")]).await;
+    let fallback = FakeLlm::scripted(vec![ok_stream("fb")]).await;
     let reg = registry(
         json!({"providers": {"groq": {"apiKey": "k", "baseUrl": fallback.url}}}),
         &[],

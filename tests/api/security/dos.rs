@@ -2,6 +2,9 @@
 //! slow clients, load shedding, `/metrics` cost and money, per-workspace tool cache, and the
 //! retention of tables that grow with every request.
 
+use crate::helpers::{
+    Answer, ChatApp, FakeLlm, chat_app, chat_app_with, has_tool_result, last_user_text,
+};
 use std::time::{Duration, Instant};
 
 use astra::retention::{RetentionConfig, run_once};
@@ -15,10 +18,6 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::chat::{
-    fake_llm::{Answer, FakeLlm, has_tool_result, last_user_text},
-    support::{ChatApp, chat_app, chat_app_with},
-};
 use crate::helpers::{TEST_INTERNAL_KEY, spawn_app, spawn_app_with};
 
 const TWO_MIB: usize = 2 * 1024 * 1024;

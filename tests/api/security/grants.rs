@@ -4,13 +4,11 @@
 
 mod membership;
 
+use crate::helpers::{FakeLlm, use_fake};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::{
-    chat::{fake_llm::FakeLlm, support::use_fake},
-    helpers::{TestApp, spawn_app_with},
-};
+use crate::helpers::{TestApp, spawn_app_with};
 
 /// A gateway whose `openai` provider is the fake, with a global `chad` from `astra.yml`.
 async fn app_with_global_chad(fake: &FakeLlm) -> TestApp {

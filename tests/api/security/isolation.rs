@@ -6,13 +6,12 @@ mod matrix;
 mod setup;
 mod table;
 
+use crate::helpers::{FakeLlm, chat_app};
 use reqwest::Method;
 use serde_json::json;
 
 use crate::{
-    chat::{fake_llm::FakeLlm, support::chat_app},
     helpers::spawn_app,
-    sessions::support::chat_as,
     webhooks::receiver::{Receiver, eventually},
 };
 
@@ -134,7 +133,8 @@ async fn search_snippets_escape_the_message_before_marking_matches() {
     // PostgreSQL's parser drops well-formed tags from a headline but keeps a dangling one; SQLite
     // keeps everything: both must come out escaped.
     let hostile = r#"<script>alert(1)</script> budget & "more" 'x' <img src=x onerror=alert(1)"#;
-    chat_as(&c.app, &c.token, &c.ws, json!({"message": hostile}))
+    c.app
+        .chat_in(&c.token, &c.ws, json!({"message": hostile}))
         .await
         .expect(200);
     let r = c

@@ -11,8 +11,8 @@ use astra::{Config, providers::InferenceConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::helpers::{ANSWER, FakeLlm, Reply, UPSTREAM_SECRET_BODY};
 use crate::helpers::{Resp, TEST_INTERNAL_KEY, TestApp, spawn_app_with};
-use crate::providers::recorder::{ANSWER, Mode, Recorder, UPSTREAM_SECRET_BODY};
 
 const OPENAI_KEY: &str = "sk-operator-openai-0001";
 const CLAUDE_KEY: &str = "sk-ant-operator-0002";
@@ -101,12 +101,12 @@ fn host_port(url: &str) -> &str {
 
 /// Asserts that no operator key reached `rec`, except on paths under one of `allowed_paths`.
 #[track_caller]
-fn assert_no_operator_key(rec: &Recorder, name: &str, allowed_paths: &[&str]) {
+fn assert_no_operator_key(rec: &FakeLlm, name: &str, allowed_paths: &[&str]) {
     for seen in rec.seen() {
         if allowed_paths.iter().any(|p| seen.path.starts_with(p)) {
             continue;
         }
-        for (header, value) in &seen.credentials {
+        for (header, value) in &seen.credentials() {
             assert!(
                 !OPERATOR_KEYS.iter().any(|k| value.contains(k)),
                 "operator key leaked to {name} at {} in {header}: {value}",
@@ -118,12 +118,12 @@ fn assert_no_operator_key(rec: &Recorder, name: &str, allowed_paths: &[&str]) {
 
 #[tokio::test]
 async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
-    let x = Recorder::start(Mode::Answer).await;
-    let y = Recorder::start(Mode::Answer).await;
-    let redirect = Recorder::start(Mode::RedirectTo(y.url.clone())).await;
-    let z = Recorder::start(Mode::Answer).await;
-    let z_redirect = Recorder::start(Mode::RedirectTo(y.url.clone())).await;
-    let failing = Recorder::start(Mode::Fail(401)).await;
+    let x = FakeLlm::always(Reply::recorded()).await;
+    let y = FakeLlm::always(Reply::recorded()).await;
+    let redirect = FakeLlm::always(Reply::RedirectTo(y.url.clone())).await;
+    let z = FakeLlm::always(Reply::recorded()).await;
+    let z_redirect = FakeLlm::always(Reply::RedirectTo(y.url.clone())).await;
+    let failing = FakeLlm::always(Reply::leaky_failure(401)).await;
     let allowed = vec![
         format!("{}/allowed", z.url),
         format!("{}/allowed", z_redirect.url),
@@ -276,8 +276,8 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
 
 #[tokio::test]
 async fn a_dead_tenant_endpoint_does_not_open_the_operators_breaker() {
-    let x = Recorder::start(Mode::Answer).await;
-    let dead = Recorder::start(Mode::Fail(503)).await;
+    let x = FakeLlm::always(Reply::recorded()).await;
+    let dead = FakeLlm::always(Reply::leaky_failure(503)).await;
     let app = spawn_app_with(|c| operator(c, &x.url, &x.url, &[], 3)).await;
     let attacker = tenant(&app, "attacker").await;
     let victim = tenant(&app, "victim").await;
@@ -324,7 +324,7 @@ async fn a_dead_tenant_endpoint_does_not_open_the_operators_breaker() {
 #[tokio::test]
 async fn credentials_are_write_only_encrypted_and_workspace_scoped() {
     const SECRET: &str = "sk-live-write-only-secret-42";
-    let x = Recorder::start(Mode::Answer).await;
+    let x = FakeLlm::always(Reply::recorded()).await;
     let app = spawn_app_with(|c| operator(c, &x.url, &x.url, &[], 100)).await;
     let a = tenant(&app, "owner-a").await;
     let b = tenant(&app, "owner-b").await;
@@ -462,8 +462,8 @@ async fn assert_capped(app: &TestApp, who: &Tenant, agent: &str, bound: Duration
 
 #[tokio::test]
 async fn a_10_mib_sse_line_and_an_oversized_body_end_in_a_clear_error() {
-    let x = Recorder::start(Mode::HugeLine(10 * 1024 * 1024)).await;
-    let w = Recorder::start(Mode::HugeBody(24 * 1024 * 1024)).await;
+    let x = FakeLlm::always(Reply::HugeLine(10 * 1024 * 1024)).await;
+    let w = FakeLlm::always(Reply::HugeBody(24 * 1024 * 1024)).await;
     let app = spawn_app_with(|c| operator(c, &x.url, &w.url, &[], 100)).await;
     let t = tenant(&app, "dos").await;
     t.create_agent(

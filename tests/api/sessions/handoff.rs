@@ -1,16 +1,10 @@
 //! POST /sessions/:id/handoff: the next message to the new agent continues the session.
 
+use crate::helpers::{Answer, ChatApp, FakeLlm, User, agent, chat_app, last_user_text};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::support::{key_get, onboarded, owner_of};
-use crate::{
-    chat::{
-        fake_llm::{Answer, FakeLlm, last_user_text},
-        support::{ChatApp, agent, chat_app},
-    },
-    helpers::Resp,
-};
+use crate::helpers::Resp;
 
 /// The fake answers as whichever agent its system prompt names.
 async fn persona_fake() -> FakeLlm {
@@ -101,8 +95,10 @@ async fn handoff_changes_the_agent_that_answers_the_next_message() {
         "{text}"
     );
     // The handoff is audited.
-    let uid = owner_of(&c.app, &c.token, &c.ws).await;
-    let audit = key_get(&c.app, &format!("/admin/audit/{uid}"))
+    let uid = c.user.id.clone();
+    let audit = c
+        .app
+        .key_get(&format!("/admin/audit/{uid}"))
         .await
         .expect(200);
     let entry = audit.body["items"]
@@ -148,7 +144,11 @@ async fn handoff_refuses_bad_targets_and_foreign_sessions() {
         .await
         .expect_error(404, "NOT_FOUND");
     // An agent of another workspace, not granted here.
-    let (other, _, other_ws) = onboarded(&c.app, "handoff-other@example.com").await;
+    let User {
+        token: other,
+        ws: other_ws,
+        ..
+    } = c.app.onboarded_user("handoff-other@example.com").await;
     let auth = format!("Bearer {other}");
     c.app
         .send(

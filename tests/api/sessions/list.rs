@@ -1,13 +1,8 @@
 //! GET /sessions and GET /sessions/:id: shapes, order, pagination, filters, isolation.
 
+use crate::helpers::{Answer, FakeLlm, Session, User, chat_app, last_user_text};
 use reqwest::Method;
 use serde_json::json;
-
-use super::support::{get_in, onboarded};
-use crate::chat::{
-    fake_llm::{Answer, FakeLlm, last_user_text},
-    support::chat_app,
-};
 
 #[tokio::test]
 async fn sessions_are_listed_newest_activity_first_with_pagination_and_status() {
@@ -26,21 +21,10 @@ async fn sessions_are_listed_newest_activity_first_with_pagination_and_status() 
         .await
         .expect(200);
     let r = c.app.get("/sessions", &c.token).await.expect(200);
-    assert_eq!(r.body["total"], 3);
-    assert_eq!(
-        (r.body["limit"].as_i64(), r.body["offset"].as_i64()),
-        (Some(20), Some(0))
-    );
-    let order: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        order,
-        vec![ids[0].as_str(), ids[2].as_str(), ids[1].as_str()]
-    );
+    let page = r.page::<Session>();
+    assert_eq!((page.total, page.limit, page.offset), (3, 20, 0));
+    let order = page.map(|s| s.id.clone());
+    assert_eq!(order, [ids[0].clone(), ids[2].clone(), ids[1].clone()]);
     let first = &r.body["items"][0];
     for key in [
         "id",
@@ -173,7 +157,11 @@ async fn other_users_sessions_are_invisible_and_the_workspace_header_narrows() {
     let c = chat_app(&fake).await;
     let mine = c.chat(json!({"message": "mine"})).await.expect(200);
     let session = mine.body["sessionId"].as_str().unwrap().to_string();
-    let (other, _, other_ws) = onboarded(&c.app, "sessions-other@example.com").await;
+    let User {
+        token: other,
+        ws: other_ws,
+        ..
+    } = c.app.onboarded_user("sessions-other@example.com").await;
     c.app
         .get(&format!("/sessions/{session}"), &other)
         .await
@@ -185,27 +173,32 @@ async fn other_users_sessions_are_invisible_and_the_workspace_header_narrows() {
     // A second workspace of the same user holds none of these sessions.
     let second = c.app.workspace(&c.token, "Second").await;
     assert_eq!(
-        get_in(&c.app, "/sessions", &c.token, &second)
+        c.app
+            .get_in("/sessions", &c.token, &second)
             .await
             .expect(200)
             .body["total"],
         0
     );
     assert_eq!(
-        get_in(&c.app, "/sessions", &c.token, &c.ws)
+        c.app
+            .get_in("/sessions", &c.token, &c.ws)
             .await
             .expect(200)
             .body["total"],
         1
     );
-    get_in(&c.app, &format!("/sessions/{session}"), &c.token, &second)
+    c.app
+        .get_in(&format!("/sessions/{session}"), &c.token, &second)
         .await
         .expect_error(404, "NOT_FOUND");
-    get_in(&c.app, &format!("/sessions/{session}"), &c.token, &c.ws)
+    c.app
+        .get_in(&format!("/sessions/{session}"), &c.token, &c.ws)
         .await
         .expect(200);
     // Someone else's workspace is refused outright.
-    get_in(&c.app, "/sessions", &c.token, &other_ws)
+    c.app
+        .get_in("/sessions", &c.token, &other_ws)
         .await
         .expect_error(403, "FORBIDDEN");
 }

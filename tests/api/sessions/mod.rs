@@ -3,4 +3,3 @@
 mod handoff;
 mod list;
 mod search;
-pub(crate) mod support;

@@ -1,9 +1,7 @@
 //! GET /sessions/search/messages: full-text search over the caller's messages, ranked.
 
+use crate::helpers::{FakeLlm, User, chat_app};
 use serde_json::{Value, json};
-
-use super::support::{chat_as, get_in, onboarded};
-use crate::chat::{fake_llm::FakeLlm, support::chat_app};
 
 fn contents(body: &Value) -> Vec<String> {
     body["items"]
@@ -30,15 +28,19 @@ async fn search_finds_ranks_and_isolates_messages() {
             .await
             .expect(200);
     }
-    let (other, _, other_ws) = onboarded(&c.app, "search-other@example.com").await;
-    chat_as(
-        &c.app,
-        &other,
-        &other_ws,
-        json!({"message": "my own budget secrets"}),
-    )
-    .await
-    .expect(200);
+    let User {
+        token: other,
+        ws: other_ws,
+        ..
+    } = c.app.onboarded_user("search-other@example.com").await;
+    c.app
+        .chat_in(
+            &other,
+            &other_ws,
+            json!({"message": "my own budget secrets"}),
+        )
+        .await
+        .expect(200);
 
     let r = c
         .app
@@ -151,14 +153,11 @@ async fn search_finds_ranks_and_isolates_messages() {
     );
     // The workspace header narrows the search.
     let second = c.app.workspace(&c.token, "Empty").await;
-    let narrowed = get_in(
-        &c.app,
-        "/sessions/search/messages?q=budget",
-        &c.token,
-        &second,
-    )
-    .await
-    .expect(200);
+    let narrowed = c
+        .app
+        .get_in("/sessions/search/messages?q=budget", &c.token, &second)
+        .await
+        .expect(200);
     assert_eq!(narrowed.body["total"], 0);
 }
 

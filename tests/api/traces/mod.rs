@@ -1,14 +1,7 @@
 //! GET /traces and GET /traces/:id over real chat turns, including a failed one.
 
+use crate::helpers::{Answer, FakeLlm, User, agent, chat_app, last_user_text};
 use serde_json::json;
-
-use crate::{
-    chat::{
-        fake_llm::{Answer, FakeLlm, last_user_text},
-        support::{agent, chat_app},
-    },
-    sessions::support::{get_in, onboarded},
-};
 
 #[tokio::test]
 async fn traces_list_newest_first_filter_by_agent_and_show_detail() {
@@ -133,22 +126,30 @@ async fn traces_list_newest_first_filter_by_agent_and_show_detail() {
     );
 
     // Other workspaces see nothing, even with the id.
-    let (other, _, other_ws) = onboarded(&c.app, "traces-other@example.com").await;
-    get_in(&c.app, &format!("/traces/{id}"), &other, &other_ws)
+    let User {
+        token: other,
+        ws: other_ws,
+        ..
+    } = c.app.onboarded_user("traces-other@example.com").await;
+    c.app
+        .get_in(&format!("/traces/{id}"), &other, &other_ws)
         .await
         .expect_error(404, "NOT_FOUND");
     assert_eq!(
-        get_in(&c.app, "/traces", &other, &other_ws)
+        c.app
+            .get_in("/traces", &other, &other_ws)
             .await
             .expect(200)
             .body["total"],
         0
     );
-    get_in(&c.app, "/traces", &other, &c.ws)
+    c.app
+        .get_in("/traces", &other, &c.ws)
         .await
         .expect_error(403, "FORBIDDEN");
     let second = c.app.workspace(&c.token, "Second").await;
-    get_in(&c.app, &format!("/traces/{id}"), &c.token, &second)
+    c.app
+        .get_in(&format!("/traces/{id}"), &c.token, &second)
         .await
         .expect_error(404, "NOT_FOUND");
     c.app

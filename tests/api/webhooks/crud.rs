@@ -115,10 +115,7 @@ async fn bad_urls_and_unknown_events_are_refused() {
         )
         .await
         .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .id();
     app.put(
         &format!("/webhooks/{id}"),
         &token,
@@ -151,10 +148,7 @@ async fn other_users_see_nothing() {
         )
         .await
         .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .id();
     let path = format!("/webhooks/{id}");
     app.get(&path, &bob).await.expect_error(404, "NOT_FOUND");
     app.put(&path, &bob, json!({"active": false}))

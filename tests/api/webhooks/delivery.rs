@@ -1,13 +1,11 @@
 //! The outbox worker: signed deliveries, retries after failures, `failed` after five attempts,
 //! and events from chat turns.
 
+use crate::helpers::{Answer, FakeLlm, chat_app};
 use serde_json::{Value, json};
 
 use super::receiver::{Captured, Receiver, eventually};
-use crate::{
-    chat::{fake_llm::FakeLlm, support::chat_app},
-    helpers::{TestApp, spawn_app},
-};
+use crate::helpers::{TestApp, spawn_app};
 
 /// Registers a webhook to `url`; returns (id, secret).
 pub(crate) async fn hook(app: &TestApp, token: &str, url: &str, events: Value) -> (String, String) {
@@ -172,7 +170,7 @@ async fn a_chat_turn_emits_session_created_and_chat_completed() {
 #[tokio::test]
 async fn a_failed_turn_emits_chat_failed() {
     let rx = Receiver::start().await;
-    let fake = FakeLlm::start(|_, _| crate::chat::fake_llm::Answer::error(400)).await;
+    let fake = FakeLlm::start(|_, _| Answer::error(400)).await;
     let c = chat_app(&fake).await;
     hook(&c.app, &c.token, &rx.url("/chat"), json!(["chat.failed"])).await;
     let r = c.chat(json!({"message": "hi"})).await;
@@ -202,7 +200,7 @@ async fn events_reach_only_active_webhooks_that_see_the_workspace() {
                 }
                 None => app.post("/webhooks", token, body).await,
             };
-            r.expect(201).body["id"].as_str().unwrap().to_string()
+            r.expect(201).id()
         }
     };
     create("/all", None).await;

@@ -2,6 +2,7 @@
 //! `ws` (each carrying [`MARKER`]), an outsider B with a workspace of his own, a viewer V and a
 //! member M of A's workspace, and C's workspace that receives A's grant.
 
+use crate::helpers::{ChatApp, FakeLlm, User, chat_app};
 use std::collections::HashMap;
 
 use reqwest::Method;
@@ -9,12 +10,7 @@ use serde_json::{Value, json};
 
 use crate::{
     agents::agent,
-    chat::{
-        fake_llm::FakeLlm,
-        support::{ChatApp, chat_app},
-    },
     helpers::{Resp, TestApp},
-    sessions::support::onboarded,
     webhooks::receiver::{Receiver, eventually},
 };
 
@@ -97,7 +93,12 @@ pub async fn world() -> World {
         uid: a_uid,
         ws: ws.clone(),
     };
-    let (b_token, b_uid, b_ws) = onboarded(&c.app, "iso-b@example.com").await;
+    let User {
+        token: b_token,
+        id: b_uid,
+        ws: b_ws,
+        ..
+    } = c.app.onboarded_user("iso-b@example.com").await;
     let b = Caller {
         label: "outsider B",
         token: b_token,
@@ -132,7 +133,7 @@ pub async fn world() -> World {
         uid: m_uid,
         ws: ws.clone(),
     };
-    let (_, _, c_ws) = onboarded(&c.app, "iso-c@example.com").await;
+    let User { ws: c_ws, .. } = c.app.onboarded_user("iso-c@example.com").await;
 
     let mut world = World {
         c,

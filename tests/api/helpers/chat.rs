@@ -1,17 +1,17 @@
-//! Chat test support: an app wired to a fake LLM, a user with an onboarded workspace, SSE
-//! parsing and direct database access.
+//! Chat apps: a gateway whose `openai` provider is a [`FakeLlm`], with an onboarded user,
+//! and the calls chat tests make.
 
 use std::time::Duration;
 
-use astra::{Config, providers::InferenceConfig, store::Store};
+use astra::{Config, providers::InferenceConfig};
 use serde_json::{Value, json};
 
-use super::fake_llm::FakeLlm;
-use crate::helpers::{Resp, TestApp, spawn_app_with};
+use super::{FakeLlm, Resp, TestApp, User, parse_sse, spawn_app_with, unique_email};
 
 /// An app whose `openai` provider is the fake, with a user and an onboarded workspace.
 pub struct ChatApp {
     pub app: TestApp,
+    pub user: User,
     pub token: String,
     pub ws: String,
 }
@@ -45,18 +45,23 @@ pub async fn chat_app_with(fake: &FakeLlm, adjust: impl FnOnce(&mut Config)) -> 
         adjust(c);
     })
     .await;
-    let email = format!("chat-{}@example.com", uuid::Uuid::now_v7().simple());
-    let (token, _, _) = app.register(&email).await;
-    let r = app
-        .post(
-            "/onboarding/setup",
-            &token,
-            json!({"workspaceName": "Chat"}),
-        )
-        .await
-        .expect(201);
-    let ws = r.body["workspace"]["id"].as_str().unwrap().to_string();
-    ChatApp { app, token, ws }
+    let user = app.onboarded_user(&unique_email("chat")).await;
+    let (token, ws) = (user.token.clone(), user.ws.clone());
+    ChatApp {
+        app,
+        user,
+        token,
+        ws,
+    }
+}
+
+impl TestApp {
+    /// POST /agent/chat with a bearer token in a workspace.
+    pub async fn chat_in(&self, token: &str, ws: &str, body: Value) -> Resp {
+        let post = reqwest::Method::POST;
+        self.send_ws(post, "/agent/chat", token, ws, Some(body))
+            .await
+    }
 }
 
 impl ChatApp {
@@ -100,21 +105,13 @@ impl ChatApp {
 
     /// Creates an agent in the workspace.
     pub async fn create_agent(&self, config: Value) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        self.app
-            .send(
-                reqwest::Method::POST,
-                "/agents",
-                Some(config),
-                &[("authorization", &auth), ("x-workspace-id", &self.ws)],
-            )
-            .await
-            .expect(201)
+        let r = self.app.post_as(&self.user, "/agents", config).await;
+        r.expect(201)
     }
 
     /// A store on the app's database, for assertions on what was recorded.
-    pub async fn store(&self) -> Store {
-        Store::connect(&self.app.config).await.unwrap()
+    pub async fn store(&self) -> astra::store::Store {
+        self.app.store().await
     }
 }
 
@@ -133,32 +130,4 @@ pub fn agent(id: &str, extra: Value) -> Value {
         }
     }
     base
-}
-
-/// Parses an SSE body into (event, data) pairs (comments skipped).
-pub fn parse_sse(text: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for block in text.split("\n\n") {
-        let mut event = String::from("message");
-        let mut data = String::new();
-        for line in block.lines() {
-            if let Some(v) = line.strip_prefix("event:") {
-                event = v.trim().to_string();
-            } else if let Some(v) = line.strip_prefix("data:") {
-                data.push_str(v.trim_start());
-            }
-        }
-        if !data.is_empty() {
-            out.push((
-                event,
-                serde_json::from_str(&data).unwrap_or(Value::String(data)),
-            ));
-        }
-    }
-    out
-}
-
-/// Event names in order.
-pub fn names(events: &[(String, Value)]) -> Vec<&str> {
-    events.iter().map(|(n, _)| n.as_str()).collect()
 }

@@ -1,6 +1,5 @@
-//! Test harness: boots the real router on 127.0.0.1:0 against a fresh database (a SQLite
-//! file in a temp dir, or a fresh PostgreSQL database when `ASTRA_TEST_DATABASE_URL` is set)
-//! and offers a small JSON client.
+//! The running gateway: boots the real router on 127.0.0.1:0 against a fresh [`TestDb`] and
+//! offers a small JSON client.
 
 use std::net::SocketAddr;
 
@@ -9,81 +8,12 @@ use reqwest::{Method, header::HeaderMap};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use super::db::TestDb;
+
 /// The JWT secret every test app signs with.
 pub const TEST_JWT_SECRET: &str = "test-secret-0123456789abcdef";
 /// The internal API key of every test app.
 pub const TEST_INTERNAL_KEY: &str = "test-internal-key";
-
-/// A per-test database, dropped afterwards on PostgreSQL.
-pub struct TestDb {
-    pub url: Option<String>,
-    admin_url: Option<String>,
-    name: Option<String>,
-    _dir: tempfile::TempDir,
-    pub data_dir: std::path::PathBuf,
-}
-
-impl TestDb {
-    pub async fn new() -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data_dir = dir.path().to_path_buf();
-        let Ok(admin_url) = std::env::var("ASTRA_TEST_DATABASE_URL") else {
-            return Self {
-                url: None,
-                admin_url: None,
-                name: None,
-                _dir: dir,
-                data_dir,
-            };
-        };
-        let name = format!("astra_t_{}", uuid::Uuid::now_v7().simple());
-        let pool = sqlx::PgPool::connect(&admin_url)
-            .await
-            .expect("ASTRA_TEST_DATABASE_URL must point at a reachable PostgreSQL");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&pool)
-            .await
-            .expect("create test database");
-        pool.close().await;
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(&admin_url);
-        let url = format!("{base}/{name}");
-        Self {
-            url: Some(url),
-            admin_url: Some(admin_url),
-            name: Some(name),
-            _dir: dir,
-            data_dir,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (Some(admin), Some(name)) = (self.admin_url.clone(), self.name.clone()) else {
-            return;
-        };
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("rt");
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&pool)
-                    .await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 /// A running gateway.
 pub struct TestApp {
@@ -174,7 +104,7 @@ impl Resp {
         self
     }
 
-    /// Asserts an error envelope with this status and code.
+    /// Asserts an error envelope with this status and code (and a message).
     #[track_caller]
     pub fn expect_error(self, status: u16, code: &str) -> Self {
         assert_eq!(
@@ -182,16 +112,8 @@ impl Resp {
             "unexpected status; body: {}",
             self.text
         );
-        assert_eq!(
-            self.body["code"], code,
-            "unexpected code; body: {}",
-            self.text
-        );
-        assert!(
-            self.body["message"].is_string(),
-            "message missing: {}",
-            self.text
-        );
+        let body = self.error();
+        assert_eq!(body.code, code, "unexpected code; body: {}", self.text);
         self
     }
 
@@ -291,6 +213,12 @@ impl TestApp {
         .await
     }
 
+    /// GET with a bearer token and `X-Workspace-Id`.
+    pub async fn get_in(&self, path: &str, token: &str, workspace: &str) -> Resp {
+        self.send_ws(Method::GET, path, token, workspace, None)
+            .await
+    }
+
     /// Registers a user; returns (access token, user id, refresh token).
     pub async fn register(&self, email: &str) -> (String, String, String) {
         let r = self
@@ -322,6 +250,25 @@ impl TestApp {
             .await
             .expect(201);
         r.body["id"].as_str().expect("workspace id").to_string()
+    }
+
+    /// GET with the internal API key.
+    pub async fn key_get(&self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, &[("x-api-key", TEST_INTERNAL_KEY)])
+            .await
+    }
+
+    /// POST with the internal API key.
+    pub async fn key_post(&self, path: &str, body: Value) -> Resp {
+        let key = [("x-api-key", TEST_INTERNAL_KEY)];
+        self.send(Method::POST, path, Some(body), &key).await
+    }
+
+    /// A store on the app's database, for assertions on what was recorded.
+    pub async fn store(&self) -> astra::store::Store {
+        astra::store::Store::connect(&self.config)
+            .await
+            .expect("store")
     }
 
     /// Stops the server and waits for it to drain.
