@@ -7,10 +7,10 @@ use super::{AgentConfig, AgentConfigIn, GlobalAgents, catalog::check_catalog};
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
-    http::validate::Problems,
     skills::{EffectiveTool, SkillRegistry, effective_tools},
     store::{AgentRow, Store, is_unique_violation},
     tools::ToolRegistry,
+    validate::Problems,
 };
 
 /// What agent operations need: the database, the global agents and the registries that

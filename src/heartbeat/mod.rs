@@ -10,12 +10,10 @@ use sqlx::types::Json;
 
 use crate::{
     error::ApiResult,
-    http::{
-        extract::WorkspaceMember,
-        validate::{Problems, length_between},
-    },
     net::{check_url, parse_outbound_url},
     store::{MonitorRow, ids::new_id},
+    validate::{Problems, length_between},
+    workspaces::WorkspaceMember,
 };
 
 /// Shortest interval between runs: five minutes.

@@ -11,9 +11,10 @@ use sqlx::types::Json;
 
 use crate::{
     error::{ApiError, ApiResult},
-    http::{extract::WorkspaceMember, extract::from_value, validate::Problems},
     net::{check_url, parse_outbound_url},
     store::{JobRow, ids::new_id},
+    validate::{Problems, from_value},
+    workspaces::WorkspaceMember,
 };
 
 /// Job types that really run.

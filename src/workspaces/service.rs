@@ -7,8 +7,8 @@ use sqlx::types::Json;
 use super::{KNOWN_PROVIDERS, Role, parse_name, parse_plan};
 use crate::{
     error::{ApiError, ApiResult},
-    http::validate::Problems,
     store::{Store, WorkspaceRow, ids::new_id},
+    validate::Problems,
 };
 
 /// Creates a workspace owned by `owner_id`.
