@@ -16,7 +16,11 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use crate::{
     agents::{AgentConfig, GlobalAgents, onboarding::starter_agents, require_catalog},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
-    chat::{limits::RateLimiter, presence::Presence, tool_cache::ToolCache},
+    chat::{
+        limits::{AUTONOMOUS_PER_MINUTE, RateLimiter},
+        presence::Presence,
+        tool_cache::ToolCache,
+    },
     config::{Config, Secret},
     credentials::{CredentialCipher, load_or_create_key},
     net::guarded_client,
@@ -148,7 +152,7 @@ impl AppState {
             tool_cache,
             ip_limiter,
             user_limiter,
-            autonomous_limiter: RateLimiter::new(crate::http::autonomous::RATE_PER_MINUTE),
+            autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE),
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),

@@ -10,7 +10,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::http::request_id;
+use crate::request_ctx;
 
 /// Every error a handler can answer with.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +176,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = ?cause, "internal error");
         }
         let mut body = self.body();
-        if let Some(id) = request_id::current() {
+        if let Some(id) = request_ctx::current() {
             body["requestId"] = Value::String(id);
         }
         let mut response = (self.status(), Json(body)).into_response();

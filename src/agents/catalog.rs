@@ -2,7 +2,7 @@
 //! (or a start-up error for `astra.yml` agents) instead of a silently missing capability.
 
 use super::AgentConfig;
-use crate::{http::validate::Problems, skills::SkillRegistry, tools::ToolRegistry};
+use crate::{skills::SkillRegistry, tools::ToolRegistry, validate::Problems};
 
 /// Records a problem per field naming the skills and tools that do not exist.
 pub fn check_catalog(

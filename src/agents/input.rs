@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::config::*;
 use super::template::check_template;
-use crate::{error::ApiResult, http::validate::Problems};
+use crate::{error::ApiResult, validate::Problems};
 
 /// Longest system-prompt template, in characters.
 const MAX_TEMPLATE_CHARS: usize = 50_000;
@@ -132,7 +132,7 @@ impl AgentConfigIn {
         let id = AgentId::parse(raw_id).map_err(|e| p.add("id", e)).ok();
         let display_name = self.display_name.as_deref().map(str::trim).unwrap_or("");
         p.check(
-            !crate::http::validate::length_between(display_name, 1, 100),
+            !crate::validate::length_between(display_name, 1, 100),
             "displayName",
             "must be 1-100 characters",
         );
@@ -285,7 +285,7 @@ fn parse_provider(p: &mut Problems, field: &str, raw: Option<&str>) -> Option<Pr
 
 fn parse_model_id(p: &mut Problems, field: &str, raw: Option<&str>) -> Option<String> {
     let value = raw.map(str::trim).unwrap_or("");
-    if crate::http::validate::length_between(value, 1, 200) {
+    if crate::validate::length_between(value, 1, 200) {
         Some(value.to_string())
     } else {
         p.add(field, "must be 1-200 characters");

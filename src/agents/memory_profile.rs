@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::{
     error::ApiResult,
-    http::validate::{Problems, length_between},
+    validate::{Problems, length_between},
 };
 
 /// Default `maxContextChunks`.

@@ -11,10 +11,10 @@ use super::{
 use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
-    http::validate::Problems,
     skills::{EffectiveTool, SkillRegistry, effective_tools},
     store::{AgentRow, Store, is_unique_violation},
     tools::ToolRegistry,
+    validate::Problems,
 };
 
 /// What agent operations need: the database, the global agents and the registries that

@@ -96,6 +96,15 @@ pub struct ApiErrorData {
     pub body: Value,
 }
 
+impl ApiErrorData {
+    /// The error message (a generic one when the body has none).
+    pub fn message(&self) -> &str {
+        self.body["message"]
+            .as_str()
+            .unwrap_or("the agent turn failed")
+    }
+}
+
 impl From<&ApiError> for ApiErrorData {
     fn from(err: &ApiError) -> Self {
         Self {

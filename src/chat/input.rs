@@ -4,8 +4,8 @@ use serde::Deserialize;
 
 use crate::{
     error::ApiResult,
-    http::validate::Problems,
     net::{check_url, parse_outbound_url},
+    validate::Problems,
 };
 
 /// Where a conversation happens.

@@ -118,6 +118,8 @@ impl RateDecision {
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
+/// Requests per minute allowed on the autonomous routes (per internal key).
+pub const AUTONOMOUS_PER_MINUTE: u32 = 60;
 /// Most keys tracked at once: past it the oldest window is dropped, so a flood of distinct
 /// keys (addresses, users) costs bounded memory.
 pub const MAX_RATE_KEYS: usize = 100_000;

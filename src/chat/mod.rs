@@ -1,5 +1,6 @@
-//! The agent loop behind `/agent/chat` and `/agent/chat/stream`: session resolution, context
-//! assembly, inference with tools, and everything a turn records.
+//! The agent loop behind `/agent/chat`, `/agent/chat/stream`, `/autonomous/*` and `agent_run`
+//! jobs: session resolution, context assembly, inference with tools, and everything a turn
+//! records. Callers use the one entry point, [`turn`].
 
 pub mod admit;
 pub mod context;
@@ -14,4 +15,5 @@ pub mod runner;
 pub mod session;
 pub mod tool_cache;
 pub mod tool_exec;
+pub mod turn;
 pub mod turn_log;

@@ -1,4 +1,4 @@
-//! Everything a turn needs, resolved by the HTTP layer before the loop starts.
+//! Everything a turn needs, resolved by [`super::turn::plan`] before the loop starts.
 
 use chrono::{DateTime, Utc};
 

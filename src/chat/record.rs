@@ -8,6 +8,7 @@ use sqlx::types::Json;
 use super::{plan::TurnPlan, runner::Stop, turn_log::TurnLog};
 use crate::{
     app::AppState,
+    memory,
     store::{SkillMetric, TraceRow, TurnRecord, UsageRow, ids::new_id},
 };
 
@@ -122,7 +123,19 @@ pub async fn record(
     );
     record_skill_metrics(state, plan, log);
     emit_events(state, plan, log, outcome, status, trace.error.as_deref());
-    crate::memory::remember_turn(state, plan, outcome);
+    if let Ok(reply) = outcome {
+        let owner = memory::Owner {
+            user_id: &plan.user_id,
+            workspace_id: &plan.workspace_id,
+        };
+        let turn = memory::FinishedTurn {
+            owner,
+            session_id: &plan.session.id,
+            started_at: plan.started_at,
+            reply,
+        };
+        memory::remember_turn(state, turn);
+    }
     Ok(trace.id)
 }
 

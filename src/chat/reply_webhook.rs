@@ -1,55 +1,17 @@
 //! Delivery of an asynchronous chat reply to the caller's `webhookUrl`: signed with the
 //! caller's own key, retried with backoff, through the outbound URL guard.
 //!
-//! The key is per user (`webhook_signing_keys`), made on first need and rotatable, so a
-//! receiver can tell one user's replies from another's: with one gateway-wide key any tenant
-//! could forge a "reply" to any other tenant's receiver.
+//! The key and the signature live in [`crate::webhooks::signing`] (re-exported here).
 
 use std::time::Duration;
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
-use sha2::Sha256;
 
-use crate::{
-    app::AppState,
-    net::guarded_client,
-    store::{SigningKeyRow, Store},
-};
+pub use crate::webhooks::signing::{rotate_signing_key, sign, signing_key};
+use crate::{app::AppState, net::guarded_client};
 
 /// Attempts per delivery.
 const ATTEMPTS: u32 = 4;
-
-/// `hex(HMAC-SHA256(secret, "{timestamp}.{body}"))`, sent as `X-Astra-Signature: sha256=…`.
-pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
-        return String::new();
-    };
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
-}
-
-/// The user's reply-signing key, made (random, `whsec_…`) on first need.
-pub async fn signing_key(store: &Store, user_id: &str) -> Result<SigningKeyRow, sqlx::Error> {
-    if let Some(key) = store.signing_key(user_id).await? {
-        return Ok(key);
-    }
-    store
-        .ensure_signing_key(user_id, &crate::webhooks::new_secret(), chrono::Utc::now())
-        .await
-}
-
-/// Gives the user a new random key; the previous one signs nothing from now on.
-pub async fn rotate_signing_key(
-    store: &Store,
-    user_id: &str,
-) -> Result<SigningKeyRow, sqlx::Error> {
-    store
-        .replace_signing_key(user_id, &crate::webhooks::new_secret(), chrono::Utc::now())
-        .await
-}
 
 /// POSTs `body` to `url` signed with `user_id`'s key, retrying failures (connection errors,
 /// 5xx, 429) with backoff.

@@ -12,9 +12,9 @@ use sqlx::types::Json;
 
 use crate::{
     error::ApiResult,
-    http::validate::{Problems, length_between},
     net::{check_url, parse_outbound_url},
     store::{MonitorRow, ids::new_id},
+    validate::{Problems, length_between},
 };
 
 /// Shortest interval between runs: five minutes.

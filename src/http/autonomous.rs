@@ -14,14 +14,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    chat::run_to_reply,
-    extract::{ApiJson, InternalKey, WorkspaceMember},
+    chat::TurnUsageOut,
+    error_schema::ErrorOut,
+    extract::{ApiJson, InternalKey},
     request_id,
     validate::{Problems, length_between},
 };
@@ -29,15 +30,14 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     chat::{
-        admit::{check_budget, plan_turn},
+        events::TurnReply,
         input::{ChatBody, ChatInput, Surface},
+        turn::{self, TurnEnv, TurnFailure},
     },
     error::{ApiError, ApiResult},
-    workspaces::Role,
 };
 
-/// Requests per minute allowed on the autonomous routes.
-pub const RATE_PER_MINUTE: u32 = 60;
+pub use crate::chat::limits::AUTONOMOUS_PER_MINUTE as RATE_PER_MINUTE;
 /// Most users in one batch.
 const MAX_BATCH: usize = 50;
 /// Turns of a batch running at once.
@@ -104,12 +104,82 @@ pub struct BatchIn {
     pub surface_id: Option<String>,
 }
 
+/// The reply of one run: the turn's reply plus who it ran for.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutonomousRunOut {
+    /// The user the agent worked for.
+    pub uid: String,
+    /// The agent.
+    pub agent_id: String,
+    /// Assistant text.
+    pub content: String,
+    /// Session used.
+    pub session_id: String,
+    /// Distinct tools called, in first-call order.
+    pub tools_used: Vec<String>,
+    /// Token usage.
+    pub usage: TurnUsageOut,
+}
+
+impl AutonomousRunOut {
+    fn new(uid: &str, agent_id: &str, reply: TurnReply) -> Self {
+        Self {
+            uid: uid.to_string(),
+            agent_id: agent_id.to_string(),
+            content: reply.content,
+            session_id: reply.session_id,
+            tools_used: reply.tools_used,
+            usage: reply.usage.into(),
+        }
+    }
+}
+
+/// `{code, message}` of a failed batch item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutonomousErrorOut {
+    /// Stable error code.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// One item of a batch, in the order of `uids`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AutonomousBatchItemOut {
+    /// The run succeeded: `status` is 200.
+    Ok {
+        /// The run's reply.
+        #[serde(flatten)]
+        reply: AutonomousRunOut,
+        /// HTTP status of the item (200).
+        status: u16,
+    },
+    /// The run failed.
+    Failed {
+        /// The user.
+        uid: String,
+        /// HTTP status the run would have answered.
+        status: u16,
+        /// What went wrong.
+        error: AutonomousErrorOut,
+    },
+}
+
+/// The result of `/autonomous/batch`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AutonomousBatchOut {
+    /// One item per user, in the order of `uids`.
+    pub results: Vec<AutonomousBatchItemOut>,
+}
+
 /// Why a run produced no reply.
 enum RunError {
     /// Refused before the turn started.
     Api(ApiError),
     /// The turn failed (provider error, timeout…): its status and error body.
-    Turn(StatusCode, Value),
+    Turn(TurnFailure),
 }
 
 impl From<ApiError> for RunError {
@@ -156,53 +226,35 @@ async fn run_for(
     uid: &str,
     workspace_id: Option<&str>,
     input: &ChatInput,
-) -> Result<Value, RunError> {
+) -> Result<AutonomousRunOut, RunError> {
     let user = state
         .store
         .user_by_id(uid)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
-    let auth = AuthUser { id: user.id };
-    check_budget(state, &auth, &input.message).await?;
-    let (workspace_id, role) = match workspace_id {
-        Some(ws) => {
-            let role = state
-                .store
-                .member_role(ws, &auth.id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::Forbidden("The user is not a member of this workspace".into())
-                })?;
-            (ws.to_string(), role)
-        }
-        None => state
-            .store
-            .first_workspace_of(&auth.id)
-            .await?
-            .ok_or_else(|| ApiError::Conflict("The user has no workspace".into()))?,
-    };
-    let role = Role::parse(&role)
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("stored role {role:?}")))?;
-    let member = WorkspaceMember {
-        user: auth,
-        workspace_id,
-        role,
-    };
-    let plan = plan_turn(state, &member, input, request_id::current()).await?;
-    let (status, mut body) = run_to_reply(state, plan).await;
-    if !status.is_success() {
-        return Err(RunError::Turn(status, body));
+    let env = TurnEnv::of(state);
+    let user = AuthUser { id: user.id };
+    turn::check_budget(&env, &user, &input.message).await?;
+    let member = turn::member_for(&env, user, workspace_id).await?;
+    match turn::run(&env, &member, input, request_id::current()).await? {
+        Ok(reply) => Ok(AutonomousRunOut::new(uid, &input.agent_id, reply)),
+        Err(failure) => Err(RunError::Turn(failure)),
     }
-    body["uid"] = json!(uid);
-    body["agentId"] = json!(input.agent_id);
-    Ok(body)
 }
 
 /// Run one agent turn for a user: `{uid, agentId, content, sessionId, toolsUsed, usage}`.
 #[utoipa::path(post, path = "/autonomous/run", tag = "autonomous", request_body = RunIn,
     security(("apiKey" = [])),
-    responses((status = 200, description = "{uid, agentId, content, sessionId, toolsUsed, usage}"),
-              (status = 400), (status = 401), (status = 403), (status = 404), (status = 429), (status = 502)))]
+    responses((status = 200, body = AutonomousRunOut, description = "the reply"),
+              (status = 400, body = ErrorOut, description = "invalid body (`VALIDATION_ERROR`)"),
+              (status = 401, body = ErrorOut, description = "missing or bad X-Api-Key"),
+              (status = 403, body = ErrorOut, description = "the user is not a member of the workspace, or may not run the agent"),
+              (status = 404, body = ErrorOut, description = "unknown user or agent"),
+              (status = 409, body = ErrorOut, description = "the user has no workspace"),
+              (status = 429, body = ErrorOut, description = "rate limit, token budget or quota spent"),
+              (status = 502, body = ErrorOut, description = "provider error"),
+              (status = 503, body = ErrorOut, description = "no provider available"),
+              (status = 504, body = ErrorOut, description = "the turn timed out")))]
 async fn run(
     State(state): State<AppState>,
     _caller: AutonomousCaller,
@@ -232,7 +284,9 @@ async fn run(
     match run_for(&state, &body.uid, body.workspace_id.as_deref(), &input).await {
         Ok(reply) => Ok(Json(reply).into_response()),
         Err(RunError::Api(e)) => Err(e),
-        Err(RunError::Turn(status, body)) => Ok((status, Json(body)).into_response()),
+        Err(RunError::Turn(failure)) => {
+            Ok((status_of(&failure), Json(failure.body)).into_response())
+        }
     }
 }
 
@@ -240,8 +294,11 @@ async fn run(
 /// `{results: [{uid, status, …reply | error}]}` in the order of `uids`.
 #[utoipa::path(post, path = "/autonomous/batch", tag = "autonomous", request_body = BatchIn,
     security(("apiKey" = [])),
-    responses((status = 200, description = "{results}"), (status = 207, description = "{results} with failures"),
-              (status = 400), (status = 401), (status = 429)))]
+    responses((status = 200, body = AutonomousBatchOut, description = "every run succeeded"),
+              (status = 207, body = AutonomousBatchOut, description = "some runs failed (see each item's status)"),
+              (status = 400, body = ErrorOut, description = "invalid body (`VALIDATION_ERROR`)"),
+              (status = 401, body = ErrorOut, description = "missing or bad X-Api-Key"),
+              (status = 429, body = ErrorOut, description = "rate limit")))]
 async fn batch(
     State(state): State<AppState>,
     _caller: AutonomousCaller,
@@ -270,38 +327,44 @@ async fn batch(
         body.surface_id,
     )?;
     // Owned per-item state: the futures run concurrently inside this request.
-    let results: Vec<(bool, Value)> = futures_util::stream::iter(body.uids)
+    let results: Vec<AutonomousBatchItemOut> = futures_util::stream::iter(body.uids)
         .map(|uid| {
             let (state, input) = (state.clone(), input.clone());
             async move {
                 match run_for(&state, &uid, None, &input).await {
-                    Ok(mut reply) => {
-                        reply["status"] = json!(200);
-                        (true, reply)
-                    }
-                    Err(RunError::Api(e)) => (false, failure(&uid, e.status(), e.body())),
-                    Err(RunError::Turn(status, body)) => (false, failure(&uid, status, body)),
+                    Ok(reply) => AutonomousBatchItemOut::Ok { reply, status: 200 },
+                    Err(RunError::Api(e)) => failure(&uid, e.status(), &e.body()),
+                    Err(RunError::Turn(f)) => failure(&uid, status_of(&f), &f.body),
                 }
             }
         })
         .buffered(BATCH_CONCURRENCY)
         .collect()
         .await;
-    let all_ok = results.iter().all(|(ok, _)| *ok);
+    let all_ok = results
+        .iter()
+        .all(|r| matches!(r, AutonomousBatchItemOut::Ok { .. }));
     let status = if all_ok {
         StatusCode::OK
     } else {
         StatusCode::MULTI_STATUS
     };
-    let results: Vec<Value> = results.into_iter().map(|(_, v)| v).collect();
-    Ok((status, Json(json!({ "results": results }))).into_response())
+    Ok((status, Json(AutonomousBatchOut { results })).into_response())
+}
+
+/// The status a failed turn answers (502 when it carries no valid one).
+fn status_of(failure: &TurnFailure) -> StatusCode {
+    StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY)
 }
 
 /// A failed item of a batch: `{uid, status, error: {code, message}}`.
-fn failure(uid: &str, status: StatusCode, body: Value) -> Value {
-    json!({
-        "uid": uid,
-        "status": status.as_u16(),
-        "error": { "code": body["code"], "message": body["message"] },
-    })
+fn failure(uid: &str, status: StatusCode, body: &Value) -> AutonomousBatchItemOut {
+    AutonomousBatchItemOut::Failed {
+        uid: uid.to_string(),
+        status: status.as_u16(),
+        error: AutonomousErrorOut {
+            code: body["code"].as_str().unwrap_or_default().to_string(),
+            message: body["message"].as_str().unwrap_or_default().to_string(),
+        },
+    }
 }

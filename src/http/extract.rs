@@ -43,43 +43,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Deserialises JSON, naming the offending field on failure.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(path_error)
-}
-
-/// Converts an already-parsed JSON value, naming the offending field on failure.
-pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(path_error)
-}
-
-fn path_error<E: std::fmt::Display + 'static>(err: serde_path_to_error::Error<E>) -> ApiError {
-    let path = err.path().to_string();
-    let inner = err.into_inner();
-    let message = inner.to_string();
-    let syntax = (&inner as &dyn std::any::Any)
-        .downcast_ref::<serde_json::Error>()
-        .is_some_and(|e| e.is_syntax() || e.is_eof());
-    let field = if let Some(rest) = message.strip_prefix("missing field `") {
-        let name = rest.split('`').next().unwrap_or("body");
-        if path == "." {
-            name.to_string()
-        } else {
-            format!("{path}.{name}")
-        }
-    } else if path == "." || syntax {
-        "body".to_string()
-    } else {
-        path
-    };
-    let problem = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
-    ApiError::field(&field, problem)
-}
+pub use crate::validate::{from_value, parse_json};
 
 /// Query parameters; a bad one is a 400 naming it.
 pub struct ApiQuery<T>(pub T);
@@ -133,29 +97,7 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
-/// A caller acting inside a workspace (`X-Workspace-Id`, membership checked).
-#[derive(Debug, Clone)]
-pub struct WorkspaceMember {
-    /// The caller.
-    pub user: AuthUser,
-    /// The workspace.
-    pub workspace_id: String,
-    /// The caller's role there.
-    pub role: Role,
-}
-
-impl WorkspaceMember {
-    /// 403 unless the caller is owner or admin.
-    pub fn require_manager(&self) -> Result<(), ApiError> {
-        if self.role.can_manage() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
-                "Requires the owner or admin role in this workspace".into(),
-            ))
-        }
-    }
-}
+pub use crate::workspaces::WorkspaceMember;
 
 impl WorkspaceMember {
     /// Resolves the workspace of a request (`X-Workspace-Id`, else the caller's oldest) and

@@ -1,7 +1,7 @@
 //! Request ids and response hardening.
 //!
 //! One middleware reads `X-Request-ID` (or makes a UUIDv7), opens a tracing span carrying it,
-//! keeps it in a task-local so error bodies can quote it, echoes it on the response, and adds the
+//! keeps it in a task-local (`crate::request_ctx`) so error bodies can quote it, echoes it on the response, and adds the
 //! security headers. One layer instead of six keeps the hot path short.
 
 use axum::{
@@ -12,17 +12,12 @@ use axum::{
 };
 use tracing::Instrument;
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
+use crate::request_ctx;
 
 /// The `X-Request-ID` header name.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The id of the request being served by this task, if any.
-pub fn current() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
+pub use crate::request_ctx::current;
 
 /// Accepts a client-supplied id only if it is short and printable, so logs stay clean.
 fn accept_client_id(value: &HeaderValue) -> Option<String> {
@@ -59,9 +54,8 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         path = %request.uri().path(),
     );
     let started = std::time::Instant::now();
-    let mut response = REQUEST_ID
-        .scope(id.clone(), next.run(request).instrument(span.clone()))
-        .await;
+    let mut response =
+        request_ctx::scope(id.clone(), next.run(request).instrument(span.clone())).await;
     let status = response.status().as_u16();
     span.in_scope(|| {
         tracing::info!(

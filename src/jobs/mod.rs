@@ -12,9 +12,9 @@ use sqlx::types::Json;
 
 use crate::{
     error::{ApiError, ApiResult},
-    http::{extract::from_value, validate::Problems},
     net::{check_url, parse_outbound_url},
     store::{JobRow, ids::new_id},
+    validate::{Problems, from_value},
 };
 
 /// Job types that really run.

@@ -2,23 +2,19 @@
 //! on the job (and shown to its creator, so it never carries secrets).
 
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::{AgentRunPayload, HttpRequestPayload, WebhookEmitPayload};
 use crate::{
     app::AppState,
     auth::AuthUser,
     chat::{
-        admit::{check_budget, plan_turn},
-        events::Fold,
         input::{ChatInput, Surface},
-        runner::run_turn,
+        turn::{self, TurnEnv},
     },
-    http::extract::{WorkspaceMember, from_value},
     store::JobRow,
     tools::ToolContext,
-    workspaces::Role,
+    validate::from_value,
+    workspaces::{Role, WorkspaceMember},
 };
 
 /// Characters of a response body kept in an `http_request` job's result.
@@ -84,7 +80,8 @@ fn excerpt(text: &str, chars: usize) -> String {
     text.chars().take(chars).collect()
 }
 
-/// One agent turn for the job's creator in the job's workspace, folded like `/agent/chat`.
+/// One agent turn for the job's creator in the job's workspace, through the same turn API
+/// as `/agent/chat`.
 async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Value, String> {
     let p: AgentRunPayload = from_value(payload).map_err(|e| e.to_string())?;
     let role = state
@@ -94,11 +91,12 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
         .map_err(|e| format!("database: {e}"))?
         .and_then(|r| Role::parse(&r))
         .ok_or_else(|| "the job's creator is no longer a member of the workspace".to_string())?;
+    let env = TurnEnv::of(state);
     let user = AuthUser {
         id: job.user_id.clone(),
     };
     // Jobs spend the creator's monthly token budget like chat does.
-    check_budget(state, &user, &p.message)
+    turn::check_budget(&env, &user, &p.message)
         .await
         .map_err(|e| e.public_message())?;
     let member = WorkspaceMember {
@@ -114,24 +112,13 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
         surface_id: job.id.clone(),
         webhook_url: None,
     };
-    let plan = plan_turn(state, &member, &input, None)
+    // When this attempt times out (and this future is dropped), the turn is cancelled and
+    // still records what it did.
+    let result = turn::run(&env, &member, &input, None)
         .await
         .map_err(|e| e.public_message())?;
-    let (tx, mut rx) = mpsc::channel(64);
-    let cancel = CancellationToken::new();
-    // The turn runs on the tracker so that, when this attempt times out (and this future is
-    // dropped), the guard cancels it and it still records what it did.
-    let _cancel_on_drop = cancel.clone().drop_guard();
-    state.tasks.spawn(run_turn(state.clone(), plan, tx, cancel));
-    let mut fold = Fold::default();
-    while let Some(event) = rx.recv().await {
-        fold.push(event);
-    }
-    match fold.finish() {
+    match result {
         Ok(reply) => serde_json::to_value(reply).map_err(|e| e.to_string()),
-        Err(e) => Err(e.body["message"]
-            .as_str()
-            .unwrap_or("the agent turn failed")
-            .to_string()),
+        Err(failure) => Err(failure.message().to_string()),
     }
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::{CONTENT_MAX_CHARS, Owner};
 use crate::{
     error::{ApiError, ApiResult},
-    http::validate::{Problems, length_between},
     store::{MemoryEntryRow, NewMemoryEntry, Store},
+    validate::{Problems, length_between},
 };
 
 /// Most tags on a note.

@@ -1,32 +1,40 @@
 //! Extraction: after a successful turn, a daily entry summarising the exchange is written in
 //! the background, off the request path.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::{
     Owner,
     entries::{Source, add_daily},
     shorten,
 };
-use crate::{
-    app::AppState,
-    chat::{plan::TurnPlan, runner::Stop},
-};
+use crate::app::AppState;
 
 /// Characters kept from each side of the exchange.
 const SIDE_MAX_CHARS: usize = 200;
 
-/// Schedules the daily entry for a finished turn; failed or cut-off turns leave none.
-pub fn remember_turn(state: &AppState, plan: &TurnPlan, outcome: &Result<String, Stop>) {
-    let Ok(reply) = outcome else {
-        return;
-    };
+/// A turn that ended with a reply (the chat module builds it; memory does not know turns).
+#[derive(Debug, Clone, Copy)]
+pub struct FinishedTurn<'a> {
+    /// Whose memory.
+    pub owner: Owner<'a>,
+    /// The session the exchange happened in.
+    pub session_id: &'a str,
+    /// When the turn was admitted (the user message carries this time).
+    pub started_at: DateTime<Utc>,
+    /// The assistant's reply.
+    pub reply: &'a str,
+}
+
+/// Schedules the daily entry for a turn that ended with a reply (failed or cut-off turns
+/// leave none, so callers only pass successful ones).
+pub fn remember_turn(state: &AppState, turn: FinishedTurn<'_>) {
     let store = state.store.clone();
-    let user_id = plan.user_id.clone();
-    let workspace_id = plan.workspace_id.clone();
-    let session_id = plan.session.id.clone();
-    let started_at = plan.started_at;
-    let reply = shorten(reply, SIDE_MAX_CHARS);
+    let user_id = turn.owner.user_id.to_string();
+    let workspace_id = turn.owner.workspace_id.to_string();
+    let session_id = turn.session_id.to_string();
+    let started_at = turn.started_at;
+    let reply = shorten(turn.reply, SIDE_MAX_CHARS);
     state.tasks.spawn(async move {
         // The user message was stored when the turn was admitted, at `started_at`.
         let asked = match store.turn_user_message(&session_id, started_at).await {

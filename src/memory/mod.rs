@@ -20,7 +20,7 @@ pub mod profile;
 pub mod search;
 
 pub use context::{TurnMemory, context_block};
-pub use extract::remember_turn;
+pub use extract::{FinishedTurn, remember_turn};
 pub use search::{MemoryHit, SearchOptions};
 
 /// Whose memory: a user within a workspace.

@@ -2,12 +2,15 @@
 //! the `/webhooks` routes in [`endpoints`] and the delivery worker in [`worker`].
 //!
 //! An event becomes one `webhook_deliveries` row per subscribed endpoint; the worker POSTs
-//! `{id, event, createdAt, data}` signed with the endpoint's own secret, retrying with
-//! exponential backoff. The body is fixed when the row is written, so every attempt sends
+//! `{id, event, createdAt, data}` signed ([`signing`]) with the endpoint's own secret,
+//! retrying with exponential backoff. The body is fixed when the row is written, so every attempt sends
 //! (and signs) the same bytes and receivers can deduplicate on `id` or `X-Astra-Delivery`.
 
 pub mod endpoints;
+pub mod signing;
 pub mod worker;
+
+pub use signing::{rotate_signing_key, sign, signing_key};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};

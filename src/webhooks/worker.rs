@@ -5,10 +5,9 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::future::join_all;
 
-use super::MAX_ATTEMPTS;
+use super::{MAX_ATTEMPTS, sign};
 use crate::{
     app::AppState,
-    chat::reply_webhook::sign,
     net::{check_url, guarded_client, parse_outbound_url},
     store::{DeliveryOutcome, DeliveryRow},
     workers::backoff,

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     error::{ApiError, ApiResult},
-    http::validate::Problems,
     store::{GrantDirection, GrantRow, Store, ids::new_id},
+    validate::Problems,
 };
 
 /// A grant's lifecycle.

@@ -1,11 +1,13 @@
 //! Workspaces: roles, validated inputs and the rules for members, grants and restrictions.
 
 pub mod grants;
+mod member;
 mod members;
 mod service;
 mod usage;
 
 pub use grants::{GrantAnswer, GrantStatus, grant};
+pub use member::WorkspaceMember;
 pub use members::*;
 pub use service::*;
 pub use usage::{WorkspaceUsage, usage};

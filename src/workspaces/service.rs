@@ -7,10 +7,10 @@ use sqlx::types::Json;
 use super::{Role, parse_name, parse_plan};
 use crate::{
     error::{ApiError, ApiResult},
-    http::validate::Problems,
     page::Page,
     providers::PROVIDER_IDS,
     store::{Store, WorkspaceRow, ids::new_id},
+    validate::Problems,
 };
 
 /// Creates a workspace owned by `owner_id`.

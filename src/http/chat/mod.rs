@@ -12,15 +12,17 @@ use axum::{
     },
 };
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+mod dto;
+
+pub use dto::*;
 
 use super::{
     client_ip::ClientIp,
+    error_schema::ErrorOut,
     extract::{ApiJson, WorkspaceMember, from_value},
     idempotency::{self, Idempotency},
     request_id,
@@ -29,13 +31,9 @@ use crate::{
     app::AppState,
     auth::AuthUser,
     chat::{
-        admit::{check_budget, check_rates, plan_turn},
-        events::{ChatEvent, Fold},
         input::{ChatBody, ChatInput, Surface},
         limits::RateDecision,
-        plan::TurnPlan,
-        reply_webhook,
-        runner::run_turn,
+        turn::{self, TurnEnv, TurnResult},
     },
     error::{ApiError, ApiResult},
     store::SessionKey,
@@ -51,6 +49,23 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agent_health))
 }
 
+/// JSON of a response DTO (for bodies that are also stored, like idempotent replays).
+pub(super) fn to_json(out: &impl Serialize) -> ApiResult<Value> {
+    serde_json::to_value(out).map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// A finished turn as an HTTP status and body: 200 with the reply, or the failed turn's
+/// status (502 when it is not a valid status) and error body.
+pub(super) fn turn_response(result: TurnResult) -> ApiResult<(StatusCode, Value)> {
+    match result {
+        Ok(reply) => Ok((StatusCode::OK, to_json(&ChatReplyOut::from(reply))?)),
+        Err(failure) => Ok((
+            StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY),
+            failure.body,
+        )),
+    }
+}
+
 /// Admission shared by both chat routes; returns the validated input, member and rate state.
 async fn admit(
     state: &AppState,
@@ -60,11 +75,12 @@ async fn admit(
     body: Value,
     streaming: bool,
 ) -> ApiResult<(ChatInput, WorkspaceMember, Option<RateDecision>)> {
+    let env = TurnEnv::of(state);
     let input =
         from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
-    check_budget(state, &user, &input.message).await?;
+    turn::check_budget(&env, &user, &input.message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
-    let rate = check_rates(state, ip, &member.user)?;
+    let rate = turn::check_rates(&env, ip, &member.user)?;
     Ok((input, member, rate))
 }
 
@@ -80,32 +96,23 @@ fn add_rate_headers(response: &mut Response, rate: Option<RateDecision>) {
     }
 }
 
-/// Starts the turn on the task tracker; the returned token cancels it.
-fn spawn_turn(state: &AppState, plan: TurnPlan) -> (mpsc::Receiver<ChatEvent>, CancellationToken) {
-    let (tx, rx) = mpsc::channel(64);
-    let cancel = CancellationToken::new();
-    // The turn outlives the request span; its own span carries the ids every log line needs.
-    let span = tracing::info_span!(
-        "turn",
-        request_id = plan.request_id.as_deref().unwrap_or_default(),
-        session_id = %plan.session.id,
-        trace_id = %plan.trace_id,
-        agent_id = %plan.agent_id,
-    );
-    state
-        .tasks
-        .spawn(run_turn(state.clone(), plan, tx, cancel.clone()).instrument(span));
-    (rx, cancel)
-}
-
 /// Send a message; answers `{content, sessionId, toolsUsed, usage}` (or 202 with `webhookUrl`).
 #[utoipa::path(post, path = "/agent/chat", tag = "agent", request_body = ChatBody,
     params(("X-Idempotency-Key" = Option<String>, Header, description = "replay protection, 5 minutes"),
            ("X-Workspace-Id" = Option<String>, Header)),
     security(("bearer" = [])),
-    responses((status = 200, description = "{content, sessionId, toolsUsed, usage}"),
-              (status = 202, description = "{sessionId, status: accepted}"), (status = 400), (status = 404),
-              (status = 422), (status = 429), (status = 502), (status = 503), (status = 504)))]
+    responses((status = 200, body = ChatReplyOut, description = "the reply"),
+              (status = 202, body = ChatAcceptedOut, description = "the reply goes to webhookUrl"),
+              (status = 400, body = ErrorOut, description = "invalid body (`VALIDATION_ERROR`)"),
+              (status = 401, body = ErrorOut, description = "missing or bad credentials"),
+              (status = 403, body = ErrorOut, description = "not allowed (role, provider or model restriction)"),
+              (status = 404, body = ErrorOut, description = "unknown agent or workspace"),
+              (status = 409, body = ErrorOut, description = "idempotent request still in progress"),
+              (status = 422, body = ErrorOut, description = "idempotency key reused with another body"),
+              (status = 429, body = ErrorOut, description = "rate limit, token budget or quota spent"),
+              (status = 502, body = ErrorOut, description = "provider error"),
+              (status = 503, body = ErrorOut, description = "no provider available"),
+              (status = 504, body = ErrorOut, description = "the turn timed out")))]
 async fn chat(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -124,21 +131,19 @@ async fn chat(
         },
         None => None,
     };
-    let plan = plan_turn(&state, &member, &input, request_id::current()).await?;
+    let env = TurnEnv::of(&state);
+    let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
+    let running = turn::start(&env, plan);
     let (status, body) = match input.webhook_url {
         Some(url) => {
-            let body = json!({ "sessionId": plan.session.id, "status": "accepted" });
-            let (rx, _cancel) = spawn_turn(&state, plan);
-            let deliver_state = state.clone();
-            state.tasks.spawn(async move {
-                let reply = fold(rx).await;
-                let (_, payload) = reply_body(reply);
-                reply_webhook::deliver(deliver_state, &user_id, url, "chat.completed", payload)
-                    .await;
-            });
-            (StatusCode::ACCEPTED, body)
+            let accepted = ChatAcceptedOut {
+                session_id: running.session_id().to_string(),
+                status: "accepted",
+            };
+            running.deliver_to_webhook(&env, user_id, url);
+            (StatusCode::ACCEPTED, to_json(&accepted)?)
         }
-        None => run_to_reply(&state, plan).await,
+        None => turn_response(running.reply().await)?,
     };
     if let Some(guard) = guard.as_mut() {
         guard.complete(status, &body).await;
@@ -146,42 +151,6 @@ async fn chat(
     let mut response = (status, Json(body)).into_response();
     add_rate_headers(&mut response, rate);
     Ok(response)
-}
-
-/// Runs a planned turn to its end and folds its events into the JSON reply and status
-/// (`/agent/chat` and `/autonomous/*`); dropping the future (the client went away) cancels
-/// the turn.
-pub(crate) async fn run_to_reply(state: &AppState, plan: TurnPlan) -> (StatusCode, Value) {
-    let (rx, cancel) = spawn_turn(state, plan);
-    let _cancel_on_drop = cancel.drop_guard();
-    reply_body(fold(rx).await)
-}
-
-async fn fold(mut rx: mpsc::Receiver<ChatEvent>) -> Fold {
-    let mut fold = Fold::default();
-    while let Some(event) = rx.recv().await {
-        fold.push(event);
-    }
-    fold
-}
-
-fn reply_body(fold: Fold) -> (StatusCode, Value) {
-    match fold.finish() {
-        Ok(reply) => (
-            StatusCode::OK,
-            serde_json::to_value(reply).unwrap_or_default(),
-        ),
-        Err(e) => {
-            let mut body = e.body;
-            if let Some(id) = request_id::current() {
-                body["requestId"] = Value::String(id);
-            }
-            (
-                StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_GATEWAY),
-                body,
-            )
-        }
-    }
 }
 
 /// Decrements the open-stream gauge when the stream ends or the client leaves.
@@ -204,7 +173,13 @@ impl Drop for StreamGauge {
 /// `tool_result`, then `done` or `error`.
 #[utoipa::path(post, path = "/agent/chat/stream", tag = "agent", request_body = ChatBody,
     params(("X-Workspace-Id" = Option<String>, Header)), security(("bearer" = [])),
-    responses((status = 200, description = "text/event-stream"), (status = 400), (status = 404), (status = 429)))]
+    responses((status = 200, content_type = "text/event-stream",
+                description = "events: session_resolved, content, tool_call, tool_call_complete, tool_result, then done or error"),
+              (status = 400, body = ErrorOut, description = "invalid body (`VALIDATION_ERROR`)"),
+              (status = 401, body = ErrorOut, description = "missing or bad credentials"),
+              (status = 403, body = ErrorOut, description = "not allowed (role, provider or model restriction)"),
+              (status = 404, body = ErrorOut, description = "unknown agent or workspace"),
+              (status = 429, body = ErrorOut, description = "rate limit, token budget or quota spent")))]
 async fn chat_stream(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -213,17 +188,13 @@ async fn chat_stream(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let (input, member, rate) = admit(&state, ip, user, &headers, body, true).await?;
-    let plan = plan_turn(&state, &member, &input, request_id::current()).await?;
-    let (rx, cancel) = spawn_turn(&state, plan);
-    let guard = cancel.drop_guard();
+    let env = TurnEnv::of(&state);
+    let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let gauge = StreamGauge::open(&state);
-    let events = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|event| (event, rx))
-    })
-    .map(move |event| {
-        // The guard and gauge live as long as the stream: dropping the body (client gone)
-        // cancels the turn and closes the gauge.
-        let _ = (&guard, &gauge);
+    // Dropping the body (client gone) drops the event stream, which cancels the turn, and
+    // the gauge, which lives as long as the stream.
+    let events = turn::start(&env, plan).into_events().map(move |event| {
+        let _ = &gauge;
         let sse = Event::default().event(event.name()).json_data(event.data());
         Ok::<_, Infallible>(sse.unwrap_or_else(|_| Event::default().event(event.name())))
     });
@@ -248,12 +219,16 @@ pub struct ResetIn {
 
 /// Archive the active session of agent + surface + surfaceId; the next message starts anew.
 #[utoipa::path(post, path = "/agent/reset", tag = "agent", request_body = ResetIn,
-    security(("bearer" = [])), responses((status = 200, description = "{reset, archived}")))]
+    params(("X-Workspace-Id" = Option<String>, Header)), security(("bearer" = [])),
+    responses((status = 200, body = AgentResetOut, description = "the conversation was reset"),
+              (status = 400, body = ErrorOut, description = "invalid body (`VALIDATION_ERROR`)"),
+              (status = 401, body = ErrorOut, description = "missing or bad credentials"),
+              (status = 403, body = ErrorOut, description = "not a member of the workspace")))]
 async fn reset(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiJson(body): ApiJson<ResetIn>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentResetOut>> {
     let agent_id = body.agent_id.unwrap_or_else(|| "chad".into());
     let surface = body.surface.unwrap_or_default();
     let surface_id = body.surface_id.unwrap_or_else(|| "main".into());
@@ -271,21 +246,29 @@ async fn reset(
         .store
         .archive_sessions(&key, chrono::Utc::now())
         .await?;
-    Ok(Json(json!({
-        "reset": true, "archived": archived, "agentId": agent_id,
-        "surface": surface.as_str(), "surfaceId": surface_id,
-    })))
+    Ok(Json(AgentResetOut {
+        reset: true,
+        archived,
+        agent_id,
+        surface: surface.as_str(),
+        surface_id,
+    }))
 }
 
 /// Active agent states of the calling user.
 #[utoipa::path(get, path = "/agent/presence", tag = "agent", security(("bearer" = [])),
-    responses((status = 200, description = "{agents: [{agentId, sessionId, surface, surfaceId, state, since}]}")))]
-async fn presence(State(state): State<AppState>, user: AuthUser) -> Json<Value> {
-    Json(json!({ "agents": state.presence.list(&user.id) }))
+    responses((status = 200, body = PresenceOut, description = "the caller's agent states"),
+              (status = 401, body = ErrorOut, description = "missing or bad credentials")))]
+async fn presence(State(state): State<AppState>, user: AuthUser) -> Json<PresenceOut> {
+    let agents = state.presence.list(&user.id);
+    Json(PresenceOut {
+        agents: agents.into_iter().map(PresenceEntryOut::from).collect(),
+    })
 }
 
 /// Simple liveness of the agent routes.
-#[utoipa::path(get, path = "/agent/health", tag = "agent", responses((status = 200, description = "{status: ok}")))]
-async fn agent_health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/agent/health", tag = "agent",
+    responses((status = 200, body = AgentHealthOut, description = "the agent routes are up")))]
+async fn agent_health() -> Json<AgentHealthOut> {
+    Json(AgentHealthOut { status: "ok" })
 }

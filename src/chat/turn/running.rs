@@ -1,0 +1,128 @@
+//! A started turn and the three ways to consume it: the folded reply, the event stream, or
+//! delivery of the reply to a `webhookUrl`.
+
+use futures_util::Stream;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::Instrument;
+
+use super::TurnEnv;
+use crate::{
+    app::AppState,
+    chat::{
+        events::{ApiErrorData, ChatEvent, Fold, TurnReply},
+        plan::TurnPlan,
+        reply_webhook,
+        runner::run_turn,
+    },
+};
+
+/// Events buffered between the loop and its consumer.
+const EVENT_BUFFER: usize = 64;
+
+/// A failed turn: the HTTP status it maps to and its error body (`code`, `message`, extras).
+pub type TurnFailure = ApiErrorData;
+
+/// How a turn ended: its reply, or why it failed.
+pub type TurnResult = Result<TurnReply, TurnFailure>;
+
+/// A turn running on the task tracker. Dropping it (or what it turned into) cancels the turn
+/// as a client disconnect; the turn still records what it did.
+pub struct RunningTurn {
+    session_id: String,
+    request_id: Option<String>,
+    events: mpsc::Receiver<ChatEvent>,
+    cancel: DropGuard,
+}
+
+impl RunningTurn {
+    /// Spawns the loop of `plan`.
+    pub(super) fn spawn(state: &AppState, plan: TurnPlan) -> Self {
+        let (tx, events) = mpsc::channel(EVENT_BUFFER);
+        let cancel = CancellationToken::new();
+        // The turn outlives the request span; its own span carries the ids every log line
+        // needs.
+        let span = tracing::info_span!(
+            "turn",
+            request_id = plan.request_id.as_deref().unwrap_or_default(),
+            session_id = %plan.session.id,
+            trace_id = %plan.trace_id,
+            agent_id = %plan.agent_id,
+        );
+        let session_id = plan.session.id.clone();
+        let request_id = plan.request_id.clone();
+        state
+            .tasks
+            .spawn(run_turn(state.clone(), plan, tx, cancel.clone()).instrument(span));
+        Self {
+            session_id,
+            request_id,
+            events,
+            cancel: cancel.drop_guard(),
+        }
+    }
+
+    /// The session the turn runs in.
+    pub fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// Waits for the end of the turn and folds its events into the reply; a failure's body
+    /// quotes the request id the turn was planned under.
+    pub async fn reply(self) -> TurnResult {
+        let Self {
+            request_id,
+            events,
+            cancel,
+            ..
+        } = self;
+        let result = fold(events).await;
+        drop(cancel);
+        result.map_err(|mut failure| {
+            if let Some(id) = request_id {
+                failure.body["requestId"] = Value::String(id);
+            }
+            failure
+        })
+    }
+
+    /// The turn's events as they happen (`session_resolved` … `done` or `error`); dropping
+    /// the stream cancels the turn.
+    pub fn into_events(self) -> impl Stream<Item = ChatEvent> + Send + 'static {
+        futures_util::stream::unfold((self.events, self.cancel), |(mut rx, guard)| async move {
+            rx.recv().await.map(|event| (event, (rx, guard)))
+        })
+    }
+
+    /// Lets the turn finish on its own and POSTs its reply (or error body) to `url`, signed
+    /// with `user_id`'s key, as a `chat.completed` delivery.
+    pub fn deliver_to_webhook(self, env: &TurnEnv<'_>, user_id: String, url: reqwest::Url) {
+        // Nobody waits for this turn: it must not be cancelled when the request ends.
+        let _token = self.cancel.disarm();
+        let state = env.runtime.clone();
+        let events = self.events;
+        env.runtime.tasks.spawn(async move {
+            let payload = match fold(events).await {
+                Ok(reply) => match serde_json::to_value(reply) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not encode the reply; not delivered");
+                        return;
+                    }
+                },
+                Err(failure) => failure.body,
+            };
+            reply_webhook::deliver(state, &user_id, url, "chat.completed", payload).await;
+        });
+    }
+}
+
+/// Collects the events until the loop closes the channel.
+async fn fold(mut events: mpsc::Receiver<ChatEvent>) -> TurnResult {
+    let mut fold = Fold::default();
+    while let Some(event) = events.recv().await {
+        fold.push(event);
+    }
+    fold.finish()
+}

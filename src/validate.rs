@@ -1,0 +1,104 @@
+//! Input validation shared by every layer: collecting field problems into one 400
+//! `VALIDATION_ERROR` with `details`, and JSON → typed input with the offending field named.
+//!
+//! It lives next to the error type (not in `http/`) because domain modules validate their own
+//! inputs; the HTTP layer re-exports it from `http::validate` and `http::extract`.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// Accumulates per-field problems; `finish` turns them into one error.
+#[derive(Debug, Default)]
+pub struct Problems {
+    fields: Map<String, Value>,
+}
+
+impl Problems {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records a problem for `field` (the first one per field wins).
+    pub fn add(&mut self, field: &str, problem: impl Into<String>) {
+        self.fields
+            .entry(field.to_string())
+            .or_insert_with(|| Value::String(problem.into()));
+    }
+
+    /// Records a problem when `bad` is true.
+    pub fn check(&mut self, bad: bool, field: &str, problem: impl Into<String>) {
+        if bad {
+            self.add(field, problem);
+        }
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// `Ok(())` when empty, else the 400 error.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        let message = self
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(ApiError::Validation {
+            message,
+            details: Value::Object(self.fields),
+        })
+    }
+}
+
+/// Checks that a string's length in characters lies in `min..=max`.
+pub fn length_between(value: &str, min: usize, max: usize) -> bool {
+    let n = value.chars().count();
+    n >= min && n <= max
+}
+
+/// Deserialises JSON, naming the offending field on failure.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(path_error)
+}
+
+/// Converts an already-parsed JSON value, naming the offending field on failure.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(path_error)
+}
+
+/// One 400 naming the field serde stopped at (`body` for syntax errors and the root).
+fn path_error<E: std::fmt::Display + 'static>(err: serde_path_to_error::Error<E>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let message = inner.to_string();
+    let syntax = (&inner as &dyn std::any::Any)
+        .downcast_ref::<serde_json::Error>()
+        .is_some_and(|e| e.is_syntax() || e.is_eof());
+    let field = if let Some(rest) = message.strip_prefix("missing field `") {
+        let name = rest.split('`').next().unwrap_or("body");
+        if path == "." {
+            name.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    } else if path == "." || syntax {
+        "body".to_string()
+    } else {
+        path
+    };
+    let problem = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_string();
+    ApiError::field(&field, problem)
+}
