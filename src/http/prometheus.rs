@@ -2,7 +2,9 @@
 //!
 //! The route is on the public list because a scraper's `ASTRA_METRICS_TOKEN` bearer is not a
 //! JWT; the handler guards itself: the internal `X-Api-Key` or that token (compared in
-//! constant time), anything else 401 — a user's JWT included, since metrics are operator data.
+//! constant time). Anything else, no credentials or a user's JWT alike, is 403 `FORBIDDEN`:
+//! the route is public at the gate (public routes never answer 401, a rule the suite checks),
+//! and metrics are operator data no user credential opens.
 
 use std::sync::Arc;
 
@@ -40,7 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, body = String, content_type = "text/plain; version=0.0.4",
             description = "Prometheus text exposition format"),
-        (status = 401, body = ErrorOut, description = "neither the internal key nor the metrics token"),
+        (status = 403, body = ErrorOut, description = "neither the internal key nor the metrics token"),
         (status = 503, body = ErrorOut, description = "the database is unavailable")))]
 async fn prometheus(
     State(state): State<AppState>,
@@ -49,7 +51,7 @@ async fn prometheus(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if internal.is_err() && !metrics_token_ok(&state, &headers) {
-        return Err(ApiError::Unauthorized(
+        return Err(ApiError::Forbidden(
             "X-Api-Key or the metrics bearer token required".into(),
         ));
     }

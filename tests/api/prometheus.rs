@@ -163,16 +163,16 @@ async fn only_the_internal_key_or_the_metrics_token_may_scrape() {
     c.app
         .send(Method::GET, PATH, None, &[])
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .expect_error(403, "FORBIDDEN");
     // A user's JWT is a valid credential elsewhere, but metrics are operator data.
     c.app
         .get(PATH, &c.token)
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .expect_error(403, "FORBIDDEN");
     c.app
         .get(PATH, "scraper-token-wrong-456789")
         .await
-        .expect_error(401, "UNAUTHORIZED");
+        .expect_error(403, "FORBIDDEN");
     let r = c.app.get(PATH, METRICS_TOKEN).await.expect(200);
     parse(&r.text);
     assert!(r.text.contains("# TYPE astra_http_requests_total counter"));
