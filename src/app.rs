@@ -76,6 +76,8 @@ pub struct AppInner {
     pub global_agents: GlobalAgents,
     /// Agents seeded into a workspace by onboarding.
     pub starter_agents: Vec<AgentConfig>,
+    /// Renders the process-wide Prometheus recorder (shared by every app in the process).
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl Deref for AppState {
@@ -133,8 +135,8 @@ impl AppState {
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
             .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
         let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes);
-        let ip_limiter = RateLimiter::new(config.limits.ip_per_minute);
-        let user_limiter = RateLimiter::new(config.limits.user_per_minute);
+        let ip_limiter = RateLimiter::new(config.limits.ip_per_minute).named("ip");
+        let user_limiter = RateLimiter::new(config.limits.user_per_minute).named("user");
         let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
@@ -152,7 +154,7 @@ impl AppState {
             tool_cache,
             ip_limiter,
             user_limiter,
-            autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE),
+            autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE).named("autonomous"),
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             shutdown: CancellationToken::new(),
@@ -160,6 +162,7 @@ impl AppState {
             open_streams: AtomicI64::new(0),
             global_agents,
             starter_agents,
+            metrics: crate::observability::handle(),
         })))
     }
 }

@@ -7,6 +7,7 @@ mod cidr;
 mod dos;
 mod duration;
 mod file;
+mod metrics;
 mod security;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
@@ -76,6 +77,8 @@ pub struct Config {
     pub jwt_refresh_ttl: Duration,
     /// Key for internal routes (`INTERNAL_API_KEY`); unset refuses every internal call.
     pub internal_api_key: Option<Secret>,
+    /// Bearer token of `/metrics/prometheus` for scrapers (`ASTRA_METRICS_TOKEN`, ≥ 16 chars).
+    pub metrics_token: Option<Secret>,
     /// Allow outbound calls to private addresses (`ASTRA_ALLOW_PRIVATE_URLS`).
     pub allow_private_urls: bool,
     /// Allowed CORS origins (`ASTRA_CORS_ORIGINS`, comma separated; `*` for any).
@@ -135,6 +138,7 @@ impl Default for Config {
             jwt_access_ttl: Duration::from_secs(15 * 60),
             jwt_refresh_ttl: Duration::from_secs(7 * 24 * 3600),
             internal_api_key: None,
+            metrics_token: None,
             allow_private_urls: false,
             cors_origins: Vec::new(),
             password_memory_kib: 19 * 1024,
@@ -224,6 +228,7 @@ impl Config {
                 parse_duration(&v).context("JWT_REFRESH_EXPIRES: expected e.g. 7d")?;
         }
         self.internal_api_key = env("INTERNAL_API_KEY").map(Secret::new);
+        self.metrics_token = metrics::metrics_token(env)?;
         if let Some(v) = env("ASTRA_ALLOW_PRIVATE_URLS") {
             self.allow_private_urls =
                 parse_bool(&v).context("ASTRA_ALLOW_PRIVATE_URLS: expected true or false")?;

@@ -18,6 +18,7 @@ pub mod http;
 pub mod jobs;
 pub mod memory;
 pub mod net;
+pub mod observability;
 pub mod page;
 pub mod providers;
 pub mod request_ctx;

@@ -83,7 +83,7 @@ impl AuthService {
 
     /// Limits `/auth/*` to `per_minute` requests per client IP (0 = no limit).
     pub fn with_ip_limit(mut self, per_minute: u32) -> Self {
-        self.ip_limiter = RateLimiter::new(per_minute);
+        self.ip_limiter = RateLimiter::new(per_minute).named("auth");
         self
     }
 

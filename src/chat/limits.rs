@@ -127,6 +127,7 @@ pub const MAX_RATE_KEYS: usize = 100_000;
 /// Fixed-window counters keyed by IP or user.
 pub struct RateLimiter {
     limit: u32,
+    kind: &'static str,
     max_keys: usize,
     windows: Mutex<Windows>,
 }
@@ -167,9 +168,16 @@ impl RateLimiter {
     pub fn with_max_keys(limit: u32, max_keys: usize) -> Self {
         Self {
             limit,
+            kind: "other",
             max_keys: max_keys.max(1),
             windows: Mutex::new(Windows::default()),
         }
+    }
+
+    /// Names the limiter in `astra_rate_limited_total{kind}`.
+    pub fn named(mut self, kind: &'static str) -> Self {
+        self.kind = kind;
+        self
     }
 
     /// Counts one request for `key`; `None` when the limiter is off.
@@ -210,6 +218,8 @@ impl RateLimiter {
         let allowed = entry.1 < self.limit;
         if allowed {
             entry.1 += 1;
+        } else {
+            crate::observability::rate_limited(self.kind);
         }
         let elapsed = now.duration_since(entry.0);
         Some(RateDecision {

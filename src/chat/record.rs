@@ -54,6 +54,7 @@ pub async fn record(
         ),
         Err(Stop::Failed(e)) => ("error", Some(e.public_message())),
     };
+    crate::observability::turn(status, &usage, log.calls.iter().map(|c| c.latency_ms));
     let (prompt, completion) = log.totals();
     let inference: Vec<_> = log
         .calls

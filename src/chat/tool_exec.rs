@@ -42,6 +42,13 @@ pub async fn execute_round(
 ) -> Vec<ToolOutcome> {
     join_all(calls.iter().map(|call| async move {
         let outcome = execute_one(state, ctx, offered, call, timeout).await;
+        crate::observability::tool_call(
+            &call.name,
+            offered,
+            outcome.error.is_none(),
+            outcome.cached,
+            outcome.duration_ms,
+        );
         let _ = events
             .send(ChatEvent::ToolResult {
                 name: call.name.clone(),

@@ -17,8 +17,10 @@ mod idempotency;
 pub mod jobs;
 pub mod memory;
 pub mod memory_profiles;
+mod metrics_layer;
 pub mod onboarding;
 mod openapi;
+pub mod prometheus;
 pub mod provider_credentials;
 pub mod public;
 pub mod request_id;
@@ -56,6 +58,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     let (routes, mut doc) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(system::router())
+        .merge(prometheus::router())
         .merge(auth::router())
         .merge(workspaces::router())
         .merge(provider_credentials::router())
@@ -95,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(|| async { ApiError::NotFound("No such route".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(metrics_layer::record))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(middleware::from_fn(request_id::middleware))

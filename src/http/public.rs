@@ -10,6 +10,8 @@ use axum::http::Method;
 pub const PUBLIC_ROUTES: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("GET", "/readiness"),
+    // A scraper's ASTRA_METRICS_TOKEN is not a JWT: the handler checks it or the internal key.
+    ("GET", "/metrics/prometheus"),
     ("GET", "/openapi.json"),
     ("POST", "/auth/register"),
     ("POST", "/auth/login"),

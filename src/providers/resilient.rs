@@ -209,6 +209,7 @@ fn record(
         Some(ProviderError::RateLimited { .. }) => Some(429),
         _ => None,
     };
+    crate::observability::inference_attempt(&target.provider, err);
     AttemptRecord {
         provider: target.provider.clone(),
         model: target.model.clone(),

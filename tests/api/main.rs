@@ -23,6 +23,7 @@ mod memory_profiles;
 mod onboarding;
 mod openapi_schemas;
 mod plumbing;
+mod prometheus;
 mod providers;
 mod security;
 mod sessions;
