@@ -1,7 +1,8 @@
 //! A fresh database per test, opened as a [`Store`], and the few rows the tests build on.
 //!
-//! The per-test PostgreSQL database mirrors `tests/api/helpers.rs` (`TestDb`): created from
-//! `ASTRA_TEST_DATABASE_URL`, dropped when the test ends.
+//! The per-test database is the integration suite's `TestDb` (`tests/api/helpers/db.rs`): a
+//! SQLite temp file, or a PostgreSQL database made from `ASTRA_TEST_DATABASE_URL` and dropped
+//! when the test ends.
 
 use astra::{
     config::Config,
@@ -9,14 +10,17 @@ use astra::{
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
+
+#[path = "../api/helpers/db.rs"]
+mod db;
+pub use db::TestDb;
 use sqlx::types::Json;
 
 /// A migrated store on a database of its own; the database goes with it.
 pub struct TestStore {
     pub store: Store,
-    admin_url: Option<String>,
-    name: Option<String>,
-    _dir: tempfile::TempDir,
+    // Dropped after the store's pool: drops the PostgreSQL database (or the SQLite temp dir).
+    _db: TestDb,
 }
 
 impl std::ops::Deref for TestStore {
@@ -47,65 +51,17 @@ impl TestStore {
     }
 
     async fn open(max_connections: u32) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (url, admin_url, name) = match std::env::var("ASTRA_TEST_DATABASE_URL") {
-            Ok(admin_url) => {
-                let name = format!("astra_s_{}", uuid::Uuid::now_v7().simple());
-                let url = create_database(&admin_url, &name).await;
-                (Some(url), Some(admin_url), Some(name))
-            }
-            Err(_) => (None, None, None),
-        };
+        // The same per-test database as the integration suite (one implementation for both).
+        let db = TestDb::new().await;
         let config = Config {
-            database_url: url,
+            database_url: db.url.clone(),
             db_max_connections: max_connections,
-            data_dir: dir.path().to_path_buf(),
+            data_dir: db.data_dir.clone(),
             ..Config::default()
         };
         let store = Store::connect(&config).await.expect("connect");
         store.migrate().await.expect("migrate");
-        Self {
-            store,
-            admin_url,
-            name,
-            _dir: dir,
-        }
-    }
-}
-
-async fn create_database(admin_url: &str, name: &str) -> String {
-    let pool = sqlx::PgPool::connect(admin_url)
-        .await
-        .expect("ASTRA_TEST_DATABASE_URL must point at a reachable PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&pool)
-        .await
-        .expect("create test database");
-    pool.close().await;
-    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
-    format!("{base}/{name}")
-}
-
-impl Drop for TestStore {
-    fn drop(&mut self) {
-        let (Some(admin), Some(name)) = (self.admin_url.clone(), self.name.clone()) else {
-            return;
-        };
-        // The test's runtime is going away; drop the database from a runtime of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("rt");
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
+        Self { store, _db: db }
     }
 }
 
