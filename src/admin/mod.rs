@@ -47,7 +47,7 @@ pub async fn health(state: &AppState) -> Health {
     let db_ok = state.store.ping().await;
     let db_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let active_sessions = if db_ok {
-        state.store.active_session_count().await.ok()
+        state.store.admin().active_session_count().await.ok()
     } else {
         None
     };
@@ -86,6 +86,7 @@ pub async fn agents(
         .collect();
     let remaining = page.limit - i64::try_from(items.len()).unwrap_or(0);
     let (rows, stored) = store
+        .admin()
         .all_workspace_agents(remaining, (page.offset - g).max(0))
         .await?;
     for row in rows {
@@ -97,6 +98,7 @@ pub async fn agents(
 /// A user by id; 404 when there is none.
 pub async fn user(store: &Store, uid: &str) -> ApiResult<UserRow> {
     store
+        .users()
         .user_by_id(uid)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))
@@ -126,6 +128,7 @@ pub async fn active_sessions(
         status: Some("active"),
     };
     let (rows, total) = store
+        .sessions()
         .list_sessions(&filter, page.limit, page.offset)
         .await?;
     Ok((user, rows, total))
@@ -134,6 +137,6 @@ pub async fn active_sessions(
 /// A user's last `limit` audit entries, newest first.
 pub async fn audit(store: &Store, uid: &str, limit: i64) -> ApiResult<(UserRow, Vec<AuditRow>)> {
     let user = user(store, uid).await?;
-    let entries = store.audit_entries(&user.id, limit).await?;
+    let entries = store.admin().audit_entries(&user.id, limit).await?;
     Ok((user, entries))
 }

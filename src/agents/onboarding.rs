@@ -78,7 +78,7 @@ pub async fn setup(
     workspace_name: Option<&str>,
     plan: Option<&str>,
 ) -> ApiResult<Onboarded> {
-    if let Some(existing) = store.onboarded_workspace(user_id).await? {
+    if let Some(existing) = store.onboarding().onboarded_workspace(user_id).await? {
         return load(store, &existing, user_id, false).await;
     }
     let name = parse_name(workspace_name.unwrap_or("My Workspace"))
@@ -99,15 +99,17 @@ pub async fn setup(
         updated_at: now,
     };
     let docs = starters.iter().map(encode).collect::<ApiResult<Vec<_>>>()?;
-    if !store.onboard(&ws, &docs, now).await? {
+    if !store.onboarding().onboard(&ws, &docs, now).await? {
         // A concurrent call won the race; answer with its workspace.
         let existing = store
+            .onboarding()
             .onboarded_workspace(user_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("onboarding conflict without a recorded run"))?;
         return load(store, &existing, user_id, false).await;
     }
     store
+        .users()
         .audit(
             user_id,
             Some(&ws.id),
@@ -121,16 +123,18 @@ pub async fn setup(
 
 async fn load(store: &Store, ws_id: &str, user_id: &str, created: bool) -> ApiResult<Onboarded> {
     let workspace = store
+        .workspaces()
         .workspace(ws_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
     let agents = store
+        .agents()
         .agents_of(ws_id)
         .await?
         .into_iter()
         .map(AgentView::try_from)
         .collect::<ApiResult<_>>()?;
-    let role = store.member_role(ws_id, user_id).await?;
+    let role = store.workspaces().member_role(ws_id, user_id).await?;
     Ok(Onboarded {
         workspace,
         agents,

@@ -62,6 +62,7 @@ pub async fn create(
     };
     apply(&mut row, spec);
     store
+        .memory_profiles()
         .insert_memory_profile(&row)
         .await
         .map_err(duplicate_name)?;
@@ -70,12 +71,16 @@ pub async fn create(
 
 /// One page of the workspace's profiles, oldest first, and how many there are.
 pub async fn list(store: &Store, ws: &str, page: Page) -> ApiResult<(Vec<MemoryProfileRow>, i64)> {
-    Ok(store.memory_profiles(ws, page.limit, page.offset).await?)
+    Ok(store
+        .memory_profiles()
+        .memory_profiles(ws, page.limit, page.offset)
+        .await?)
 }
 
 /// One profile of the workspace.
 pub async fn get(store: &Store, ws: &str, id: &str) -> ApiResult<MemoryProfileRow> {
     store
+        .memory_profiles()
         .memory_profile(ws, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Memory profile"))
@@ -92,6 +97,7 @@ pub async fn update(
     apply(&mut row, input.validate()?);
     row.updated_at = super::stored_now();
     if !store
+        .memory_profiles()
         .update_memory_profile(&row)
         .await
         .map_err(duplicate_name)?
@@ -104,6 +110,7 @@ pub async fn update(
 /// Deletes a profile; assigned to agents it is 409 unless `force`, which clears them.
 pub async fn delete(store: &Store, ws: &str, actor: &str, id: &str, force: bool) -> ApiResult<()> {
     let outcome = store
+        .memory_profiles()
         .delete_memory_profile(ws, id, force, actor, super::stored_now(), |config| {
             let mut config = AgentConfig::from_doc(config)?;
             config.memory_profile_id = None;
@@ -136,14 +143,14 @@ pub async fn assignment(
     ws: &str,
     agent_id: &str,
 ) -> ApiResult<Option<MemoryProfileRow>> {
-    let Some(row) = env.store.agent(ws, agent_id).await? else {
+    let Some(row) = env.store.agents().agent(ws, agent_id).await? else {
         return match env.globals.get(agent_id) {
             Some(_) => Ok(None),
             None => Err(ApiError::not_found("Agent")),
         };
     };
     match &decode(row.config)?.memory_profile_id {
-        Some(id) => Ok(env.store.memory_profile(ws, id).await?),
+        Some(id) => Ok(env.store.memory_profiles().memory_profile(ws, id).await?),
         None => Ok(None),
     }
 }
@@ -159,9 +166,15 @@ pub async fn assign(
 ) -> ApiResult<Option<MemoryProfileRow>> {
     let row = require_own(env, ws, agent_id).await?;
     let profile = match profile_id {
-        Some(id) => Some(env.store.memory_profile(ws, id).await?.ok_or_else(|| {
-            ApiError::field("profileId", "no such memory profile in this workspace")
-        })?),
+        Some(id) => Some(
+            env.store
+                .memory_profiles()
+                .memory_profile(ws, id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field("profileId", "no such memory profile in this workspace")
+                })?,
+        ),
         None => None,
     };
     let mut config = decode(row.config)?;

@@ -52,7 +52,7 @@ pub async fn resolve_agent(
     agent_id: &str,
     now: DateTime<Utc>,
 ) -> ApiResult<ResolvedAgent> {
-    if let Some(row) = store.agent_cached(workspace_id, agent_id).await? {
+    if let Some(row) = store.agents().agent_cached(workspace_id, agent_id).await? {
         return Ok(ResolvedAgent {
             config: decode(row.config)?,
             source: AgentSource::Own,
@@ -65,8 +65,14 @@ pub async fn resolve_agent(
             source: AgentSource::Global,
         });
     }
-    if let Some(grant) = store.grant_for(workspace_id, agent_id, now).await?
-        && let Some(row) = store.agent_cached(&grant.workspace_id, agent_id).await?
+    if let Some(grant) = store
+        .grants()
+        .grant_for(workspace_id, agent_id, now)
+        .await?
+        && let Some(row) = store
+            .agents()
+            .agent_cached(&grant.workspace_id, agent_id)
+            .await?
     {
         return Ok(ResolvedAgent {
             config: decode(row.config)?,
@@ -76,7 +82,11 @@ pub async fn resolve_agent(
             },
         });
     }
-    if store.agent_exists_elsewhere(agent_id, workspace_id).await? {
+    if store
+        .agents()
+        .agent_exists_elsewhere(agent_id, workspace_id)
+        .await?
+    {
         return Err(ApiError::Forbidden(format!(
             "Agent {agent_id:?} belongs to another workspace and is not granted to this one"
         )));

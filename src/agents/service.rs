@@ -102,6 +102,7 @@ pub fn global_is_readonly() -> ApiError {
 pub async fn list(env: &AgentEnv<'_>, ws: &str) -> ApiResult<Vec<AgentView>> {
     let own: Vec<AgentView> = env
         .store
+        .agents()
         .agents_of(ws)
         .await?
         .into_iter()
@@ -120,7 +121,7 @@ pub async fn list(env: &AgentEnv<'_>, ws: &str) -> ApiResult<Vec<AgentView>> {
 
 /// The workspace's agent, else the global one; another workspace's agent is 404.
 pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str) -> ApiResult<AgentView> {
-    if let Some(row) = env.store.agent(ws, id).await? {
+    if let Some(row) = env.store.agents().agent(ws, id).await? {
         return row.try_into();
     }
     env.globals
@@ -160,6 +161,7 @@ pub async fn create(
     let now = super::stored_now();
     match env
         .store
+        .agents()
         .insert_agent(ws, &encode(&config)?, actor, now)
         .await
     {
@@ -172,6 +174,7 @@ pub async fn create(
         other => other?,
     }
     env.store
+        .users()
         .audit(
             actor,
             Some(ws),
@@ -214,10 +217,12 @@ pub(super) async fn save(
     check_workspace_rules(env, ws, config).await?;
     let row = env
         .store
+        .agents()
         .update_agent(ws, &encode(config)?, actor, super::stored_now())
         .await?
         .ok_or_else(|| ApiError::not_found("Agent"))?;
     env.store
+        .users()
         .audit(
             actor,
             Some(ws),
@@ -232,10 +237,11 @@ pub(super) async fn save(
 /// Deletes a workspace agent and its history.
 pub async fn delete(env: &AgentEnv<'_>, ws: &str, actor: &str, id: &str) -> ApiResult<()> {
     require_own(env, ws, id).await?;
-    if !env.store.delete_agent(ws, id).await? {
+    if !env.store.agents().delete_agent(ws, id).await? {
         return Err(ApiError::not_found("Agent"));
     }
     env.store
+        .users()
         .audit(
             actor,
             Some(ws),
@@ -249,7 +255,7 @@ pub async fn delete(env: &AgentEnv<'_>, ws: &str, actor: &str, id: &str) -> ApiR
 
 /// The workspace's own agent; a global one is 403 (read-only), anything else 404.
 pub(super) async fn require_own(env: &AgentEnv<'_>, ws: &str, id: &str) -> ApiResult<AgentRow> {
-    match env.store.agent(ws, id).await? {
+    match env.store.agents().agent(ws, id).await? {
         Some(row) => Ok(row),
         None if env.globals.get(id).is_some() => Err(global_is_readonly()),
         None => Err(ApiError::not_found("Agent")),
@@ -265,6 +271,7 @@ pub(super) async fn check_workspace_rules(
 ) -> ApiResult<()> {
     let row = env
         .store
+        .workspaces()
         .workspace(ws)
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
@@ -302,7 +309,12 @@ pub(super) async fn check_workspace_rules(
         p.add(field, problem);
     }
     if let Some(profile) = &config.memory_profile_id
-        && env.store.memory_profile(ws, profile).await?.is_none()
+        && env
+            .store
+            .memory_profiles()
+            .memory_profile(ws, profile)
+            .await?
+            .is_none()
     {
         p.add(
             "memoryProfileId",

@@ -65,7 +65,7 @@ pub async fn list(
     id: &str,
     page: Page,
 ) -> ApiResult<(Vec<VersionView>, i64)> {
-    if env.store.agent(ws, id).await?.is_none() {
+    if env.store.agents().agent(ws, id).await?.is_none() {
         let global = env
             .globals
             .get(id)
@@ -79,6 +79,7 @@ pub async fn list(
     }
     let (rows, total) = env
         .store
+        .agents()
         .agent_versions(ws, id, page.limit, page.offset)
         .await?;
     let items = rows.into_iter().map(VersionView::try_from);
@@ -87,7 +88,7 @@ pub async fn list(
 
 /// One version of an agent.
 pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str, version: i64) -> ApiResult<VersionView> {
-    if env.store.agent(ws, id).await?.is_none() {
+    if env.store.agents().agent(ws, id).await?.is_none() {
         return match env.globals.get(id) {
             Some(g) if version == 1 => Ok(global_version(g, env.globals)),
             Some(_) => Err(ApiError::not_found("Version")),
@@ -95,6 +96,7 @@ pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str, version: i64) -> ApiRes
         };
     }
     env.store
+        .agents()
         .agent_version(ws, id, version)
         .await?
         .map(VersionView::try_from)
@@ -114,13 +116,19 @@ pub async fn rollback(
     require_own(env, ws, id).await?;
     let mut config = decode(
         env.store
+            .agents()
             .agent_version(ws, id, version)
             .await?
             .ok_or_else(|| ApiError::not_found("Version"))?
             .config,
     )?;
     if let Some(profile) = &config.memory_profile_id
-        && env.store.memory_profile(ws, profile).await?.is_none()
+        && env
+            .store
+            .memory_profiles()
+            .memory_profile(ws, profile)
+            .await?
+            .is_none()
     {
         config.memory_profile_id = None;
     }
@@ -142,6 +150,7 @@ pub async fn label(
     }
     if !env
         .store
+        .agents()
         .label_agent_version(ws, id, version, label)
         .await?
     {

@@ -127,7 +127,7 @@ impl AuthService {
             token_version: 0,
             created_at: Utc::now(),
         };
-        match store.insert_user(&user).await {
+        match store.users().insert_user(&user).await {
             Err(e) if is_unique_violation(&e) => {
                 return Err(ApiError::Conflict("Email is already registered".into()));
             }
@@ -135,6 +135,7 @@ impl AuthService {
         }
         let tokens = self.issue(store, &user).await?;
         store
+            .users()
             .audit(
                 &user.id,
                 None,
@@ -163,6 +164,7 @@ impl AuthService {
         // each other out.
         let slot = self.gate.acquire().await?;
         let attempts = match store
+            .users()
             .admit_login_attempt(email, now, now - LOCK_WINDOW, MAX_FAILED_LOGINS)
             .await?
         {
@@ -173,7 +175,7 @@ impl AuthService {
                 return Err(ApiError::RateLimit { retry_after });
             }
         };
-        let user = store.user_by_email(email).await?;
+        let user = store.users().user_by_email(email).await?;
         let hasher = self.hasher.clone();
         let password = password.to_string();
         let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -182,9 +184,10 @@ impl AuthService {
             .await?;
         match user {
             Some(user) if ok => {
-                store.clear_login_failures(email).await?;
+                store.users().clear_login_failures(email).await?;
                 let tokens = self.issue(store, &user).await?;
                 store
+                    .users()
                     .audit(&user.id, None, "auth.login", None, json!({}))
                     .await?;
                 Ok((user, tokens))
@@ -194,6 +197,7 @@ impl AuthService {
                 // Failures for unknown emails have no user to file them under.
                 if let Some(user) = user {
                     store
+                        .users()
                         .audit(
                             &user.id,
                             None,
@@ -213,6 +217,7 @@ impl AuthService {
         let invalid = || ApiError::Unauthorized("Invalid refresh token".into());
         let now = Utc::now();
         let row = store
+            .users()
             .refresh_token(&hash_refresh_token(refresh_token))
             .await?
             .ok_or_else(invalid)?;
@@ -237,7 +242,7 @@ impl AuthService {
             created_at: now,
             expires_at: now + self.refresh_ttl,
         };
-        let Some(version) = store.rotate_refresh_token(&row.id, &new).await? else {
+        let Some(version) = store.users().rotate_refresh_token(&row.id, &new).await? else {
             // Another request spent it first (a concurrent replay) or the family was revoked.
             self.revoke_family(store, &row.user_id, &row.family_id, true)
                 .await?;
@@ -257,9 +262,13 @@ impl AuthService {
         concurrent: bool,
     ) -> ApiResult<()> {
         tracing::warn!(user_id = %user_id, "refresh token replay; revoking family");
-        store.revoke_family(family_id, user_id, Utc::now()).await?;
+        store
+            .users()
+            .revoke_family(family_id, user_id, Utc::now())
+            .await?;
         self.versions.invalidate(user_id);
         store
+            .users()
             .audit(
                 user_id,
                 None,
@@ -273,10 +282,11 @@ impl AuthService {
 
     /// Revokes every token of the user (refresh tokens and outstanding access tokens).
     pub async fn logout(&self, store: &Store, user_id: &str) -> ApiResult<()> {
-        store.revoke_all_tokens(user_id, Utc::now()).await?;
+        store.users().revoke_all_tokens(user_id, Utc::now()).await?;
         // After the commit: a read racing the logout cannot re-cache the old version.
         self.versions.invalidate(user_id);
         store
+            .users()
             .audit(user_id, None, "auth.logout", None, json!({}))
             .await?;
         Ok(())
@@ -290,7 +300,7 @@ impl AuthService {
             Some(v) => Some(v),
             None => {
                 let epoch = self.versions.epoch();
-                let v = store.token_version(&claims.sub).await?;
+                let v = store.users().token_version(&claims.sub).await?;
                 if let Some(v) = v {
                     self.versions.put(epoch, &claims.sub, v);
                 }
@@ -313,12 +323,12 @@ impl AuthService {
             }
             *last = Some(std::time::Instant::now());
         }
-        if let Err(e) = store.prune_login_failures(now - LOCK_WINDOW).await {
+        if let Err(e) = store.users().prune_login_failures(now - LOCK_WINDOW).await {
             tracing::warn!(error = %e, "pruning failed logins");
         }
         // A token issued into a family right as it was revoked expires one lifetime later.
         let horizon = now - self.refresh_ttl - Duration::from_secs(3600);
-        if let Err(e) = store.prune_revoked_families(horizon).await {
+        if let Err(e) = store.users().prune_revoked_families(horizon).await {
             tracing::warn!(error = %e, "pruning revoked token families");
         }
     }
@@ -346,6 +356,7 @@ impl AuthService {
             hash_refresh_token(&refresh_token),
         );
         store
+            .users()
             .insert_refresh_token(&NewRefreshToken {
                 id: &id,
                 user_id: &user.id,

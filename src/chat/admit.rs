@@ -39,6 +39,7 @@ pub async fn budget(env: &TurnEnv<'_>, user: &AuthUser, message: &str) -> ApiRes
     let now = Utc::now();
     let used = env
         .store
+        .turns()
         .month_tokens(&user.id, &now.format("%Y-%m").to_string())
         .await?;
     if used.max(0) as u64 + estimate_tokens(message) > budget {
@@ -91,6 +92,7 @@ pub(super) async fn check_quotas(
         if let Some(limit) = rule.tokens_per_hour {
             let (tokens, _) = env
                 .store
+                .turns()
                 .agent_usage_since(workspace_id, agent_id, now - Duration::hours(1))
                 .await?;
             if tokens + estimate > limit as i64 {
@@ -103,6 +105,7 @@ pub(super) async fn check_quotas(
         if rule.tokens_per_day.is_some() || rule.cost_per_day_usd.is_some() {
             let (tokens, cost) = env
                 .store
+                .turns()
                 .agent_usage_since(workspace_id, agent_id, now - Duration::days(1))
                 .await?;
             if rule

@@ -108,6 +108,7 @@ pub async fn record(
     let month = now.format("%Y-%m").to_string();
     state
         .store
+        .turns()
         .record_turn(&TurnRecord {
             session_id: &plan.session.id,
             messages: &log.messages,
@@ -211,7 +212,7 @@ fn record_skill_metrics(state: &AppState, plan: &TurnPlan, log: &TurnLog) {
     let store = state.store.clone();
     state.tasks.spawn(async move {
         for row in rows {
-            if let Err(e) = store.record_skill_metric(&row).await {
+            if let Err(e) = store.skill_metrics().record_skill_metric(&row).await {
                 tracing::warn!(error = %e, "could not record a skill metric");
             }
         }

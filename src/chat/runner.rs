@@ -313,6 +313,7 @@ async fn build_context(
     let session = &plan.session;
     let rows = state
         .store
+        .sessions()
         .session_messages(&session.id, session.summary_until, HISTORY_LIMIT)
         .await?;
     let mut history = history_messages(&rows);
@@ -331,6 +332,7 @@ async fn build_context(
             Ok(text) => {
                 state
                     .store
+                    .sessions()
                     .set_session_summary(&session.id, &text, until)
                     .await?;
                 log.compaction = Some(serde_json::json!({

@@ -42,11 +42,11 @@ pub async fn resolve(
     policy: ResetPolicy,
     now: DateTime<Utc>,
 ) -> Result<(SessionRow, bool), sqlx::Error> {
-    if let Some(session) = store.active_session(key).await? {
+    if let Some(session) = store.sessions().active_session(key).await? {
         if !is_stale(&session, policy, now) {
             return Ok((session, false));
         }
-        store.archive_session(&session.id, now).await?;
+        store.sessions().archive_session(&session.id, now).await?;
     }
     let session = SessionRow {
         id: new_id("ses"),
@@ -63,7 +63,7 @@ pub async fn resolve(
         last_active_at: now,
         archived_at: None,
     };
-    store.insert_session(&session).await?;
+    store.sessions().insert_session(&session).await?;
     Ok((session, true))
 }
 

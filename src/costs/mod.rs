@@ -56,6 +56,7 @@ pub async fn summary(
     let today = Utc::now().date_naive();
     let to = start_of(today + Duration::days(1));
     let rows = store
+        .costs()
         .workspace_usage_by_period(workspace_id, start_of(from), to, Bucket::Month)
         .await?;
     let found: BTreeMap<String, UsageTotals> =
@@ -94,6 +95,7 @@ pub async fn breakdown(
     to: NaiveDate,
 ) -> Result<CostBreakdown, sqlx::Error> {
     let groups = store
+        .costs()
         .workspace_usage_groups(
             workspace_id,
             start_of(from),
@@ -155,8 +157,12 @@ pub async fn user_billing(
     months: i64,
 ) -> Result<Vec<MonthBilling>, sqlx::Error> {
     let from = months_back(months);
-    let records = store.user_usage_by_month(user_id, start_of(from)).await?;
+    let records = store
+        .costs()
+        .user_usage_by_month(user_id, start_of(from))
+        .await?;
     let counters = store
+        .costs()
         .user_month_tokens(user_id, &from.format("%Y-%m").to_string())
         .await?;
     let current = Utc::now().format("%Y-%m").to_string();

@@ -122,7 +122,11 @@ pub async fn create(
         created_by: actor.to_string(),
         created_at: crate::agents::stored_now(),
     };
-    match store.insert_provider_credential(&row).await {
+    match store
+        .provider_credentials()
+        .insert_provider_credential(&row)
+        .await
+    {
         Err(e) if is_unique_violation(&e) => {
             return Err(ApiError::Conflict(format!(
                 "A provider credential named {name:?} already exists in this workspace"
@@ -131,6 +135,7 @@ pub async fn create(
         other => other?,
     }
     store
+        .users()
         .audit(
             actor,
             Some(ws),
@@ -149,16 +154,24 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> ApiResult<(Vec<ProviderCredentialRow>, i64)> {
-    Ok(store.provider_credentials_of(ws, limit, offset).await?)
+    Ok(store
+        .provider_credentials()
+        .provider_credentials_of(ws, limit, offset)
+        .await?)
 }
 
 /// Deletes a credential of `ws` (404 when it has none with this id). Agents that name it
 /// fail their turns with 409 until they are changed.
 pub async fn delete(store: &Store, ws: &str, actor: &str, id: &str) -> ApiResult<()> {
-    if !store.delete_provider_credential(ws, id).await? {
+    if !store
+        .provider_credentials()
+        .delete_provider_credential(ws, id)
+        .await?
+    {
         return Err(ApiError::not_found("Provider credential"));
     }
     store
+        .users()
         .audit(
             actor,
             Some(ws),
@@ -190,7 +203,11 @@ pub async fn check_agent_model(
     let mut out = Vec::new();
     let provider = model.provider.as_str();
     if let Some(id) = &model.credential_id {
-        match store.provider_credential(ws, id).await? {
+        match store
+            .provider_credentials()
+            .provider_credential(ws, id)
+            .await?
+        {
             None => out.push((
                 "model.credentialId",
                 "no such provider credential in this workspace".to_string(),
@@ -252,7 +269,11 @@ pub async fn primary_target(
         )
     };
     let ws = owner_ws.ok_or_else(gone)?;
-    let row = store.provider_credential(ws, id).await?.ok_or_else(gone)?;
+    let row = store
+        .provider_credentials()
+        .provider_credential(ws, id)
+        .await?
+        .ok_or_else(gone)?;
     if row.provider != model.provider.as_str() {
         return Err(gone());
     }

@@ -39,7 +39,7 @@ pub async fn database(state: &AppState) -> Check {
 /// Every migration shipped with this build is applied.
 pub async fn migrations(state: &AppState) -> Check {
     let started = Instant::now();
-    match state.store.migration_status().await {
+    match state.store.diagnostics().migration_status().await {
         Ok(status) => {
             let pending = status.pending();
             check(
@@ -139,7 +139,7 @@ pub async fn data_dir(state: &AppState) -> Check {
 pub async fn error_rate(state: &AppState) -> Check {
     let started = Instant::now();
     let since = Utc::now() - Duration::minutes(ERROR_WINDOW_MINUTES);
-    match state.store.trace_outcomes_since(since).await {
+    match state.store.traces().trace_outcomes_since(since).await {
         Ok((total, failed)) => {
             let rate = if total > 0 {
                 failed as f64 / total as f64

@@ -107,6 +107,7 @@ pub async fn full(state: &AppState) -> Result<Report, sqlx::Error> {
     let checks = serde_json::to_value(&report.checks).map_err(|e| sqlx::Error::Encode(e.into()))?;
     state
         .store
+        .diagnostics()
         .insert_diagnostic_run(&DiagnosticRunRow {
             id: id.clone(),
             ok: report.ok,
@@ -123,6 +124,7 @@ pub async fn full(state: &AppState) -> Result<Report, sqlx::Error> {
 pub async fn history(state: &AppState, limit: i64) -> Result<Vec<Report>, sqlx::Error> {
     Ok(state
         .store
+        .diagnostics()
         .diagnostic_runs(limit)
         .await?
         .into_iter()

@@ -22,6 +22,7 @@ fn require_writer(role: Role) -> ApiResult<()> {
 /// A monitor of the workspace; 404 when there is none.
 pub async fn get(store: &Store, workspace_id: &str, id: &str) -> ApiResult<MonitorRow> {
     store
+        .heartbeat()
         .monitor(workspace_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Monitor"))
@@ -34,6 +35,7 @@ pub async fn list(
     page: Page,
 ) -> ApiResult<(Vec<MonitorRow>, i64)> {
     Ok(store
+        .heartbeat()
         .monitors_of(workspace_id, page.limit, page.offset)
         .await?)
 }
@@ -50,7 +52,7 @@ pub async fn create(
 ) -> ApiResult<MonitorRow> {
     require_writer(role)?;
     let row = monitor.validate(workspace_id, user_id, allow_private)?;
-    store.insert_monitor(&row).await?;
+    store.heartbeat().insert_monitor(&row).await?;
     Ok(row)
 }
 
@@ -65,6 +67,7 @@ pub async fn set_enabled(
     require_writer(role)?;
     let now = Utc::now();
     if !store
+        .heartbeat()
         .set_monitor_enabled(workspace_id, id, enabled, now, now)
         .await?
     {
@@ -76,7 +79,7 @@ pub async fn set_enabled(
 /// Deletes a monitor and its runs (for a caller with `role`).
 pub async fn delete(store: &Store, workspace_id: &str, role: Role, id: &str) -> ApiResult<()> {
     require_writer(role)?;
-    if store.delete_monitor(workspace_id, id).await? {
+    if store.heartbeat().delete_monitor(workspace_id, id).await? {
         Ok(())
     } else {
         Err(ApiError::not_found("Monitor"))
@@ -92,6 +95,7 @@ pub async fn runs(
 ) -> ApiResult<(Vec<RunRow>, i64)> {
     let monitor = get(store, workspace_id, id).await?;
     Ok(store
+        .heartbeat()
         .monitor_runs(&monitor.id, page.limit, page.offset)
         .await?)
 }

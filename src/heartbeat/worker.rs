@@ -42,7 +42,11 @@ impl Scheduler {
         let now = Utc::now();
         // Longer than any check may take; an expired lease means the runner died.
         let lease = now + chrono::Duration::milliseconds(2 * MAX_TIMEOUT_MS as i64);
-        let due = state.store.claim_monitors(now, lease, BATCH).await?;
+        let due = state
+            .store
+            .heartbeat()
+            .claim_monitors(now, lease, BATCH)
+            .await?;
         let full = due.len() as i64 == BATCH;
         join_all(due.into_iter().map(|m| self.run_one(state, m))).await;
         Ok(full)
@@ -76,6 +80,7 @@ impl Scheduler {
         let next = started_at + chrono::Duration::minutes(monitor.interval_minutes);
         if let Err(e) = state
             .store
+            .heartbeat()
             .record_monitor_run(&run, next, &result.seen)
             .await
         {
@@ -136,7 +141,12 @@ async fn refused_creator(state: &AppState, monitor: &MonitorRow) -> bool {
         started_at: now,
     };
     tracing::info!(monitor = %monitor.id, reason, "monitor disabled: its creator may no longer run it");
-    if let Err(e) = state.store.record_refused_monitor_run(&run).await {
+    if let Err(e) = state
+        .store
+        .heartbeat()
+        .record_refused_monitor_run(&run)
+        .await
+    {
         tracing::warn!(monitor = %monitor.id, error = %e, "could not disable a monitor");
     }
     true

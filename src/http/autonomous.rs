@@ -229,6 +229,7 @@ async fn run_for(
 ) -> Result<AutonomousRunOut, RunError> {
     let user = state
         .store
+        .users()
         .user_by_id(uid)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;

@@ -117,6 +117,7 @@ impl WorkspaceMember {
             Some(id) => {
                 let role = state
                     .store
+                    .workspaces()
                     .member_role_cached(&id, &user.id)
                     .await?
                     .ok_or_else(|| {
@@ -128,6 +129,7 @@ impl WorkspaceMember {
             // users need not send it.
             None => state
                 .store
+                .workspaces()
                 .first_workspace_of(&user.id)
                 .await?
                 .ok_or_else(|| {

@@ -60,6 +60,7 @@ pub async fn claim(
         let expired = now - chrono::Duration::from_std(KEY_TTL).unwrap_or_default();
         match state
             .store
+            .idempotency()
             .claim_idempotency(user_id, key, hash, now, expired)
             .await?
         {
@@ -104,6 +105,7 @@ impl IdempotencyGuard {
         match self
             .state
             .store
+            .idempotency()
             .complete_idempotency(&self.user_id, &self.key, status.as_u16(), &body.to_string())
             .await
         {
@@ -124,7 +126,12 @@ impl Drop for IdempotencyGuard {
             std::mem::take(&mut self.key),
         );
         state.tasks.clone().spawn(async move {
-            if let Err(e) = state.store.release_idempotency(&user, &key).await {
+            if let Err(e) = state
+                .store
+                .idempotency()
+                .release_idempotency(&user, &key)
+                .await
+            {
                 tracing::warn!(error = %e, "could not release an idempotency key");
             }
         });

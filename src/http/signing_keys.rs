@@ -66,6 +66,7 @@ async fn secret_info(
 ) -> ApiResult<Json<WebhookSecretInfo>> {
     let key = state
         .store
+        .signing_keys()
         .signing_key(&user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook secret"))?;

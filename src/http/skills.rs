@@ -205,7 +205,11 @@ async fn skill_metrics(
 ) -> ApiResult<Json<SkillMetricsOut>> {
     let skill = find(&state, &id)?;
     let since = Utc::now() - Duration::days(METRICS_DAYS);
-    let m = state.store.skill_metrics_summary(&skill.id, since).await?;
+    let m = state
+        .store
+        .skill_metrics()
+        .skill_metrics_summary(&skill.id, since)
+        .await?;
     Ok(Json(SkillMetricsOut {
         skill_id: skill.id,
         days: METRICS_DAYS,

@@ -50,7 +50,7 @@ impl CountsCache {
         {
             return Ok(counts.clone());
         }
-        let counts = state.store.global_counts(month_start).await?;
+        let counts = state.store.stats().global_counts(month_start).await?;
         *last = Some((Instant::now(), month_start, counts.clone()));
         Ok(counts)
     }

@@ -25,7 +25,7 @@ pub async fn enqueue(
         return Err(ApiError::Forbidden("Viewers cannot enqueue jobs".into()));
     }
     let row = job.validate(workspace_id, user_id, allow_private)?;
-    store.insert_job(&row).await?;
+    store.jobs().insert_job(&row).await?;
     Ok(row)
 }
 
@@ -45,6 +45,7 @@ pub async fn list(
         ));
     }
     Ok(store
+        .jobs()
         .jobs_of(workspace_id, status, page.limit, page.offset)
         .await?)
 }
@@ -52,6 +53,7 @@ pub async fn list(
 /// A job of the workspace; 404 when there is none.
 pub async fn get(store: &Store, workspace_id: &str, id: &str) -> ApiResult<JobRow> {
     store
+        .jobs()
         .job(workspace_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Job"))
@@ -73,8 +75,8 @@ pub async fn cancel(
         ));
     }
     // The conditional update is the arbiter: the worker may have claimed it meanwhile.
-    if !store.cancel_job(ws, id, Utc::now()).await? {
-        let now = store.job(ws, id).await?;
+    if !store.jobs().cancel_job(ws, id, Utc::now()).await? {
+        let now = store.jobs().job(ws, id).await?;
         let status = now.map(|j| j.status).unwrap_or(job.status);
         return Err(ApiError::Conflict(format!(
             "Job is {status}; only pending jobs can be cancelled"

@@ -86,6 +86,7 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
     let p: AgentRunPayload = from_value(payload).map_err(|e| e.to_string())?;
     let role = state
         .store
+        .workspaces()
         .member_role(&job.workspace_id, &job.user_id)
         .await
         .map_err(|e| format!("database: {e}"))?

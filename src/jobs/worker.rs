@@ -44,17 +44,26 @@ impl Runner {
         }
         let now = Utc::now();
         let lease = now + chrono::Duration::seconds(MAX_TIMEOUT_SECS + LEASE_MARGIN_SECS);
-        let claimed = state.store.claim_jobs(now, lease, free as i64).await?;
+        let claimed = state
+            .store
+            .jobs()
+            .claim_jobs(now, lease, free as i64)
+            .await?;
         let full = claimed.len() == free;
         for job in claimed {
             let until = now + chrono::Duration::seconds(job.timeout_seconds + LEASE_MARGIN_SECS);
             state
                 .store
+                .jobs()
                 .set_job_lease(&job.id, job.attempts, until)
                 .await?;
             let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
                 // Cannot happen (only this loop takes permits); hand the job back.
-                state.store.release_job(&job.id, job.attempts).await?;
+                state
+                    .store
+                    .jobs()
+                    .release_job(&job.id, job.attempts)
+                    .await?;
                 continue;
             };
             state.tasks.spawn(run_one(state.clone(), job, permit));
@@ -73,7 +82,7 @@ async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
         r = tokio::time::timeout(limit, execute(&state, &job)) => r
             .unwrap_or_else(|_| Err(format!("timed out after {}s", job.timeout_seconds))),
         () = state.shutdown.cancelled() => {
-            if let Err(e) = state.store.release_job(&job.id, job.attempts).await {
+            if let Err(e) = state.store.jobs().release_job(&job.id, job.attempts).await {
                 tracing::warn!(job = %job.id, error = %e, "could not release a job at shutdown");
             }
             return;
@@ -104,7 +113,12 @@ async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
         },
     };
     tracing::info!(job = %job.id, attempt = job.attempts, status = finish.status, error = finish.error.as_deref().unwrap_or_default(), "job attempt finished");
-    match state.store.finish_job(&job.id, job.attempts, &finish).await {
+    match state
+        .store
+        .jobs()
+        .finish_job(&job.id, job.attempts, &finish)
+        .await
+    {
         Ok(true) => {}
         // Reclaimed by another replica after the lease ran out: that attempt owns the job.
         Ok(false) => return,
@@ -140,7 +154,7 @@ async fn refused_creator(state: &AppState, job: &JobRow) -> bool {
         Ok(Some(reason)) => reason,
         Err(e) => {
             tracing::warn!(job = %job.id, error = %e, "could not check the job's creator");
-            if let Err(e) = state.store.release_job(&job.id, job.attempts).await {
+            if let Err(e) = state.store.jobs().release_job(&job.id, job.attempts).await {
                 tracing::warn!(job = %job.id, error = %e, "could not release a job");
             }
             return true;
@@ -154,7 +168,12 @@ async fn refused_creator(state: &AppState, job: &JobRow) -> bool {
         finished_at: Some(Utc::now()),
     };
     tracing::info!(job = %job.id, reason, "job refused: its creator may no longer run it");
-    if let Err(e) = state.store.finish_job(&job.id, job.attempts, &finish).await {
+    if let Err(e) = state
+        .store
+        .jobs()
+        .finish_job(&job.id, job.attempts, &finish)
+        .await
+    {
         tracing::warn!(job = %job.id, error = %e, "could not store a job outcome");
     }
     true

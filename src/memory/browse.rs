@@ -30,6 +30,7 @@ pub async fn recent_days(store: &Store, owner: Owner<'_>, days: i64) -> ApiResul
         .format("%Y-%m-%d")
         .to_string();
     let rows = store
+        .memory()
         .daily_entries_since(owner.user_id, owner.workspace_id, &first)
         .await?;
     Ok(group_by_day(rows))
@@ -54,6 +55,7 @@ fn group_by_day(rows: Vec<MemoryEntryRow>) -> Vec<Day> {
 pub async fn day(store: &Store, owner: Owner<'_>, date: &str) -> ApiResult<Vec<MemoryEntryRow>> {
     parse_day(date)?;
     Ok(store
+        .memory()
         .daily_entries_on(owner.user_id, owner.workspace_id, date)
         .await?)
 }
@@ -67,6 +69,7 @@ pub async fn delete_daily(
 ) -> ApiResult<()> {
     parse_day(date)?;
     let done = store
+        .memory()
         .delete_memory_entry(owner.user_id, owner.workspace_id, Some(date), index)
         .await?;
     done.then_some(())
@@ -80,6 +83,7 @@ pub async fn notes(
     page: Page,
 ) -> ApiResult<(Vec<MemoryEntryRow>, i64)> {
     Ok(store
+        .memory()
         .memory_notes(owner.user_id, owner.workspace_id, page.limit, page.offset)
         .await?)
 }
@@ -87,6 +91,7 @@ pub async fn notes(
 /// Deletes note `index`; 404 when there is none.
 pub async fn delete_note(store: &Store, owner: Owner<'_>, index: i64) -> ApiResult<()> {
     let done = store
+        .memory()
         .delete_memory_entry(owner.user_id, owner.workspace_id, None, index)
         .await?;
     done.then_some(())

@@ -29,17 +29,20 @@ pub struct DecayReport {
 /// Prunes expired daily entries of every workspace as of `now`.
 pub async fn run_once(store: &Store, now: DateTime<Utc>) -> Result<DecayReport, sqlx::Error> {
     let mut report = DecayReport::default();
-    for (workspace_id, ttl) in store.workspace_memory_ttls().await? {
+    for (workspace_id, ttl) in store.memory().workspace_memory_ttls().await? {
         if let Some(days) = ttl {
             let cutoff = now - chrono::Duration::days(days);
-            report.entries += store.prune_daily_entries(&workspace_id, cutoff).await?;
+            report.entries += store
+                .memory()
+                .prune_daily_entries(&workspace_id, cutoff)
+                .await?;
         }
     }
     // Yesterday's counter stays: a turn that started before midnight may still write to it.
     let keep_from = (now - chrono::Duration::days(1))
         .format("%Y-%m-%d")
         .to_string();
-    report.counters = store.prune_daily_counters(&keep_from).await?;
+    report.counters = store.memory().prune_daily_counters(&keep_from).await?;
     Ok(report)
 }
 

@@ -77,6 +77,7 @@ pub async fn add_note(
 ) -> ApiResult<MemoryEntryRow> {
     let tags = validate(content, tags)?;
     Ok(store
+        .memory()
         .add_memory_entry(&NewMemoryEntry {
             user_id: owner.user_id,
             workspace_id: owner.workspace_id,
@@ -99,6 +100,7 @@ pub async fn add_daily(
 ) -> ApiResult<MemoryEntryRow> {
     validate(content, &[])?;
     Ok(store
+        .memory()
         .add_memory_entry(&NewMemoryEntry {
             user_id: owner.user_id,
             workspace_id: owner.workspace_id,

@@ -37,7 +37,11 @@ pub fn remember_turn(state: &AppState, turn: FinishedTurn<'_>) {
     let reply = shorten(turn.reply, SIDE_MAX_CHARS);
     state.tasks.spawn(async move {
         // The user message was stored when the turn was admitted, at `started_at`.
-        let asked = match store.turn_user_message(&session_id, started_at).await {
+        let asked = match store
+            .memory()
+            .turn_user_message(&session_id, started_at)
+            .await
+        {
             Ok(text) => text
                 .map(|t| shorten(&t, SIDE_MAX_CHARS))
                 .unwrap_or_default(),

@@ -27,6 +27,7 @@ pub struct Profile {
 pub async fn load(store: &Store, owner: Owner<'_>) -> ApiResult<Profile> {
     Ok(
         match store
+            .memory()
             .user_profile(owner.user_id, owner.workspace_id)
             .await?
         {
@@ -71,6 +72,7 @@ pub async fn replace(store: &Store, owner: Owner<'_>, profile: Value) -> ApiResu
     check(&facts).map_err(|p| ApiError::field("profile", p))?;
     let now = Utc::now();
     store
+        .memory()
         .put_user_profile(owner.user_id, owner.workspace_id, &facts, now)
         .await?;
     Ok(Profile {
@@ -88,6 +90,7 @@ pub async fn update(
 ) -> ApiResult<Profile> {
     let now = Utc::now();
     let edited = store
+        .memory()
         .edit_user_profile(owner.user_id, owner.workspace_id, now, |mut facts| {
             for key in &remove {
                 facts.remove(key);

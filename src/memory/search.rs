@@ -110,6 +110,7 @@ pub async fn search(
 ) -> Result<Vec<MemoryHit>, sqlx::Error> {
     let terms = terms(query);
     let hits = store
+        .memory()
         .search_memory_chunks(&ChunkSearch {
             user_id: owner.user_id,
             workspace_id: owner.workspace_id,
@@ -144,6 +145,7 @@ pub async fn search_recent(
         return Ok(Vec::new());
     }
     let rows = store
+        .memory()
         .recent_memory_chunks(
             owner.user_id,
             owner.workspace_id,

@@ -146,7 +146,10 @@ pub async fn run_once(
             if batch > 0 {
                 tokio::time::sleep(BATCH_PAUSE).await;
             }
-            let n = store.delete_expired_batch(table, cutoff, limit).await?;
+            let n = store
+                .retention()
+                .delete_expired_batch(table, cutoff, limit)
+                .await?;
             deleted += n;
             if n < u64::from(config.batch_size) {
                 break;

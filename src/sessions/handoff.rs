@@ -41,6 +41,7 @@ pub async fn handoff(
         created_at: now,
     };
     let done = store
+        .sessions()
         .handoff_session(&Handoff {
             session: &session,
             to_agent,
@@ -66,6 +67,7 @@ async fn check_allowed(
     to_agent: &str,
 ) -> ApiResult<()> {
     let role = store
+        .workspaces()
         .member_role(&session.workspace_id, user_id)
         .await?
         .and_then(|r| Role::parse(&r))

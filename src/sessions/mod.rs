@@ -26,6 +26,7 @@ pub struct Scope<'a> {
 /// the ids of other users' sessions are not confirmed).
 pub async fn load(store: &Store, scope: Scope<'_>, id: &str) -> ApiResult<SessionRow> {
     store
+        .sessions()
         .session(id)
         .await?
         .filter(|s| s.user_id == scope.user_id)
@@ -47,6 +48,7 @@ pub async fn list(
         status,
     };
     Ok(store
+        .sessions()
         .list_sessions(&filter, page.limit, page.offset)
         .await?)
 }
@@ -59,7 +61,10 @@ pub async fn detail(
     limit: i64,
 ) -> ApiResult<(SessionRow, Vec<MessageRow>)> {
     let session = load(store, scope, id).await?;
-    let messages = store.session_messages(&session.id, None, limit).await?;
+    let messages = store
+        .sessions()
+        .session_messages(&session.id, None, limit)
+        .await?;
     Ok((session, messages))
 }
 
@@ -72,6 +77,7 @@ pub async fn search(
     limit: i64,
 ) -> ApiResult<(Vec<MessageHit>, i64)> {
     Ok(store
+        .sessions()
         .search_messages(scope.user_id, scope.workspace_id, q, limit)
         .await?)
 }

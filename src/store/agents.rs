@@ -103,16 +103,27 @@ macro_rules! update_agent_tx {
 }
 pub(crate) use {insert_agent_tx, update_agent_tx};
 
+/// Workspace agents and their version history.
+#[derive(Clone, Copy)]
+pub struct Agents<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The agents aggregate.
+    pub fn agents(&self) -> Agents<'_> {
+        Agents(self)
+    }
+}
+
+impl Agents<'_> {
     /// Creates an agent (version 1); a duplicate id surfaces as a unique violation.
     pub async fn insert_agent(
-        &self,
+        self,
         workspace_id: &str,
         doc: &AgentDoc,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             insert_agent_tx!(tx, workspace_id, doc, actor, now);
             tx.commit().await
@@ -121,13 +132,13 @@ impl Store {
 
     /// Replaces an agent's config as a new version; `None` when there is no such agent.
     pub async fn update_agent(
-        &self,
+        self,
         workspace_id: &str,
         doc: &AgentDoc,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<AgentRow>, sqlx::Error> {
-        let version = with_pool!(&self.pool, p => {
+        let version = with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             let version = update_agent_tx!(tx, workspace_id, doc, actor, now);
             tx.commit().await?;
@@ -142,50 +153,53 @@ impl Store {
 
     /// A workspace's agent.
     pub async fn agent(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<AgentRow>, sqlx::Error> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE workspace_id = $1 AND id = $2");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace_id).bind(id).fetch_optional(p).await
         })
     }
 
     /// A workspace's agent, possibly up to a few seconds old (turn resolution only).
     pub async fn agent_cached(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<AgentRow>, sqlx::Error> {
         let key = (workspace_id.to_string(), id.to_string());
-        if let Some(row) = self.cache.agents.get(&key) {
+        if let Some(row) = self.0.cache.agents.get(&key) {
             return Ok(Some(row));
         }
         let row = self.agent(workspace_id, id).await?;
         if let Some(row) = &row {
-            self.cache.agents.put(key, row.clone());
+            self.0.cache.agents.put(key, row.clone());
         }
         Ok(row)
     }
 
     /// Drops cached agents of a workspace (after any write to its agents).
-    pub(crate) fn forget_agents(&self, workspace_id: &str) {
-        self.cache.agents.forget_where(|(ws, _)| ws == workspace_id);
+    pub(crate) fn forget_agents(self, workspace_id: &str) {
+        self.0
+            .cache
+            .agents
+            .forget_where(|(ws, _)| ws == workspace_id);
     }
 
     /// All agents of a workspace, by id (workspaces hold few agents; lists merge them with
     /// the global ones before paginating).
-    pub async fn agents_of(&self, workspace_id: &str) -> Result<Vec<AgentRow>, sqlx::Error> {
+    pub async fn agents_of(self, workspace_id: &str) -> Result<Vec<AgentRow>, sqlx::Error> {
         let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE workspace_id = $1 ORDER BY id");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace_id).fetch_all(p).await
         })
     }
 
     /// Deletes an agent and its history; false when there was none.
-    pub async fn delete_agent(&self, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let done = with_pool!(&self.pool, p => {
+    pub async fn delete_agent(self, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let done = with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("DELETE FROM agent_versions WHERE workspace_id = $1 AND agent_id = $2")
                 .bind(workspace_id).bind(id).execute(&mut *tx).await?;
@@ -199,12 +213,8 @@ impl Store {
     }
 
     /// True when an agent with this id exists in a workspace other than `except`.
-    pub async fn agent_exists_elsewhere(
-        &self,
-        id: &str,
-        except: &str,
-    ) -> Result<bool, sqlx::Error> {
-        let found: Option<i32> = with_pool!(&self.pool, p => {
+    pub async fn agent_exists_elsewhere(self, id: &str, except: &str) -> Result<bool, sqlx::Error> {
+        let found: Option<i32> = with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT 1 FROM agents WHERE id = $1 AND workspace_id <> $2 LIMIT 1")
                 .bind(id).bind(except).fetch_optional(p).await
         })?;
@@ -213,7 +223,7 @@ impl Store {
 
     /// An agent's versions, newest first, paginated; plus the total.
     pub async fn agent_versions(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
         limit: i64,
@@ -223,7 +233,7 @@ impl Store {
             "SELECT {VERSION_COLUMNS} FROM agent_versions WHERE workspace_id = $1 AND agent_id = $2 \
              ORDER BY version DESC LIMIT $3 OFFSET $4"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM agent_versions WHERE workspace_id = $1 AND agent_id = $2")
@@ -234,7 +244,7 @@ impl Store {
 
     /// One version of an agent.
     pub async fn agent_version(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
         version: i64,
@@ -242,7 +252,7 @@ impl Store {
         let sql = format!(
             "SELECT {VERSION_COLUMNS} FROM agent_versions WHERE workspace_id = $1 AND agent_id = $2 AND version = $3"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(id).bind(version).fetch_optional(p).await
         })
@@ -250,13 +260,13 @@ impl Store {
 
     /// Sets or clears a version's label; false when there is no such version.
     pub async fn label_agent_version(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
         version: i64,
         label: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
-        let done = with_pool!(&self.pool, p => {
+        let done = with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE agent_versions SET label = $4 WHERE workspace_id = $1 AND agent_id = $2 AND version = $3")
                 .bind(workspace_id).bind(id).bind(version).bind(label)
                 .execute(p).await.map(|r| r.rows_affected())

@@ -71,11 +71,22 @@ const SUMS: &str = "COUNT(*) AS requests, CAST(COALESCE(SUM(prompt_tokens), 0) A
     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
     CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) AS cost_usd";
 
+/// Cost reports over recorded usage.
+#[derive(Clone, Copy)]
+pub struct Costs<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The costs aggregate.
+    pub fn costs(&self) -> Costs<'_> {
+        Costs(self)
+    }
+}
+
+impl Costs<'_> {
     /// The SQL expression that buckets `created_at` (UTC) on this engine.
-    fn bucket_expr(&self, bucket: Bucket) -> &'static str {
+    fn bucket_expr(self, bucket: Bucket) -> &'static str {
         // SQLite stores `DateTime<Utc>` as RFC 3339 text in UTC, so the date is a prefix.
-        match (&self.pool, bucket) {
+        match (&self.0.pool, bucket) {
             (Pool::Sqlite(_), Bucket::Month) => "substr(created_at, 1, 7)",
             (Pool::Sqlite(_), Bucket::Day) => "substr(created_at, 1, 10)",
             (Pool::Postgres(_), Bucket::Month) => {
@@ -90,7 +101,7 @@ impl Store {
     /// A workspace's usage in `[from, to)` per month or day, oldest first (empty periods
     /// are absent).
     pub async fn workspace_usage_by_period(
-        &self,
+        self,
         workspace_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -101,7 +112,7 @@ impl Store {
             "SELECT {expr} AS period, {SUMS} FROM usage_records \
              WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY {expr} ORDER BY period"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(from).bind(to).fetch_all(p).await
         })
@@ -110,7 +121,7 @@ impl Store {
     /// A workspace's usage in `[from, to)` grouped by day, provider, model and agent, in one
     /// pass over the index; callers fold the groups into the views they need.
     pub async fn workspace_usage_groups(
-        &self,
+        self,
         workspace_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -121,7 +132,7 @@ impl Store {
              WHERE workspace_id = $1 AND created_at >= $2 AND created_at < $3 \
              GROUP BY {day}, provider, model, agent_id ORDER BY day, provider, model, agent_id"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(from).bind(to).fetch_all(p).await
         })
@@ -129,7 +140,7 @@ impl Store {
 
     /// A user's usage per month since `from`, newest first.
     pub async fn user_usage_by_month(
-        &self,
+        self,
         user_id: &str,
         from: DateTime<Utc>,
     ) -> Result<Vec<PeriodUsage>, sqlx::Error> {
@@ -138,7 +149,7 @@ impl Store {
             "SELECT {expr} AS period, {SUMS} FROM usage_records WHERE user_id = $1 AND created_at >= $2 \
              GROUP BY {expr} ORDER BY period DESC"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(user_id).bind(from).fetch_all(p).await
         })
@@ -146,11 +157,11 @@ impl Store {
 
     /// A user's monthly token counters (the budget), newest first, from `from_month` on.
     pub async fn user_month_tokens(
-        &self,
+        self,
         user_id: &str,
         from_month: &str,
     ) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT month, tokens FROM user_monthly_tokens WHERE user_id = $1 AND month >= $2 ORDER BY month DESC")
                 .bind(user_id).bind(from_month).fetch_all(p).await
         })

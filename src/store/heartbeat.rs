@@ -61,13 +61,24 @@ pub struct RunRow {
 
 const COLUMNS: &str = "id, user_id, workspace_id, name, monitor_type, url, interval_minutes, enabled, config, next_run_at, last_status, last_run_at, seen, created_at, updated_at";
 
+/// Heartbeat monitors and their runs.
+#[derive(Clone, Copy)]
+pub struct Heartbeat<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The heartbeat aggregate.
+    pub fn heartbeat(&self) -> Heartbeat<'_> {
+        Heartbeat(self)
+    }
+}
+
+impl Heartbeat<'_> {
     /// Inserts a monitor.
-    pub async fn insert_monitor(&self, m: &MonitorRow) -> Result<(), sqlx::Error> {
+    pub async fn insert_monitor(self, m: &MonitorRow) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO heartbeat_monitors ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&m.id).bind(&m.user_id).bind(&m.workspace_id).bind(&m.name).bind(&m.monitor_type)
                 .bind(&m.url).bind(m.interval_minutes).bind(m.enabled).bind(&m.config).bind(m.next_run_at)
@@ -79,18 +90,18 @@ impl Store {
 
     /// A monitor of the workspace.
     pub async fn monitor(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<MonitorRow>, sqlx::Error> {
         let sql =
             format!("SELECT {COLUMNS} FROM heartbeat_monitors WHERE id = $1 AND workspace_id = $2");
-        with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await)
+        with_pool!(&self.0.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await)
     }
 
     /// Monitors of the workspace, oldest first; plus the total.
     pub async fn monitors_of(
-        &self,
+        self,
         workspace_id: &str,
         limit: i64,
         offset: i64,
@@ -98,7 +109,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM heartbeat_monitors WHERE workspace_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM heartbeat_monitors WHERE workspace_id = $1")
@@ -109,14 +120,14 @@ impl Store {
 
     /// Enables or disables a monitor; enabling makes it due at `next_run_at`. False when absent.
     pub async fn set_monitor_enabled(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
         enabled: bool,
         next_run_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.pool, p => {
+        let n = with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE heartbeat_monitors SET enabled = $3, next_run_at = CASE WHEN $3 AND NOT enabled THEN $4 ELSE next_run_at END, updated_at = $5 WHERE id = $1 AND workspace_id = $2")
                 .bind(id).bind(workspace_id).bind(enabled).bind(next_run_at).bind(now)
                 .execute(p).await.map(|r| r.rows_affected())
@@ -125,8 +136,8 @@ impl Store {
     }
 
     /// Deletes a monitor with its runs; false when absent.
-    pub async fn delete_monitor(&self, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.pool, p => {
+    pub async fn delete_monitor(self, workspace_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let n = with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM heartbeat_monitors WHERE id = $1 AND workspace_id = $2")
                 .bind(id).bind(workspace_id).execute(p).await.map(|r| r.rows_affected())
         })?;
@@ -135,12 +146,12 @@ impl Store {
 
     /// Runs of a monitor, newest first; plus the total.
     pub async fn monitor_runs(
-        &self,
+        self,
         monitor_id: &str,
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<RunRow>, i64), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as("SELECT id, monitor_id, status, latency_ms, detail, started_at FROM heartbeat_runs WHERE monitor_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2 OFFSET $3")
                 .bind(monitor_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM heartbeat_runs WHERE monitor_id = $1")
@@ -152,12 +163,12 @@ impl Store {
     /// Claims up to `limit` enabled monitors that are due and not leased by another run; the
     /// lease lasts until `lease_until`.
     pub async fn claim_monitors(
-        &self,
+        self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<MonitorRow>, sqlx::Error> {
-        let lock = match self.pool {
+        let lock = match self.0.pool {
             Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Pool::Sqlite(_) => "",
         };
@@ -168,7 +179,7 @@ impl Store {
                ORDER BY next_run_at LIMIT $3{lock}) \
              RETURNING {COLUMNS}"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(now).bind(lease_until).bind(limit).bind(true).fetch_all(p).await
         })
@@ -176,12 +187,12 @@ impl Store {
 
     /// Records a run, moves the monitor's schedule on and releases its lease, atomically.
     pub async fn record_monitor_run(
-        &self,
+        self,
         run: &RunRow,
         next_run_at: DateTime<Utc>,
         seen: &[String],
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO heartbeat_runs (id, monitor_id, status, latency_ms, detail, started_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&run.id).bind(&run.monitor_id).bind(&run.status).bind(run.latency_ms)
@@ -196,8 +207,8 @@ impl Store {
 
     /// Records a run that was refused (its creator may no longer run it) and disables the
     /// monitor, releasing its lease, atomically.
-    pub async fn record_refused_monitor_run(&self, run: &RunRow) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn record_refused_monitor_run(self, run: &RunRow) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO heartbeat_runs (id, monitor_id, status, latency_ms, detail, started_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&run.id).bind(&run.monitor_id).bind(&run.status).bind(run.latency_ms)

@@ -23,31 +23,42 @@ pub enum IdempotencyClaim {
     Mismatch,
 }
 
+/// Idempotency keys of `/agent/chat`.
+#[derive(Clone, Copy)]
+pub struct Idempotency<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The idempotency aggregate.
+    pub fn idempotency(&self) -> Idempotency<'_> {
+        Idempotency(self)
+    }
+}
+
+impl Idempotency<'_> {
     /// Claims `(user, key)` for a request with `hash`; keys older than `expired_before` are
     /// forgotten first.
     pub async fn claim_idempotency(
-        &self,
+        self,
         user_id: &str,
         key: &str,
         hash: &str,
         now: DateTime<Utc>,
         expired_before: DateTime<Utc>,
     ) -> Result<IdempotencyClaim, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND created_at < $3")
                 .bind(user_id).bind(key).bind(expired_before).execute(p).await?;
         });
         let insert = "INSERT INTO idempotency_keys (user_id, idem_key, request_hash, state, created_at) \
                       VALUES ($1, $2, $3, 'running', $4) ON CONFLICT (user_id, idem_key) DO NOTHING";
-        let inserted = with_pool!(&self.pool, p => {
+        let inserted = with_pool!(&self.0.pool, p => {
             sqlx::query(insert).bind(user_id).bind(key).bind(hash).bind(now)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         if inserted == 1 {
             return Ok(IdempotencyClaim::Fresh);
         }
-        let row: Option<(String, String, Option<i32>, Option<String>)> = with_pool!(&self.pool, p => {
+        let row: Option<(String, String, Option<i32>, Option<String>)> = with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT request_hash, state, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2")
                 .bind(user_id).bind(key).fetch_optional(p).await
         })?;
@@ -67,13 +78,13 @@ impl Store {
 
     /// Stores the response of a claimed key.
     pub async fn complete_idempotency(
-        &self,
+        self,
         user_id: &str,
         key: &str,
         status: u16,
         body: &str,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE idempotency_keys SET state = 'done', response_status = $3, response_body = $4 WHERE user_id = $1 AND idem_key = $2")
                 .bind(user_id).bind(key).bind(i32::from(status)).bind(body)
                 .execute(p).await.map(|r| r.rows_affected())
@@ -82,8 +93,8 @@ impl Store {
     }
 
     /// Releases a claim whose request produced no response to replay (e.g. the client left).
-    pub async fn release_idempotency(&self, user_id: &str, key: &str) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn release_idempotency(self, user_id: &str, key: &str) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM idempotency_keys WHERE user_id = $1 AND idem_key = $2 AND state = 'running'")
                 .bind(user_id).bind(key).execute(p).await.map(|r| r.rows_affected())
         })?;

@@ -59,13 +59,24 @@ pub struct JobFinish {
 
 const COLUMNS: &str = "id, user_id, workspace_id, job_type, payload, status, max_retries, timeout_seconds, attempts, run_at, result, error, created_at, started_at, finished_at";
 
+/// The background job queue.
+#[derive(Clone, Copy)]
+pub struct Jobs<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The jobs aggregate.
+    pub fn jobs(&self) -> Jobs<'_> {
+        Jobs(self)
+    }
+}
+
+impl Jobs<'_> {
     /// Enqueues a job.
-    pub async fn insert_job(&self, j: &JobRow) -> Result<(), sqlx::Error> {
+    pub async fn insert_job(self, j: &JobRow) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO jobs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&j.id).bind(&j.user_id).bind(&j.workspace_id).bind(&j.job_type).bind(&j.payload)
                 .bind(&j.status).bind(j.max_retries).bind(j.timeout_seconds).bind(j.attempts).bind(j.run_at)
@@ -76,14 +87,14 @@ impl Store {
     }
 
     /// A job of the workspace.
-    pub async fn job(&self, workspace_id: &str, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
+    pub async fn job(self, workspace_id: &str, id: &str) -> Result<Option<JobRow>, sqlx::Error> {
         let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1 AND workspace_id = $2");
-        with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await)
+        with_pool!(&self.0.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await)
     }
 
     /// Jobs of the workspace (of one status when given), newest first; plus the total.
     pub async fn jobs_of(
-        &self,
+        self,
         workspace_id: &str,
         status: Option<&str>,
         limit: i64,
@@ -94,7 +105,7 @@ impl Store {
             "SELECT {COLUMNS} FROM jobs WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
         let count = format!("SELECT COUNT(*) FROM jobs WHERE {filter}");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(status).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
@@ -105,12 +116,12 @@ impl Store {
 
     /// Cancels a job that is still pending; false when it is not (any more).
     pub async fn cancel_job(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.pool, p => {
+        let n = with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE jobs SET status = 'cancelled', finished_at = $3 WHERE id = $1 AND workspace_id = $2 AND status = 'pending'")
                 .bind(id).bind(workspace_id).bind(now).execute(p).await.map(|r| r.rows_affected())
         })?;
@@ -118,14 +129,14 @@ impl Store {
     }
 
     /// Claims up to `limit` due jobs (and running ones whose lease ran out), counting the
-    /// attempt; each is leased until `lease_until` (shorten it with [`Store::set_job_lease`]).
+    /// attempt; each is leased until `lease_until` (shorten it with [`Jobs::set_job_lease`]).
     pub async fn claim_jobs(
-        &self,
+        self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<JobRow>, sqlx::Error> {
-        let lock = match self.pool {
+        let lock = match self.0.pool {
             Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Pool::Sqlite(_) => "",
         };
@@ -136,7 +147,7 @@ impl Store {
                ORDER BY run_at LIMIT $3{lock}) \
              RETURNING {COLUMNS}"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(now).bind(lease_until).bind(limit).fetch_all(p).await
         })
@@ -145,12 +156,12 @@ impl Store {
     /// Sets the lease of a claimed attempt (its timeout plus a margin), so a job whose replica
     /// died is retried soon after its own timeout rather than the longest one.
     pub async fn set_job_lease(
-        &self,
+        self,
         id: &str,
         attempt: i64,
         until: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE jobs SET locked_until = $3 WHERE id = $1 AND attempts = $2 AND status = 'running'")
                 .bind(id).bind(attempt).bind(until).execute(p).await.map(|r| r.rows_affected())
         })?;
@@ -160,12 +171,12 @@ impl Store {
     /// Stores the end of attempt number `attempt`; false when the claim was lost (the job was
     /// reclaimed after its lease ran out).
     pub async fn finish_job(
-        &self,
+        self,
         id: &str,
         attempt: i64,
         f: &JobFinish,
     ) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.pool, p => {
+        let n = with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE jobs SET status = $3, result = $4, error = $5, run_at = $6, finished_at = $7, locked_until = NULL \
                          WHERE id = $1 AND attempts = $2 AND status = 'running'")
                 .bind(id).bind(attempt).bind(f.status).bind(f.result.clone().map(Json)).bind(&f.error)
@@ -177,8 +188,8 @@ impl Store {
 
     /// Hands an interrupted attempt back to the queue (shutdown): pending again, the attempt
     /// not counted.
-    pub async fn release_job(&self, id: &str, attempt: i64) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn release_job(self, id: &str, attempt: i64) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE jobs SET status = 'pending', attempts = attempts - 1, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'running'")
                 .bind(id).bind(attempt).execute(p).await.map(|r| r.rows_affected())
         })?;

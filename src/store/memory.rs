@@ -95,14 +95,25 @@ const SEARCH_FILTER: &str = "c.user_id = $1 AND c.workspace_id = $2 \
      AND ($8 IS NULL OR c.tier NOT IN ('daily', 'session') OR c.created_at >= $8) \
      AND ($9 IS NULL OR c.session_id IS NULL OR c.session_id <> $9)";
 
+/// Memory of a user in a workspace: profile, entries, notes and chunks.
+#[derive(Clone, Copy)]
+pub struct Memory<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The memory aggregate.
+    pub fn memory(&self) -> Memory<'_> {
+        Memory(self)
+    }
+}
+
+impl Memory<'_> {
     /// The stored profile and when it changed, if any.
     pub async fn user_profile(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
     ) -> Result<Option<(Json<Value>, DateTime<Utc>)>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT profile, updated_at FROM memory_user_profiles WHERE user_id = $1 AND workspace_id = $2")
                 .bind(user_id).bind(workspace_id).fetch_optional(p).await
         })
@@ -110,13 +121,13 @@ impl Store {
 
     /// Replaces the profile.
     pub async fn put_user_profile(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         profile: &Map<String, Value>,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("INSERT INTO memory_user_profiles (user_id, workspace_id, profile, updated_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (user_id, workspace_id) DO UPDATE SET profile = excluded.profile, updated_at = excluded.updated_at")
                 .bind(user_id).bind(workspace_id).bind(Json(profile)).bind(now)
@@ -128,7 +139,7 @@ impl Store {
     /// Reads, edits and writes the profile under a row lock, so concurrent edits of different
     /// keys both survive. `edit` may refuse (its message is returned and nothing is written).
     pub async fn edit_user_profile<F>(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         now: DateTime<Utc>,
@@ -139,7 +150,7 @@ impl Store {
     {
         // The insert makes sure there is a row for PostgreSQL's `FOR UPDATE` to lock; SQLite
         // holds its write lock from `BEGIN IMMEDIATE` on.
-        let select = match &self.pool {
+        let select = match &self.0.pool {
             Pool::Sqlite(_) => {
                 "SELECT profile FROM memory_user_profiles WHERE user_id = $1 AND workspace_id = $2"
             }
@@ -148,7 +159,7 @@ impl Store {
             }
         };
         let empty = Json(Map::new());
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO memory_user_profiles (user_id, workspace_id, profile, updated_at) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (user_id, workspace_id) DO NOTHING")
@@ -170,7 +181,7 @@ impl Store {
 
     /// Inserts a daily entry or note with the next index of its scope (never reused).
     pub async fn add_memory_entry(
-        &self,
+        self,
         e: &NewMemoryEntry<'_>,
     ) -> Result<MemoryEntryRow, sqlx::Error> {
         let day = e.created_at.format("%Y-%m-%d").to_string();
@@ -189,7 +200,7 @@ impl Store {
             tags: Json(e.tags.to_vec()),
             created_at: e.created_at,
         };
-        let idx: i64 = with_pool!(&self.pool, p => {
+        let idx: i64 = with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             let idx: i64 = sqlx::query_scalar("INSERT INTO memory_counters (user_id, workspace_id, scope, next_index) VALUES ($1, $2, $3, 1) \
                          ON CONFLICT (user_id, workspace_id, scope) DO UPDATE SET next_index = memory_counters.next_index + 1 \
@@ -210,7 +221,7 @@ impl Store {
     /// Daily entries of the days from `first_day` (inclusive, `YYYY-MM-DD`) on, newest day
     /// first, each day in index order.
     pub async fn daily_entries_since(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         first_day: &str,
@@ -219,7 +230,7 @@ impl Store {
             "SELECT {ENTRY_COLUMNS} FROM memory_entries WHERE user_id = $1 AND workspace_id = $2 \
              AND tier = 'daily' AND day >= $3 ORDER BY day DESC, idx"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(user_id).bind(workspace_id).bind(first_day).fetch_all(p).await
         })
@@ -227,7 +238,7 @@ impl Store {
 
     /// Daily entries of one day, in index order.
     pub async fn daily_entries_on(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         day: &str,
@@ -236,7 +247,7 @@ impl Store {
             "SELECT {ENTRY_COLUMNS} FROM memory_entries WHERE user_id = $1 AND workspace_id = $2 \
              AND tier = 'daily' AND day = $3 ORDER BY idx"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(user_id).bind(workspace_id).bind(day).fetch_all(p).await
         })
@@ -244,7 +255,7 @@ impl Store {
 
     /// Notes, newest first, paginated; plus the total.
     pub async fn memory_notes(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         limit: i64,
@@ -254,7 +265,7 @@ impl Store {
             "SELECT {ENTRY_COLUMNS} FROM memory_entries WHERE user_id = $1 AND workspace_id = $2 \
              AND tier = 'note' ORDER BY idx DESC LIMIT $3 OFFSET $4"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(user_id).bind(workspace_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM memory_entries WHERE user_id = $1 AND workspace_id = $2 AND tier = 'note'")
@@ -265,14 +276,14 @@ impl Store {
 
     /// Deletes a daily entry (`day` given) or a note (`day` = `None`); false when absent.
     pub async fn delete_memory_entry(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         day: Option<&str>,
         idx: i64,
     ) -> Result<bool, sqlx::Error> {
         let tier = if day.is_some() { "daily" } else { "note" };
-        let done = with_pool!(&self.pool, p => {
+        let done = with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM memory_entries WHERE user_id = $1 AND workspace_id = $2 AND tier = $3 \
                          AND ($4 IS NULL OR day = $4) AND idx = $5")
                 .bind(user_id).bind(workspace_id).bind(tier).bind(day).bind(idx)
@@ -284,7 +295,7 @@ impl Store {
     /// The newest daily entries and notes of one user in one workspace (`tiers` =
     /// `[daily, note]`), for a turn's bounded context search.
     pub async fn recent_memory_chunks(
-        &self,
+        self,
         user_id: &str,
         workspace_id: &str,
         tiers: [bool; 2],
@@ -296,7 +307,7 @@ impl Store {
                    AND (($3 AND c.tier = 'daily') OR ($4 AND c.tier = 'note')) \
                    AND ($5 IS NULL OR c.tier <> 'daily' OR c.created_at >= $5) \
                    ORDER BY c.created_at DESC LIMIT $6";
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sql)
                 .bind(user_id).bind(workspace_id).bind(tiers[0]).bind(tiers[1])
                 .bind(not_before).bind(limit)
@@ -306,13 +317,13 @@ impl Store {
 
     /// Full-text search over the chunks of one user in one workspace, best first.
     pub async fn search_memory_chunks(
-        &self,
+        self,
         s: &ChunkSearch<'_>,
     ) -> Result<Vec<ChunkHit>, sqlx::Error> {
         if s.terms.is_empty() {
             return Ok(Vec::new());
         }
-        let (sql, query) = match &self.pool {
+        let (sql, query) = match &self.0.pool {
             // Each term is quoted, so FTS5 reads it as a plain word whatever the user typed.
             Pool::Sqlite(_) => (
                 format!(
@@ -338,7 +349,7 @@ impl Store {
             ),
         };
         let [profile, daily, note, session] = s.tiers;
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(s.user_id).bind(s.workspace_id).bind(&query)
                 .bind(profile).bind(daily).bind(note).bind(session)
@@ -349,8 +360,8 @@ impl Store {
 
     /// For each workspace with agents: the longest memory TTL among them, or `None` when one
     /// of them keeps memory forever (no profile, or a profile without `ttlDays`).
-    pub async fn workspace_memory_ttls(&self) -> Result<Vec<(String, Option<i64>)>, sqlx::Error> {
-        let rows: Vec<(String, Option<i64>)> = with_pool!(&self.pool, p => {
+    pub async fn workspace_memory_ttls(self) -> Result<Vec<(String, Option<i64>)>, sqlx::Error> {
+        let rows: Vec<(String, Option<i64>)> = with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT a.workspace_id, mp.ttl_days FROM agents a \
                             LEFT JOIN memory_profiles mp ON mp.id = a.memory_profile_id ORDER BY a.workspace_id")
                 .fetch_all(p).await
@@ -372,11 +383,11 @@ impl Store {
 
     /// Deletes a workspace's daily entries written before `cutoff`; returns how many.
     pub async fn prune_daily_entries(
-        &self,
+        self,
         workspace_id: &str,
         cutoff: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM memory_entries WHERE workspace_id = $1 AND tier = 'daily' AND created_at < $2")
                 .bind(workspace_id).bind(cutoff).execute(p).await.map(|r| r.rows_affected())
         })
@@ -384,9 +395,9 @@ impl Store {
 
     /// Forgets the index counters of days before `first_day`: entries are only ever added to
     /// the current day, so those counters can no longer hand out an index.
-    pub async fn prune_daily_counters(&self, first_day: &str) -> Result<u64, sqlx::Error> {
+    pub async fn prune_daily_counters(self, first_day: &str) -> Result<u64, sqlx::Error> {
         let scope = format!("daily:{first_day}");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM memory_counters WHERE scope LIKE 'daily:%' AND scope < $1")
                 .bind(&scope).execute(p).await.map(|r| r.rows_affected())
         })
@@ -395,11 +406,11 @@ impl Store {
     /// The text of the user message that opened a turn: the newest user message of the
     /// session written at or before `at`.
     pub async fn turn_user_message(
-        &self,
+        self,
         session_id: &str,
         at: DateTime<Utc>,
     ) -> Result<Option<String>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user' AND created_at <= $2 \
                                 ORDER BY created_at DESC, id DESC LIMIT 1")
                 .bind(session_id).bind(at).fetch_optional(p).await

@@ -55,13 +55,24 @@ pub enum ProfileDeletion {
 
 const COLUMNS: &str = "id, workspace_id, name, description, tier_session, tier_daily, tier_profile, tier_notes, ttl_days, max_context_chunks, min_relevance_score, system_prompt_suffix, created_by, created_at, updated_at";
 
+/// Memory profiles of a workspace and their assignment to agents.
+#[derive(Clone, Copy)]
+pub struct MemoryProfiles<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The memory profiles aggregate.
+    pub fn memory_profiles(&self) -> MemoryProfiles<'_> {
+        MemoryProfiles(self)
+    }
+}
+
+impl MemoryProfiles<'_> {
     /// Inserts a profile; a duplicate name surfaces as a unique violation.
-    pub async fn insert_memory_profile(&self, m: &MemoryProfileRow) -> Result<(), sqlx::Error> {
+    pub async fn insert_memory_profile(self, m: &MemoryProfileRow) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO memory_profiles ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&m.id).bind(&m.workspace_id).bind(&m.name).bind(&m.description)
                 .bind(m.tier_session).bind(m.tier_daily).bind(m.tier_profile).bind(m.tier_notes)
@@ -73,8 +84,8 @@ impl Store {
     }
 
     /// Saves every editable field; false when there is no such profile.
-    pub async fn update_memory_profile(&self, m: &MemoryProfileRow) -> Result<bool, sqlx::Error> {
-        let done = with_pool!(&self.pool, p => {
+    pub async fn update_memory_profile(self, m: &MemoryProfileRow) -> Result<bool, sqlx::Error> {
+        let done = with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE memory_profiles SET name = $3, description = $4, tier_session = $5, tier_daily = $6, tier_profile = $7, tier_notes = $8, ttl_days = $9, max_context_chunks = $10, min_relevance_score = $11, system_prompt_suffix = $12, updated_at = $13 WHERE workspace_id = $1 AND id = $2")
                 .bind(&m.workspace_id).bind(&m.id).bind(&m.name).bind(&m.description)
                 .bind(m.tier_session).bind(m.tier_daily).bind(m.tier_profile).bind(m.tier_notes)
@@ -87,20 +98,20 @@ impl Store {
 
     /// A profile of a workspace.
     pub async fn memory_profile(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<MemoryProfileRow>, sqlx::Error> {
         let sql =
             format!("SELECT {COLUMNS} FROM memory_profiles WHERE workspace_id = $1 AND id = $2");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace_id).bind(id).fetch_optional(p).await
         })
     }
 
     /// A workspace's profiles, oldest first, paginated; plus the total.
     pub async fn memory_profiles(
-        &self,
+        self,
         workspace_id: &str,
         limit: i64,
         offset: i64,
@@ -108,7 +119,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM memory_profiles WHERE workspace_id = $1 ORDER BY created_at, id LIMIT $2 OFFSET $3"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM memory_profiles WHERE workspace_id = $1")
@@ -123,7 +134,7 @@ impl Store {
     /// error). One transaction, and the foreign key refuses the delete should an assignment
     /// slip in concurrently.
     pub async fn delete_memory_profile<F>(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
         force: bool,
@@ -135,8 +146,8 @@ impl Store {
         F: Fn(Value) -> Result<AgentDoc, serde_json::Error>,
     {
         // Forced deletion rewrites agents of the workspace.
-        self.forget_agents(workspace_id);
-        let result = with_pool!(&self.pool, p => {
+        self.0.agents().forget_agents(workspace_id);
+        let result = with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             let users: Vec<(String, Json<Value>)> = sqlx::query_as(
                 "SELECT id, config FROM agents WHERE workspace_id = $1 AND memory_profile_id = $2 ORDER BY id")
@@ -157,7 +168,7 @@ impl Store {
             tx.commit().await?;
             Ok(ProfileDeletion::Deleted(names))
         });
-        self.forget_agents(workspace_id);
+        self.0.agents().forget_agents(workspace_id);
         result
     }
 }

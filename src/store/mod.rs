@@ -3,7 +3,19 @@
 //! Most SQL is the same text on both engines (`$1…$N` placeholders work on both through sqlx),
 //! so each query is written once inside [`with_pool!`], which expands it once per engine and type
 //! checks both. Dialect-specific SQL (full-text search, upserts, queue claims, date maths) matches
-//! on [`Pool`] explicitly. Each aggregate has its own file of `impl Store` methods.
+//! on [`Pool`] explicitly.
+//!
+//! **Views per aggregate**: each aggregate file defines a view borrowing the store
+//! (`store.agents()` → [`Agents`], `store.jobs()` → [`Jobs`], …) and its queries are methods
+//! of that view, never of [`Store`]. The rule for what stays on [`Store`] itself: only what
+//! concerns the engine rather than a table — [`Store::connect`], [`Store::migrate`],
+//! [`Store::ping`], [`Store::engine`], [`Store::pool`], [`Store::close`] — plus one accessor per
+//! view. Everything that reads or writes rows, including the cached reads
+//! (`agent_cached`, `workspace_cached`, `member_role_cached`, `user_cached`) and their
+//! invalidation, lives on the view of the aggregate that owns the rows, because the cache is
+//! that aggregate's read path. A query that needs another aggregate goes through that
+//! aggregate's view (`self.0.agents().forget_agents(..)`). Views are `Copy` and their methods
+//! take `self` by value, so a future never borrows a temporary view.
 //!
 //! **Write transactions** begin in exactly one way: `p.begin_write()` ([`BeginWrite`]) inside
 //! [`with_pool!`] — never `p.begin()` or `p.begin_with(..)`. On SQLite it is
@@ -45,29 +57,31 @@ mod users;
 mod webhooks;
 mod workspaces;
 
-pub use admin::AuditRow;
-pub use agents::{AgentDoc, AgentRow, AgentVersionRow};
+pub use admin::{Admin, AuditRow};
+pub use agents::{AgentDoc, AgentRow, AgentVersionRow, Agents};
 pub use cache::TtlCache;
-pub use costs::{Bucket, PeriodUsage, UsageGroup, UsageTotals};
-pub use diagnostics::{DiagnosticRunRow, MigrationStatus};
-pub use heartbeat::{MonitorRow, RunRow};
-pub use idempotency::IdempotencyClaim;
-pub use jobs::{JobFinish, JobRow};
-pub use memory::{ChunkHit, ChunkSearch, MemoryEntryRow, NewMemoryEntry};
-pub use memory_profiles::{MemoryProfileRow, ProfileDeletion};
-pub use provider_credentials::ProviderCredentialRow;
-pub use retention::RetainedTable;
-pub use sessions::{MessageRow, SessionKey, SessionRow};
+pub use costs::{Bucket, Costs, PeriodUsage, UsageGroup, UsageTotals};
+pub use diagnostics::{DiagnosticRunRow, Diagnostics, MigrationStatus};
+pub use heartbeat::{Heartbeat, MonitorRow, RunRow};
+pub use idempotency::{Idempotency, IdempotencyClaim};
+pub use jobs::{JobFinish, JobRow, Jobs};
+pub use memory::{ChunkHit, ChunkSearch, Memory, MemoryEntryRow, NewMemoryEntry};
+pub use memory_profiles::{MemoryProfileRow, MemoryProfiles, ProfileDeletion};
+pub use onboarding::Onboarding;
+pub use provider_credentials::{ProviderCredentialRow, ProviderCredentials};
+pub use retention::{RetainedTable, Retention};
+pub use sessions::{MessageRow, SessionKey, SessionRow, Sessions};
 pub use sessions_query::{Handoff, MessageHit, SessionFilter};
-pub use signing_keys::SigningKeyRow;
-pub use skill_metrics::{SkillMetric, SkillMetricsSummary};
-pub use stats::{GlobalCounts, WorkspaceStats};
-pub use traces::TraceRow;
-pub use turns::{TurnRecord, UsageRow};
-pub use users::{NewRefreshToken, RefreshTokenRow, UserRow};
-pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow};
+pub use signing_keys::{SigningKeyRow, SigningKeys};
+pub use skill_metrics::{SkillMetric, SkillMetrics, SkillMetricsSummary};
+pub use stats::{GlobalCounts, Stats, WorkspaceStats};
+pub use traces::{TraceRow, Traces};
+pub use turns::{TurnRecord, Turns, UsageRow};
+pub use users::{NewRefreshToken, RefreshTokenRow, UserRow, Users};
+pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow, Webhooks};
 pub use workspaces::{
-    GrantDirection, GrantRow, MemberRow, MemberWrite, MembershipSnapshot, WorkspaceRow,
+    GrantDirection, GrantRow, Grants, MemberRow, MemberWrite, MembershipSnapshot, WorkspaceRow,
+    Workspaces,
 };
 
 use std::{str::FromStr, time::Duration};

@@ -7,10 +7,21 @@ use super::{
 };
 use crate::with_pool;
 
+/// Onboarding runs.
+#[derive(Clone, Copy)]
+pub struct Onboarding<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The onboarding aggregate.
+    pub fn onboarding(&self) -> Onboarding<'_> {
+        Onboarding(self)
+    }
+}
+
+impl Onboarding<'_> {
     /// The workspace created by the user's onboarding, if it ran.
-    pub async fn onboarded_workspace(&self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn onboarded_workspace(self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT workspace_id FROM onboarding_runs WHERE user_id = $1")
                 .bind(user_id).fetch_optional(p).await
         })
@@ -20,13 +31,13 @@ impl Store {
     /// the agents. Returns false, changing nothing, when the user was already onboarded
     /// (the run row's primary key stops a concurrent second call).
     pub async fn onboard(
-        &self,
+        self,
         ws: &WorkspaceRow,
         agents: &[AgentDoc],
         now: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
         // An async block, so `?` lands in `result` and a unique violation can be told apart.
-        let result: Result<(), sqlx::Error> = with_pool!(&self.pool, p => async {
+        let result: Result<(), sqlx::Error> = with_pool!(&self.0.pool, p => async {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO workspaces (id, name, owner_id, plan, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&ws.id).bind(&ws.name).bind(&ws.owner_id).bind(&ws.plan)

@@ -43,16 +43,27 @@ impl std::fmt::Debug for ProviderCredentialRow {
 const COLUMNS: &str =
     "id, workspace_id, name, provider, base_url, secret_ciphertext, created_by, created_at";
 
+/// Workspace provider credentials.
+#[derive(Clone, Copy)]
+pub struct ProviderCredentials<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The provider credentials aggregate.
+    pub fn provider_credentials(&self) -> ProviderCredentials<'_> {
+        ProviderCredentials(self)
+    }
+}
+
+impl ProviderCredentials<'_> {
     /// Inserts a credential; a duplicate name surfaces as a unique violation.
     pub async fn insert_provider_credential(
-        &self,
+        self,
         c: &ProviderCredentialRow,
     ) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO provider_credentials ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&c.id).bind(&c.workspace_id).bind(&c.name).bind(&c.provider)
                 .bind(&c.base_url).bind(&c.secret_ciphertext).bind(&c.created_by)
@@ -64,14 +75,14 @@ impl Store {
 
     /// One credential of one workspace.
     pub async fn provider_credential(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<ProviderCredentialRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {COLUMNS} FROM provider_credentials WHERE workspace_id = $1 AND id = $2"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(id).fetch_optional(p).await
         })
@@ -79,7 +90,7 @@ impl Store {
 
     /// A page of a workspace's credentials, newest first, and their total.
     pub async fn provider_credentials_of(
-        &self,
+        self,
         workspace_id: &str,
         limit: i64,
         offset: i64,
@@ -87,7 +98,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS} FROM provider_credentials WHERE workspace_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM provider_credentials WHERE workspace_id = $1")
@@ -98,11 +109,11 @@ impl Store {
 
     /// Deletes a credential; false when the workspace has no such credential.
     pub async fn delete_provider_credential(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<bool, sqlx::Error> {
-        let affected = with_pool!(&self.pool, p => {
+        let affected = with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM provider_credentials WHERE workspace_id = $1 AND id = $2")
                 .bind(workspace_id).bind(id).execute(p).await.map(|r| r.rows_affected())
         })?;

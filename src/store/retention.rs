@@ -60,10 +60,21 @@ impl RetainedTable {
     }
 }
 
+/// Retention deletes in bounded batches.
+#[derive(Clone, Copy)]
+pub struct Retention<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The retention aggregate.
+    pub fn retention(&self) -> Retention<'_> {
+        Retention(self)
+    }
+}
+
+impl Retention<'_> {
     /// Deletes at most `limit` rows of `table` older than `cutoff`; returns how many went.
     pub async fn delete_expired_batch(
-        &self,
+        self,
         table: RetainedTable,
         cutoff: DateTime<Utc>,
         limit: i64,
@@ -71,7 +82,7 @@ impl Store {
         let (name, cond) = (table.name(), table.condition());
         // Only the row id differs: SQLite's `rowid`, PostgreSQL's `ctid` (neither table set
         // has a single-column key on every table). Names and conditions are constants.
-        let result = match &self.pool {
+        let result = match &self.0.pool {
             Pool::Sqlite(p) => {
                 let sql = format!(
                     "DELETE FROM {name} WHERE rowid IN (SELECT rowid FROM {name} WHERE {cond} LIMIT $2)"

@@ -80,17 +80,28 @@ pub(super) const SESSION_COLUMNS: &str = "id, user_id, workspace_id, agent_id, s
 const MESSAGE_COLUMNS: &str =
     "id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at";
 
+/// Sessions, their messages, listing, search and handoff.
+#[derive(Clone, Copy)]
+pub struct Sessions<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The sessions aggregate.
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions(self)
+    }
+}
+
+impl Sessions<'_> {
     /// The active session for a key, if any.
     pub async fn active_session(
-        &self,
+        self,
         key: &SessionKey<'_>,
     ) -> Result<Option<SessionRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND workspace_id = $2 AND agent_id = $3 \
              AND surface = $4 AND surface_id = $5 AND status = 'active' ORDER BY created_at DESC LIMIT 1"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(key.user_id).bind(key.workspace_id).bind(key.agent_id)
                 .bind(key.surface).bind(key.surface_id)
@@ -99,16 +110,16 @@ impl Store {
     }
 
     /// A session by id.
-    pub async fn session(&self, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
+    pub async fn session(self, id: &str) -> Result<Option<SessionRow>, sqlx::Error> {
         let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await
         })
     }
 
     /// Inserts a new active session.
-    pub async fn insert_session(&self, s: &SessionRow) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn insert_session(self, s: &SessionRow) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("INSERT INTO sessions (id, user_id, workspace_id, agent_id, surface, surface_id, status, message_count, created_at, last_active_at) VALUES ($1, $2, $3, $4, $5, $6, 'active', 0, $7, $7)")
                 .bind(&s.id).bind(&s.user_id).bind(&s.workspace_id).bind(&s.agent_id)
                 .bind(&s.surface).bind(&s.surface_id).bind(s.created_at)
@@ -119,11 +130,11 @@ impl Store {
 
     /// Archives every active session of a key; returns how many.
     pub async fn archive_sessions(
-        &self,
+        self,
         key: &SessionKey<'_>,
         now: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE sessions SET status = 'archived', archived_at = $6 WHERE user_id = $1 AND workspace_id = $2 AND agent_id = $3 AND surface = $4 AND surface_id = $5 AND status = 'active'")
                 .bind(key.user_id).bind(key.workspace_id).bind(key.agent_id)
                 .bind(key.surface).bind(key.surface_id).bind(now)
@@ -132,8 +143,8 @@ impl Store {
     }
 
     /// Archives one session.
-    pub async fn archive_session(&self, id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn archive_session(self, id: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE sessions SET status = 'archived', archived_at = $2 WHERE id = $1 AND status = 'active'")
                 .bind(id).bind(now).execute(p).await.map(|r| r.rows_affected())
         })?;
@@ -142,12 +153,12 @@ impl Store {
 
     /// Appends messages and touches the session, in one transaction.
     pub async fn append_messages(
-        &self,
+        self,
         session_id: &str,
         messages: &[MessageRow],
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             for m in messages {
                 sqlx::query("INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
@@ -165,7 +176,7 @@ impl Store {
     /// Messages of a session written at or after `since` (all when `None`), oldest first,
     /// at most the newest `limit`.
     pub async fn session_messages(
-        &self,
+        self,
         session_id: &str,
         since: Option<DateTime<Utc>>,
         limit: i64,
@@ -174,7 +185,7 @@ impl Store {
             "SELECT {MESSAGE_COLUMNS} FROM (SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND ($2 IS NULL OR created_at >= $2) \
              ORDER BY created_at DESC, id DESC LIMIT $3) recent ORDER BY created_at, id"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(session_id).bind(since).bind(limit).fetch_all(p).await
         })
@@ -182,12 +193,12 @@ impl Store {
 
     /// Stores a compaction summary covering messages before `until`.
     pub async fn set_session_summary(
-        &self,
+        self,
         session_id: &str,
         summary: &str,
         until: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE sessions SET summary = $2, summary_until = $3 WHERE id = $1")
                 .bind(session_id).bind(summary).bind(until).execute(p).await.map(|r| r.rows_affected())
         })?;

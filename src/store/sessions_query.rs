@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{BeginWrite, MessageRow, Pool, SessionRow, Store, sessions::SESSION_COLUMNS};
+use super::{
+    BeginWrite, MessageRow, Pool, SessionRow,
+    sessions::{SESSION_COLUMNS, Sessions},
+};
 use crate::with_pool;
 
 /// Which of a user's sessions to list.
@@ -69,10 +72,10 @@ const MARK_CLOSE: char = '\u{E001}';
 /// the GIN index `messages_content_fts` serves them.
 const PG_TSV: &str = "to_tsvector('simple', left(m.content, 100000))";
 
-impl Store {
+impl Sessions<'_> {
     /// A page of the user's sessions, newest activity first, and the total.
     pub async fn list_sessions(
-        &self,
+        self,
         f: &SessionFilter<'_>,
         limit: i64,
         offset: i64,
@@ -83,7 +86,7 @@ impl Store {
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE {filter} ORDER BY last_active_at DESC, id DESC LIMIT $4 OFFSET $5"
         );
         let count = format!("SELECT COUNT(*) FROM sessions WHERE {filter}");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(f.user_id).bind(f.workspace_id).bind(f.status).bind(limit).bind(offset)
                 .fetch_all(p).await?;
@@ -97,13 +100,13 @@ impl Store {
     /// Searches the user's messages (optionally in one workspace), best match first; returns
     /// at most `limit` hits and the number of matches.
     pub async fn search_messages(
-        &self,
+        self,
         user_id: &str,
         workspace_id: Option<&str>,
         q: &str,
         limit: i64,
     ) -> Result<(Vec<MessageHit>, i64), sqlx::Error> {
-        match &self.pool {
+        match &self.0.pool {
             Pool::Sqlite(p) => {
                 let Some(query) = fts5_query(q) else {
                     return Ok((Vec::new(), 0));
@@ -175,10 +178,10 @@ impl Store {
     /// already has on the same key, records the note and an audit entry, in one transaction.
     /// Returns false (nothing written) when the session changed meanwhile (archived, or
     /// already handed off).
-    pub async fn handoff_session(&self, h: &Handoff<'_>) -> Result<bool, sqlx::Error> {
+    pub async fn handoff_session(self, h: &Handoff<'_>) -> Result<bool, sqlx::Error> {
         let s = h.session;
         let audit_id = super::ids::new_id("aud");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             let moved = sqlx::query("UPDATE sessions SET agent_id = $2, last_active_at = $4, message_count = message_count + 1 \
                                      WHERE id = $1 AND agent_id = $3 AND status = 'active'")

@@ -22,11 +22,22 @@ pub struct SkillMetric {
     pub created_at: DateTime<Utc>,
 }
 
+/// Per-call skill metrics and their aggregates.
+#[derive(Clone, Copy)]
+pub struct SkillMetrics<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The skill metrics aggregate.
+    pub fn skill_metrics(&self) -> SkillMetrics<'_> {
+        SkillMetrics(self)
+    }
+}
+
+impl SkillMetrics<'_> {
     /// Records one call.
-    pub async fn record_skill_metric(&self, m: &SkillMetric) -> Result<(), sqlx::Error> {
+    pub async fn record_skill_metric(self, m: &SkillMetric) -> Result<(), sqlx::Error> {
         let id = new_id("skm");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("INSERT INTO skill_metrics (id, skill_id, tool_name, workspace_id, duration_ms, error, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&id).bind(&m.skill_id).bind(&m.tool_name).bind(&m.workspace_id)
                 .bind(m.duration_ms).bind(m.error).bind(m.created_at)
@@ -51,15 +62,15 @@ pub struct SkillMetricsSummary {
     pub top_tools: Vec<(String, i64, i64)>,
 }
 
-impl Store {
+impl SkillMetrics<'_> {
     /// Aggregates a skill's calls since `since`. Percentiles are read by rank with
     /// `ORDER BY … OFFSET`, which both engines share (SQLite has no percentile function).
     pub async fn skill_metrics_summary(
-        &self,
+        self,
         skill_id: &str,
         since: DateTime<Utc>,
     ) -> Result<SkillMetricsSummary, sqlx::Error> {
-        let (total_calls, errors): (i64, i64) = with_pool!(&self.pool, p => {
+        let (total_calls, errors): (i64, i64) = with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(CASE WHEN error THEN 1 ELSE 0 END), 0) FROM skill_metrics WHERE skill_id = $1 AND created_at >= $2")
                 .bind(skill_id).bind(since).fetch_one(p).await
         })?;
@@ -72,7 +83,7 @@ impl Store {
         let p95_ms = self
             .duration_at_rank(skill_id, since, rank(total_calls, 95))
             .await?;
-        let top_tools = with_pool!(&self.pool, p => {
+        let top_tools = with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT tool_name, COUNT(*), COALESCE(SUM(CASE WHEN error THEN 1 ELSE 0 END), 0) FROM skill_metrics \
                             WHERE skill_id = $1 AND created_at >= $2 GROUP BY tool_name ORDER BY COUNT(*) DESC, tool_name LIMIT 5")
                 .bind(skill_id).bind(since).fetch_all(p).await
@@ -87,12 +98,12 @@ impl Store {
     }
 
     async fn duration_at_rank(
-        &self,
+        self,
         skill_id: &str,
         since: DateTime<Utc>,
         offset: i64,
     ) -> Result<i64, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT duration_ms FROM skill_metrics WHERE skill_id = $1 AND created_at >= $2 ORDER BY duration_ms LIMIT 1 OFFSET $3")
                 .bind(skill_id).bind(since).bind(offset).fetch_one(p).await
         })

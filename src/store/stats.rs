@@ -38,14 +38,25 @@ pub struct GlobalCounts {
     pub month_cost: f64,
 }
 
+/// Aggregates for dashboards and `/metrics`.
+#[derive(Clone, Copy)]
+pub struct Stats<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The stats aggregate.
+    pub fn stats(&self) -> Stats<'_> {
+        Stats(self)
+    }
+}
+
+impl Stats<'_> {
     /// Usage totals of a workspace since `since`.
     pub async fn workspace_stats(
-        &self,
+        self,
         workspace_id: &str,
         since: DateTime<Utc>,
     ) -> Result<WorkspaceStats, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM workspace_members WHERE workspace_id = $1")
                 .bind(workspace_id).fetch_one(p).await?;
             let sessions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE workspace_id = $1 AND created_at >= $2")
@@ -72,10 +83,10 @@ impl Store {
 
     /// Gateway-wide counters.
     pub async fn global_counts(
-        &self,
+        self,
         month_start: DateTime<Utc>,
     ) -> Result<GlobalCounts, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let (active_sessions, total_sessions): (i64, i64) = sqlx::query_as(
                 "SELECT CAST(COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0) AS BIGINT), COUNT(*) FROM sessions")
                 .fetch_one(p).await?;

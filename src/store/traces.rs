@@ -1,6 +1,6 @@
 //! The trace of a turn (one row type, [`TraceRow`]) and how it is read: pages of summaries
 //! (without `detail`) per workspace, one trace in full, and recent outcome counts for
-//! diagnostics. The chat loop writes traces through [`Store::record_turn`].
+//! diagnostics. The chat loop writes traces through [`Turns::record_turn`].
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -9,8 +9,8 @@ use sqlx::{FromRow, types::Json};
 use super::Store;
 use crate::with_pool;
 
-/// The trace of one turn: written by [`Store::record_turn`], read back by [`Store::trace_in`]
-/// and, without `detail`, by [`Store::list_traces`].
+/// The trace of one turn: written by [`Turns::record_turn`], read back by [`Traces::trace_in`]
+/// and, without `detail`, by [`Traces::list_traces`].
 #[derive(Debug, Clone, FromRow)]
 pub struct TraceRow {
     /// `trc_…`
@@ -51,10 +51,21 @@ pub struct TraceRow {
 /// Every column but `detail`.
 const SUMMARY_COLUMNS: &str = "id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, started_at, finished_at";
 
+/// Turn traces.
+#[derive(Clone, Copy)]
+pub struct Traces<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The traces aggregate.
+    pub fn traces(&self) -> Traces<'_> {
+        Traces(self)
+    }
+}
+
+impl Traces<'_> {
     /// A page of a workspace's traces (optionally of one agent), newest first, and the total.
     pub async fn list_traces(
-        &self,
+        self,
         workspace_id: &str,
         agent_id: Option<&str>,
         limit: i64,
@@ -65,7 +76,7 @@ impl Store {
             "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {filter} ORDER BY started_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
         let count = format!("SELECT COUNT(*) FROM traces WHERE {filter}");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(workspace_id).bind(agent_id).bind(limit).bind(offset)
                 .fetch_all(p).await?;
@@ -77,14 +88,14 @@ impl Store {
 
     /// One trace of a workspace, in full.
     pub async fn trace_in(
-        &self,
+        self,
         workspace_id: &str,
         id: &str,
     ) -> Result<Option<TraceRow>, sqlx::Error> {
         let sql = format!(
             "SELECT {SUMMARY_COLUMNS}, detail FROM traces WHERE id = $1 AND workspace_id = $2"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(workspace_id).fetch_optional(p).await
         })
     }
@@ -92,10 +103,10 @@ impl Store {
     /// Turns started since `since`, and how many of them failed (`error` or `timeout`; a
     /// client that left is not a gateway failure).
     pub async fn trace_outcomes_since(
-        &self,
+        self,
         since: DateTime<Utc>,
     ) -> Result<(i64, i64), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN status IN ('error', 'timeout') THEN 1 ELSE 0 END), 0) AS BIGINT) \
                             FROM traces WHERE started_at >= $1")
                 .bind(since).fetch_one(p).await

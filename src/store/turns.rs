@@ -51,16 +51,27 @@ pub struct TurnRecord<'a> {
     pub month: &'a str,
 }
 
+/// What a finished turn leaves behind: messages, usage, token counters.
+#[derive(Clone, Copy)]
+pub struct Turns<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The turns aggregate.
+    pub fn turns(&self) -> Turns<'_> {
+        Turns(self)
+    }
+}
+
+impl Turns<'_> {
     /// Writes a finished (or cut-off) turn atomically.
-    pub async fn record_turn(&self, rec: &TurnRecord<'_>) -> Result<(), sqlx::Error> {
+    pub async fn record_turn(self, rec: &TurnRecord<'_>) -> Result<(), sqlx::Error> {
         let tokens: i64 = rec
             .usage
             .iter()
             .map(|u| u.prompt_tokens + u.completion_tokens)
             .sum();
         let now = rec.trace.finished_at;
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             for m in rec.messages {
                 sqlx::query("INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
@@ -95,8 +106,8 @@ impl Store {
     }
 
     /// Tokens a user spent in a month (`YYYY-MM`).
-    pub async fn month_tokens(&self, user_id: &str, month: &str) -> Result<i64, sqlx::Error> {
-        let v: Option<i64> = with_pool!(&self.pool, p => {
+    pub async fn month_tokens(self, user_id: &str, month: &str) -> Result<i64, sqlx::Error> {
+        let v: Option<i64> = with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT tokens FROM user_monthly_tokens WHERE user_id = $1 AND month = $2")
                 .bind(user_id).bind(month).fetch_optional(p).await
         })?;
@@ -105,12 +116,12 @@ impl Store {
 
     /// Tokens and cost of an agent in a workspace since `since`.
     pub async fn agent_usage_since(
-        &self,
+        self,
         workspace_id: &str,
         agent_id: &str,
         since: DateTime<Utc>,
     ) -> Result<(i64, f64), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT), CAST(COALESCE(SUM(cost_usd), 0) AS DOUBLE PRECISION) FROM usage_records WHERE workspace_id = $1 AND agent_id = $2 AND created_at >= $3")
                 .bind(workspace_id).bind(agent_id).bind(since).fetch_one(p).await
         })

@@ -61,10 +61,21 @@ const INSERT_REFRESH: &str = "INSERT INTO refresh_tokens (id, user_id, family_id
 
 const USER_COLUMNS: &str = "id, email, password_hash, token_version, created_at";
 
+/// Users, refresh tokens and failed-login records.
+#[derive(Clone, Copy)]
+pub struct Users<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The users aggregate.
+    pub fn users(&self) -> Users<'_> {
+        Users(self)
+    }
+}
+
+impl Users<'_> {
     /// Inserts a user; a duplicate email surfaces as a unique violation.
-    pub async fn insert_user(&self, user: &UserRow) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn insert_user(self, user: &UserRow) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("INSERT INTO users (id, email, password_hash, token_version, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(&user.id).bind(&user.email).bind(&user.password_hash)
                 .bind(user.token_version).bind(user.created_at)
@@ -74,36 +85,36 @@ impl Store {
     }
 
     /// Finds a user by lower-cased email.
-    pub async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    pub async fn user_by_email(self, email: &str) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(email).fetch_optional(p).await
         })
     }
 
     /// Finds a user by id.
-    pub async fn user_by_id(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    pub async fn user_by_id(self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await
         })
     }
 
     /// A user, possibly up to a few seconds old (prompt rendering; never for auth decisions).
-    pub async fn user_cached(&self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
-        if let Some(row) = self.cache.users.get(&id.to_string()) {
+    pub async fn user_cached(self, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+        if let Some(row) = self.0.cache.users.get(&id.to_string()) {
             return Ok(Some(row));
         }
         let row = self.user_by_id(id).await?;
         if let Some(row) = &row {
-            self.cache.users.put(id.to_string(), row.clone());
+            self.0.cache.users.put(id.to_string(), row.clone());
         }
         Ok(row)
     }
 
     /// The current token version of a user, or `None` if the user is gone.
-    pub async fn token_version(&self, user_id: &str) -> Result<Option<i64>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn token_version(self, user_id: &str) -> Result<Option<i64>, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT token_version FROM users WHERE id = $1")
                 .bind(user_id).fetch_optional(p).await
         })
@@ -113,11 +124,11 @@ impl Store {
     /// their families as revoked so that a token a concurrent refresh issues into one of them
     /// is refused as well.
     pub async fn revoke_all_tokens(
-        &self,
+        self,
         user_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
                 .bind(user_id).execute(&mut *tx).await?;
@@ -131,10 +142,10 @@ impl Store {
 
     /// Stores the refresh token of a new login (a new family).
     pub async fn insert_refresh_token(
-        &self,
+        self,
         token: &NewRefreshToken<'_>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query(INSERT_REFRESH)
                 .bind(token.id).bind(token.user_id).bind(token.family_id).bind(token.token_hash)
                 .bind(token.created_at).bind(token.expires_at)
@@ -145,10 +156,10 @@ impl Store {
 
     /// Finds a refresh token by its hash; `family_revoked` tells whether its family is.
     pub async fn refresh_token(
-        &self,
+        self,
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRow>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT t.id, t.user_id, t.family_id, t.expires_at, t.used_at, t.revoked_at, \
                 EXISTS (SELECT 1 FROM revoked_token_families f WHERE f.family_id = t.family_id) AS family_revoked \
                 FROM refresh_tokens t WHERE t.token_hash = $1")
@@ -161,11 +172,11 @@ impl Store {
     /// another request spent it first or the family was revoked. Otherwise the user's current
     /// token version, read inside the same transaction, for the new access token.
     pub async fn rotate_refresh_token(
-        &self,
+        self,
         old_id: &str,
         new: &NewRefreshToken<'_>,
     ) -> Result<Option<i64>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             let spent = sqlx::query("UPDATE refresh_tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL \
                 AND NOT EXISTS (SELECT 1 FROM revoked_token_families f WHERE f.family_id = refresh_tokens.family_id)")
@@ -193,12 +204,12 @@ impl Store {
     /// revokes its tokens and bumps the owner's token version so that access tokens issued
     /// from it stop working too.
     pub async fn revoke_family(
-        &self,
+        self,
         family_id: &str,
         user_id: &str,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO revoked_token_families (family_id, user_id, revoked_at) VALUES ($1, $2, $3) ON CONFLICT (family_id) DO NOTHING")
                 .bind(family_id).bind(user_id).bind(now).execute(&mut *tx).await?;
@@ -213,10 +224,10 @@ impl Store {
     /// Forgets family revocations older than `older_than` (pass a time before which every
     /// token of a revoked family has expired).
     pub async fn prune_revoked_families(
-        &self,
+        self,
         older_than: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM revoked_token_families WHERE revoked_at < $1")
                 .bind(older_than).execute(p).await.map(|r| r.rows_affected())
         })
@@ -228,7 +239,7 @@ impl Store {
     /// records nothing and returns `Err(oldest)`, the oldest attempt of the window. The count
     /// and the insert run under a per-email lock, so parallel attempts cannot all see room.
     pub async fn admit_login_attempt(
-        &self,
+        self,
         email: &str,
         now: DateTime<Utc>,
         since: DateTime<Utc>,
@@ -236,10 +247,10 @@ impl Store {
     ) -> Result<Result<i64, DateTime<Utc>>, sqlx::Error> {
         const COUNT: &str = "SELECT COUNT(*), MIN(failed_at) FROM login_failures WHERE email = $1 AND failed_at > $2";
         const INSERT: &str = "INSERT INTO login_failures (email, failed_at) VALUES ($1, $2)";
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             // SQLite: `BEGIN IMMEDIATE` already serialises writers.
             let mut tx = p.begin_write().await?;
-            if let super::Pool::Postgres(_) = &self.pool {
+            if let super::Pool::Postgres(_) = &self.0.pool {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                     .bind(email).execute(&mut *tx).await?;
             }
@@ -256,8 +267,8 @@ impl Store {
     }
 
     /// Forgets the failed logins of an email (after a success).
-    pub async fn clear_login_failures(&self, email: &str) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn clear_login_failures(self, email: &str) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM login_failures WHERE email = $1")
                 .bind(email).execute(p).await.map(|r| r.rows_affected())
         })?;
@@ -265,11 +276,8 @@ impl Store {
     }
 
     /// Deletes failed logins older than `older_than`; returns how many went.
-    pub async fn prune_login_failures(
-        &self,
-        older_than: DateTime<Utc>,
-    ) -> Result<u64, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn prune_login_failures(self, older_than: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM login_failures WHERE failed_at < $1")
                 .bind(older_than).execute(p).await.map(|r| r.rows_affected())
         })
@@ -277,7 +285,7 @@ impl Store {
 
     /// Appends an audit entry.
     pub async fn audit(
-        &self,
+        self,
         user_id: &str,
         workspace_id: Option<&str>,
         action: &str,
@@ -285,7 +293,7 @@ impl Store {
         details: serde_json::Value,
     ) -> Result<(), sqlx::Error> {
         let id = super::ids::new_id("aud");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("INSERT INTO audit_log (id, user_id, workspace_id, action, target, details, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&id).bind(user_id).bind(workspace_id).bind(action).bind(target)
                 .bind(sqlx::types::Json(&details)).bind(Utc::now())

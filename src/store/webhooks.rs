@@ -77,13 +77,24 @@ const HOOK_COLUMNS: &str =
     "id, user_id, workspace_id, url, events, description, secret, active, created_at, updated_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event, body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at";
 
+/// Webhook endpoints and their delivery outbox.
+#[derive(Clone, Copy)]
+pub struct Webhooks<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The webhooks aggregate.
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks(self)
+    }
+}
+
+impl Webhooks<'_> {
     /// Inserts a webhook.
-    pub async fn insert_webhook(&self, w: &WebhookRow) -> Result<(), sqlx::Error> {
+    pub async fn insert_webhook(self, w: &WebhookRow) -> Result<(), sqlx::Error> {
         let sql = format!(
             "INSERT INTO webhooks ({HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&w.id).bind(&w.user_id).bind(&w.workspace_id).bind(&w.url).bind(&w.events)
                 .bind(&w.description).bind(&w.secret).bind(w.active).bind(w.created_at).bind(w.updated_at)
@@ -94,7 +105,7 @@ impl Store {
 
     /// The user's webhooks (only those of `workspace_id` when given), newest first; plus the total.
     pub async fn webhooks_of(
-        &self,
+        self,
         user_id: &str,
         workspace_id: Option<&str>,
         limit: i64,
@@ -105,7 +116,7 @@ impl Store {
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE {filter} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
         let count = format!("SELECT COUNT(*) FROM webhooks WHERE {filter}");
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(user_id).bind(workspace_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
@@ -115,24 +126,20 @@ impl Store {
     }
 
     /// A webhook of the user.
-    pub async fn webhook(
-        &self,
-        user_id: &str,
-        id: &str,
-    ) -> Result<Option<WebhookRow>, sqlx::Error> {
+    pub async fn webhook(self, user_id: &str, id: &str) -> Result<Option<WebhookRow>, sqlx::Error> {
         let sql = format!("SELECT {HOOK_COLUMNS} FROM webhooks WHERE id = $1 AND user_id = $2");
-        with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(user_id).fetch_optional(p).await)
+        with_pool!(&self.0.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).bind(user_id).fetch_optional(p).await)
     }
 
     /// A webhook by id alone (for the delivery worker).
-    pub async fn webhook_by_id(&self, id: &str) -> Result<Option<WebhookRow>, sqlx::Error> {
+    pub async fn webhook_by_id(self, id: &str) -> Result<Option<WebhookRow>, sqlx::Error> {
         let sql = format!("SELECT {HOOK_COLUMNS} FROM webhooks WHERE id = $1");
-        with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)
+        with_pool!(&self.0.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)
     }
 
     /// Saves url, events, description and active; false when there is no such webhook.
-    pub async fn update_webhook(&self, w: &WebhookRow) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.pool, p => {
+    pub async fn update_webhook(self, w: &WebhookRow) -> Result<bool, sqlx::Error> {
+        let n = with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE webhooks SET url = $3, events = $4, description = $5, active = $6, updated_at = $7 WHERE id = $1 AND user_id = $2")
                 .bind(&w.id).bind(&w.user_id).bind(&w.url).bind(&w.events).bind(&w.description)
                 .bind(w.active).bind(w.updated_at)
@@ -142,8 +149,8 @@ impl Store {
     }
 
     /// Deletes a webhook of the user with its deliveries; false when there was none.
-    pub async fn delete_webhook(&self, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.pool, p => {
+    pub async fn delete_webhook(self, user_id: &str, id: &str) -> Result<bool, sqlx::Error> {
+        let n = with_pool!(&self.0.pool, p => {
             sqlx::query("DELETE FROM webhooks WHERE id = $1 AND user_id = $2")
                 .bind(id).bind(user_id).execute(p).await.map(|r| r.rows_affected())
         })?;
@@ -153,7 +160,7 @@ impl Store {
     /// Active webhooks of the user that see events of `workspace_id` (workspace-wide ones and
     /// those without a workspace).
     pub async fn webhooks_for_event(
-        &self,
+        self,
         user_id: &str,
         workspace_id: Option<&str>,
     ) -> Result<Vec<WebhookRow>, sqlx::Error> {
@@ -161,21 +168,21 @@ impl Store {
             "SELECT {HOOK_COLUMNS} FROM webhooks WHERE user_id = $1 AND active = $3 \
              AND (workspace_id IS NULL OR workspace_id = $2)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(user_id).bind(workspace_id).bind(true).fetch_all(p).await
         })
     }
 
     /// Queues deliveries in one transaction.
-    pub async fn enqueue_deliveries(&self, rows: &[DeliveryRow]) -> Result<(), sqlx::Error> {
+    pub async fn enqueue_deliveries(self, rows: &[DeliveryRow]) -> Result<(), sqlx::Error> {
         if rows.is_empty() {
             return Ok(());
         }
         let sql = format!(
             "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             for d in rows {
                 sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
@@ -190,7 +197,7 @@ impl Store {
 
     /// Deliveries of one webhook, newest first; plus the total.
     pub async fn deliveries_of(
-        &self,
+        self,
         webhook_id: &str,
         limit: i64,
         offset: i64,
@@ -199,7 +206,7 @@ impl Store {
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 \
              ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(webhook_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = $1")
@@ -211,12 +218,12 @@ impl Store {
     /// Claims up to `limit` due deliveries (and ones whose sender's lease ran out), counting
     /// the attempt; each stays claimed until `lease_until`.
     pub async fn claim_deliveries(
-        &self,
+        self,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-        let lock = match self.pool {
+        let lock = match self.0.pool {
             Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Pool::Sqlite(_) => "",
         };
@@ -227,7 +234,7 @@ impl Store {
                ORDER BY next_attempt_at LIMIT $3{lock}) \
              RETURNING {DELIVERY_COLUMNS}"
         );
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(now).bind(lease_until).bind(limit).fetch_all(p).await
         })
@@ -235,12 +242,12 @@ impl Store {
 
     /// Stores the outcome of attempt number `attempt`; ignored when the claim was lost.
     pub async fn finish_delivery(
-        &self,
+        self,
         id: &str,
         attempt: i64,
         o: &DeliveryOutcome,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE webhook_deliveries SET status = $3, response_status = $4, error = $5, next_attempt_at = $6, delivered_at = $7, locked_until = NULL \
                          WHERE id = $1 AND attempts = $2 AND status = 'sending'")
                 .bind(id).bind(attempt).bind(o.status).bind(o.response_status).bind(&o.error)

@@ -3,7 +3,7 @@
 mod grants;
 mod members;
 
-pub use grants::{GrantDirection, GrantRow};
+pub use grants::{GrantDirection, GrantRow, Grants};
 pub use members::{MemberWrite, MembershipSnapshot};
 
 use chrono::{DateTime, Utc};
@@ -53,10 +53,21 @@ pub struct MemberRow {
 
 const WS_COLUMNS: &str = "w.id, w.name, w.owner_id, w.plan, w.settings, w.allowed_providers, w.allowed_models, w.created_at, w.updated_at";
 
+/// Workspaces, their members and membership changes.
+#[derive(Clone, Copy)]
+pub struct Workspaces<'a>(pub(in crate::store) &'a Store);
+
 impl Store {
+    /// The workspaces aggregate.
+    pub fn workspaces(&self) -> Workspaces<'_> {
+        Workspaces(self)
+    }
+}
+
+impl Workspaces<'_> {
     /// Creates a workspace with its creator as owner, atomically.
-    pub async fn create_workspace(&self, ws: &WorkspaceRow) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn create_workspace(self, ws: &WorkspaceRow) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             sqlx::query("INSERT INTO workspaces (id, name, owner_id, plan, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(&ws.id).bind(&ws.name).bind(&ws.owner_id).bind(&ws.plan)
@@ -70,21 +81,22 @@ impl Store {
     }
 
     /// A workspace by id.
-    pub async fn workspace(&self, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error> {
+    pub async fn workspace(self, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error> {
         let sql = format!("SELECT {WS_COLUMNS} FROM workspaces w WHERE w.id = $1");
-        with_pool!(&self.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)
+        with_pool!(&self.0.pool, p => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(p).await)
     }
 
     /// A workspace, possibly up to a few seconds old when another replica changed it (chat
     /// turns; never for read-modify-write). Changes made through this store show at once.
-    pub async fn workspace_cached(&self, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error> {
-        if let Some(row) = self.cache.workspaces.get(&id.to_string()) {
+    pub async fn workspace_cached(self, id: &str) -> Result<Option<WorkspaceRow>, sqlx::Error> {
+        if let Some(row) = self.0.cache.workspaces.get(&id.to_string()) {
             return Ok(Some(row));
         }
-        let ticket = self.cache.workspaces.ticket();
+        let ticket = self.0.cache.workspaces.ticket();
         let row = self.workspace(id).await?;
         if let Some(row) = &row {
-            self.cache
+            self.0
+                .cache
                 .workspaces
                 .put_if_unchanged(id.to_string(), row.clone(), ticket);
         }
@@ -95,35 +107,39 @@ impl Store {
     /// replica's own writes) shows on the next request; another replica's change within
     /// [`super::cache::TTL`].
     pub async fn member_role_cached(
-        &self,
+        self,
         workspace_id: &str,
         user_id: &str,
     ) -> Result<Option<String>, sqlx::Error> {
         let key = (workspace_id.to_string(), user_id.to_string());
-        if let Some(role) = self.cache.roles.get(&key) {
+        if let Some(role) = self.0.cache.roles.get(&key) {
             return Ok(Some(role));
         }
         // Taken before the query: a change that commits meanwhile invalidates after its
         // commit, and then this (possibly older) answer is not cached.
-        let ticket = self.cache.roles.ticket();
+        let ticket = self.0.cache.roles.ticket();
         let role = self.member_role(workspace_id, user_id).await?;
         if let Some(role) = &role {
-            self.cache.roles.put_if_unchanged(key, role.clone(), ticket);
+            self.0
+                .cache
+                .roles
+                .put_if_unchanged(key, role.clone(), ticket);
         }
         Ok(role)
     }
 
     /// Drops cached roles of one workspace (all of its members when `user_id` is `None`).
     /// Called after the change committed.
-    pub(crate) fn forget_roles(&self, workspace_id: &str, user_id: Option<&str>) {
-        self.cache
+    pub(crate) fn forget_roles(self, workspace_id: &str, user_id: Option<&str>) {
+        self.0
+            .cache
             .roles
             .forget_where(|(ws, u)| ws == workspace_id && user_id.is_none_or(|id| id == u));
     }
 
     /// The caller's workspaces with their role, oldest first, paginated; plus the total.
     pub async fn workspaces_of(
-        &self,
+        self,
         user_id: &str,
         limit: i64,
         offset: i64,
@@ -138,7 +154,7 @@ impl Store {
             "SELECT {WS_COLUMNS}, m.role FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id \
              WHERE m.user_id = $1 ORDER BY w.created_at, w.id LIMIT $2 OFFSET $3"
         );
-        let (rows, total): (Vec<Joined>, i64) = with_pool!(&self.pool, p => {
+        let (rows, total): (Vec<Joined>, i64) = with_pool!(&self.0.pool, p => {
             let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(user_id).bind(limit).bind(offset).fetch_all(p).await?;
             let total = sqlx::query_scalar("SELECT COUNT(*) FROM workspace_members WHERE user_id = $1")
                 .bind(user_id).fetch_one(p).await?;
@@ -149,10 +165,10 @@ impl Store {
 
     /// The oldest workspace the user belongs to (used when no `X-Workspace-Id` is sent).
     pub async fn first_workspace_of(
-        &self,
+        self,
         user_id: &str,
     ) -> Result<Option<(String, String)>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT workspace_id, role FROM workspace_members WHERE user_id = $1 ORDER BY created_at, workspace_id LIMIT 1")
                 .bind(user_id).fetch_optional(p).await
         })
@@ -160,44 +176,44 @@ impl Store {
 
     /// The caller's role in a workspace, if a member.
     pub async fn member_role(
-        &self,
+        self,
         workspace_id: &str,
         user_id: &str,
     ) -> Result<Option<String>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_scalar("SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2")
                 .bind(workspace_id).bind(user_id).fetch_optional(p).await
         })
     }
 
     /// Saves name, plan and settings.
-    pub async fn update_workspace(&self, ws: &WorkspaceRow) -> Result<(), sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn update_workspace(self, ws: &WorkspaceRow) -> Result<(), sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query("UPDATE workspaces SET name = $2, plan = $3, settings = $4, allowed_providers = $5, allowed_models = $6, updated_at = $7 WHERE id = $1")
                 .bind(&ws.id).bind(&ws.name).bind(&ws.plan).bind(&ws.settings)
                 .bind(&ws.allowed_providers).bind(&ws.allowed_models).bind(ws.updated_at)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         let id = ws.id.clone();
-        self.cache.workspaces.forget_where(|k| *k == id);
+        self.0.cache.workspaces.forget_where(|k| *k == id);
         Ok(())
     }
 
     /// One member with email.
     pub async fn member(
-        &self,
+        self,
         workspace_id: &str,
         user_id: &str,
     ) -> Result<Option<MemberRow>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT m.workspace_id, m.user_id, u.email, m.role, m.created_at FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 AND m.user_id = $2")
                 .bind(workspace_id).bind(user_id).fetch_optional(p).await
         })
     }
 
     /// All members of a workspace.
-    pub async fn members(&self, workspace_id: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
-        with_pool!(&self.pool, p => {
+    pub async fn members(self, workspace_id: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
             sqlx::query_as("SELECT m.workspace_id, m.user_id, u.email, m.role, m.created_at FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY m.created_at, m.user_id")
                 .bind(workspace_id).fetch_all(p).await
         })

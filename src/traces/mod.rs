@@ -16,6 +16,7 @@ pub async fn list(
     page: Page,
 ) -> ApiResult<(Vec<TraceRow>, i64)> {
     Ok(store
+        .traces()
         .list_traces(workspace_id, agent_id, page.limit, page.offset)
         .await?)
 }
@@ -23,6 +24,7 @@ pub async fn list(
 /// A trace of the workspace in full; traces of other workspaces are not found.
 pub async fn get(store: &Store, workspace_id: &str, id: &str) -> ApiResult<TraceRow> {
     store
+        .traces()
         .trace_in(workspace_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Trace"))

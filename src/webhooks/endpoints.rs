@@ -66,7 +66,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    store.insert_webhook(&row).await?;
+    store.webhooks().insert_webhook(&row).await?;
     Ok(row)
 }
 
@@ -78,6 +78,7 @@ pub async fn list(
     page: Page,
 ) -> ApiResult<(Vec<WebhookRow>, i64)> {
     Ok(store
+        .webhooks()
         .webhooks_of(user_id, workspace_id, page.limit, page.offset)
         .await?)
 }
@@ -85,6 +86,7 @@ pub async fn list(
 /// A webhook of the owner; 404 when there is none.
 pub async fn get(store: &Store, user_id: &str, id: &str) -> ApiResult<WebhookRow> {
     store
+        .webhooks()
         .webhook(user_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("Webhook"))
@@ -112,7 +114,7 @@ pub async fn update(
     }
     hook.updated_at = Utc::now();
     // Deleted between the read and the write.
-    if !store.update_webhook(&hook).await? {
+    if !store.webhooks().update_webhook(&hook).await? {
         return Err(ApiError::not_found("Webhook"));
     }
     Ok(hook)
@@ -120,7 +122,7 @@ pub async fn update(
 
 /// Deletes a webhook of the owner with its delivery history.
 pub async fn delete(store: &Store, user_id: &str, id: &str) -> ApiResult<()> {
-    if store.delete_webhook(user_id, id).await? {
+    if store.webhooks().delete_webhook(user_id, id).await? {
         Ok(())
     } else {
         Err(ApiError::not_found("Webhook"))
@@ -136,6 +138,7 @@ pub async fn deliveries(
 ) -> ApiResult<(Vec<DeliveryRow>, i64)> {
     let hook = get(store, user_id, id).await?;
     Ok(store
+        .webhooks()
         .deliveries_of(&hook.id, page.limit, page.offset)
         .await?)
 }

@@ -87,6 +87,7 @@ pub async fn emit(
 ) -> Result<usize, sqlx::Error> {
     let hooks = state
         .store
+        .webhooks()
         .webhooks_for_event(user_id, workspace_id)
         .await?;
     let now = Utc::now();
@@ -96,7 +97,7 @@ pub async fn emit(
         .filter(|h| subscribed(h, event))
         .map(|h| delivery(&h.id, event, &body, now))
         .collect();
-    state.store.enqueue_deliveries(&rows).await?;
+    state.store.webhooks().enqueue_deliveries(&rows).await?;
     if !rows.is_empty() {
         tracing::debug!(event, deliveries = rows.len(), "webhook event queued");
     }
@@ -129,6 +130,9 @@ pub async fn enqueue_test(store: &Store, hook: &WebhookRow) -> Result<String, sq
         now,
     );
     let row = delivery(&hook.id, "webhook.test", &body, now);
-    store.enqueue_deliveries(std::slice::from_ref(&row)).await?;
+    store
+        .webhooks()
+        .enqueue_deliveries(std::slice::from_ref(&row))
+        .await?;
     Ok(row.id)
 }

@@ -26,10 +26,11 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &str) -> String {
 
 /// The user's reply-signing key, made (random, `whsec_…`) on first need.
 pub async fn signing_key(store: &Store, user_id: &str) -> Result<SigningKeyRow, sqlx::Error> {
-    if let Some(key) = store.signing_key(user_id).await? {
+    if let Some(key) = store.signing_keys().signing_key(user_id).await? {
         return Ok(key);
     }
     store
+        .signing_keys()
         .ensure_signing_key(user_id, &new_secret(), chrono::Utc::now())
         .await
 }
@@ -40,6 +41,7 @@ pub async fn rotate_signing_key(
     user_id: &str,
 ) -> Result<SigningKeyRow, sqlx::Error> {
     store
+        .signing_keys()
         .replace_signing_key(user_id, &new_secret(), chrono::Utc::now())
         .await
 }

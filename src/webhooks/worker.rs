@@ -45,14 +45,18 @@ impl Sender {
         let now = Utc::now();
         // The lease outlives one POST comfortably; an expired one means the sender died.
         let lease = now + chrono::Duration::seconds(60);
-        let claimed = state.store.claim_deliveries(now, lease, BATCH).await?;
+        let claimed = state
+            .store
+            .webhooks()
+            .claim_deliveries(now, lease, BATCH)
+            .await?;
         let full = claimed.len() as i64 == BATCH;
         join_all(claimed.into_iter().map(|d| self.deliver(state, d))).await;
         Ok(full)
     }
 
     async fn deliver(&self, state: &AppState, d: DeliveryRow) {
-        let attempt = match state.store.webhook_by_id(&d.webhook_id).await {
+        let attempt = match state.store.webhooks().webhook_by_id(&d.webhook_id).await {
             Ok(Some(hook)) => self.post(state, &hook.url, &hook.secret, &d).await,
             // Deleting a webhook deletes its deliveries; this one raced the delete.
             Ok(None) => Attempt::Final(None, "webhook was deleted".into()),
@@ -82,6 +86,7 @@ impl Sender {
         tracing::info!(delivery = %d.id, event = %d.event, attempt = d.attempts, status = outcome.status, "webhook delivery attempt");
         if let Err(e) = state
             .store
+            .webhooks()
             .finish_delivery(&d.id, d.attempts, &outcome)
             .await
         {

@@ -81,6 +81,7 @@ pub async fn grant(
     );
     problems.finish()?;
     store
+        .workspaces()
         .workspace(receiving)
         .await?
         .ok_or_else(|| ApiError::not_found("Receiving workspace"))?;
@@ -97,8 +98,9 @@ pub async fn grant(
         responded_by: None,
         responded_at: None,
     };
-    let result = store.upsert_grant(&row).await?;
+    let result = store.grants().upsert_grant(&row).await?;
     store
+        .users()
         .audit(
             actor_id,
             Some(workspace_id),
@@ -118,6 +120,7 @@ pub async fn list(
     status: Option<GrantStatus>,
 ) -> ApiResult<Vec<GrantRow>> {
     Ok(store
+        .grants()
         .grants_list(workspace_id, direction, status.map(GrantStatus::as_str))
         .await?)
 }
@@ -135,6 +138,7 @@ pub async fn respond(
 ) -> ApiResult<GrantRow> {
     let now = Utc::now();
     let grant = store
+        .grants()
         .incoming_grant(receiving, grant_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Grant"))?;
@@ -156,6 +160,7 @@ pub async fn respond(
         }
     };
     let row = store
+        .grants()
         .respond_grant(
             receiving,
             grant_id,
@@ -171,6 +176,7 @@ pub async fn respond(
         GrantAnswer::Decline => "grant.decline",
     };
     store
+        .users()
         .audit(
             actor_id,
             Some(receiving),
@@ -193,12 +199,14 @@ pub async fn revoke(
     agent_id: &str,
 ) -> ApiResult<()> {
     if !store
+        .grants()
         .delete_grant(workspace_id, receiving, agent_id)
         .await?
     {
         return Err(ApiError::not_found("Grant"));
     }
     store
+        .users()
         .audit(
             actor_id,
             Some(workspace_id),

@@ -36,8 +36,13 @@ pub async fn put_member(
         return Err(ApiError::Forbidden("Only owners can add owners".into()));
     }
     let user = match (email, uid) {
-        (Some(email), _) => store.user_by_email(&email.trim().to_lowercase()).await?,
-        (None, Some(uid)) => store.user_by_id(uid).await?,
+        (Some(email), _) => {
+            store
+                .users()
+                .user_by_email(&email.trim().to_lowercase())
+                .await?
+        }
+        (None, Some(uid)) => store.users().user_by_id(uid).await?,
         (None, None) => return Err(ApiError::field("email", "email or uid is required")),
     }
     .ok_or_else(|| ApiError::not_found("User"))?;
@@ -65,9 +70,11 @@ pub async fn put_member(
         Ok(MemberWrite::SetRole(role.as_str()))
     };
     let created = store
+        .workspaces()
         .change_membership(workspace_id, actor_id, &user.id, Utc::now(), decide)
         .await??;
     let member = store
+        .workspaces()
         .member(workspace_id, &user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("Member"))?;
@@ -102,6 +109,7 @@ pub async fn remove_member(
         Ok(MemberWrite::Remove)
     };
     store
+        .workspaces()
         .change_membership(workspace_id, actor_id, uid, Utc::now(), decide)
         .await??;
     Ok(())
@@ -117,6 +125,7 @@ pub async fn creator_refusal(
     user_id: &str,
 ) -> ApiResult<Option<&'static str>> {
     let role = store
+        .workspaces()
         .member_role(workspace_id, user_id)
         .await?
         .and_then(|r| Role::parse(&r));

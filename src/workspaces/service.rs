@@ -34,8 +34,9 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    store.create_workspace(&ws).await?;
+    store.workspaces().create_workspace(&ws).await?;
     store
+        .users()
         .audit(
             owner_id,
             Some(&ws.id),
@@ -54,6 +55,7 @@ pub async fn list_for(
     page: Page,
 ) -> ApiResult<(Vec<(WorkspaceRow, Option<Role>)>, i64)> {
     let (rows, total) = store
+        .workspaces()
         .workspaces_of(user_id, page.limit, page.offset)
         .await?;
     let rows = rows
@@ -66,10 +68,12 @@ pub async fn list_for(
 /// Loads a workspace the caller belongs to; non-members get 403, unknown ids 404.
 pub async fn load_for(store: &Store, id: &str, user_id: &str) -> ApiResult<(WorkspaceRow, Role)> {
     let ws = store
+        .workspaces()
         .workspace(id)
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
     let role = store
+        .workspaces()
         .member_role(id, user_id)
         .await?
         .and_then(|r| Role::parse(&r))
@@ -128,7 +132,7 @@ pub async fn update_settings(
         }
     }
     ws.updated_at = Utc::now();
-    store.update_workspace(&ws).await?;
+    store.workspaces().update_workspace(&ws).await?;
     Ok(ws)
 }
 
@@ -174,8 +178,9 @@ pub async fn set_restrictions(
     ws.allowed_providers = providers.map(Json);
     ws.allowed_models = models.map(Json);
     ws.updated_at = Utc::now();
-    store.update_workspace(&ws).await?;
+    store.workspaces().update_workspace(&ws).await?;
     store
+        .users()
         .audit(
             actor_id,
             Some(workspace_id),

@@ -37,7 +37,7 @@ pub async fn usage(
     }
     load_for(store, workspace_id, user_id).await?;
     let since = Utc::now() - Duration::days(days);
-    let stats = store.workspace_stats(workspace_id, since).await?;
+    let stats = store.stats().workspace_stats(workspace_id, since).await?;
     Ok(WorkspaceUsage {
         workspace_id: workspace_id.to_string(),
         days,

@@ -133,12 +133,14 @@ async fn metrics_aggregate_the_last_30_days() {
         let tool = if i <= 7 { "calculator" } else { "current_time" };
         let error = i == 3 || i == 9;
         store
+            .skill_metrics()
             .record_skill_metric(&metric(tool, ms, error, "utilities", now))
             .await
             .unwrap();
     }
     // Outside the window, and another skill: neither counts.
     store
+        .skill_metrics()
         .record_skill_metric(&metric(
             "calculator",
             5000,
@@ -149,6 +151,7 @@ async fn metrics_aggregate_the_last_30_days() {
         .await
         .unwrap();
     store
+        .skill_metrics()
         .record_skill_metric(&metric("fetch_page", 7000, true, "web_research", now))
         .await
         .unwrap();

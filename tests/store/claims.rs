@@ -73,13 +73,13 @@ async fn concurrent_job_claims_never_share_a_row() {
     let mut ids = Vec::new();
     for i in 0..ROWS {
         let j = job(&o, now - Duration::seconds(i as i64));
-        db.insert_job(&j).await.unwrap();
+        db.jobs().insert_job(&j).await.unwrap();
         ids.push(j.id);
     }
     let lease = now + Duration::minutes(5);
     let store: &Store = &db;
     let batches = join_all((0..CLAIMERS).map(|_| async move {
-        drain(|| store.claim_jobs(now, lease, 3))
+        drain(|| store.jobs().claim_jobs(now, lease, 3))
             .await
             .into_iter()
             .map(|j| {
@@ -98,16 +98,18 @@ async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
     let o = owner(&db).await;
     let t0 = at("2024-05-01T12:00:00Z");
     let j = job(&o, t0);
-    db.insert_job(&j).await.unwrap();
+    db.jobs().insert_job(&j).await.unwrap();
     // Not due yet.
     assert!(
-        db.claim_jobs(t0 - Duration::seconds(1), t0, 5)
+        db.jobs()
+            .claim_jobs(t0 - Duration::seconds(1), t0, 5)
             .await
             .unwrap()
             .is_empty()
     );
 
     let first = db
+        .jobs()
         .claim_jobs(t0, t0 + Duration::seconds(30), 5)
         .await
         .unwrap();
@@ -115,17 +117,20 @@ async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
     // Leased: nobody else gets it, however often they ask.
     let t1 = t0 + Duration::seconds(29);
     assert!(
-        db.claim_jobs(t1, t1 + Duration::seconds(30), 5)
+        db.jobs()
+            .claim_jobs(t1, t1 + Duration::seconds(30), 5)
             .await
             .unwrap()
             .is_empty()
     );
     // A shortened lease (its timeout) is what counts.
-    db.set_job_lease(&j.id, 1, t0 + Duration::seconds(10))
+    db.jobs()
+        .set_job_lease(&j.id, 1, t0 + Duration::seconds(10))
         .await
         .unwrap();
     let t2 = t0 + Duration::seconds(11);
     let second = db
+        .jobs()
         .claim_jobs(t2, t2 + Duration::seconds(30), 5)
         .await
         .unwrap();
@@ -140,14 +145,25 @@ async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
         finished_at: Some(t2),
     };
     assert!(
-        !db.finish_job(&j.id, 1, &done).await.unwrap(),
+        !db.jobs().finish_job(&j.id, 1, &done).await.unwrap(),
         "the first claim is lost"
     );
-    assert!(db.finish_job(&j.id, 2, &done).await.unwrap());
-    let stored = db.job(&o.workspace_id, &j.id).await.unwrap().unwrap();
+    assert!(db.jobs().finish_job(&j.id, 2, &done).await.unwrap());
+    let stored = db
+        .jobs()
+        .job(&o.workspace_id, &j.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, "completed");
     let later = t2 + Duration::hours(1);
-    assert!(db.claim_jobs(later, later, 5).await.unwrap().is_empty());
+    assert!(
+        db.jobs()
+            .claim_jobs(later, later, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -156,12 +172,14 @@ async fn a_released_job_is_pending_again_without_the_attempt() {
     let o = owner(&db).await;
     let t0 = at("2024-05-01T12:00:00Z");
     let j = job(&o, t0);
-    db.insert_job(&j).await.unwrap();
-    db.claim_jobs(t0, t0 + Duration::minutes(1), 1)
+    db.jobs().insert_job(&j).await.unwrap();
+    db.jobs()
+        .claim_jobs(t0, t0 + Duration::minutes(1), 1)
         .await
         .unwrap();
-    db.release_job(&j.id, 1).await.unwrap();
+    db.jobs().release_job(&j.id, 1).await.unwrap();
     let again = db
+        .jobs()
         .claim_jobs(t0, t0 + Duration::minutes(1), 1)
         .await
         .unwrap();
@@ -183,7 +201,7 @@ async fn webhook(store: &Store, o: &Owner) -> String {
         created_at: now,
         updated_at: now,
     };
-    store.insert_webhook(&w).await.unwrap();
+    store.webhooks().insert_webhook(&w).await.unwrap();
     w.id
 }
 
@@ -210,12 +228,12 @@ async fn concurrent_delivery_claims_never_share_a_row() {
     let hook = webhook(&db, &o).await;
     let now = Utc::now();
     let rows: Vec<DeliveryRow> = (0..ROWS).map(|_| delivery(&hook, now)).collect();
-    db.enqueue_deliveries(&rows).await.unwrap();
+    db.webhooks().enqueue_deliveries(&rows).await.unwrap();
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
     let lease = now + Duration::minutes(5);
     let store: &Store = &db;
     let batches = join_all((0..CLAIMERS).map(|_| async move {
-        drain(|| store.claim_deliveries(now, lease, 2))
+        drain(|| store.webhooks().claim_deliveries(now, lease, 2))
             .await
             .into_iter()
             .map(|d| d.id)
@@ -232,21 +250,30 @@ async fn an_expired_delivery_lease_is_reclaimed_and_the_old_claim_is_ignored() {
     let hook = webhook(&db, &o).await;
     let t0 = at("2024-05-01T12:00:00Z");
     let d = delivery(&hook, t0);
-    db.enqueue_deliveries(std::slice::from_ref(&d))
+    db.webhooks()
+        .enqueue_deliveries(std::slice::from_ref(&d))
         .await
         .unwrap();
 
     assert_eq!(
-        db.claim_deliveries(t0, t0 + Duration::seconds(30), 5)
+        db.webhooks()
+            .claim_deliveries(t0, t0 + Duration::seconds(30), 5)
             .await
             .unwrap()
             .len(),
         1
     );
     let t1 = t0 + Duration::seconds(29);
-    assert!(db.claim_deliveries(t1, t1, 5).await.unwrap().is_empty());
+    assert!(
+        db.webhooks()
+            .claim_deliveries(t1, t1, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let t2 = t0 + Duration::seconds(31);
     let second = db
+        .webhooks()
         .claim_deliveries(t2, t2 + Duration::seconds(30), 5)
         .await
         .unwrap();
@@ -261,13 +288,15 @@ async fn an_expired_delivery_lease_is_reclaimed_and_the_old_claim_is_ignored() {
         delivered_at: Some(t2),
     };
     // The lost first claim cannot overwrite what the current one stores.
-    db.finish_delivery(&d.id, 2, &outcome("delivered"))
+    db.webhooks()
+        .finish_delivery(&d.id, 2, &outcome("delivered"))
         .await
         .unwrap();
-    db.finish_delivery(&d.id, 1, &outcome("failed"))
+    db.webhooks()
+        .finish_delivery(&d.id, 1, &outcome("failed"))
         .await
         .unwrap();
-    let (stored, _) = db.deliveries_of(&hook, 10, 0).await.unwrap();
+    let (stored, _) = db.webhooks().deliveries_of(&hook, 10, 0).await.unwrap();
     assert_eq!(stored[0].status, "delivered");
     assert_eq!(stored[0].attempts, 2);
 }

@@ -57,7 +57,7 @@ async fn bill(
         trace: &trace,
         month: &month,
     };
-    db.record_turn(&rec).await.expect("record turn");
+    db.turns().record_turn(&rec).await.expect("record turn");
 }
 
 #[tokio::test]
@@ -77,6 +77,7 @@ async fn usage_is_bucketed_by_utc_day_and_month() {
         bill(&db, &o, &s, at(when), provider, 10).await;
     }
     let days = db
+        .costs()
         .workspace_usage_by_period(
             &o.workspace_id,
             at("2024-03-01T00:00:00Z"),
@@ -102,6 +103,7 @@ async fn usage_is_bucketed_by_utc_day_and_month() {
     assert!((days[0].totals.cost_usd - 0.5).abs() < 1e-9);
 
     let months = db
+        .costs()
         .workspace_usage_by_period(
             &o.workspace_id,
             at("2024-03-01T00:00:00Z"),
@@ -117,6 +119,7 @@ async fn usage_is_bucketed_by_utc_day_and_month() {
     assert_eq!(got, [("2024-03", 4), ("2024-04", 1)]);
 
     let mine = db
+        .costs()
         .user_usage_by_month(&o.user_id, at("2024-01-01T00:00:00Z"))
         .await
         .unwrap();
@@ -135,6 +138,7 @@ async fn groups_and_ranges_are_half_open() {
 
     // `to` is exclusive: the row at exactly 2024-03-02T00:00Z is out.
     let groups = db
+        .costs()
         .workspace_usage_groups(
             &o.workspace_id,
             at("2024-03-01T00:00:00Z"),
@@ -152,6 +156,7 @@ async fn groups_and_ranges_are_half_open() {
     );
     // `from` is inclusive.
     let groups = db
+        .costs()
         .workspace_usage_groups(
             &o.workspace_id,
             at("2024-03-02T00:00:00Z"),
@@ -174,10 +179,25 @@ async fn the_monthly_counter_sums_the_turns_of_each_month() {
     bill(&db, &o, &s, at("2024-03-31T23:59:59Z"), "openai", 10).await;
     bill(&db, &o, &s, at("2024-03-15T12:00:00Z"), "openai", 20).await;
     bill(&db, &o, &s, at("2024-04-01T00:00:00Z"), "openai", 40).await;
-    assert_eq!(db.month_tokens(&o.user_id, "2024-03").await.unwrap(), 32);
-    assert_eq!(db.month_tokens(&o.user_id, "2024-04").await.unwrap(), 41);
     assert_eq!(
-        db.user_month_tokens(&o.user_id, "2024-03").await.unwrap(),
+        db.turns()
+            .month_tokens(&o.user_id, "2024-03")
+            .await
+            .unwrap(),
+        32
+    );
+    assert_eq!(
+        db.turns()
+            .month_tokens(&o.user_id, "2024-04")
+            .await
+            .unwrap(),
+        41
+    );
+    assert_eq!(
+        db.costs()
+            .user_month_tokens(&o.user_id, "2024-03")
+            .await
+            .unwrap(),
         [("2024-04".to_string(), 41), ("2024-03".to_string(), 32)]
     );
 }

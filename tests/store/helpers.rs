@@ -88,7 +88,7 @@ pub async fn owner(store: &Store) -> Owner {
         token_version: 0,
         created_at: now,
     };
-    store.insert_user(&user).await.expect("user");
+    store.users().insert_user(&user).await.expect("user");
     let ws = WorkspaceRow {
         id: new_id("ws"),
         name: "Conformance".into(),
@@ -100,7 +100,11 @@ pub async fn owner(store: &Store) -> Owner {
         created_at: now,
         updated_at: now,
     };
-    store.create_workspace(&ws).await.expect("workspace");
+    store
+        .workspaces()
+        .create_workspace(&ws)
+        .await
+        .expect("workspace");
     Owner {
         user_id: user.id,
         workspace_id: ws.id,
@@ -125,7 +129,7 @@ pub async fn session(store: &Store, o: &Owner, agent_id: &str) -> String {
         last_active_at: now,
         archived_at: None,
     };
-    store.insert_session(&s).await.expect("session");
+    store.sessions().insert_session(&s).await.expect("session");
     s.id
 }
 
@@ -157,6 +161,7 @@ pub async fn say(store: &Store, session_id: &str, contents: &[&str]) -> Vec<Stri
         .map(|c| message(session_id, "user", c, now))
         .collect();
     store
+        .sessions()
         .append_messages(session_id, &rows, now)
         .await
         .expect("append");

@@ -38,7 +38,8 @@ async fn find_with(
         exclude_session,
         limit: 10,
     };
-    db.search_memory_chunks(&search)
+    db.memory()
+        .search_memory_chunks(&search)
         .await
         .expect("memory search")
         .into_iter()
@@ -67,10 +68,12 @@ async fn entries_are_found_until_deleted() {
     let db = TestStore::new().await;
     let o = owner(&db).await;
     let note = db
+        .memory()
         .add_memory_entry(&entry(&o, "note", "Allergic to peanuts"))
         .await
         .unwrap();
     let daily = db
+        .memory()
         .add_memory_entry(&entry(&o, "daily", "Booked a flight to Oslo"))
         .await
         .unwrap();
@@ -87,12 +90,14 @@ async fn entries_are_found_until_deleted() {
     );
 
     assert!(
-        db.delete_memory_entry(&o.user_id, &o.workspace_id, None, note.idx)
+        db.memory()
+            .delete_memory_entry(&o.user_id, &o.workspace_id, None, note.idx)
             .await
             .unwrap()
     );
     assert!(
-        db.delete_memory_entry(&o.user_id, &o.workspace_id, Some(&daily.day), daily.idx)
+        db.memory()
+            .delete_memory_entry(&o.user_id, &o.workspace_id, Some(&daily.day), daily.idx)
             .await
             .unwrap()
     );
@@ -106,26 +111,29 @@ async fn profile_keys_follow_every_write() {
     let o = owner(&db).await;
     let now = Utc::now();
     let (user, ws) = (o.user_id.as_str(), o.workspace_id.as_str());
-    db.put_user_profile(
-        user,
-        ws,
-        &profile(json!({"city": "Lisbon", "pet": null})),
-        now,
-    )
-    .await
-    .unwrap();
+    db.memory()
+        .put_user_profile(
+            user,
+            ws,
+            &profile(json!({"city": "Lisbon", "pet": null})),
+            now,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         find(&db, &o, &["lisbon"], ALL).await,
         vec![("profile".to_string(), "city: Lisbon".to_string())]
     );
     // An update replaces the key's chunk.
-    db.put_user_profile(user, ws, &profile(json!({"city": "Porto"})), now)
+    db.memory()
+        .put_user_profile(user, ws, &profile(json!({"city": "Porto"})), now)
         .await
         .unwrap();
     assert!(find(&db, &o, &["lisbon"], ALL).await.is_empty());
     assert_eq!(find(&db, &o, &["porto"], ALL).await.len(), 1);
     // So does an edit under the row lock.
     let edited = db
+        .memory()
         .edit_user_profile(user, ws, now, |mut p| {
             p.insert("team".into(), json!("Benfica"));
             p.remove("city");
@@ -153,7 +161,7 @@ async fn session_messages_are_memory_until_deleted() {
         message(&s, "tool", "telescope catalogue lookup", now),
         message(&s, "assistant", "enjoy the telescope", now),
     ];
-    db.append_messages(&s, &rows, now).await.unwrap();
+    db.sessions().append_messages(&s, &rows, now).await.unwrap();
     // User and assistant text only; tool output is not memory.
     let hits = find(&db, &o, &["telescope"], ALL).await;
     assert_eq!(hits.len(), 2, "{hits:?}");
@@ -183,11 +191,13 @@ async fn ranking_stemming_and_scope() {
         "Hiking, hiking, hiking every weekend",
         "Likes chess",
     ] {
-        db.add_memory_entry(&entry(&o, "note", content))
+        db.memory()
+            .add_memory_entry(&entry(&o, "note", content))
             .await
             .unwrap();
     }
-    db.add_memory_entry(&entry(&other, "note", "hiking too"))
+    db.memory()
+        .add_memory_entry(&entry(&other, "note", "hiking too"))
         .await
         .unwrap();
     // Stemmed on both engines: "hikes" finds "hiking". More occurrences rank first.
@@ -210,8 +220,9 @@ async fn old_daily_entries_are_left_out() {
     let old = Utc::now() - Duration::days(10);
     let mut e = entry(&o, "daily", "ancient history lesson");
     e.created_at = old;
-    db.add_memory_entry(&e).await.unwrap();
-    db.add_memory_entry(&entry(&o, "note", "history of notes"))
+    db.memory().add_memory_entry(&e).await.unwrap();
+    db.memory()
+        .add_memory_entry(&entry(&o, "note", "history of notes"))
         .await
         .unwrap();
     let terms = vec!["history".to_string()];
@@ -224,7 +235,7 @@ async fn old_daily_entries_are_left_out() {
         exclude_session: None,
         limit: 10,
     };
-    let hits = db.search_memory_chunks(&search).await.unwrap();
+    let hits = db.memory().search_memory_chunks(&search).await.unwrap();
     // Notes do not expire by age; the old daily entry does.
     assert_eq!(hits.len(), 1);
     assert_eq!(hits[0].tier, "note");

@@ -7,6 +7,7 @@ use crate::helpers::{TestStore, owner, say, session};
 /// Message ids of a search, best first, and the match count.
 async fn ids(db: &TestStore, user: &str, q: &str) -> (Vec<String>, i64) {
     let (hits, total) = db
+        .sessions()
         .search_messages(user, None, q, 20)
         .await
         .unwrap_or_else(|e| panic!("search {q:?} failed: {e}"));
@@ -33,6 +34,7 @@ async fn best_match_first_and_counted() {
     assert_eq!(total, 2);
 
     let (hits, _) = db
+        .sessions()
         .search_messages(&o.user_id, None, "rust", 1)
         .await
         .unwrap();
@@ -140,6 +142,7 @@ async fn snippets_mark_matches_and_escape_the_rest() {
     let s = session(&db, &o, "chad").await;
     say(&db, &s, &["<script>alert(1)</script> & the needle is here"]).await;
     let (hits, _) = db
+        .sessions()
         .search_messages(&o.user_id, None, "needle", 5)
         .await
         .unwrap();
@@ -167,12 +170,14 @@ async fn search_is_scoped_to_the_user_and_workspace() {
     say(&db, &sb, &["shared secret word"]).await;
     assert_eq!(ids(&db, &a.user_id, "secret").await, (ma.clone(), 1));
     let (hits, total) = db
+        .sessions()
         .search_messages(&a.user_id, Some(&b.workspace_id), "secret", 5)
         .await
         .unwrap();
     assert!(hits.is_empty());
     assert_eq!(total, 0);
     let (hits, _) = db
+        .sessions()
         .search_messages(&a.user_id, Some(&a.workspace_id), "secret", 5)
         .await
         .unwrap();

@@ -132,13 +132,19 @@ pub async fn member_for(
 ) -> ApiResult<WorkspaceMember> {
     let (workspace_id, role) = match workspace_id {
         Some(ws) => {
-            let role = env.store.member_role(ws, &user.id).await?.ok_or_else(|| {
-                ApiError::Forbidden("The user is not a member of this workspace".into())
-            })?;
+            let role = env
+                .store
+                .workspaces()
+                .member_role(ws, &user.id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Forbidden("The user is not a member of this workspace".into())
+                })?;
             (ws.to_string(), role)
         }
         None => env
             .store
+            .workspaces()
             .first_workspace_of(&user.id)
             .await?
             .ok_or_else(|| ApiError::Conflict("The user has no workspace".into()))?,

@@ -107,6 +107,7 @@ async fn resolve_agent(
     let agent = crate::agents::resolve_agent(env.store, env.globals, ws, agent_id, now).await?;
     let workspace = env
         .store
+        .workspaces()
         .workspace_cached(ws)
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
@@ -133,6 +134,7 @@ async fn resolve_agent(
 /// The calling user's row (401 when the account is gone).
 async fn caller(env: &TurnEnv<'_>, member: &WorkspaceMember) -> ApiResult<UserRow> {
     env.store
+        .users()
         .user_cached(&member.user.id)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("Unknown user".into()))
@@ -161,7 +163,12 @@ async fn targets_and_profile(
     let primary =
         crate::credentials::primary_target(env.store, env.cipher, owner_ws, &cfg.model).await?;
     let profile = match &cfg.memory_profile_id {
-        Some(id) => env.store.memory_profile(profile_ws, id).await?,
+        Some(id) => {
+            env.store
+                .memory_profiles()
+                .memory_profile(profile_ws, id)
+                .await?
+        }
         None => None,
     };
     Ok((primary, profile))
@@ -274,6 +281,7 @@ async fn store_user_message(
         created_at: now,
     };
     env.store
+        .sessions()
         .append_messages(&session.id, std::slice::from_ref(&row), now)
         .await?;
     Ok(())

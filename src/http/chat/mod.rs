@@ -244,6 +244,7 @@ async fn reset(
     };
     let archived = state
         .store
+        .sessions()
         .archive_sessions(&key, chrono::Utc::now())
         .await?;
     Ok(Json(AgentResetOut {

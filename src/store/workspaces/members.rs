@@ -5,7 +5,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::super::{BeginWrite, Pool, Store};
+use super::{
+    super::{BeginWrite, Pool},
+    Workspaces,
+};
 use crate::with_pool;
 
 /// What a membership change sees inside its transaction.
@@ -28,27 +31,27 @@ pub enum MemberWrite {
     Remove,
 }
 
-impl Store {
+impl Workspaces<'_> {
     /// Runs `decide` on a fresh [`MembershipSnapshot`] and applies the write it returns, in one
     /// transaction that holds the workspace's write lock (PostgreSQL: the workspace row
     /// `FOR NO KEY UPDATE`, which serialises membership changes without blocking inserts that
     /// merely reference the workspace; SQLite: `BEGIN IMMEDIATE`). Returns `Ok(Err(e))` when `decide` refused,
     /// else `Ok(Ok(created))` (true when a new member was added).
     pub async fn change_membership<E>(
-        &self,
+        self,
         workspace_id: &str,
         actor_id: &str,
         target_id: &str,
         now: DateTime<Utc>,
         decide: impl FnOnce(&MembershipSnapshot) -> Result<MemberWrite, E>,
     ) -> Result<Result<bool, E>, sqlx::Error> {
-        let lock = match self.pool {
+        let lock = match self.0.pool {
             Pool::Postgres(_) => Some("SELECT id FROM workspaces WHERE id = $1 FOR NO KEY UPDATE"),
             Pool::Sqlite(_) => None,
         };
         let role_sql =
             "SELECT role FROM workspace_members WHERE workspace_id = $1 AND user_id = $2";
-        let outcome = with_pool!(&self.pool, p => {
+        let outcome = with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
             if let Some(sql) = lock {
                 sqlx::query(sql).bind(workspace_id).execute(&mut *tx).await?;

@@ -17,6 +17,7 @@ fn verifies(got: &Captured, key: &[u8]) -> bool {
 async fn stored_key(c: &ChatApp, uid: &str) -> Vec<u8> {
     c.store()
         .await
+        .signing_keys()
         .signing_key(uid)
         .await
         .unwrap()

@@ -26,7 +26,7 @@ async fn session_message(store: &Store, m: &Mem, text: &str) -> String {
         last_active_at: now,
         archived_at: None,
     };
-    store.insert_session(&session).await.unwrap();
+    store.sessions().insert_session(&session).await.unwrap();
     let message = MessageRow {
         id: format!("msg_{}", uuid::Uuid::now_v7().simple()),
         session_id: session.id.clone(),
@@ -39,6 +39,7 @@ async fn session_message(store: &Store, m: &Mem, text: &str) -> String {
         created_at: now,
     };
     store
+        .sessions()
         .append_messages(&session.id, &[message], now)
         .await
         .unwrap();

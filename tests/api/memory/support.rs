@@ -43,6 +43,7 @@ pub async fn daily_at(
     at: DateTime<Utc>,
 ) -> MemoryEntryRow {
     store
+        .memory()
         .add_memory_entry(&NewMemoryEntry {
             user_id,
             workspace_id: ws,

@@ -200,6 +200,7 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
     }))
     .unwrap();
     store
+        .agents()
         .insert_agent(
             &a.ws,
             &legacy.to_doc().unwrap(),
