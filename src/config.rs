@@ -113,6 +113,9 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// First retry delay of webhook deliveries (`ASTRA_WEBHOOK_RETRY_BASE_MS`, default 1000).
     pub webhook_retry_base: Duration,
+    /// How long a rotated webhook secret still signs next to the new one
+    /// (`ASTRA_WEBHOOK_ROTATION_OVERLAP_SECS`, default 86 400).
+    pub webhook_rotation_overlap: Duration,
     /// Background worker settings (`ASTRA_WORKER_POLL_MS`, …).
     pub workers: crate::workers::WorkersConfig,
     /// Slow-client, concurrency and cache bounds (`ASTRA_HEADER_READ_TIMEOUT_MS`, …).
@@ -154,6 +157,7 @@ impl Default for Config {
             tool_timeout: Duration::from_secs(30),
             webhook_secret: None,
             webhook_retry_base: Duration::from_secs(1),
+            webhook_rotation_overlap: Duration::from_secs(24 * 3600),
             workers: crate::workers::WorkersConfig::default(),
             dos: DosConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
@@ -275,6 +279,12 @@ impl Config {
             self.webhook_retry_base = Duration::from_millis(
                 v.parse()
                     .context("ASTRA_WEBHOOK_RETRY_BASE_MS: expected milliseconds")?,
+            );
+        }
+        if let Some(v) = env("ASTRA_WEBHOOK_ROTATION_OVERLAP_SECS") {
+            self.webhook_rotation_overlap = Duration::from_secs(
+                v.parse()
+                    .context("ASTRA_WEBHOOK_ROTATION_OVERLAP_SECS: expected seconds")?,
             );
         }
         self.workers = crate::workers::WorkersConfig::from_env(env)?;

@@ -1,5 +1,6 @@
 //! Delivery of an asynchronous chat reply to the caller's `webhookUrl`: signed with the
-//! caller's own key, retried with backoff, through the outbound URL guard.
+//! caller's own key (Standard Webhooks headers plus the legacy `X-Astra-Signature`), retried
+//! with backoff, through the outbound URL guard.
 //!
 //! The key and the signature live in [`crate::webhooks::signing`] (re-exported here).
 
@@ -7,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use crate::webhooks::signing::{rotate_signing_key, sign, signing_key};
-use crate::{app::AppState, net::guarded_client};
+pub use crate::webhooks::signing::{rotate_signing_key, sign, signature_headers, signing_key};
+use crate::{app::AppState, net::guarded_client, store::ids::new_id};
 
 /// Attempts per delivery.
 const ATTEMPTS: u32 = 4;
@@ -26,27 +27,25 @@ pub async fn deliver(state: AppState, user_id: &str, url: reqwest::Url, event: &
     let payload = body.to_string();
     // Read at delivery time, so a rotation between the request and the reply applies.
     let secret = match signing_key(&state.store, user_id).await {
-        Ok(key) => key.secret.into_bytes(),
+        Ok(key) => key.secret,
         Err(e) => {
             tracing::error!(error = %e, "webhookUrl signing key; reply not sent");
             return;
         }
     };
+    // The `webhook-id`, the same on every attempt so the receiver can deduplicate.
+    let delivery_id = new_id("whd");
     let mut delay = state.config.webhook_retry_base;
     for attempt in 1..=ATTEMPTS {
         let timestamp = chrono::Utc::now().timestamp();
-        let result = client
+        let mut request = client
             .post(url.clone())
             .header("content-type", "application/json")
-            .header("x-astra-event", event)
-            .header("x-astra-timestamp", timestamp.to_string())
-            .header(
-                "x-astra-signature",
-                format!("sha256={}", sign(&secret, timestamp, &payload)),
-            )
-            .body(payload.clone())
-            .send()
-            .await;
+            .header("x-astra-event", event);
+        for (name, value) in signature_headers(&delivery_id, timestamp, &payload, &[&secret]) {
+            request = request.header(name, value);
+        }
+        let result = request.body(payload.clone()).send().await;
         match result {
             Ok(r) if r.status().is_success() => {
                 tracing::info!(%url, attempt, "reply delivered to webhookUrl");

@@ -21,8 +21,12 @@ pub struct WebhookRow {
     pub events: Json<Vec<String>>,
     /// Free text.
     pub description: Option<String>,
-    /// HMAC key of the signatures.
+    /// Signing secret (`whsec_…`).
     pub secret: String,
+    /// The secret the last rotation replaced (still signs during the overlap window).
+    pub previous_secret: Option<String>,
+    /// When the secret was last rotated.
+    pub secret_rotated_at: Option<DateTime<Utc>>,
     /// Inactive endpoints receive no new events.
     pub active: bool,
     /// Creation time.
@@ -73,8 +77,8 @@ pub struct DeliveryOutcome {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
-const HOOK_COLUMNS: &str =
-    "id, user_id, workspace_id, url, events, description, secret, active, created_at, updated_at";
+const HOOK_COLUMNS: &str = "id, user_id, workspace_id, url, events, description, secret, active, \
+     created_at, updated_at, previous_secret, secret_rotated_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event, body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at";
 
 /// Webhook endpoints and their delivery outbox.
@@ -92,12 +96,13 @@ impl Webhooks<'_> {
     /// Inserts a webhook.
     pub async fn insert_webhook(self, w: &WebhookRow) -> Result<(), sqlx::Error> {
         let sql = format!(
-            "INSERT INTO webhooks ({HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            "INSERT INTO webhooks ({HOOK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         );
         with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&w.id).bind(&w.user_id).bind(&w.workspace_id).bind(&w.url).bind(&w.events)
                 .bind(&w.description).bind(&w.secret).bind(w.active).bind(w.created_at).bind(w.updated_at)
+                .bind(&w.previous_secret).bind(w.secret_rotated_at)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(())
@@ -143,6 +148,24 @@ impl Webhooks<'_> {
             sqlx::query("UPDATE webhooks SET url = $3, events = $4, description = $5, active = $6, updated_at = $7 WHERE id = $1 AND user_id = $2")
                 .bind(&w.id).bind(&w.user_id).bind(&w.url).bind(&w.events).bind(&w.description)
                 .bind(w.active).bind(w.updated_at)
+                .execute(p).await.map(|r| r.rows_affected())
+        })?;
+        Ok(n == 1)
+    }
+
+    /// Makes `secret` the webhook's secret, keeping the replaced one as `previous_secret`;
+    /// false when the user has no such webhook.
+    pub async fn rotate_secret(
+        self,
+        user_id: &str,
+        id: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        let n = with_pool!(&self.0.pool, p => {
+            sqlx::query("UPDATE webhooks SET previous_secret = secret, secret = $3, secret_rotated_at = $4, \
+                         updated_at = $4 WHERE id = $1 AND user_id = $2")
+                .bind(id).bind(user_id).bind(secret).bind(now)
                 .execute(p).await.map(|r| r.rows_affected())
         })?;
         Ok(n == 1)

@@ -62,6 +62,8 @@ pub async fn create(
         events: Json(dedup(hook.events)),
         description: hook.description,
         secret: super::new_secret(),
+        previous_secret: None,
+        secret_rotated_at: None,
         active: true,
         created_at: now,
         updated_at: now,
@@ -118,6 +120,21 @@ pub async fn update(
         return Err(ApiError::not_found("Webhook"));
     }
     Ok(hook)
+}
+
+/// Gives a webhook of the owner a new secret and returns it; the replaced one keeps signing
+/// during the overlap window, so receivers can switch without missing a delivery.
+pub async fn rotate_secret(store: &Store, user_id: &str, id: &str) -> ApiResult<String> {
+    let secret = super::new_secret();
+    if store
+        .webhooks()
+        .rotate_secret(user_id, id, &secret, Utc::now())
+        .await?
+    {
+        Ok(secret)
+    } else {
+        Err(ApiError::not_found("Webhook"))
+    }
 }
 
 /// Deletes a webhook of the owner with its delivery history.

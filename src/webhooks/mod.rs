@@ -4,13 +4,14 @@
 //! An event becomes one `webhook_deliveries` row per subscribed endpoint; the worker POSTs
 //! `{id, event, createdAt, data}` signed ([`signing`]) with the endpoint's own secret,
 //! retrying with exponential backoff. The body is fixed when the row is written, so every attempt sends
-//! (and signs) the same bytes and receivers can deduplicate on `id` or `X-Astra-Delivery`.
+//! (and signs) the same bytes and receivers can deduplicate on `id`, `webhook-id` or
+//! `X-Astra-Delivery` (all stable across retries).
 
 pub mod endpoints;
 pub mod signing;
 pub mod worker;
 
-pub use signing::{rotate_signing_key, sign, signing_key};
+pub use signing::{rotate_signing_key, sign, signature_headers, signing_key};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
@@ -40,10 +41,14 @@ pub fn is_known_event(name: &str) -> bool {
     EVENTS.contains(&name)
 }
 
-/// A new signing secret: `whsec_` + 32 random bytes in hex.
+/// A new signing secret in the Standard Webhooks format: `whsec_` + base64 of 32 random bytes.
 pub fn new_secret() -> String {
+    use base64::Engine as _;
     let bytes: [u8; 32] = rand::random();
-    format!("whsec_{}", hex::encode(bytes))
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 fn subscribed(hook: &WebhookRow, event: &str) -> bool {

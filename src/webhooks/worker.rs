@@ -5,11 +5,11 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::future::join_all;
 
-use super::{MAX_ATTEMPTS, sign};
+use super::{MAX_ATTEMPTS, signature_headers};
 use crate::{
     app::AppState,
     net::{check_url, guarded_client, parse_outbound_url},
-    store::{DeliveryOutcome, DeliveryRow},
+    store::{DeliveryOutcome, DeliveryRow, WebhookRow},
     workers::backoff,
 };
 
@@ -57,7 +57,10 @@ impl Sender {
 
     async fn deliver(&self, state: &AppState, d: DeliveryRow) {
         let attempt = match state.store.webhooks().webhook_by_id(&d.webhook_id).await {
-            Ok(Some(hook)) => self.post(state, &hook.url, &hook.secret, &d).await,
+            Ok(Some(hook)) => {
+                let secrets = secrets_in_force(&hook, state.config.webhook_rotation_overlap);
+                self.post(state, &hook.url, &secrets, &d).await
+            }
             // Deleting a webhook deletes its deliveries; this one raced the delete.
             Ok(None) => Attempt::Final(None, "webhook was deleted".into()),
             Err(e) => Attempt::Retry(None, format!("database: {e}")),
@@ -94,7 +97,13 @@ impl Sender {
         }
     }
 
-    async fn post(&self, state: &AppState, url: &str, secret: &str, d: &DeliveryRow) -> Attempt {
+    async fn post(
+        &self,
+        state: &AppState,
+        url: &str,
+        secrets: &[&str],
+        d: &DeliveryRow,
+    ) -> Attempt {
         let url = match parse_outbound_url(url)
             .and_then(|u| check_url(&u, state.config.allow_private_urls).map(|()| u))
         {
@@ -102,19 +111,18 @@ impl Sender {
             Err(e) => return Attempt::Final(None, e.to_string()),
         };
         let timestamp = Utc::now().timestamp();
-        let signature = sign(secret.as_bytes(), timestamp, &d.body);
-        let result = self
+        let mut request = self
             .client
             .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "Astra-Webhooks/1")
             .header("x-astra-event", &d.event)
-            .header("x-astra-delivery", &d.id)
-            .header("x-astra-timestamp", timestamp.to_string())
-            .header("x-astra-signature", format!("sha256={signature}"))
-            .body(d.body.clone())
-            .send()
-            .await;
+            .header("x-astra-delivery", &d.id);
+        // The delivery id is the `webhook-id`: stable across retries, so receivers deduplicate.
+        for (name, value) in signature_headers(&d.id, timestamp, &d.body, secrets) {
+            request = request.header(name, value);
+        }
+        let result = request.body(d.body.clone()).send().await;
         match result {
             Ok(r) if r.status().is_success() => Attempt::Delivered(r.status().as_u16()),
             Ok(r) => {
@@ -133,6 +141,20 @@ impl Sender {
             },
         }
     }
+}
+
+/// The hook's secret, then the one its last rotation replaced while that is within `overlap`.
+fn secrets_in_force(hook: &WebhookRow, overlap: Duration) -> Vec<&str> {
+    let mut secrets = vec![hook.secret.as_str()];
+    let overlap = chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::MAX);
+    if let (Some(previous), Some(at)) = (&hook.previous_secret, hook.secret_rotated_at)
+        && at
+            .checked_add_signed(overlap)
+            .is_none_or(|end| end > Utc::now())
+    {
+        secrets.push(previous);
+    }
+    secrets
 }
 
 fn failed(status: Option<u16>, error: String, now: chrono::DateTime<Utc>) -> DeliveryOutcome {

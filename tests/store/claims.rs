@@ -197,6 +197,8 @@ async fn webhook(store: &Store, o: &Owner) -> String {
         events: Json(vec!["*".into()]),
         description: None,
         secret: "s".into(),
+        previous_secret: None,
+        secret_rotated_at: None,
         active: true,
         created_at: now,
         updated_at: now,

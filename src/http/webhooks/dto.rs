@@ -78,7 +78,7 @@ impl WebhookOut {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryOut {
-    /// `whd_…` (also sent as `X-Astra-Delivery`).
+    /// `whd_…` (also sent as `webhook-id` and `X-Astra-Delivery`).
     pub id: String,
     /// Event name.
     pub event: String,
@@ -125,4 +125,12 @@ pub struct TestDeliveryOut {
     pub event: String,
     /// Always `pending`.
     pub status: String,
+}
+
+/// The answer to a secret rotation.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedSecretOut {
+    /// The new signing secret (`whsec_…`), shown only here.
+    pub secret: String,
 }

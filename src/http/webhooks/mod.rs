@@ -3,7 +3,9 @@
 
 mod dto;
 
-pub use dto::{CreateWebhookIn, DeliveryOut, TestDeliveryOut, UpdateWebhookIn, WebhookOut};
+pub use dto::{
+    CreateWebhookIn, DeliveryOut, RotatedSecretOut, TestDeliveryOut, UpdateWebhookIn, WebhookOut,
+};
 
 use axum::{
     Json,
@@ -37,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_webhook, update_webhook, delete_webhook))
         .routes(routes!(list_deliveries))
         .routes(routes!(test_webhook))
+        .routes(routes!(rotate_secret))
 }
 
 /// The workspace named by `X-Workspace-Id` (membership checked), if the header was sent.
@@ -234,4 +237,19 @@ async fn test_webhook(
         status: "pending".into(),
     };
     Ok((StatusCode::ACCEPTED, Json(out)))
+}
+
+/// Give the webhook a new signing secret, shown only in this answer. For the overlap window
+/// (24 h by default) deliveries carry signatures of both the new and the old secret.
+#[utoipa::path(post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks",
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = RotatedSecretOut), (status = 401, body = ErrorOut),
+        (status = 404, body = ErrorOut)))]
+async fn rotate_secret(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<RotatedSecretOut>> {
+    let secret = endpoints::rotate_secret(&state.store, &user.id, &id).await?;
+    Ok(Json(RotatedSecretOut { secret }))
 }

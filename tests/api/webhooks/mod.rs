@@ -3,3 +3,4 @@
 mod crud;
 mod delivery;
 pub(crate) mod receiver;
+mod standard;
