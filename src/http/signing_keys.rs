@@ -24,7 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookSecretOut {
-    /// `whsec_…`: verify `X-Astra-Signature` of your `webhookUrl` replies with it.
+    /// `whsec_…`: verify the `webhook-signature` (Standard Webhooks) of your `webhookUrl`
+    /// replies with it; the legacy `X-Astra-Signature` uses the same key.
     pub secret: String,
     /// When the key was made.
     pub created_at: DateTime<Utc>,
