@@ -33,6 +33,7 @@
 //! buckets) is pinned by the conformance suite in `tests/store/`, run on both engines.
 
 mod admin;
+mod api_keys;
 mod agents;
 mod cache;
 mod costs;
@@ -58,6 +59,7 @@ mod webhooks;
 mod workspaces;
 
 pub use admin::{Admin, AuditRow};
+pub use api_keys::{ApiKeyRow, ApiKeys};
 pub use agents::{AgentDoc, AgentRow, AgentVersionRow, Agents};
 pub use cache::TtlCache;
 pub use costs::{Bucket, Costs, PeriodUsage, UsageGroup, UsageTotals};
