@@ -64,22 +64,40 @@ fn hash_key(key: &str) -> String {
 }
 
 /// Creates a key for `user_id`; returns its row and the key itself (never stored).
-pub async fn create(store: &Store, user_id: &str, input: NewApiKey) -> ApiResult<(ApiKeyRow, String)> {
+pub async fn create(
+    store: &Store,
+    user_id: &str,
+    input: NewApiKey,
+) -> ApiResult<(ApiKeyRow, String)> {
     let now = Utc::now();
     let mut problems = Problems::new();
-    problems.check(!length_between(input.name.trim(), 1, 100), "name", "must be 1-100 characters");
+    problems.check(
+        !length_between(input.name.trim(), 1, 100),
+        "name",
+        "must be 1-100 characters",
+    );
     let scopes = match &input.scopes {
         None => Some(Scopes::default()),
         Some(names) => Scopes::parse(names),
     };
-    problems.check(scopes.is_none(), "scopes", "must be a non-empty list of chat, read");
-    problems.check(input.expires_at.is_some_and(|at| at <= now), "expiresAt", "must be in the future");
+    problems.check(
+        scopes.is_none(),
+        "scopes",
+        "must be a non-empty list of chat, read",
+    );
+    problems.check(
+        input.expires_at.is_some_and(|at| at <= now),
+        "expiresAt",
+        "must be in the future",
+    );
     problems.finish()?;
     let scopes = scopes.unwrap_or_default();
     if let Some(ws) = &input.workspace_id
         && store.workspaces().member_role(ws, user_id).await?.is_none()
     {
-        return Err(ApiError::Forbidden("You are not a member of this workspace".into()));
+        return Err(ApiError::Forbidden(
+            "You are not a member of this workspace".into(),
+        ));
     }
     let bytes: [u8; 32] = rand::random();
     let key = format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
@@ -99,14 +117,23 @@ pub async fn create(store: &Store, user_id: &str, input: NewApiKey) -> ApiResult
     let details = json!({ "name": row.name, "prefix": row.prefix, "scopes": scopes.names() });
     store
         .users()
-        .audit(user_id, row.workspace_id.as_deref(), "api_key.create", Some(&row.id), details)
+        .audit(
+            user_id,
+            row.workspace_id.as_deref(),
+            "api_key.create",
+            Some(&row.id),
+            details,
+        )
         .await?;
     Ok((row, key))
 }
 
 /// One page of the user's keys, newest first, and their total.
 pub async fn list(store: &Store, user_id: &str, page: Page) -> ApiResult<(Vec<ApiKeyRow>, i64)> {
-    Ok(store.api_keys().list(user_id, page.limit, page.offset).await?)
+    Ok(store
+        .api_keys()
+        .list(user_id, page.limit, page.offset)
+        .await?)
 }
 
 /// Revokes (deletes) the user's key `id`; 404 when the user has no such key.

@@ -107,7 +107,10 @@ mod tests {
 
     #[test]
     fn scopes_parse_and_round_trip() {
-        assert_eq!(Scopes::parse(&["read"]).map(Scopes::stored), Some("read".into()));
+        assert_eq!(
+            Scopes::parse(&["read"]).map(Scopes::stored),
+            Some("read".into())
+        );
         assert_eq!(Scopes::parse(&["bogus"]), None);
         assert_eq!(Scopes::parse::<&str>(&[]), None);
         assert_eq!(Scopes::from_stored("chat,read"), ALL);
@@ -121,9 +124,15 @@ mod tests {
         assert!(permits(ALL, "POST", "/agents").is_err());
         assert!(permits(ALL, "POST", "/api-keys").is_err());
         assert!(permits(ALL, "DELETE", "/api-keys/{id}").is_err());
-        let read = Scopes { chat: false, read: true };
+        let read = Scopes {
+            chat: false,
+            read: true,
+        };
         assert!(permits(read, "POST", "/agent/chat").is_err());
-        let chat = Scopes { chat: true, read: false };
+        let chat = Scopes {
+            chat: true,
+            read: false,
+        };
         assert!(permits(chat, "GET", "/agents").is_err());
     }
 }

@@ -6,8 +6,7 @@ use sqlx::FromRow;
 use super::Store;
 use crate::with_pool;
 
-const COLUMNS: &str =
-    "id, user_id, workspace_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at";
+const COLUMNS: &str = "id, user_id, workspace_id, name, prefix, key_hash, scopes, created_at, expires_at, last_used_at";
 
 /// A stored API key (its hash, never the key).
 #[derive(Debug, Clone, FromRow)]
@@ -48,7 +47,9 @@ impl Store {
 impl ApiKeys<'_> {
     /// Stores a new key.
     pub async fn insert(self, row: &ApiKeyRow) -> Result<(), sqlx::Error> {
-        let sql = format!("INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+        let sql = format!(
+            "INSERT INTO api_keys ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        );
         with_pool!(&self.0.pool, p => {
             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(&row.id).bind(&row.user_id).bind(&row.workspace_id).bind(&row.name)

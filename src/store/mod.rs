@@ -33,8 +33,8 @@
 //! buckets) is pinned by the conformance suite in `tests/store/`, run on both engines.
 
 mod admin;
-mod api_keys;
 mod agents;
+mod api_keys;
 mod cache;
 mod costs;
 mod diagnostics;
@@ -59,8 +59,8 @@ mod webhooks;
 mod workspaces;
 
 pub use admin::{Admin, AuditRow};
-pub use api_keys::{ApiKeyRow, ApiKeys};
 pub use agents::{AgentDoc, AgentRow, AgentVersionRow, Agents};
+pub use api_keys::{ApiKeyRow, ApiKeys};
 pub use cache::TtlCache;
 pub use costs::{Bucket, Costs, PeriodUsage, UsageGroup, UsageTotals};
 pub use diagnostics::{DiagnosticRunRow, Diagnostics, MigrationStatus};

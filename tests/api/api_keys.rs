@@ -8,7 +8,10 @@ use sha2::{Digest, Sha256};
 
 /// Creates a key for `user` with `body`; returns the created answer.
 async fn create(app: &TestApp, user: &User, body: Value) -> Value {
-    app.post("/api-keys", &user.token, body).await.expect(201).body
+    app.post("/api-keys", &user.token, body)
+        .await
+        .expect(201)
+        .body
 }
 
 fn key_of(created: &Value) -> String {
@@ -35,7 +38,10 @@ async fn a_key_is_shown_once_and_only_its_hash_is_stored() {
     let store = app.store().await;
     let (rows, _) = store.api_keys().list(&user.id, 10, 0).await.unwrap();
     assert_ne!(rows[0].key_hash, key);
-    assert_eq!(rows[0].key_hash, hex::encode(Sha256::digest(key.as_bytes())));
+    assert_eq!(
+        rows[0].key_hash,
+        hex::encode(Sha256::digest(key.as_bytes()))
+    );
     let audit = store.admin().audit_entries(&user.id, 10).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "api_key.create"));
 }
@@ -47,10 +53,18 @@ async fn a_key_reads_and_chats_as_its_user() {
     let key = key_of(&create(&c.app, &c.user, json!({"name": "sdk"})).await);
     c.app.get_in("/agents", &key, &c.ws).await.expect(200);
     let auth = format!("Bearer {key}");
-    let headers = [("authorization", auth.as_str()), ("x-workspace-id", c.ws.as_str())];
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("x-workspace-id", c.ws.as_str()),
+    ];
     let r = c
         .app
-        .send(Method::POST, "/agent/chat", Some(json!({"message": "Hi"})), &headers)
+        .send(
+            Method::POST,
+            "/agent/chat",
+            Some(json!({"message": "Hi"})),
+            &headers,
+        )
         .await
         .expect(200);
     assert_eq!(r.body["content"], "Hello there");
@@ -75,8 +89,14 @@ async fn scopes_limit_what_a_key_may_call() {
         .chat_in(&read, &c.ws, json!({"message": "Hi"}))
         .await
         .expect_error(403, "FORBIDDEN");
-    c.app.chat_in(&chat, &c.ws, json!({"message": "Hi"})).await.expect(200);
-    c.app.get_in("/agents", &chat, &c.ws).await.expect_error(403, "FORBIDDEN");
+    c.app
+        .chat_in(&chat, &c.ws, json!({"message": "Hi"}))
+        .await
+        .expect(200);
+    c.app
+        .get_in("/agents", &chat, &c.ws)
+        .await
+        .expect_error(403, "FORBIDDEN");
     c.app.get_in("/agents", &read, &c.ws).await.expect(200);
     // Writes outside the chat routes are refused whatever the scopes.
     let both = key_of(&create(&c.app, &c.user, json!({"name": "b"})).await);
@@ -85,7 +105,11 @@ async fn scopes_limit_what_a_key_may_call() {
         .await
         .expect_error(403, "FORBIDDEN");
     c.app
-        .post("/api-keys", &c.token, json!({"name": "x", "scopes": ["admin"]}))
+        .post(
+            "/api-keys",
+            &c.token,
+            json!({"name": "x", "scopes": ["admin"]}),
+        )
         .await
         .expect_error(400, "VALIDATION_ERROR");
 }
@@ -106,9 +130,13 @@ async fn a_bound_key_acts_in_its_workspace_only() {
         .expect_error(403, "FORBIDDEN");
     // A workspace the caller does not belong to cannot be bound.
     let stranger = app.user_with_workspace().await;
-    app.post("/api-keys", &user.token, json!({"name": "x", "workspaceId": stranger.ws}))
-        .await
-        .expect_error(403, "FORBIDDEN");
+    app.post(
+        "/api-keys",
+        &user.token,
+        json!({"name": "x", "workspaceId": stranger.ws}),
+    )
+    .await
+    .expect_error(403, "FORBIDDEN");
 }
 
 #[tokio::test]
@@ -116,7 +144,10 @@ async fn a_revoked_key_is_refused_at_once_and_keys_cannot_manage_keys() {
     let app = spawn_app().await;
     let user = app.user_with_workspace().await;
     let created = create(&app, &user, json!({"name": "ci"})).await;
-    let (id, key) = (created["id"].as_str().unwrap().to_string(), key_of(&created));
+    let (id, key) = (
+        created["id"].as_str().unwrap().to_string(),
+        key_of(&created),
+    );
     app.get("/agents", &key).await.expect(200);
     // The key itself may list keys but never create or delete one.
     app.get("/api-keys", &key).await.expect(200);
@@ -133,11 +164,23 @@ async fn a_revoked_key_is_refused_at_once_and_keys_cannot_manage_keys() {
         .expect_error(404, "NOT_FOUND");
     app.get("/agents", &key).await.expect(200);
 
-    app.delete(&format!("/api-keys/{id}"), &user.token).await.expect(204);
-    app.get("/agents", &key).await.expect_error(401, "UNAUTHORIZED");
-    let audit = app.store().await.admin().audit_entries(&user.id, 10).await.unwrap();
+    app.delete(&format!("/api-keys/{id}"), &user.token)
+        .await
+        .expect(204);
+    app.get("/agents", &key)
+        .await
+        .expect_error(401, "UNAUTHORIZED");
+    let audit = app
+        .store()
+        .await
+        .admin()
+        .audit_entries(&user.id, 10)
+        .await
+        .unwrap();
     assert!(audit.iter().any(|a| a.action == "api_key.revoke"));
-    app.get("/agents", "ak_not-a-key").await.expect_error(401, "UNAUTHORIZED");
+    app.get("/agents", "ak_not-a-key")
+        .await
+        .expect_error(401, "UNAUTHORIZED");
 }
 
 #[tokio::test]
@@ -145,12 +188,18 @@ async fn an_expired_key_is_refused() {
     let app = spawn_app().await;
     let user = app.user_with_workspace().await;
     let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).to_rfc3339();
-    app.post("/api-keys", &user.token, json!({"name": "old", "expiresAt": past}))
-        .await
-        .expect_error(400, "VALIDATION_ERROR");
+    app.post(
+        "/api-keys",
+        &user.token,
+        json!({"name": "old", "expiresAt": past}),
+    )
+    .await
+    .expect_error(400, "VALIDATION_ERROR");
     let soon = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
     let key = key_of(&create(&app, &user, json!({"name": "brief", "expiresAt": soon})).await);
     app.get("/agents", &key).await.expect(200);
     tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
-    app.get("/agents", &key).await.expect_error(401, "UNAUTHORIZED");
+    app.get("/agents", &key)
+        .await
+        .expect_error(401, "UNAUTHORIZED");
 }
