@@ -1,7 +1,7 @@
 //! `/api-keys`: a key is shown once and stored as a hash, acts as its user within its scopes
 //! and workspace, and is refused once revoked or expired.
 
-use crate::helpers::{FakeLlm, TestApp, User, chat_app, spawn_app};
+use crate::helpers::{FakeLlm, TestApp, User, chat_app, names, parse_sse, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -200,6 +200,30 @@ async fn an_expired_key_is_refused() {
     app.get("/agents", &key).await.expect(200);
     tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
     app.get("/agents", &key)
+        .await
+        .expect_error(401, "UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn a_chat_key_streams_but_never_reaches_admin_routes() {
+    let fake = FakeLlm::saying("streamed").await;
+    let c = chat_app(&fake).await;
+    let key = key_of(&create(&c.app, &c.user, json!({"name": "sdk"})).await);
+    let res = c
+        .app
+        .client
+        .post(c.app.url("/agent/chat/stream"))
+        .bearer_auth(&key)
+        .header("x-workspace-id", &c.ws)
+        .json(&json!({"message": "Hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let events = parse_sse(&res.text().await.unwrap());
+    assert!(names(&events).contains(&"done"), "{events:?}");
+    c.app
+        .get("/admin/health", &key)
         .await
         .expect_error(401, "UNAUTHORIZED");
 }
