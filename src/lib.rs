@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod api_keys;
 pub mod app;
 pub mod auth;
 pub mod chat;

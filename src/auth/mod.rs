@@ -40,6 +40,18 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(5 * 60);
 pub struct AuthUser {
     /// `usr_…`
     pub id: String,
+    /// Set when the caller came with an API key: what the key limits the request to.
+    pub api_key: Option<crate::api_keys::ApiKeyGrant>,
+}
+
+impl AuthUser {
+    /// A caller with the user's full rights (a JWT, or the server acting for the user).
+    pub fn user(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            api_key: None,
+        }
+    }
 }
 
 /// A fresh access/refresh pair.
@@ -308,7 +320,7 @@ impl AuthService {
             }
         };
         match current {
-            Some(v) if v == claims.ver => Ok(AuthUser { id: claims.sub }),
+            Some(v) if v == claims.ver => Ok(AuthUser::user(claims.sub)),
             _ => Err(unauthorized()),
         }
     }

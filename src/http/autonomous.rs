@@ -234,7 +234,7 @@ async fn run_for(
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
     let env = TurnEnv::of(state);
-    let user = AuthUser { id: user.id };
+    let user = AuthUser::user(user.id);
     turn::check_budget(&env, &user, &input.message).await?;
     let member = turn::member_for(&env, user, workspace_id).await?;
     match turn::run(&env, &member, input, request_id::current()).await? {

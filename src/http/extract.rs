@@ -3,14 +3,14 @@
 
 use axum::{
     body::Bytes,
-    extract::{FromRequest, FromRequestParts, Path, Query, Request},
+    extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request},
     http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use crate::{app::AppState, auth::AuthUser, error::ApiError, workspaces::Role};
+use crate::{api_keys, app::AppState, auth::AuthUser, error::ApiError, workspaces::Role};
 
 /// A JSON body; bad content type, syntax or shape is a 400 with per-field `details`.
 pub struct ApiJson<T>(pub T);
@@ -91,7 +91,20 @@ impl FromRequestParts<AppState> for AuthUser {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::Unauthorized("Missing bearer token".into()))?;
-        let user = state.auth.authenticate(&state.store, token).await?;
+        let user = if api_keys::is_api_key(token) {
+            let user = api_keys::authenticate(&state.store, &state.tasks, token).await?;
+            if let Some(grant) = &user.api_key {
+                // The route template, so `/api-keys/{id}` is judged as a route, not a string.
+                let path = parts
+                    .extensions
+                    .get::<MatchedPath>()
+                    .map_or(parts.uri.path(), MatchedPath::as_str);
+                api_keys::permits(grant.scopes, parts.method.as_str(), path)?;
+            }
+            user
+        } else {
+            state.auth.authenticate(&state.store, token).await?
+        };
         parts.extensions.insert(user.clone());
         Ok(user)
     }
@@ -101,15 +114,24 @@ pub use crate::workspaces::WorkspaceMember;
 
 impl WorkspaceMember {
     /// Resolves the workspace of a request (`X-Workspace-Id`, else the caller's oldest) and
-    /// checks membership.
+    /// checks membership. An API key bound to a workspace acts there only: another
+    /// `X-Workspace-Id` is refused with 403.
     pub async fn resolve(
         state: &AppState,
         headers: &axum::http::HeaderMap,
         user: AuthUser,
     ) -> Result<Self, ApiError> {
-        let header = headers
+        let mut header = headers
             .get(WORKSPACE_HEADER)
             .map(|v| v.to_str().map(str::trim).unwrap_or_default().to_string());
+        if let Some(bound) = user.api_key.as_ref().and_then(|k| k.workspace_id.clone()) {
+            if header.as_ref().is_some_and(|h| *h != bound) {
+                return Err(ApiError::Forbidden(
+                    "This API key is bound to another workspace".into(),
+                ));
+            }
+            header = Some(bound);
+        }
         let (workspace_id, role) = match header {
             Some(id) if id.is_empty() || id.len() > 128 => {
                 return Err(ApiError::field("X-Workspace-Id", "must be a workspace id"));

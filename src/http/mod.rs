@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod agents;
+pub mod api_keys;
 pub mod auth;
 pub mod autonomous;
 pub mod chat;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(system::router())
         .merge(prometheus::router())
         .merge(auth::router())
+        .merge(api_keys::router())
         .merge(workspaces::router())
         .merge(provider_credentials::router())
         .merge(agents::router())
@@ -106,7 +108,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Authentication by default: a route not on [`public::PUBLIC_ROUTES`] answers 401 unless the
-/// request carries a valid bearer token or the internal API key. A verified caller is left in
+/// request carries a valid bearer token (a JWT, or an API key whose scopes allow the route) or
+/// the internal API key. A verified caller is left in
 /// the request extensions, so the handler's extractor does not verify it again.
 async fn require_credentials(
     State(state): State<AppState>,

@@ -10,6 +10,7 @@
 
 mod admin;
 mod agents;
+mod api_keys;
 mod auth;
 mod autonomous;
 mod chat;
