@@ -21,6 +21,7 @@ mod jobs;
 mod memory;
 mod memory_profiles;
 mod onboarding;
+mod openai_v1;
 mod openapi_schemas;
 mod plumbing;
 mod prometheus;
