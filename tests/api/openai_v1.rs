@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Answer, ChatApp, FakeLlm, Resp, chat_app, chat_app_with, has_tool_result, last_user_text,
-    offers_tools,
+    Answer, ChatApp, FakeLlm, Resp, agent, chat_app, chat_app_with, has_tool_result,
+    last_user_text, offers_tools,
 };
 
 impl ChatApp {
@@ -80,6 +80,64 @@ async fn models_lists_the_agents_the_caller_may_run() {
         data.iter()
             .all(|m| m["id"].as_str().unwrap().starts_with("agent/"))
     );
+}
+
+#[tokio::test]
+async fn models_include_accepted_grants_but_not_foreign_agents() {
+    let fake = FakeLlm::saying("granted").await;
+    let c = chat_app(&fake).await;
+    let (other_token, _, _) = c
+        .app
+        .register(&crate::helpers::unique_email("v1-other"))
+        .await;
+    let other_ws = c.app.workspace(&other_token, "Other").await;
+    let other_auth = format!("Bearer {other_token}");
+    c.app
+        .send(
+            Method::POST,
+            "/agents",
+            Some(agent("secret", json!({}))),
+            &[
+                ("authorization", &other_auth),
+                ("x-workspace-id", &other_ws),
+            ],
+        )
+        .await
+        .expect(201);
+    let ids = |r: &Resp| -> Vec<String> {
+        r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = c.v1(Method::GET, "/v1/models", None, &[]).await.expect(200);
+    assert!(!ids(&before).contains(&"agent/secret".to_string()));
+    let mut body = ask("hi");
+    body["model"] = json!("agent/secret");
+    let r = c.complete(body.clone(), &[]).await;
+    assert_v1_error(&r, 403, "permission_error", "forbidden");
+    crate::workspaces::grant_and_accept(
+        &c.app,
+        &other_ws,
+        &other_token,
+        &c.ws,
+        &c.token,
+        json!({"agentId": "secret"}),
+    )
+    .await;
+    let after = c.v1(Method::GET, "/v1/models", None, &[]).await.expect(200);
+    let secret = after.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "agent/secret")
+        .unwrap()
+        .clone();
+    assert_eq!(secret["owned_by"], json!(other_ws));
+    let r = c.complete(body, &[]).await.expect(200);
+    assert_eq!(r.body["choices"][0]["message"]["content"], "granted");
 }
 
 #[tokio::test]
