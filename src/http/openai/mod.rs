@@ -12,7 +12,7 @@ use std::{convert::Infallible, time::Duration};
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{KeepAlive, Sse},
@@ -30,7 +30,7 @@ use super::{
     chat::{StreamGauge, add_rate_headers, to_json},
     client_ip::ClientIp,
     extract::{ApiJson, WorkspaceMember, from_value},
-    idempotency::{self, Idempotency},
+    idempotency::{self, Idempotency, IdempotencyGuard},
     request_id,
 };
 use crate::{
@@ -142,24 +142,38 @@ async fn chat_completions(
         trace_id: plan.trace_id.clone(),
     };
     let running = turn::start(&env, plan);
-    let mut response = if stream {
-        stream_response(&state, frame, running)
-    } else {
-        let (status, body) = match running.reply().await {
-            Ok(reply) => (StatusCode::OK, to_json(&completion(&frame, reply))?),
-            Err(failure) => {
-                let status =
-                    StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
-                let body = to_json(&error::error_body(status, &failure.body))?;
-                (status, body)
-            }
-        };
-        if let Some(guard) = guard.as_mut() {
-            guard.complete(status, &body).await;
-        }
-        (status, Json(body)).into_response()
+    let mut response = match stream {
+        true => stream_response(&state, frame, running),
+        false => json_response(frame, running, guard.as_mut()).await?,
     };
     add_rate_headers(&mut response, rate);
+    Ok(response)
+}
+
+/// The `chat.completion` (or the failed turn's OpenAI error) of a running turn, stored for
+/// replays when the request carried an idempotency key.
+async fn json_response(
+    frame: stream::ChunkFrame,
+    running: turn::RunningTurn,
+    guard: Option<&mut IdempotencyGuard>,
+) -> Result<Response, ApiError> {
+    let (status, body, retry_after) = match running.reply().await {
+        Ok(reply) => (StatusCode::OK, to_json(&completion(&frame, reply))?, None),
+        Err(failure) => {
+            let status = StatusCode::from_u16(failure.status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let body = to_json(&error::error_body(status, &failure.body))?;
+            (status, body, failure.body["retryAfter"].as_u64())
+        }
+    };
+    if let Some(guard) = guard {
+        guard.complete(status, &body).await;
+    }
+    let mut response = (status, Json(body)).into_response();
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     Ok(response)
 }
 
