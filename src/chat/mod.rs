@@ -7,6 +7,7 @@ pub mod context;
 pub mod events;
 pub mod input;
 pub mod limits;
+pub mod openai;
 pub mod plan;
 pub mod presence;
 pub mod record;

@@ -28,15 +28,17 @@ pub enum Idempotency {
 
 /// Reads and checks the header (1–255 visible characters).
 pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(raw) = headers.get("x-idempotency-key") else {
+    key_in(headers, "X-Idempotency-Key")
+}
+
+/// Reads and checks the key in header `name` (`/v1` uses OpenAI's `Idempotency-Key`).
+pub fn key_in(headers: &HeaderMap, name: &str) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get(name) else {
         return Ok(None);
     };
     let key = raw.to_str().unwrap_or_default().trim();
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::field(
-            "X-Idempotency-Key",
-            "must be 1-255 visible characters",
-        ));
+        return Err(ApiError::field(name, "must be 1-255 visible characters"));
     }
     Ok(Some(key.to_string()))
 }

@@ -20,6 +20,7 @@ pub mod memory;
 pub mod memory_profiles;
 mod metrics_layer;
 pub mod onboarding;
+pub mod openai;
 mod openapi;
 pub mod prometheus;
 pub mod provider_credentials;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(heartbeat::router())
         .merge(signing_keys::router())
+        .merge(openai::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());
@@ -133,6 +135,10 @@ async fn require_credentials(
             .await
             .is_err()
     {
+        // OpenAI SDKs read only their own error shape.
+        if openai::is_v1(matched.as_str()) {
+            return openai::V1Error(refusal).into_response();
+        }
         return refusal.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

@@ -22,6 +22,7 @@ mod jobs;
 mod memory;
 mod memory_profiles;
 mod onboarding;
+mod openai_v1;
 mod openapi_schemas;
 mod plumbing;
 mod prometheus;

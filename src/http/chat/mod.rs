@@ -84,7 +84,8 @@ async fn admit(
     Ok((input, member, rate))
 }
 
-fn add_rate_headers(response: &mut Response, rate: Option<RateDecision>) {
+/// Adds the `RateLimit-Policy` and `RateLimit` headers of the tighter limiter.
+pub(super) fn add_rate_headers(response: &mut Response, rate: Option<RateDecision>) {
     if let Some(rate) = rate {
         let headers = response.headers_mut();
         if let Ok(v) = HeaderValue::from_str(&rate.policy_header()) {
@@ -154,10 +155,11 @@ async fn chat(
 }
 
 /// Decrements the open-stream gauge when the stream ends or the client leaves.
-struct StreamGauge(AppState);
+pub(super) struct StreamGauge(AppState);
 
 impl StreamGauge {
-    fn open(state: &AppState) -> Self {
+    /// Counts one open stream until dropped.
+    pub(super) fn open(state: &AppState) -> Self {
         state.open_streams.fetch_add(1, Ordering::Relaxed);
         Self(state.clone())
     }
