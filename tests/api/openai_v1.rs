@@ -343,3 +343,70 @@ async fn an_idempotency_key_replays_the_completion() {
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
     assert_eq!(fake.hits(), 1);
 }
+
+/// An `ak_` API key is what an OpenAI SDK holds: it lists models with `read` and completes
+/// with `chat`, and a read-only key is refused the completion in OpenAI's shape.
+#[tokio::test]
+async fn an_api_key_works_as_the_sdk_key() {
+    let fake = FakeLlm::saying("hello from a key").await;
+    let c = chat_app(&fake).await;
+    let make = |scopes: Value| {
+        c.v1(
+            Method::POST,
+            "/api-keys",
+            Some(json!({"name": "sdk", "scopes": scopes})),
+            &[],
+        )
+    };
+    let chat_key = make(json!(["read", "chat"])).await.expect(201).body["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let read_key = make(json!(["read"])).await.expect(201).body["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let as_key = |key: &str| format!("Bearer {key}");
+    let auth = as_key(&chat_key);
+    let models = c
+        .app
+        .send(
+            Method::GET,
+            "/v1/models",
+            None,
+            &[("authorization", auth.as_str())],
+        )
+        .await
+        .expect(200);
+    assert_eq!(models.body["object"], "list");
+    let done = c
+        .app
+        .send(
+            Method::POST,
+            "/v1/chat/completions",
+            Some(ask("hi")),
+            &[("authorization", auth.as_str())],
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        done.body["choices"][0]["message"]["content"],
+        "hello from a key"
+    );
+    let read_only = as_key(&read_key);
+    let refused = c
+        .app
+        .send(
+            Method::POST,
+            "/v1/chat/completions",
+            Some(ask("hi")),
+            &[("authorization", read_only.as_str())],
+        )
+        .await;
+    assert_eq!(refused.status, 403, "body: {}", refused.text);
+    assert!(
+        refused.body["error"]["message"].is_string(),
+        "{}",
+        refused.text
+    );
+}
