@@ -213,13 +213,3 @@ impl From<sqlx::Error> for ApiError {
 
 /// Result alias for handlers and domain code.
 pub type ApiResult<T> = Result<T, ApiError>;
-
-impl From<crate::providers::ProviderError> for ApiError {
-    fn from(err: crate::providers::ProviderError) -> Self {
-        match err.api_code() {
-            "PROVIDER_UNAVAILABLE" => ApiError::ProviderUnavailable(err.to_string()),
-            "TIMEOUT" => ApiError::Timeout,
-            _ => ApiError::ProviderError(err.to_string()),
-        }
-    }
-}

@@ -137,3 +137,15 @@ impl ProviderError {
         }
     }
 }
+
+/// Maps a provider failure to the gateway's error, keyed on its stable code. Lives here, not
+/// in `crate::error`, so the error module sits below every feature.
+impl From<ProviderError> for crate::error::ApiError {
+    fn from(err: ProviderError) -> Self {
+        match err.api_code() {
+            "PROVIDER_UNAVAILABLE" => Self::ProviderUnavailable(err.to_string()),
+            "TIMEOUT" => Self::Timeout,
+            _ => Self::ProviderError(err.to_string()),
+        }
+    }
+}
