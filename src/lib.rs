@@ -22,6 +22,7 @@ pub mod net;
 pub mod observability;
 pub mod page;
 pub mod providers;
+pub mod rate;
 pub mod request_ctx;
 pub mod retention;
 pub mod sessions;

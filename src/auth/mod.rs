@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::{
-    chat::limits::RateLimiter,
     error::{ApiError, ApiResult},
+    rate::RateLimiter,
     store::{NewRefreshToken, Store, UserRow, ids::new_id, is_unique_violation},
 };
 use credentials::{Email, Hasher, Password};
