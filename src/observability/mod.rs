@@ -23,7 +23,7 @@ use std::{
 use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::{providers::ProviderError, store::UsageRow};
+use crate::store::UsageRow;
 use names::*;
 
 /// Latency buckets (seconds) of every `*_seconds` histogram: 5 ms to 2 min.
@@ -122,12 +122,24 @@ pub fn turn(status: &'static str, usage: &[UsageRow], latencies_ms: impl Iterato
     }
 }
 
-/// One provider attempt: `ok`, `circuit_open` (not sent) or `error`.
-pub fn inference_attempt(provider: &str, err: Option<&ProviderError>) {
-    let outcome = match err {
-        None => "ok",
-        Some(ProviderError::CircuitOpen { .. }) => "circuit_open",
-        Some(_) => "error",
+/// How one provider attempt ended, as the caller (the provider layer) classified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InferenceOutcome {
+    /// The provider answered.
+    Ok,
+    /// The breaker was open: nothing was sent.
+    CircuitOpen,
+    /// Any other failure.
+    Error,
+}
+
+/// One provider attempt: `ok`, `circuit_open` (not sent) or `error`. Takes the outcome rather
+/// than the provider error so this module stays below `providers`.
+pub fn inference_attempt(provider: &str, outcome: InferenceOutcome) {
+    let outcome = match outcome {
+        InferenceOutcome::Ok => "ok",
+        InferenceOutcome::CircuitOpen => "circuit_open",
+        InferenceOutcome::Error => "error",
     };
     counter!(INFERENCE_ATTEMPTS, "provider" => provider.to_string(), "outcome" => outcome)
         .increment(1);

@@ -17,6 +17,7 @@ use super::error::ProviderError;
 use super::registry::ProviderRegistry;
 use super::target::Target;
 use super::types::{ChatRequest, EventStream, Provider, StreamEvent};
+use crate::observability::InferenceOutcome;
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -209,7 +210,12 @@ fn record(
         Some(ProviderError::RateLimited { .. }) => Some(429),
         _ => None,
     };
-    crate::observability::inference_attempt(&target.provider, err);
+    let outcome = match err {
+        None => InferenceOutcome::Ok,
+        Some(ProviderError::CircuitOpen { .. }) => InferenceOutcome::CircuitOpen,
+        Some(_) => InferenceOutcome::Error,
+    };
+    crate::observability::inference_attempt(&target.provider, outcome);
     AttemptRecord {
         provider: target.provider.clone(),
         model: target.model.clone(),
