@@ -117,7 +117,7 @@ pub struct Config {
     /// (`ASTRA_WEBHOOK_ROTATION_OVERLAP_SECS`, default 86 400).
     pub webhook_rotation_overlap: Duration,
     /// Background worker settings (`ASTRA_WORKER_POLL_MS`, …).
-    pub workers: crate::workers::WorkersConfig,
+    pub workers: crate::poll::WorkersConfig,
     /// Slow-client, concurrency and cache bounds (`ASTRA_HEADER_READ_TIMEOUT_MS`, …).
     pub dos: DosConfig,
     /// How long old rows are kept (`ASTRA_RETENTION_*`).
@@ -158,7 +158,7 @@ impl Default for Config {
             webhook_secret: None,
             webhook_retry_base: Duration::from_secs(1),
             webhook_rotation_overlap: Duration::from_secs(24 * 3600),
-            workers: crate::workers::WorkersConfig::default(),
+            workers: crate::poll::WorkersConfig::default(),
             dos: DosConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
             file: FileConfig::default(),
@@ -287,7 +287,7 @@ impl Config {
                     .context("ASTRA_WEBHOOK_ROTATION_OVERLAP_SECS: expected seconds")?,
             );
         }
-        self.workers = crate::workers::WorkersConfig::from_env(env)?;
+        self.workers = crate::poll::WorkersConfig::from_env(env)?;
         self.dos = DosConfig::from_env(env)?;
         self.retention = crate::retention::RetentionConfig::from_env(env)?;
         Ok(())

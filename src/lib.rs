@@ -21,6 +21,7 @@ pub mod memory;
 pub mod net;
 pub mod observability;
 pub mod page;
+pub mod poll;
 pub mod providers;
 pub mod rate;
 pub mod request_ctx;

@@ -10,9 +10,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::run::execute;
 use crate::{
     app::AppState,
+    poll::backoff,
     store::{JobFinish, JobRow},
     webhooks::emit,
-    workers::backoff,
     workspaces::creator_refusal,
 };
 

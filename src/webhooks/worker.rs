@@ -9,8 +9,8 @@ use super::{MAX_ATTEMPTS, signature_headers};
 use crate::{
     app::AppState,
     net::{check_url, guarded_client, parse_outbound_url},
+    poll::backoff,
     store::{DeliveryOutcome, DeliveryRow, WebhookRow},
-    workers::backoff,
 };
 
 /// Deliveries claimed per poll.
