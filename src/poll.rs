@@ -1,6 +1,6 @@
 //! The pieces every background worker shares: worker settings, the poll loop and the retry
 //! backoff. Kept below the feature modules (it imports nothing from the crate) so jobs and
-//! webhooks use it without depending on `crate::workers`, which starts them.
+//! webhooks use it without depending on the `workers` module, which starts them.
 
 use std::{future::Future, time::Duration};
 
