@@ -170,6 +170,21 @@ pub struct ModelConfig {
     pub credential_id: Option<String>,
 }
 
+impl crate::credentials::AgentModel for ModelConfig {
+    fn provider(&self) -> &str {
+        self.provider.as_str()
+    }
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+    fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
+    }
+    fn credential_id(&self) -> Option<&str> {
+        self.credential_id.as_deref()
+    }
+}
+
 /// Tool names added to or removed from the agent's skills; deny wins.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ToolPolicy {

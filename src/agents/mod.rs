@@ -26,9 +26,5 @@ pub use template::{
     PLACEHOLDERS, PromptContext, TemplateError, check_template, render_system_prompt,
 };
 
-/// The current time at the precision both engines store (microseconds), so a response
-/// built from it equals what a later read returns (and their ETags agree).
-pub(crate) fn stored_now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
-}
+/// Re-exported from the store, where credentials (below agents) reads it too.
+pub(crate) use crate::store::stored_now;

@@ -10,4 +10,6 @@ pub mod cipher;
 pub mod service;
 
 pub use cipher::{CredentialCipher, load_or_create_key, parse_key};
-pub use service::{CredentialIn, check_agent_model, create, delete, list, primary_target};
+pub use service::{
+    AgentModel, CredentialIn, check_agent_model, create, delete, list, primary_target,
+};

@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use super::cipher::CredentialCipher;
 use crate::{
-    agents::ModelConfig,
     config::Secret,
     error::{ApiError, ApiResult},
     providers::{Credentials, PROVIDER_IDS, ProviderRegistry, Target, WorkspaceKey, endpoint},
@@ -120,7 +119,7 @@ pub async fn create(
         base_url: base_url.map(|b| b.trim().to_string()),
         secret_ciphertext: sealed,
         created_by: actor.to_string(),
-        created_at: crate::agents::stored_now(),
+        created_at: crate::store::stored_now(),
     };
     match store
         .provider_credentials()
@@ -190,6 +189,19 @@ fn check_endpoint(providers: &ProviderRegistry, raw: &str) -> Result<(), String>
     crate::net::check_url(&url, providers.config().allow_private_urls).map_err(|e| e.to_string())
 }
 
+/// The parts of an agent's model settings the credential rules read. Implemented by
+/// `agents::ModelConfig`; a trait so this module sits below `agents` rather than importing it.
+pub trait AgentModel {
+    /// Provider id.
+    fn provider(&self) -> &str;
+    /// Model name at that provider.
+    fn model_id(&self) -> &str;
+    /// Base URL override, if any.
+    fn endpoint(&self) -> Option<&str>;
+    /// The workspace credential the calls carry, if any.
+    fn credential_id(&self) -> Option<&str>;
+}
+
 /// The rules an agent's `model` must follow in workspace `ws`, as (field, problem) pairs:
 /// `credentialId` names a credential of `ws` for the same provider; an `endpoint` the
 /// operator did not allow passes the outbound guard and, when the operator has a key for
@@ -198,11 +210,11 @@ pub async fn check_agent_model(
     store: &Store,
     providers: &ProviderRegistry,
     ws: &str,
-    model: &ModelConfig,
+    model: &impl AgentModel,
 ) -> ApiResult<Vec<(&'static str, String)>> {
     let mut out = Vec::new();
-    let provider = model.provider.as_str();
-    if let Some(id) = &model.credential_id {
+    let provider = model.provider();
+    if let Some(id) = model.credential_id() {
         match store
             .provider_credentials()
             .provider_credential(ws, id)
@@ -219,7 +231,7 @@ pub async fn check_agent_model(
             Some(_) => {}
         }
     }
-    let Some(endpoint) = &model.endpoint else {
+    let Some(endpoint) = model.endpoint() else {
         return Ok(out);
     };
     if providers.operator_may_call(provider, endpoint) {
@@ -232,7 +244,7 @@ pub async fn check_agent_model(
             "model.endpoint",
             "bedrock endpoints must be listed in inference.allowedEndpoints".to_string(),
         ));
-    } else if model.credential_id.is_none() && providers.operator_has_key(provider) {
+    } else if model.credential_id().is_none() && providers.operator_has_key(provider) {
         out.push((
             "model.endpoint",
             "is not in inference.allowedEndpoints, so the gateway's provider key is never sent \
@@ -250,15 +262,15 @@ pub async fn primary_target(
     store: &Store,
     cipher: &CredentialCipher,
     owner_ws: Option<&str>,
-    model: &ModelConfig,
+    model: &impl AgentModel,
 ) -> ApiResult<Target> {
-    let mut target = Target::new(model.provider.as_str(), model.model_id.clone());
-    if let Some(e) = &model.endpoint {
-        target = target.with_endpoint(e.clone());
+    let mut target = Target::new(model.provider(), model.model_id().to_string());
+    if let Some(e) = model.endpoint() {
+        target = target.with_endpoint(e.to_string());
     }
     // Only the operator writes global agents, so their endpoints are the operator's choice.
     target.operator_endpoint = owner_ws.is_none();
-    let Some(id) = &model.credential_id else {
+    let Some(id) = model.credential_id() else {
         return Ok(target);
     };
     let gone = || {
@@ -274,7 +286,7 @@ pub async fn primary_target(
         .provider_credential(ws, id)
         .await?
         .ok_or_else(gone)?;
-    if row.provider != model.provider.as_str() {
+    if row.provider != model.provider() {
         return Err(gone());
     }
     let api_key = cipher

@@ -267,3 +267,10 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     err.as_database_error()
         .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
+
+/// The current time at the precision both engines store (microseconds), so a response
+/// built from it equals what a later read returns (and their ETags agree).
+pub fn stored_now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}
