@@ -75,13 +75,27 @@ async fn admit(
     body: Value,
     streaming: bool,
 ) -> ApiResult<(ChatInput, WorkspaceMember, Option<RateDecision>)> {
-    let env = TurnEnv::of(state);
     let input =
         from_value::<ChatBody>(body)?.validate(streaming, state.config.allow_private_urls)?;
-    turn::check_budget(&env, &user, &input.message).await?;
+    let (member, rate) = admit_caller(state, ip, user, headers, &input.message).await?;
+    Ok((input, member, rate))
+}
+
+/// The seed's admission chain for a bearer caller — monthly token budget, workspace
+/// membership, per-IP and per-user rates — shared by every route that runs a turn for one
+/// (`/agent/chat*`, `/v1/chat/completions`).
+pub(super) async fn admit_caller(
+    state: &AppState,
+    ip: IpAddr,
+    user: AuthUser,
+    headers: &HeaderMap,
+    message: &str,
+) -> ApiResult<(WorkspaceMember, Option<RateDecision>)> {
+    let env = TurnEnv::of(state);
+    turn::check_budget(&env, &user, message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
     let rate = turn::check_rates(&env, ip, &member.user)?;
-    Ok((input, member, rate))
+    Ok((member, rate))
 }
 
 /// Adds the `RateLimit-Policy` and `RateLimit` headers of the tighter limiter.

@@ -27,7 +27,7 @@ pub use dto::*;
 pub use error::{V1Error, error_response};
 
 use super::{
-    chat::{StreamGauge, add_rate_headers, to_json},
+    chat::{StreamGauge, add_rate_headers, admit_caller, to_json},
     client_ip::ClientIp,
     extract::{ApiJson, WorkspaceMember, from_value},
     idempotency::{self, Idempotency, IdempotencyGuard},
@@ -120,11 +120,8 @@ async fn chat_completions(
         true => None,
         false => idempotency::key_in(&headers, "Idempotency-Key")?,
     };
-    let env = TurnEnv::of(&state);
-    turn::check_budget(&env, &user, &input.message).await?;
     let user_id = user.id.clone();
-    let member = WorkspaceMember::resolve(&state, &headers, user).await?;
-    let rate = turn::check_rates(&env, ip, &member.user)?;
+    let (member, rate) = admit_caller(&state, ip, user, &headers, &input.message).await?;
     let mut guard = match key {
         Some(key) => match idempotency::claim(&state, &user_id, &key, &hash).await? {
             Idempotency::Replay(response) => return Ok(response),
@@ -132,6 +129,7 @@ async fn chat_completions(
         },
         None => None,
     };
+    let env = TurnEnv::of(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let frame = stream::ChunkFrame {
         id: format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),
