@@ -78,6 +78,8 @@ pub struct AppInner {
     pub starter_agents: Vec<AgentConfig>,
     /// Renders the process-wide Prometheus recorder (shared by every app in the process).
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Sends finished turns to an OTLP collector (`ASTRA_OTLP_ENDPOINT`; inert without).
+    pub otlp: crate::traces::export::Exporter,
 }
 
 impl Deref for AppState {
@@ -141,6 +143,7 @@ impl AppState {
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
         require_catalog(&starter_agents, "starter agents", &skills, &tools)?;
+        let otlp = crate::traces::export::Exporter::new(&config.otlp)?;
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -163,6 +166,7 @@ impl AppState {
             global_agents,
             starter_agents,
             metrics: crate::observability::handle(),
+            otlp,
         })))
     }
 }

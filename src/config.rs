@@ -8,12 +8,14 @@ mod dos;
 mod duration;
 mod file;
 mod metrics;
+mod otlp;
 mod security;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
 pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
+pub use otlp::OtlpConfig;
 pub use security::MIN_SECRET_LEN;
 
 use std::{fmt, path::PathBuf, time::Duration};
@@ -122,6 +124,8 @@ pub struct Config {
     pub dos: DosConfig,
     /// How long old rows are kept (`ASTRA_RETENTION_*`).
     pub retention: crate::retention::RetentionConfig,
+    /// The OTLP trace exporter (`ASTRA_OTLP_*`; off without an endpoint).
+    pub otlp: OtlpConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -161,6 +165,7 @@ impl Default for Config {
             workers: crate::poll::WorkersConfig::default(),
             dos: DosConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
+            otlp: OtlpConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -290,6 +295,7 @@ impl Config {
         self.workers = crate::poll::WorkersConfig::from_env(env)?;
         self.dos = DosConfig::from_env(env)?;
         self.retention = crate::retention::RetentionConfig::from_env(env)?;
+        self.otlp = OtlpConfig::from_env(env)?;
         Ok(())
     }
 

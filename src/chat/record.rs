@@ -59,12 +59,14 @@ pub async fn record(
     let inference: Vec<_> = log
         .calls
         .iter()
-        .map(|c| {
+        .zip(&usage)
+        .map(|(c, u)| {
             json!({
                 "purpose": c.purpose, "round": c.round, "provider": c.target.provider,
                 "model": c.target.model, "promptTokens": c.usage.prompt_tokens,
                 "completionTokens": c.usage.completion_tokens, "estimated": c.estimated,
                 "latencyMs": c.latency_ms, "finishReason": c.finish, "attempts": c.attempts,
+                "startedAt": c.started_at, "costUsd": u.cost_usd,
             })
         })
         .collect();
@@ -117,6 +119,8 @@ pub async fn record(
             month: &month,
         })
         .await?;
+    // Only offered to the exporter's queue: sending happens off the request path.
+    state.otlp.push(&trace);
     tracing::info!(
         status,
         prompt_tokens = prompt,
