@@ -60,7 +60,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(FramesDoc::openapi()).routes(routes!(ws))
 }
 
-/// Query parameters of the upgrade.
+/// Query parameters of the upgrade (as documented; `token` never reaches the handler, see
+/// [`promote_query_token`]).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -132,15 +133,15 @@ impl Drop for WsSlot {
 }
 
 /// Who a socket belongs to and what its turns default to.
-pub(crate) struct Caller {
+struct Caller {
     /// The authenticated caller.
-    pub user: AuthUser,
+    user: AuthUser,
     /// The bearer token, checked again for every turn and every ping interval.
-    pub token: Secret,
+    token: Secret,
     /// The client's address (per-IP limits).
-    pub ip: IpAddr,
+    ip: IpAddr,
     /// The default workspace of the socket's turns.
-    pub workspace: Option<String>,
+    workspace: Option<String>,
 }
 
 /// Upgrade to the WebSocket channel. Frames are JSON text: the client sends `{type: "chat",

@@ -322,3 +322,19 @@ async fn the_channel_and_its_frames_are_in_the_openapi_document() {
         assert!(schemas[name].is_object(), "{name} missing");
     }
 }
+
+/// Serving upgrades means the server first reads bytes to tell HTTP/1 from the HTTP/2
+/// preface; a client stalling inside the preface is cut off like a slow-header client.
+#[tokio::test]
+async fn a_client_stalling_in_the_protocol_sniff_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|c| c.dos.header_read_timeout = Duration::from_millis(400)).await;
+    let mut stalled = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stalled.write_all(b"PRI * HT").await.unwrap();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), stalled.read(&mut buf)).await;
+    assert!(
+        matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "still connected: {read:?}"
+    );
+}
