@@ -72,6 +72,8 @@ pub struct AppInner {
     pub ready: AtomicBool,
     /// Currently open streaming connections (SSE).
     pub open_streams: AtomicI64,
+    /// Currently open WebSocket connections (`/ws`).
+    pub ws_connections: AtomicI64,
     /// Global agents from `astra.yml`.
     pub global_agents: GlobalAgents,
     /// Agents seeded into a workspace by onboarding.
@@ -163,6 +165,7 @@ impl AppState {
             shutdown: CancellationToken::new(),
             ready: AtomicBool::new(false),
             open_streams: AtomicI64::new(0),
+            ws_connections: AtomicI64::new(0),
             global_agents,
             starter_agents,
             metrics: crate::observability::handle(),
