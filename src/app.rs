@@ -26,7 +26,7 @@ use crate::{
     net::guarded_client,
     providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
-    store::Store,
+    store::{ConnectOptions, Store},
     tools::ToolRegistry,
 };
 
@@ -124,7 +124,7 @@ impl AppState {
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
             .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
-        let store = Store::connect(&config).await?;
+        let store = Store::connect(&ConnectOptions::from(&config)).await?;
         let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
@@ -164,6 +164,17 @@ impl AppState {
             starter_agents,
             metrics: crate::observability::handle(),
         })))
+    }
+}
+
+impl From<&Config> for ConnectOptions {
+    fn from(config: &Config) -> Self {
+        Self {
+            url: config.database_url.clone(),
+            sqlite_path: config.sqlite_path(),
+            max_connections: config.db_max_connections,
+            acquire_timeout: config.db_acquire_timeout,
+        }
     }
 }
 
