@@ -9,6 +9,7 @@ mod duration;
 mod file;
 mod metrics;
 mod security;
+pub mod tools;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
 pub use dos::DosConfig;
@@ -97,7 +98,7 @@ pub struct Config {
     /// provider's usual small model.
     pub default_model: String,
     /// Settings of the built-in tools (web search backend, fetch limits).
-    pub tools: crate::tools::ToolsConfig,
+    pub tools: tools::ToolsConfig,
     /// Providers, keys, base URLs, retries and breakers (`inference:` + provider env vars).
     pub inference: crate::providers::InferenceConfig,
     /// Chat limits (`limits:` + `ASTRA_LIMITS_*`).
@@ -149,7 +150,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             default_provider: "openai".into(),
             default_model: "gpt-4o-mini".into(),
-            tools: crate::tools::ToolsConfig::default(),
+            tools: tools::ToolsConfig::default(),
             inference: crate::providers::InferenceConfig::default(),
             limits: crate::chat::limits::LimitsConfig::default(),
             quotas: Vec::new(),
@@ -252,8 +253,7 @@ impl Config {
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
         self.apply_auth_env(env)?;
-        self.tools =
-            crate::tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.tools = tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
         self.inference =
             crate::providers::InferenceConfig::from_sources(Some(&self.file.inference), env)
                 .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
