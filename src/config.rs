@@ -7,6 +7,7 @@ mod cidr;
 mod dos;
 mod duration;
 mod file;
+pub mod limits;
 mod metrics;
 mod security;
 pub mod tools;
@@ -102,9 +103,9 @@ pub struct Config {
     /// Providers, keys, base URLs, retries and breakers (`inference:` + provider env vars).
     pub inference: crate::providers::InferenceConfig,
     /// Chat limits (`limits:` + `ASTRA_LIMITS_*`).
-    pub limits: crate::chat::limits::LimitsConfig,
+    pub limits: limits::LimitsConfig,
     /// Agent quotas (`quotas:`).
-    pub quotas: Vec<crate::chat::limits::QuotaRule>,
+    pub quotas: Vec<limits::QuotaRule>,
     /// How long cacheable tool results are reused (`ASTRA_TOOL_CACHE_TTL_SECS`, default 300).
     pub tool_cache_ttl: Duration,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`, default 30 000).
@@ -152,7 +153,7 @@ impl Default for Config {
             default_model: "gpt-4o-mini".into(),
             tools: tools::ToolsConfig::default(),
             inference: crate::providers::InferenceConfig::default(),
-            limits: crate::chat::limits::LimitsConfig::default(),
+            limits: limits::LimitsConfig::default(),
             quotas: Vec::new(),
             tool_cache_ttl: Duration::from_secs(300),
             tool_timeout: Duration::from_secs(30),
@@ -258,8 +259,8 @@ impl Config {
             crate::providers::InferenceConfig::from_sources(Some(&self.file.inference), env)
                 .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
         self.resolve_default_model(env);
-        self.limits = crate::chat::limits::LimitsConfig::from_sources(&self.file.limits, env)?;
-        self.quotas = crate::chat::limits::QuotaRule::parse_all(&self.file.quotas)?;
+        self.limits = limits::LimitsConfig::from_sources(&self.file.limits, env)?;
+        self.quotas = limits::QuotaRule::parse_all(&self.file.quotas)?;
         if let Some(v) = env("ASTRA_TOOL_CACHE_TTL_SECS") {
             self.tool_cache_ttl = Duration::from_secs(
                 v.parse()
