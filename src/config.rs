@@ -3,10 +3,12 @@
 //! Every value is resolved once at start-up into [`Config`]; a bad value stops start-up with
 //! one line naming the key. Secrets are wrapped in [`Secret`] so `Debug` never prints them.
 
+mod allowed_endpoint;
 mod cidr;
 mod dos;
 mod duration;
 mod file;
+pub mod inference;
 pub mod limits;
 mod metrics;
 mod security;
@@ -101,7 +103,7 @@ pub struct Config {
     /// Settings of the built-in tools (web search backend, fetch limits).
     pub tools: tools::ToolsConfig,
     /// Providers, keys, base URLs, retries and breakers (`inference:` + provider env vars).
-    pub inference: crate::providers::InferenceConfig,
+    pub inference: inference::InferenceConfig,
     /// Chat limits (`limits:` + `ASTRA_LIMITS_*`).
     pub limits: limits::LimitsConfig,
     /// Agent quotas (`quotas:`).
@@ -152,7 +154,7 @@ impl Default for Config {
             default_provider: "openai".into(),
             default_model: "gpt-4o-mini".into(),
             tools: tools::ToolsConfig::default(),
-            inference: crate::providers::InferenceConfig::default(),
+            inference: inference::InferenceConfig::default(),
             limits: limits::LimitsConfig::default(),
             quotas: Vec::new(),
             tool_cache_ttl: Duration::from_secs(300),
@@ -255,9 +257,8 @@ impl Config {
         }
         self.apply_auth_env(env)?;
         self.tools = tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.inference =
-            crate::providers::InferenceConfig::from_sources(Some(&self.file.inference), env)
-                .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
+        self.inference = inference::InferenceConfig::from_sources(Some(&self.file.inference), env)
+            .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
         self.resolve_default_model(env);
         self.limits = limits::LimitsConfig::from_sources(&self.file.limits, env)?;
         self.quotas = limits::QuotaRule::parse_all(&self.file.quotas)?;
