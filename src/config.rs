@@ -11,6 +11,7 @@ mod file;
 pub mod inference;
 pub mod limits;
 mod metrics;
+pub mod retention;
 mod security;
 pub mod tools;
 
@@ -125,7 +126,7 @@ pub struct Config {
     /// Slow-client, concurrency and cache bounds (`ASTRA_HEADER_READ_TIMEOUT_MS`, …).
     pub dos: DosConfig,
     /// How long old rows are kept (`ASTRA_RETENTION_*`).
-    pub retention: crate::retention::RetentionConfig,
+    pub retention: retention::RetentionConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -164,7 +165,7 @@ impl Default for Config {
             webhook_rotation_overlap: Duration::from_secs(24 * 3600),
             workers: crate::poll::WorkersConfig::default(),
             dos: DosConfig::default(),
-            retention: crate::retention::RetentionConfig::default(),
+            retention: retention::RetentionConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -291,7 +292,7 @@ impl Config {
         }
         self.workers = crate::poll::WorkersConfig::from_env(env)?;
         self.dos = DosConfig::from_env(env)?;
-        self.retention = crate::retention::RetentionConfig::from_env(env)?;
+        self.retention = retention::RetentionConfig::from_env(env)?;
         Ok(())
     }
 
