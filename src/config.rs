@@ -7,6 +7,7 @@ mod allowed_endpoint;
 mod cidr;
 mod dos;
 mod duration;
+pub mod encryption_key;
 mod file;
 pub mod inference;
 pub mod limits;
@@ -225,7 +226,7 @@ impl Config {
         self.jwt_secret_prev = env("JWT_SECRET_PREV").map(Secret::new);
         self.encryption_key = env("ASTRA_ENCRYPTION_KEY").map(Secret::new);
         if let Some(k) = &self.encryption_key {
-            crate::credentials::parse_key(k.expose())
+            encryption_key::parse_key(k.expose())
                 .map_err(|e| anyhow::anyhow!("ASTRA_ENCRYPTION_KEY: {e}"))?;
         }
         if let Some(v) = env("JWT_ACCESS_EXPIRES") {
