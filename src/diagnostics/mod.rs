@@ -6,7 +6,9 @@
 //! health is what its circuit breaker has observed from real traffic.
 
 mod checks;
-pub mod process;
+
+/// Process memory (read by the metrics too, so it lives with them).
+pub use crate::observability::process;
 
 use std::time::Instant;
 

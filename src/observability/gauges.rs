@@ -35,7 +35,7 @@ fn set_gauges(state: &AppState, depths: QueueDepths) {
     gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(idle));
     gauge!(SSE_STREAMS).set(state.open_streams.load(Ordering::Relaxed) as f64);
     gauge!(WS_CONNECTIONS).set(WS_OPEN);
-    if let Some(rss) = crate::diagnostics::process::memory().rss_bytes {
+    if let Some(rss) = super::process::memory().rss_bytes {
         gauge!(PROCESS_RSS).set(rss as f64);
     }
 }

@@ -10,6 +10,7 @@
 pub mod cost;
 pub mod gauges;
 pub mod names;
+pub mod process;
 pub mod queues;
 
 use std::{
