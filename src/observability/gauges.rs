@@ -1,39 +1,52 @@
-//! Gauges set from the scraping app's state just before rendering, and the rendering itself.
-
-use std::sync::atomic::Ordering;
+//! Gauges set from the scraping app's readings just before rendering, and the rendering itself.
 
 use metrics::gauge;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::{cost, names::*, queues::QueueDepths};
-use crate::{app::AppState, store::Pool};
+use crate::store::Pool;
 
 /// Open WebSocket connections: there is no `/ws` route yet, so always 0.
 const WS_OPEN: f64 = 0.0;
 
-/// Sets every gauge from `state` and `depths`, then renders the exposition text.
-pub fn render(state: &AppState, depths: QueueDepths) -> String {
-    set_gauges(state, depths);
-    let mut out = state.metrics.render();
+/// What the gauges read from the scraping app (the HTTP layer fills it from its state).
+pub struct Readings<'a> {
+    /// The process-wide recorder to render.
+    pub metrics: &'a PrometheusHandle,
+    /// The database pool: connections in use and idle.
+    pub pool: &'a Pool,
+    /// Every provider's breaker: its id and whether it is open.
+    pub breakers: Vec<(String, bool)>,
+    /// Currently open streaming connections (SSE).
+    pub open_streams: i64,
+    /// Queue depths.
+    pub depths: QueueDepths,
+}
+
+/// Sets every gauge from `readings`, then renders the exposition text.
+pub fn render(readings: Readings<'_>) -> String {
+    set_gauges(&readings);
+    let mut out = readings.metrics.render();
     cost::render(&mut out);
     out
 }
 
-fn set_gauges(state: &AppState, depths: QueueDepths) {
-    for breaker in state.providers.breakers().snapshot() {
-        let open = if breaker.state == "open" { 1.0 } else { 0.0 };
-        gauge!(BREAKER_OPEN, "provider" => breaker.provider).set(open);
+fn set_gauges(r: &Readings<'_>) {
+    for (provider, open) in &r.breakers {
+        let open = if *open { 1.0 } else { 0.0 };
+        gauge!(BREAKER_OPEN, "provider" => provider.clone()).set(open);
     }
-    gauge!(JOBS_QUEUED).set(depths.jobs_queued as f64);
-    gauge!(DELIVERIES_PENDING).set(depths.deliveries_pending as f64);
-    gauge!(MONITORS_DUE).set(depths.monitors_due as f64);
-    let (size, idle) = match state.store.pool() {
+    gauge!(JOBS_QUEUED).set(r.depths.jobs_queued as f64);
+    gauge!(DELIVERIES_PENDING).set(r.depths.deliveries_pending as f64);
+    gauge!(MONITORS_DUE).set(r.depths.monitors_due as f64);
+    let (size, idle) = match r.pool {
         Pool::Sqlite(p) => (p.size(), p.num_idle()),
         Pool::Postgres(p) => (p.size(), p.num_idle()),
     };
     let idle = u32::try_from(idle).unwrap_or(u32::MAX);
     gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
     gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(idle));
-    gauge!(SSE_STREAMS).set(state.open_streams.load(Ordering::Relaxed) as f64);
+    gauge!(SSE_STREAMS).set(r.open_streams as f64);
     gauge!(WS_CONNECTIONS).set(WS_OPEN);
     if let Some(rss) = super::process::memory().rss_bytes {
         gauge!(PROCESS_RSS).set(rss as f64);
