@@ -23,6 +23,7 @@ use crate::{
     },
     config::{Config, Secret},
     credentials::{CredentialCipher, load_or_create_key},
+    diagnostics::DiagnosticsEnv,
     net::guarded_client,
     providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
@@ -174,6 +175,19 @@ impl From<&Config> for ConnectOptions {
             sqlite_path: config.sqlite_path(),
             max_connections: config.db_max_connections,
             acquire_timeout: config.db_acquire_timeout,
+        }
+    }
+}
+
+impl<'a> From<&'a AppState> for DiagnosticsEnv<'a> {
+    fn from(state: &'a AppState) -> Self {
+        Self {
+            store: &state.store,
+            providers: &state.providers,
+            tools: &state.tools,
+            skills: &state.skills,
+            default_provider: &state.config.default_provider,
+            data_dir: &state.config.data_dir,
         }
     }
 }
