@@ -9,10 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::{
-    app::AppState,
-    store::{RetainedTable, Store},
-};
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{RetainedTable, Store};
 
 pub use crate::config::retention::RetentionConfig;
 
@@ -72,13 +71,12 @@ pub async fn run_once(
     Ok(report)
 }
 
-/// The retention task: a pass at start-up, then one every interval, until shutdown.
-pub async fn run_loop(state: AppState) {
-    let config = state.config.retention;
+/// The retention task: a pass at start-up, then one every interval, until `shutdown`.
+pub async fn run_loop(store: Store, config: RetentionConfig, shutdown: CancellationToken) {
     loop {
         let pass = tokio::select! {
-            r = run_once(&state.store, &config, Utc::now()) => r,
-            () = state.shutdown.cancelled() => break,
+            r = run_once(&store, &config, Utc::now()) => r,
+            () = shutdown.cancelled() => break,
         };
         match pass {
             Ok(report) => {
@@ -90,7 +88,7 @@ pub async fn run_loop(state: AppState) {
         }
         tokio::select! {
             () = tokio::time::sleep(config.interval) => {},
-            () = state.shutdown.cancelled() => break,
+            () = shutdown.cancelled() => break,
         }
     }
 }

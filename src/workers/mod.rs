@@ -46,6 +46,10 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
         },
     ));
     // Prunes tables that grow with every request (idempotency keys, tokens, runs, …).
-    state.tasks.spawn(crate::retention::run_loop(state.clone()));
+    state.tasks.spawn(crate::retention::run_loop(
+        state.store.clone(),
+        state.config.retention,
+        state.shutdown.clone(),
+    ));
     Ok(())
 }
