@@ -136,7 +136,7 @@ pub async fn record(
             started_at: plan.started_at,
             reply,
         };
-        memory::remember_turn(state, turn);
+        memory::remember_turn(&state.store, &state.tasks, turn);
     }
     Ok(trace.id)
 }
