@@ -157,7 +157,8 @@ fn emit_events(
             "sessionId": plan.session.id, "agentId": plan.agent_id, "workspaceId": plan.workspace_id,
         });
         crate::webhooks::emit_later(
-            state,
+            &state.store,
+            &state.tasks,
             plan.user_id.clone(),
             ws.clone(),
             "session.created",
@@ -180,7 +181,14 @@ fn emit_events(
             "chat.failed"
         }
     };
-    crate::webhooks::emit_later(state, plan.user_id.clone(), ws, event, data);
+    crate::webhooks::emit_later(
+        &state.store,
+        &state.tasks,
+        plan.user_id.clone(),
+        ws,
+        event,
+        data,
+    );
 }
 
 /// One `skill_metrics` row per tool call a skill brought, written after the reply.

@@ -102,7 +102,7 @@ impl Scheduler {
             "startedAt": started_at,
         });
         if let Err(e) = emit(
-            state,
+            &state.store,
             &monitor.user_id,
             Some(&monitor.workspace_id),
             event,

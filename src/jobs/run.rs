@@ -29,7 +29,7 @@ pub async fn execute(state: &AppState, job: &JobRow) -> Result<Value, String> {
         "webhook_emit" => {
             let p: WebhookEmitPayload = from_value(payload).map_err(|e| e.to_string())?;
             let queued = crate::webhooks::emit(
-                state,
+                &state.store,
                 &job.user_id,
                 Some(&job.workspace_id),
                 &p.event,

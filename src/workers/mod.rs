@@ -12,15 +12,14 @@ pub use crate::poll::{WorkersConfig, backoff};
 
 /// Starts every worker on the app's task tracker (call once, after migrations).
 pub fn start(state: &AppState) -> anyhow::Result<()> {
-    let webhooks = crate::webhooks::worker::Sender::new(state)?;
-    let s = state.clone();
+    let webhooks = crate::webhooks::worker::Sender::new(&state.store, &state.config)?;
     state.tasks.spawn(poll_loop(
         state.shutdown.clone(),
         state.config.workers.poll,
         "webhooks",
         move || {
-            let (s, w) = (s.clone(), webhooks.clone());
-            async move { w.tick(&s).await }
+            let w = webhooks.clone();
+            async move { w.tick().await }
         },
     ));
     let jobs = crate::jobs::worker::Runner::new(state);
