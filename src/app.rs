@@ -20,6 +20,7 @@ use crate::{
         limits::{AUTONOMOUS_PER_MINUTE, RateLimiter},
         presence::Presence,
         tool_cache::ToolCache,
+        turn::TurnEnv,
     },
     config::{Config, Secret},
     credentials::{CredentialCipher, load_or_create_key},
@@ -54,9 +55,9 @@ pub struct AppInner {
     /// Price table.
     pub pricing: Arc<Pricing>,
     /// Live agent states per user.
-    pub presence: Presence,
+    pub presence: Arc<Presence>,
     /// Results of cacheable tools.
-    pub tool_cache: ToolCache,
+    pub tool_cache: Arc<ToolCache>,
     /// Chat requests per client IP.
     pub ip_limiter: RateLimiter,
     /// Chat requests per user.
@@ -151,8 +152,8 @@ impl AppState {
             providers: Arc::new(providers),
             cipher,
             pricing: Arc::new(pricing),
-            presence: Presence::default(),
-            tool_cache,
+            presence: Arc::default(),
+            tool_cache: Arc::new(tool_cache),
             ip_limiter,
             user_limiter,
             autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE).named("autonomous"),
@@ -165,6 +166,27 @@ impl AppState {
             starter_agents,
             metrics: crate::observability::handle(),
         })))
+    }
+}
+
+impl<'a> From<&'a AppState> for TurnEnv<'a> {
+    fn from(state: &'a AppState) -> Self {
+        Self {
+            store: &state.store,
+            config: &state.config,
+            globals: &state.global_agents,
+            skills: &state.skills,
+            tools: &state.tools,
+            cipher: &state.cipher,
+            ip_limiter: &state.ip_limiter,
+            user_limiter: &state.user_limiter,
+            providers: &state.providers,
+            pricing: &state.pricing,
+            tool_cache: &state.tool_cache,
+            presence: &state.presence,
+            tasks: &state.tasks,
+            shutdown: &state.shutdown,
+        }
     }
 }
 

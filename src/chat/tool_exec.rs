@@ -8,9 +8,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::events::ChatEvent;
+use super::{events::ChatEvent, runtime::TurnRuntime};
 use crate::{
-    app::AppState,
     providers::ToolCall,
     tools::{ToolContext, ToolError},
 };
@@ -33,7 +32,7 @@ pub struct ToolOutcome {
 /// Runs every call of a round concurrently; results come back in call order, and each
 /// `tool_result` event is sent as soon as its call finishes.
 pub async fn execute_round(
-    state: &AppState,
+    rt: &TurnRuntime,
     ctx: &ToolContext,
     offered: &[String],
     calls: &[ToolCall],
@@ -41,7 +40,7 @@ pub async fn execute_round(
     events: &mpsc::Sender<ChatEvent>,
 ) -> Vec<ToolOutcome> {
     join_all(calls.iter().map(|call| async move {
-        let outcome = execute_one(state, ctx, offered, call, timeout).await;
+        let outcome = execute_one(rt, ctx, offered, call, timeout).await;
         crate::observability::tool_call(
             &call.name,
             offered,
@@ -62,14 +61,14 @@ pub async fn execute_round(
 }
 
 async fn execute_one(
-    state: &AppState,
+    rt: &TurnRuntime,
     ctx: &ToolContext,
     offered: &[String],
     call: &ToolCall,
     timeout: Duration,
 ) -> ToolOutcome {
     let started = Instant::now();
-    let result = run(state, ctx, offered, call, timeout).await;
+    let result = run(rt, ctx, offered, call, timeout).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok((value, cached)) => ToolOutcome {
@@ -94,7 +93,7 @@ async fn execute_one(
 }
 
 async fn run(
-    state: &AppState,
+    rt: &TurnRuntime,
     ctx: &ToolContext,
     offered: &[String],
     call: &ToolCall,
@@ -106,7 +105,7 @@ async fn run(
             call.name
         )));
     }
-    let tool = state
+    let tool = rt
         .tools
         .get(&call.name)
         .ok_or_else(|| ToolError::Failed(format!("tool {:?} is not registered", call.name)))?;
@@ -117,15 +116,14 @@ async fn run(
             .map_err(|e| ToolError::InvalidArguments(format!("arguments are not JSON: {e}")))?
     };
     let cacheable = tool.cacheable();
-    if cacheable && let Some(hit) = state.tool_cache.get(&ctx.workspace_id, &call.name, &args) {
+    if cacheable && let Some(hit) = rt.tool_cache.get(&ctx.workspace_id, &call.name, &args) {
         return Ok((hit, true));
     }
     let value = tokio::time::timeout(timeout, tool.execute(ctx, args.clone()))
         .await
         .map_err(|_| ToolError::Timeout(timeout))??;
     if cacheable {
-        state
-            .tool_cache
+        rt.tool_cache
             .put(&ctx.workspace_id, &call.name, &args, value.clone());
     }
     Ok((value, false))

@@ -92,7 +92,7 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
         .map_err(|e| format!("database: {e}"))?
         .and_then(|r| Role::parse(&r))
         .ok_or_else(|| "the job's creator is no longer a member of the workspace".to_string())?;
-    let env = TurnEnv::of(state);
+    let env = TurnEnv::from(state);
     let user = AuthUser::user(job.user_id.clone());
     // Jobs spend the creator's monthly token budget like chat does.
     turn::check_budget(&env, &user, &p.message)

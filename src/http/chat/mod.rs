@@ -91,7 +91,7 @@ pub(super) async fn admit_caller(
     headers: &HeaderMap,
     message: &str,
 ) -> ApiResult<(WorkspaceMember, Option<RateDecision>)> {
-    let env = TurnEnv::of(state);
+    let env = TurnEnv::from(state);
     turn::check_budget(&env, &user, message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
     let rate = turn::check_rates(&env, ip, &member.user)?;
@@ -146,7 +146,7 @@ async fn chat(
         },
         None => None,
     };
-    let env = TurnEnv::of(&state);
+    let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let running = turn::start(&env, plan);
     let (status, body) = match input.webhook_url {
@@ -204,7 +204,7 @@ async fn chat_stream(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let (input, member, rate) = admit(&state, ip, user, &headers, body, true).await?;
-    let env = TurnEnv::of(&state);
+    let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let gauge = StreamGauge::open(&state);
     // Dropping the body (client gone) drops the event stream, which cancels the turn, and

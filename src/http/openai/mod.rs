@@ -129,7 +129,7 @@ async fn chat_completions(
         },
         None => None,
     };
-    let env = TurnEnv::of(&state);
+    let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let frame = stream::ChunkFrame {
         id: format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),
