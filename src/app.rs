@@ -14,7 +14,7 @@ use anyhow::Context;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    agents::{AgentConfig, GlobalAgents, onboarding::starter_agents, require_catalog},
+    agents::{AgentConfig, AgentEnv, GlobalAgents, onboarding::starter_agents, require_catalog},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     chat::{
         limits::{AUTONOMOUS_PER_MINUTE, RateLimiter},
@@ -166,6 +166,18 @@ impl AppState {
             starter_agents,
             metrics: crate::observability::handle(),
         })))
+    }
+}
+
+impl<'a> From<&'a AppState> for AgentEnv<'a> {
+    fn from(state: &'a AppState) -> Self {
+        Self {
+            store: &state.store,
+            globals: &state.global_agents,
+            skills: &state.skills,
+            tools: &state.tools,
+            providers: &state.providers,
+        }
     }
 }
 

@@ -72,7 +72,7 @@ async fn models(
     member: Result<WorkspaceMember, ApiError>,
 ) -> Result<Json<ModelListOut>, V1Error> {
     let member = member?;
-    let entries = openai::models(&AgentEnv::of(&state), &member.workspace_id, Utc::now()).await?;
+    let entries = openai::models(&AgentEnv::from(&state), &member.workspace_id, Utc::now()).await?;
     Ok(Json(ModelListOut {
         object: "list",
         data: entries.into_iter().map(ModelOut::from).collect(),
