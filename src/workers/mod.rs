@@ -33,15 +33,14 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
             async move { j.tick(&s).await }
         },
     ));
-    let monitors = crate::heartbeat::worker::Scheduler::new(state)?;
-    let s = state.clone();
+    let monitors = crate::heartbeat::worker::Scheduler::new(&state.store, &state.config)?;
     state.tasks.spawn(poll_loop(
         state.shutdown.clone(),
         state.config.workers.poll,
         "heartbeat",
         move || {
-            let (s, m) = (s.clone(), monitors.clone());
-            async move { m.tick(&s).await }
+            let m = monitors.clone();
+            async move { m.tick().await }
         },
     ));
     // Prunes tables that grow with every request (idempotency keys, tokens, runs, …).
