@@ -14,6 +14,7 @@ use anyhow::Context;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    admin::HealthEnv,
     agents::{AgentConfig, AgentEnv, GlobalAgents, onboarding::starter_agents, require_catalog},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     chat::{
@@ -166,6 +167,20 @@ impl AppState {
             starter_agents,
             metrics: crate::observability::handle(),
         })))
+    }
+}
+
+impl<'a> From<&'a AppState> for HealthEnv<'a> {
+    fn from(state: &'a AppState) -> Self {
+        Self {
+            store: &state.store,
+            started_at: state.started_at,
+            presence: &state.presence,
+            open_streams: &state.open_streams,
+            tools: &state.tools,
+            skills: &state.skills,
+            globals: &state.global_agents,
+        }
     }
 }
 
