@@ -1,4 +1,8 @@
-//! Application state shared by every handler and worker.
+//! Application state shared by every handler and worker: the composition root, the one
+//! module besides `http` that may import every feature. Features never import it: they take
+//! narrow environments, built from the state in `app/envs.rs`.
+
+mod envs;
 
 use std::{
     ops::Deref,
@@ -14,18 +18,15 @@ use anyhow::Context;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    admin::HealthEnv,
-    agents::{AgentConfig, AgentEnv, GlobalAgents, onboarding::starter_agents, require_catalog},
+    agents::{AgentConfig, GlobalAgents, onboarding::starter_agents, require_catalog},
     auth::{AuthService, credentials::Hasher, tokens::JwtKeys},
     chat::{
         limits::{AUTONOMOUS_PER_MINUTE, RateLimiter},
         presence::Presence,
         tool_cache::ToolCache,
-        turn::TurnEnv,
     },
     config::{Config, Secret},
     credentials::{CredentialCipher, load_or_create_key},
-    diagnostics::DiagnosticsEnv,
     net::guarded_client,
     providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
@@ -167,77 +168,6 @@ impl AppState {
             starter_agents,
             metrics: crate::observability::handle(),
         })))
-    }
-}
-
-impl<'a> From<&'a AppState> for HealthEnv<'a> {
-    fn from(state: &'a AppState) -> Self {
-        Self {
-            store: &state.store,
-            started_at: state.started_at,
-            presence: &state.presence,
-            open_streams: &state.open_streams,
-            tools: &state.tools,
-            skills: &state.skills,
-            globals: &state.global_agents,
-        }
-    }
-}
-
-impl<'a> From<&'a AppState> for AgentEnv<'a> {
-    fn from(state: &'a AppState) -> Self {
-        Self {
-            store: &state.store,
-            globals: &state.global_agents,
-            skills: &state.skills,
-            tools: &state.tools,
-            providers: &state.providers,
-        }
-    }
-}
-
-impl<'a> From<&'a AppState> for TurnEnv<'a> {
-    fn from(state: &'a AppState) -> Self {
-        Self {
-            store: &state.store,
-            config: &state.config,
-            globals: &state.global_agents,
-            skills: &state.skills,
-            tools: &state.tools,
-            cipher: &state.cipher,
-            ip_limiter: &state.ip_limiter,
-            user_limiter: &state.user_limiter,
-            providers: &state.providers,
-            pricing: &state.pricing,
-            tool_cache: &state.tool_cache,
-            presence: &state.presence,
-            tasks: &state.tasks,
-            shutdown: &state.shutdown,
-        }
-    }
-}
-
-impl From<&Config> for ConnectOptions {
-    fn from(config: &Config) -> Self {
-        Self {
-            url: config.database_url.clone(),
-            sqlite_path: config.sqlite_path(),
-            max_connections: config.db_max_connections,
-            acquire_timeout: config.db_acquire_timeout,
-        }
-    }
-}
-
-impl<'a> From<&'a AppState> for DiagnosticsEnv<'a> {
-    fn from(state: &'a AppState) -> Self {
-        Self {
-            store: &state.store,
-            providers: &state.providers,
-            tools: &state.tools,
-            skills: &state.skills,
-            default_provider: &state.config.default_provider,
-            data_dir: &state.config.data_dir,
-        }
     }
 }
 
