@@ -1,6 +1,6 @@
-//! Application state shared by every handler and worker: the composition root, the one
-//! module besides `http` that may import every feature. Features never import it: they take
-//! narrow environments, built from the state in `app/envs.rs`.
+//! Application state shared by every handler and worker: the composition root, which may
+//! import every feature. Features take narrow environments instead, built from the state in
+//! `app/envs.rs`; only `jobs` and `workers`, which sit above it, hold the state itself.
 
 mod envs;
 

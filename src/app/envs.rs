@@ -1,6 +1,6 @@
 //! The narrow environments features take, built from the [`AppState`] (and the store's
-//! connection options from the [`Config`]). They live here, at the composition root, so no
-//! feature imports `app`: `python3 .ci/module_cycles.py --check` keeps the features acyclic.
+//! connection options from the [`Config`]). They live here, at the composition root, so the
+//! features need not import `app`, and `python3 .ci/module_cycles.py --check` keeps them acyclic.
 
 use super::AppState;
 use crate::{
