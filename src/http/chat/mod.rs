@@ -139,12 +139,9 @@ async fn chat(
     let key = idempotency::key_from(&headers)?;
     let hash = idempotency::request_hash("/agent/chat", &body);
     let (input, member, rate) = admit(&state, ip, user, &headers, body, false).await?;
-    let mut guard = match key {
-        Some(key) => match idempotency::claim(&state, &user_id, &key, &hash).await? {
-            Idempotency::Replay(response) => return Ok(response),
-            Idempotency::Fresh(guard) => Some(guard),
-        },
-        None => None,
+    let mut guard = match idempotency::claim(&state, &user_id, key.as_deref(), &hash).await? {
+        Idempotency::Replay(response) => return Ok(response),
+        Idempotency::Fresh(guard) => guard,
     };
     let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;

@@ -122,12 +122,9 @@ async fn chat_completions(
     };
     let user_id = user.id.clone();
     let (member, rate) = admit_caller(&state, ip, user, &headers, &input.message).await?;
-    let mut guard = match key {
-        Some(key) => match idempotency::claim(&state, &user_id, &key, &hash).await? {
-            Idempotency::Replay(response) => return Ok(response),
-            Idempotency::Fresh(guard) => Some(guard),
-        },
-        None => None,
+    let mut guard = match idempotency::claim(&state, &user_id, key.as_deref(), &hash).await? {
+        Idempotency::Replay(response) => return Ok(response),
+        Idempotency::Fresh(guard) => guard,
     };
     let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
