@@ -1,4 +1,8 @@
-//! Application state shared by every handler and worker.
+//! Application state shared by every handler and worker: the composition root, which may
+//! import every feature. Features take narrow environments instead, built from the state in
+//! `app/envs.rs`; only `jobs` and `workers`, which sit above it, hold the state itself.
+
+mod envs;
 
 use std::{
     ops::Deref,
@@ -26,7 +30,7 @@ use crate::{
     net::guarded_client,
     providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
-    store::Store,
+    store::{ConnectOptions, Store},
     tools::ToolRegistry,
 };
 
@@ -53,9 +57,9 @@ pub struct AppInner {
     /// Price table.
     pub pricing: Arc<Pricing>,
     /// Live agent states per user.
-    pub presence: Presence,
+    pub presence: Arc<Presence>,
     /// Results of cacheable tools.
-    pub tool_cache: ToolCache,
+    pub tool_cache: Arc<ToolCache>,
     /// Chat requests per client IP.
     pub ip_limiter: RateLimiter,
     /// Chat requests per user.
@@ -81,7 +85,7 @@ pub struct AppInner {
     /// Renders the process-wide Prometheus recorder (shared by every app in the process).
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Sends finished turns to an OTLP collector (`ASTRA_OTLP_ENDPOINT`; inert without).
-    pub otlp: crate::traces::export::Exporter,
+    pub otlp: Arc<crate::traces::export::Exporter>,
 }
 
 impl Deref for AppState {
@@ -128,7 +132,7 @@ impl AppState {
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
             .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
-        let store = Store::connect(&config).await?;
+        let store = Store::connect(&ConnectOptions::from(&config)).await?;
         let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
@@ -145,7 +149,7 @@ impl AppState {
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
         require_catalog(&starter_agents, "starter agents", &skills, &tools)?;
-        let otlp = crate::traces::export::Exporter::new(&config.otlp)?;
+        let otlp = Arc::new(crate::traces::export::Exporter::new(&config.otlp)?);
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -155,8 +159,8 @@ impl AppState {
             providers: Arc::new(providers),
             cipher,
             pricing: Arc::new(pricing),
-            presence: Presence::default(),
-            tool_cache,
+            presence: Arc::default(),
+            tool_cache: Arc::new(tool_cache),
             ip_limiter,
             user_limiter,
             autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE).named("autonomous"),

@@ -3,13 +3,19 @@
 //! Every value is resolved once at start-up into [`Config`]; a bad value stops start-up with
 //! one line naming the key. Secrets are wrapped in [`Secret`] so `Debug` never prints them.
 
+mod allowed_endpoint;
 mod cidr;
 mod dos;
 mod duration;
+pub mod encryption_key;
 mod file;
+pub mod inference;
+pub mod limits;
 mod metrics;
 mod otlp;
+pub mod retention;
 mod security;
+pub mod tools;
 mod ws;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
@@ -101,13 +107,13 @@ pub struct Config {
     /// provider's usual small model.
     pub default_model: String,
     /// Settings of the built-in tools (web search backend, fetch limits).
-    pub tools: crate::tools::ToolsConfig,
+    pub tools: tools::ToolsConfig,
     /// Providers, keys, base URLs, retries and breakers (`inference:` + provider env vars).
-    pub inference: crate::providers::InferenceConfig,
+    pub inference: inference::InferenceConfig,
     /// Chat limits (`limits:` + `ASTRA_LIMITS_*`).
-    pub limits: crate::chat::limits::LimitsConfig,
+    pub limits: limits::LimitsConfig,
     /// Agent quotas (`quotas:`).
-    pub quotas: Vec<crate::chat::limits::QuotaRule>,
+    pub quotas: Vec<limits::QuotaRule>,
     /// How long cacheable tool results are reused (`ASTRA_TOOL_CACHE_TTL_SECS`, default 300).
     pub tool_cache_ttl: Duration,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`, default 30 000).
@@ -127,7 +133,7 @@ pub struct Config {
     /// Bounds of the `/ws` channel (`ASTRA_WS_*`).
     pub ws: WsConfig,
     /// How long old rows are kept (`ASTRA_RETENTION_*`).
-    pub retention: crate::retention::RetentionConfig,
+    pub retention: retention::RetentionConfig,
     /// The OTLP trace exporter (`ASTRA_OTLP_*`; off without an endpoint).
     pub otlp: OtlpConfig,
     /// The parsed `astra.yml` (empty when absent).
@@ -157,9 +163,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             default_provider: "openai".into(),
             default_model: "gpt-4o-mini".into(),
-            tools: crate::tools::ToolsConfig::default(),
-            inference: crate::providers::InferenceConfig::default(),
-            limits: crate::chat::limits::LimitsConfig::default(),
+            tools: tools::ToolsConfig::default(),
+            inference: inference::InferenceConfig::default(),
+            limits: limits::LimitsConfig::default(),
             quotas: Vec::new(),
             tool_cache_ttl: Duration::from_secs(300),
             tool_timeout: Duration::from_secs(30),
@@ -169,7 +175,7 @@ impl Default for Config {
             workers: crate::poll::WorkersConfig::default(),
             dos: DosConfig::default(),
             ws: WsConfig::default(),
-            retention: crate::retention::RetentionConfig::default(),
+            retention: retention::RetentionConfig::default(),
             otlp: OtlpConfig::default(),
             file: FileConfig::default(),
         }
@@ -230,7 +236,7 @@ impl Config {
         self.jwt_secret_prev = env("JWT_SECRET_PREV").map(Secret::new);
         self.encryption_key = env("ASTRA_ENCRYPTION_KEY").map(Secret::new);
         if let Some(k) = &self.encryption_key {
-            crate::credentials::parse_key(k.expose())
+            encryption_key::parse_key(k.expose())
                 .map_err(|e| anyhow::anyhow!("ASTRA_ENCRYPTION_KEY: {e}"))?;
         }
         if let Some(v) = env("JWT_ACCESS_EXPIRES") {
@@ -262,14 +268,12 @@ impl Config {
                 .context("ASTRA_PASSWORD_MEMORY_KIB: expected an integer >= 8")?;
         }
         self.apply_auth_env(env)?;
-        self.tools =
-            crate::tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
-        self.inference =
-            crate::providers::InferenceConfig::from_sources(Some(&self.file.inference), env)
-                .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
+        self.tools = tools::ToolsConfig::from_env(env).map_err(|e| anyhow::anyhow!("{e}"))?;
+        self.inference = inference::InferenceConfig::from_sources(Some(&self.file.inference), env)
+            .map_err(|e| anyhow::anyhow!("astra.yml inference: {e}"))?;
         self.resolve_default_model(env);
-        self.limits = crate::chat::limits::LimitsConfig::from_sources(&self.file.limits, env)?;
-        self.quotas = crate::chat::limits::QuotaRule::parse_all(&self.file.quotas)?;
+        self.limits = limits::LimitsConfig::from_sources(&self.file.limits, env)?;
+        self.quotas = limits::QuotaRule::parse_all(&self.file.quotas)?;
         if let Some(v) = env("ASTRA_TOOL_CACHE_TTL_SECS") {
             self.tool_cache_ttl = Duration::from_secs(
                 v.parse()
@@ -300,7 +304,7 @@ impl Config {
         self.workers = crate::poll::WorkersConfig::from_env(env)?;
         self.dos = DosConfig::from_env(env)?;
         self.ws = WsConfig::from_env(env)?;
-        self.retention = crate::retention::RetentionConfig::from_env(env)?;
+        self.retention = retention::RetentionConfig::from_env(env)?;
         self.otlp = OtlpConfig::from_env(env)?;
         Ok(())
     }

@@ -68,7 +68,7 @@ pub async fn run(
     state.store.migrate().await?;
     workers::start(&state)?;
     state.ready.store(true, Ordering::Release);
-    memory::decay::spawn(&state);
+    memory::decay::spawn(&state.store, &state.tasks, &state.shutdown);
     let app = http::router(state.clone());
     let app = limit_concurrency(app, state.config.dos.max_concurrent_requests);
     let addr = listener.local_addr()?;

@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             astra::run(config, listener, astra::shutdown_signal()).await
         }
         Command::Migrate => {
-            let store = astra::store::Store::connect(&config).await?;
+            let store = astra::store::Store::connect(&(&config).into()).await?;
             store.migrate().await?;
             println!("migrations applied ({})", store.engine());
             Ok(())

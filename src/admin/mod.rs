@@ -1,17 +1,41 @@
 //! Operator views behind `/admin/*`: process health, every agent across workspaces, and one
 //! user's billing, active sessions and audit trail.
 
-use std::{sync::atomic::Ordering, time::Instant};
+use std::{
+    sync::atomic::{AtomicI64, Ordering},
+    time::Instant,
+};
 
 use crate::{
     agents::{AgentView, GlobalAgents},
-    app::AppState,
+    chat::presence::Presence,
     costs::{self, MonthBilling},
     diagnostics::process::{self, ProcessMemory},
     error::{ApiError, ApiResult},
     page::Page,
+    skills::SkillRegistry,
     store::{AuditRow, SessionFilter, SessionRow, Store, UserRow},
+    tools::ToolRegistry,
 };
+
+/// What the health view reads: the database and the gateway's own parts.
+#[derive(Clone, Copy)]
+pub struct HealthEnv<'a> {
+    /// Database.
+    pub store: &'a Store,
+    /// Process start, for uptime.
+    pub started_at: Instant,
+    /// Live agent states (busy agents).
+    pub presence: &'a Presence,
+    /// Currently open streaming connections (SSE).
+    pub open_streams: &'a AtomicI64,
+    /// Registered tools.
+    pub tools: &'a ToolRegistry,
+    /// Registered skills.
+    pub skills: &'a SkillRegistry,
+    /// Agents from `astra.yml`.
+    pub globals: &'a GlobalAgents,
+}
 
 /// What the gateway process looks like right now.
 #[derive(Debug, Clone)]
@@ -42,27 +66,27 @@ pub struct Health {
 
 /// Reads the process's health. A dead database is reported, not raised: this must answer
 /// when things are bad.
-pub async fn health(state: &AppState) -> Health {
+pub async fn health(env: &HealthEnv<'_>) -> Health {
     let started = Instant::now();
-    let db_ok = state.store.ping().await;
+    let db_ok = env.store.ping().await;
     let db_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let active_sessions = if db_ok {
-        state.store.admin().active_session_count().await.ok()
+        env.store.admin().active_session_count().await.ok()
     } else {
         None
     };
     Health {
         db_ok,
         db_latency_ms,
-        engine: state.store.engine(),
-        uptime_seconds: state.started_at.elapsed().as_secs(),
+        engine: env.store.engine(),
+        uptime_seconds: env.started_at.elapsed().as_secs(),
         memory: process::memory(),
         active_sessions,
-        busy_agents: state.presence.busy_count(),
-        open_streams: state.open_streams.load(Ordering::Relaxed),
-        tools: state.tools.list().len(),
-        skills: state.skills.list().len(),
-        global_agents: state.global_agents.len(),
+        busy_agents: env.presence.busy_count(),
+        open_streams: env.open_streams.load(Ordering::Relaxed),
+        tools: env.tools.list().len(),
+        skills: env.skills.list().len(),
+        global_agents: env.globals.len(),
     }
 }
 

@@ -9,7 +9,6 @@ use super::{
     stored::{decode, encode},
 };
 use crate::{
-    app::AppState,
     error::{ApiError, ApiResult},
     skills::{EffectiveTool, SkillRegistry, effective_tools},
     store::{AgentRow, Store, is_unique_violation},
@@ -18,7 +17,8 @@ use crate::{
 };
 
 /// What agent operations need: the database, the global agents and the registries that
-/// skill ids and tool names are checked against.
+/// skill ids and tool names are checked against. The app builds it from its state
+/// (`AgentEnv::from(&state)`, in `app.rs`).
 #[derive(Clone, Copy)]
 pub struct AgentEnv<'a> {
     /// Database.
@@ -31,19 +31,6 @@ pub struct AgentEnv<'a> {
     pub tools: &'a ToolRegistry,
     /// Providers, for the endpoint and credential rules of `model`.
     pub providers: &'a crate::providers::ProviderRegistry,
-}
-
-impl<'a> AgentEnv<'a> {
-    /// The environment of a running gateway.
-    pub fn of(state: &'a AppState) -> Self {
-        Self {
-            store: &state.store,
-            globals: &state.global_agents,
-            skills: &state.skills,
-            tools: &state.tools,
-            providers: &state.providers,
-        }
-    }
 }
 
 /// An agent as served: its config plus where it lives and its version.

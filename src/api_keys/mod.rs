@@ -3,9 +3,7 @@
 //! Only the SHA-256 of a key is stored; a request's key is looked up by its hash in the
 //! database on every request (so a revocation holds at once on every replica) and the stored
 //! hash is compared in constant time. A key acts as its user, optionally bound to one
-//! workspace, within its [`Scopes`] ([`policy::permits`]).
-
-pub mod policy;
+//! workspace, within its [`Scopes`] ([`permits`]).
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Duration, Utc};
@@ -14,6 +12,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio_util::task::TaskTracker;
 
+pub use crate::auth::key_policy::{ApiKeyGrant, CHAT_ROUTES, Scopes, permits};
 use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult},
@@ -21,7 +20,6 @@ use crate::{
     store::{ApiKeyRow, Store, ids::new_id},
     validate::{Problems, length_between},
 };
-pub use policy::{CHAT_ROUTES, Scopes, permits};
 
 /// Every API key starts with this, which tells it apart from a JWT.
 pub const KEY_PREFIX: &str = "ak_";
@@ -29,17 +27,6 @@ pub const KEY_PREFIX: &str = "ak_";
 const SHOWN_CHARS: usize = 12;
 /// `last_used_at` is written at most this often per key.
 const TOUCH_EVERY: Duration = Duration::seconds(60);
-
-/// What a key-authenticated request is limited to.
-#[derive(Debug, Clone)]
-pub struct ApiKeyGrant {
-    /// The key (`key_…`).
-    pub key_id: String,
-    /// The one workspace the key may act in; `None` = any of its user's.
-    pub workspace_id: Option<String>,
-    /// What the key may do.
-    pub scopes: Scopes,
-}
 
 /// A key to create.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@
 
 pub mod credentials;
 pub mod hashing;
+pub mod key_policy;
 pub mod tokens;
 pub mod versions;
 
@@ -41,7 +42,7 @@ pub struct AuthUser {
     /// `usr_…`
     pub id: String,
     /// Set when the caller came with an API key: what the key limits the request to.
-    pub api_key: Option<crate::api_keys::ApiKeyGrant>,
+    pub api_key: Option<key_policy::ApiKeyGrant>,
 }
 
 impl AuthUser {

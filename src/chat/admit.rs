@@ -8,7 +8,6 @@ use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 
 use super::{context::estimate_tokens, limits::RateDecision, turn::TurnEnv};
 use crate::{
-    app::AppState,
     auth::AuthUser,
     error::{ApiError, ApiResult},
 };
@@ -23,11 +22,6 @@ pub fn next_month_start(now: DateTime<Utc>) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0)
         .single()
         .unwrap_or(now)
-}
-
-/// [`budget`] for callers holding the whole state (the memory routes check it too).
-pub async fn check_budget(state: &AppState, user: &AuthUser, message: &str) -> ApiResult<()> {
-    budget(&TurnEnv::of(state), user, message).await
 }
 
 /// Refuses the turn when the user's monthly tokens (plus this message) exceed the budget.

@@ -14,6 +14,7 @@ pub mod presence_feed;
 pub mod record;
 pub mod reply_webhook;
 pub mod runner;
+pub mod runtime;
 pub mod session;
 pub mod tool_cache;
 pub mod tool_exec;

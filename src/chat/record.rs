@@ -5,16 +5,15 @@ use chrono::Utc;
 use serde_json::json;
 use sqlx::types::Json;
 
-use super::{plan::TurnPlan, runner::Stop, turn_log::TurnLog};
+use super::{plan::TurnPlan, runner::Stop, runtime::TurnRuntime, turn_log::TurnLog};
 use crate::{
-    app::AppState,
     memory,
     store::{SkillMetric, TraceRow, TurnRecord, UsageRow, ids::new_id},
 };
 
 /// Writes the turn; returns the trace id.
 pub async fn record(
-    state: &AppState,
+    rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &TurnLog,
     outcome: &Result<String, Stop>,
@@ -25,7 +24,7 @@ pub async fn record(
         .calls
         .iter()
         .map(|call| {
-            let cost = state
+            let cost = rt
                 .pricing
                 .cost(&call.target.provider, &call.target.model, &call.usage);
             cost_total += cost;
@@ -75,7 +74,7 @@ pub async fn record(
         .iter()
         .map(|c| c.target.provider.as_str())
         .collect();
-    let breakers: Vec<_> = state
+    let breakers: Vec<_> = rt
         .providers
         .breakers()
         .snapshot()
@@ -108,8 +107,7 @@ pub async fn record(
         finished_at: now,
     };
     let month = now.format("%Y-%m").to_string();
-    state
-        .store
+    rt.store
         .turns()
         .record_turn(&TurnRecord {
             session_id: &plan.session.id,
@@ -120,15 +118,15 @@ pub async fn record(
         })
         .await?;
     // Only offered to the exporter's queue: sending happens off the request path.
-    state.otlp.push(&trace);
+    rt.otlp.push(&trace);
     tracing::info!(
         status,
         prompt_tokens = prompt,
         completion_tokens = completion,
         "turn recorded"
     );
-    record_skill_metrics(state, plan, log);
-    emit_events(state, plan, log, outcome, status, trace.error.as_deref());
+    record_skill_metrics(rt, plan, log);
+    emit_events(rt, plan, log, outcome, status, trace.error.as_deref());
     if let Ok(reply) = outcome {
         let owner = memory::Owner {
             user_id: &plan.user_id,
@@ -140,7 +138,7 @@ pub async fn record(
             started_at: plan.started_at,
             reply,
         };
-        memory::remember_turn(state, turn);
+        memory::remember_turn(&rt.store, &rt.tasks, turn);
     }
     Ok(trace.id)
 }
@@ -148,7 +146,7 @@ pub async fn record(
 /// Queues `session.created` and `chat.completed` / `chat.failed` for the caller's webhooks,
 /// on the task tracker so the reply is not held up.
 fn emit_events(
-    state: &AppState,
+    rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &TurnLog,
     outcome: &Result<String, Stop>,
@@ -161,7 +159,8 @@ fn emit_events(
             "sessionId": plan.session.id, "agentId": plan.agent_id, "workspaceId": plan.workspace_id,
         });
         crate::webhooks::emit_later(
-            state,
+            &rt.store,
+            &rt.tasks,
             plan.user_id.clone(),
             ws.clone(),
             "session.created",
@@ -184,11 +183,11 @@ fn emit_events(
             "chat.failed"
         }
     };
-    crate::webhooks::emit_later(state, plan.user_id.clone(), ws, event, data);
+    crate::webhooks::emit_later(&rt.store, &rt.tasks, plan.user_id.clone(), ws, event, data);
 }
 
 /// One `skill_metrics` row per tool call a skill brought, written after the reply.
-fn record_skill_metrics(state: &AppState, plan: &TurnPlan, log: &TurnLog) {
+fn record_skill_metrics(rt: &TurnRuntime, plan: &TurnPlan, log: &TurnLog) {
     let now = Utc::now();
     let rows: Vec<SkillMetric> = log
         .tool_calls
@@ -213,8 +212,8 @@ fn record_skill_metrics(state: &AppState, plan: &TurnPlan, log: &TurnLog) {
     if rows.is_empty() {
         return;
     }
-    let store = state.store.clone();
-    state.tasks.spawn(async move {
+    let store = rt.store.clone();
+    rt.tasks.spawn(async move {
         for row in rows {
             if let Err(e) = store.skill_metrics().record_skill_metric(&row).await {
                 tracing::warn!(error = %e, "could not record a skill metric");

@@ -8,16 +8,17 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::runtime::TurnRuntime;
 pub use crate::webhooks::signing::{rotate_signing_key, sign, signature_headers, signing_key};
-use crate::{app::AppState, net::guarded_client, store::ids::new_id};
+use crate::{net::guarded_client, store::ids::new_id};
 
 /// Attempts per delivery.
 const ATTEMPTS: u32 = 4;
 
 /// POSTs `body` to `url` signed with `user_id`'s key, retrying failures (connection errors,
 /// 5xx, 429) with backoff.
-pub async fn deliver(state: AppState, user_id: &str, url: reqwest::Url, event: &str, body: Value) {
-    let client = match guarded_client(state.config.allow_private_urls, Duration::from_secs(10)) {
+pub async fn deliver(rt: TurnRuntime, user_id: &str, url: reqwest::Url, event: &str, body: Value) {
+    let client = match guarded_client(rt.allow_private_urls, Duration::from_secs(10)) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook client");
@@ -26,7 +27,7 @@ pub async fn deliver(state: AppState, user_id: &str, url: reqwest::Url, event: &
     };
     let payload = body.to_string();
     // Read at delivery time, so a rotation between the request and the reply applies.
-    let secret = match signing_key(&state.store, user_id).await {
+    let secret = match signing_key(&rt.store, user_id).await {
         Ok(key) => key.secret,
         Err(e) => {
             tracing::error!(error = %e, "webhookUrl signing key; reply not sent");
@@ -35,7 +36,7 @@ pub async fn deliver(state: AppState, user_id: &str, url: reqwest::Url, event: &
     };
     // The `webhook-id`, the same on every attempt so the receiver can deduplicate.
     let delivery_id = new_id("whd");
-    let mut delay = state.config.webhook_retry_base;
+    let mut delay = rt.webhook_retry_base;
     for attempt in 1..=ATTEMPTS {
         let timestamp = chrono::Utc::now().timestamp();
         let mut request = client
@@ -63,7 +64,7 @@ pub async fn deliver(state: AppState, user_id: &str, url: reqwest::Url, event: &
         if attempt < ATTEMPTS {
             tokio::select! {
                 () = tokio::time::sleep(delay) => {},
-                () = state.shutdown.cancelled() => return,
+                () = rt.shutdown.cancelled() => return,
             }
             delay *= 2;
         }

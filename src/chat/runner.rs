@@ -5,6 +5,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::runtime::TurnRuntime;
 use super::{
     context::{
         COMPACTION_THRESHOLD, KEEP_RECENT, compaction_request, estimate_messages, history_messages,
@@ -18,7 +19,6 @@ use super::{
     turn_log::TurnLog,
 };
 use crate::{
-    app::AppState,
     error::ApiError,
     providers::{
         ChatRequest, Message, ProviderError, Role, StreamEvent, ToolCall, ToolSpec,
@@ -55,7 +55,7 @@ impl From<sqlx::Error> for Stop {
 
 /// Runs one turn, sending its events; cancelling `cancel` stops it as a client disconnect.
 pub async fn run_turn(
-    state: AppState,
+    rt: TurnRuntime,
     plan: TurnPlan,
     events: mpsc::Sender<ChatEvent>,
     cancel: CancellationToken,
@@ -66,10 +66,10 @@ pub async fn run_turn(
             is_new: plan.is_new_session,
         })
         .await;
-    set_presence(&state, &plan, PresenceState::Thinking);
+    set_presence(&rt, &plan, PresenceState::Thinking);
     let mut log = TurnLog::default();
     let outcome = tokio::select! {
-        r = drive(&state, &plan, &mut log, &events) => r,
+        r = drive(&rt, &plan, &mut log, &events) => r,
         () = cancel.cancelled() => Err(Stop::Cancelled),
         () = tokio::time::sleep_until(plan.deadline) => Err(Stop::Timeout),
     };
@@ -97,10 +97,10 @@ pub async fn run_turn(
     let (prompt, completion) = log.totals();
     let mut usage = TurnUsage::default();
     usage.add(prompt, completion);
-    if let Err(e) = record(&state, &plan, &log, &outcome).await {
+    if let Err(e) = record(&rt, &plan, &log, &outcome).await {
         tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
     }
-    set_presence(&state, &plan, PresenceState::Idle);
+    set_presence(&rt, &plan, PresenceState::Idle);
     let event = final_event.unwrap_or_else(|| {
         ChatEvent::Done(TurnReply {
             content: log.text.clone(),
@@ -114,8 +114,8 @@ pub async fn run_turn(
     }
 }
 
-fn set_presence(state: &AppState, plan: &TurnPlan, presence: PresenceState) {
-    state.presence.set(
+fn set_presence(rt: &TurnRuntime, plan: &TurnPlan, presence: PresenceState) {
+    rt.presence.set(
         &plan.user_id,
         PresenceEntry {
             agent_id: plan.agent_id.clone(),
@@ -130,7 +130,7 @@ fn set_presence(state: &AppState, plan: &TurnPlan, presence: PresenceState) {
 
 /// The loop proper; returns the turn's text.
 async fn drive(
-    state: &AppState,
+    rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &mut TurnLog,
     events: &mpsc::Sender<ChatEvent>,
@@ -138,7 +138,7 @@ async fn drive(
     // One request, grown in place round by round (no copy of the history per call).
     let mut request = ChatRequest {
         model: plan.primary.model.clone(),
-        messages: build_context(state, plan, log).await?,
+        messages: build_context(rt, plan, log).await?,
         tools: Vec::new(),
         max_tokens: Some(plan.max_output_tokens),
         temperature: Some(plan.temperature),
@@ -167,8 +167,8 @@ async fn drive(
         } else if request.tools.is_empty() {
             request.tools.clone_from(&specs);
         }
-        set_presence(state, plan, PresenceState::Thinking);
-        let (text, calls) = infer(state, plan, log, events, &request, round, "turn").await?;
+        set_presence(rt, plan, PresenceState::Thinking);
+        let (text, calls) = infer(rt, plan, log, events, &request, round, "turn").await?;
         if calls.is_empty() || !offer_tools {
             return Ok(text);
         }
@@ -185,16 +185,8 @@ async fn drive(
         let mut assistant = Message::text(Role::Assistant, text);
         assistant.tool_calls = calls.clone();
         request.messages.push(assistant);
-        set_presence(state, plan, PresenceState::Tool);
-        let outcomes = execute_round(
-            state,
-            &ctx,
-            &offered,
-            &calls,
-            state.config.tool_timeout,
-            events,
-        )
-        .await;
+        set_presence(rt, plan, PresenceState::Tool);
+        let outcomes = execute_round(rt, &ctx, &offered, &calls, rt.tool_timeout, events).await;
         for o in outcomes {
             log.push_tool_result(&plan.session.id, &o, round);
             request.messages.push(Message::tool_result(
@@ -209,7 +201,7 @@ async fn drive(
 
 /// One streamed inference call; forwards text and tool-call starts as events.
 async fn infer(
-    state: &AppState,
+    rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &mut TurnLog,
     events: &mpsc::Sender<ChatEvent>,
@@ -218,7 +210,7 @@ async fn infer(
     purpose: &'static str,
 ) -> Result<(String, Vec<ToolCall>), Stop> {
     let (result, attempts) = chat_stream_traced(
-        &state.providers,
+        &rt.providers,
         plan.primary.clone(),
         plan.fallback.clone(),
         request,
@@ -247,7 +239,7 @@ async fn infer(
             StreamEvent::TextDelta(delta) => {
                 if forward && !streaming {
                     streaming = true;
-                    set_presence(state, plan, PresenceState::Streaming);
+                    set_presence(rt, plan, PresenceState::Streaming);
                 }
                 log.push_text(&delta);
                 if forward {
@@ -299,12 +291,12 @@ async fn infer(
 
 /// System prompt, summary and history; compacts older history when it nears the window.
 async fn build_context(
-    state: &AppState,
+    rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &mut TurnLog,
 ) -> Result<Vec<Message>, Stop> {
     let session = &plan.session;
-    let rows = state
+    let rows = rt
         .store
         .sessions()
         .session_messages(&session.id, session.summary_until, HISTORY_LIMIT)
@@ -321,10 +313,9 @@ async fn build_context(
         let (older_rows, kept_rows) = rows.split_at(rows.len() - KEEP_RECENT);
         let older = history_messages(older_rows);
         let until = kept_rows.first().map_or(plan.started_at, |r| r.created_at);
-        match summarise(state, plan, log, summary.as_deref(), &older).await {
+        match summarise(rt, plan, log, summary.as_deref(), &older).await {
             Ok(text) => {
-                state
-                    .store
+                rt.store
                     .sessions()
                     .set_session_summary(&session.id, &text, until)
                     .await?;
@@ -351,7 +342,7 @@ async fn build_context(
 }
 
 async fn summarise(
-    state: &AppState,
+    rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &mut TurnLog,
     previous: Option<&str>,
@@ -366,6 +357,6 @@ async fn summarise(
     };
     // Compaction events are internal: they go to a channel nobody reads.
     let (sink, _) = mpsc::channel(1);
-    let (text, _) = infer(state, plan, log, &sink, &request, 0, "compaction").await?;
+    let (text, _) = infer(rt, plan, log, &sink, &request, 0, "compaction").await?;
     Ok(text)
 }

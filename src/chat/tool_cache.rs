@@ -13,9 +13,6 @@ use std::{
 
 use serde_json::Value;
 
-/// Default byte budget of the whole cache (`ASTRA_TOOL_CACHE_MAX_BYTES`).
-pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
-
 /// Bookkeeping per entry beyond its key and value text (map slots, timestamps).
 const ENTRY_OVERHEAD: usize = 64;
 
@@ -298,7 +295,10 @@ mod tests {
 
     #[test]
     fn workspaces_are_isolated() {
-        let cache = ToolCache::new(Duration::from_secs(300), DEFAULT_MAX_BYTES);
+        let cache = ToolCache::new(
+            Duration::from_secs(300),
+            crate::config::DosConfig::default().tool_cache_max_bytes,
+        );
         let args = json!({ "url": "https://example.com" });
         cache.put("a", "fetch_page", &args, json!("A's page"));
         assert!(cache.get("b", "fetch_page", &args).is_none());

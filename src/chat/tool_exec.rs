@@ -9,9 +9,8 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::events::ChatEvent;
+use super::{events::ChatEvent, runtime::TurnRuntime};
 use crate::{
-    app::AppState,
     providers::ToolCall,
     tools::{ToolContext, ToolError},
 };
@@ -36,7 +35,7 @@ pub struct ToolOutcome {
 /// Runs every call of a round concurrently; results come back in call order, and each
 /// `tool_result` event is sent as soon as its call finishes.
 pub async fn execute_round(
-    state: &AppState,
+    rt: &TurnRuntime,
     ctx: &ToolContext,
     offered: &[String],
     calls: &[ToolCall],
@@ -44,7 +43,7 @@ pub async fn execute_round(
     events: &mpsc::Sender<ChatEvent>,
 ) -> Vec<ToolOutcome> {
     join_all(calls.iter().map(|call| async move {
-        let outcome = execute_one(state, ctx, offered, call, timeout).await;
+        let outcome = execute_one(rt, ctx, offered, call, timeout).await;
         crate::observability::tool_call(
             &call.name,
             offered,
@@ -65,14 +64,14 @@ pub async fn execute_round(
 }
 
 async fn execute_one(
-    state: &AppState,
+    rt: &TurnRuntime,
     ctx: &ToolContext,
     offered: &[String],
     call: &ToolCall,
     timeout: Duration,
 ) -> ToolOutcome {
     let (started, started_at) = (Instant::now(), Utc::now());
-    let result = run(state, ctx, offered, call, timeout).await;
+    let result = run(rt, ctx, offered, call, timeout).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok((value, cached)) => ToolOutcome {
@@ -99,7 +98,7 @@ async fn execute_one(
 }
 
 async fn run(
-    state: &AppState,
+    rt: &TurnRuntime,
     ctx: &ToolContext,
     offered: &[String],
     call: &ToolCall,
@@ -111,7 +110,7 @@ async fn run(
             call.name
         )));
     }
-    let tool = state
+    let tool = rt
         .tools
         .get(&call.name)
         .ok_or_else(|| ToolError::Failed(format!("tool {:?} is not registered", call.name)))?;
@@ -122,15 +121,14 @@ async fn run(
             .map_err(|e| ToolError::InvalidArguments(format!("arguments are not JSON: {e}")))?
     };
     let cacheable = tool.cacheable();
-    if cacheable && let Some(hit) = state.tool_cache.get(&ctx.workspace_id, &call.name, &args) {
+    if cacheable && let Some(hit) = rt.tool_cache.get(&ctx.workspace_id, &call.name, &args) {
         return Ok((hit, true));
     }
     let value = tokio::time::timeout(timeout, tool.execute(ctx, args.clone()))
         .await
         .map_err(|_| ToolError::Timeout(timeout))??;
     if cacheable {
-        state
-            .tool_cache
+        rt.tool_cache
             .put(&ctx.workspace_id, &call.name, &args, value.clone());
     }
     Ok((value, false))

@@ -29,7 +29,7 @@ impl Default for DosConfig {
             header_read_timeout: Duration::from_secs(10),
             max_connections: 10_000,
             max_concurrent_requests: 1024,
-            tool_cache_max_bytes: crate::chat::tool_cache::DEFAULT_MAX_BYTES,
+            tool_cache_max_bytes: 64 * 1024 * 1024,
             metrics_refresh: Duration::from_secs(30),
         }
     }

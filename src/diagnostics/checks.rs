@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use super::Check;
-use crate::app::AppState;
+use super::DiagnosticsEnv;
 
 /// Window of the error-rate check.
 const ERROR_WINDOW_MINUTES: i64 = 60;
@@ -25,21 +25,21 @@ fn check(name: &str, ok: bool, started: Instant, detail: Value) -> Check {
 }
 
 /// A database round trip.
-pub async fn database(state: &AppState) -> Check {
+pub async fn database(env: &DiagnosticsEnv<'_>) -> Check {
     let started = Instant::now();
-    let ok = state.store.ping().await;
+    let ok = env.store.ping().await;
     check(
         "database",
         ok,
         started,
-        json!({ "engine": state.store.engine() }),
+        json!({ "engine": env.store.engine() }),
     )
 }
 
 /// Every migration shipped with this build is applied.
-pub async fn migrations(state: &AppState) -> Check {
+pub async fn migrations(env: &DiagnosticsEnv<'_>) -> Check {
     let started = Instant::now();
-    match state.store.diagnostics().migration_status().await {
+    match env.store.diagnostics().migration_status().await {
         Ok(status) => {
             let pending = status.pending();
             check(
@@ -63,18 +63,17 @@ pub async fn migrations(state: &AppState) -> Check {
 
 /// One check per known provider: configured or not, and its breaker. A provider fails when
 /// its breaker is open, and the default provider also when it has no credentials.
-pub fn providers(state: &AppState) -> Vec<Check> {
+pub fn providers(env: &DiagnosticsEnv<'_>) -> Vec<Check> {
     let started = Instant::now();
-    let breakers: HashMap<String, _> = state
+    let breakers: HashMap<String, _> = env
         .providers
         .breakers()
         .snapshot()
         .into_iter()
         .map(|b| (b.provider.clone(), b))
         .collect();
-    let default = state.config.default_provider.as_str();
-    state
-        .providers
+    let default = env.default_provider;
+    env.providers
         .config()
         .providers
         .values()
@@ -98,9 +97,9 @@ pub fn providers(state: &AppState) -> Vec<Check> {
 }
 
 /// The tool registry holds tools.
-pub fn tools(state: &AppState) -> Check {
+pub fn tools(env: &DiagnosticsEnv<'_>) -> Check {
     let started = Instant::now();
-    let names: Vec<String> = state
+    let names: Vec<String> = env
         .tools
         .list()
         .iter()
@@ -110,14 +109,14 @@ pub fn tools(state: &AppState) -> Check {
         "tools",
         !names.is_empty(),
         started,
-        json!({ "count": names.len(), "skills": state.skills.list().len(), "names": names }),
+        json!({ "count": names.len(), "skills": env.skills.list().len(), "names": names }),
     )
 }
 
 /// The data directory accepts a file write.
-pub async fn data_dir(state: &AppState) -> Check {
+pub async fn data_dir(env: &DiagnosticsEnv<'_>) -> Check {
     let started = Instant::now();
-    let dir = state.config.data_dir.clone();
+    let dir = env.data_dir.to_path_buf();
     let shown = dir.display().to_string();
     let probe = dir.join(format!(".diagnostics-{}", uuid::Uuid::now_v7().simple()));
     let result = tokio::task::spawn_blocking(move || {
@@ -136,10 +135,10 @@ pub async fn data_dir(state: &AppState) -> Check {
 }
 
 /// Share of agent turns that failed (error or timeout) in the last hour.
-pub async fn error_rate(state: &AppState) -> Check {
+pub async fn error_rate(env: &DiagnosticsEnv<'_>) -> Check {
     let started = Instant::now();
     let since = Utc::now() - Duration::minutes(ERROR_WINDOW_MINUTES);
-    match state.store.traces().trace_outcomes_since(since).await {
+    match env.store.traces().trace_outcomes_since(since).await {
         Ok((total, failed)) => {
             let rate = if total > 0 {
                 failed as f64 / total as f64

@@ -6,9 +6,11 @@
 //! health is what its circuit breaker has observed from real traffic.
 
 mod checks;
-pub mod process;
 
-use std::time::Instant;
+/// Process memory (read by the metrics too, so it lives with them).
+pub use crate::observability::process;
+
+use std::{path::Path, time::Instant};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,9 +18,29 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use crate::{
-    app::AppState,
-    store::{DiagnosticRunRow, ids::new_id},
+    providers::ProviderRegistry,
+    skills::SkillRegistry,
+    store::{DiagnosticRunRow, Store, ids::new_id},
+    tools::ToolRegistry,
 };
+
+/// What the checks look at: the database, the providers and their breakers, the registries,
+/// the default provider and the data directory.
+#[derive(Clone, Copy)]
+pub struct DiagnosticsEnv<'a> {
+    /// Database.
+    pub store: &'a Store,
+    /// Providers and their circuit breakers.
+    pub providers: &'a ProviderRegistry,
+    /// Tools agents may call.
+    pub tools: &'a ToolRegistry,
+    /// Skills.
+    pub skills: &'a SkillRegistry,
+    /// The provider used when an agent names none (it must have credentials).
+    pub default_provider: &'a str,
+    /// Where the gateway writes its files.
+    pub data_dir: &'a Path,
+}
 
 /// One check's outcome.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,32 +103,28 @@ impl Report {
 }
 
 /// Connectivity only: the database and the providers' breakers; not stored.
-pub async fn quick(state: &AppState) -> Report {
+pub async fn quick(env: &DiagnosticsEnv<'_>) -> Report {
     let started = Instant::now();
     let created_at = Utc::now();
-    let mut list = vec![checks::database(state).await];
-    list.extend(checks::providers(state));
+    let mut list = vec![checks::database(env).await];
+    list.extend(checks::providers(env));
     Report::new(list, started, created_at)
 }
 
 /// Every check; the run is stored.
-pub async fn full(state: &AppState) -> Result<Report, sqlx::Error> {
+pub async fn full(env: &DiagnosticsEnv<'_>) -> Result<Report, sqlx::Error> {
     let started = Instant::now();
     let created_at = Utc::now();
-    let mut list = vec![
-        checks::database(state).await,
-        checks::migrations(state).await,
-    ];
-    list.extend(checks::providers(state));
-    list.push(checks::tools(state));
-    list.push(checks::data_dir(state).await);
-    list.push(checks::error_rate(state).await);
+    let mut list = vec![checks::database(env).await, checks::migrations(env).await];
+    list.extend(checks::providers(env));
+    list.push(checks::tools(env));
+    list.push(checks::data_dir(env).await);
+    list.push(checks::error_rate(env).await);
     let mut report = Report::new(list, started, created_at);
     let id = new_id("diag");
     // Checks are plain data; a failure here is a bug worth surfacing, not a silent `null`.
     let checks = serde_json::to_value(&report.checks).map_err(|e| sqlx::Error::Encode(e.into()))?;
-    state
-        .store
+    env.store
         .diagnostics()
         .insert_diagnostic_run(&DiagnosticRunRow {
             id: id.clone(),
@@ -121,9 +139,8 @@ pub async fn full(state: &AppState) -> Result<Report, sqlx::Error> {
 }
 
 /// Stored runs, newest first.
-pub async fn history(state: &AppState, limit: i64) -> Result<Vec<Report>, sqlx::Error> {
-    Ok(state
-        .store
+pub async fn history(store: &Store, limit: i64) -> Result<Vec<Report>, sqlx::Error> {
+    Ok(store
         .diagnostics()
         .diagnostic_runs(limit)
         .await?

@@ -10,9 +10,9 @@ use sqlx::types::Json;
 
 use super::{MAX_TIMEOUT_MS, check};
 use crate::{
-    app::AppState,
+    config::Config,
     net::guarded_client,
-    store::{MonitorRow, RunRow, ids::new_id},
+    store::{MonitorRow, RunRow, Store, ids::new_id},
     webhooks::emit,
     workspaces::creator_refusal,
 };
@@ -20,54 +20,58 @@ use crate::{
 /// Monitors claimed per poll.
 const BATCH: i64 = 8;
 
-/// Runs due monitors (cheap to clone: the HTTP client is shared).
+/// Runs due monitors (cheap to clone: the HTTP client and the pool are shared).
 #[derive(Clone)]
 pub struct Scheduler {
     client: reqwest::Client,
+    store: Store,
+    /// `ASTRA_ALLOW_PRIVATE_URLS`: whether monitored URLs may be private addresses.
+    allow_private_urls: bool,
+    /// Time limit of a check whose monitor sets none (`ASTRA_HEARTBEAT_TIMEOUT_MS`).
+    default_timeout: Duration,
 }
 
 impl Scheduler {
-    /// Builds the guarded HTTP client.
-    pub fn new(state: &AppState) -> anyhow::Result<Self> {
+    /// Builds the guarded HTTP client; the settings come from `config`.
+    pub fn new(store: &Store, config: &Config) -> anyhow::Result<Self> {
         let client = guarded_client(
-            state.config.allow_private_urls,
+            config.allow_private_urls,
             Duration::from_millis(MAX_TIMEOUT_MS),
         )
         .map_err(|e| anyhow::anyhow!("heartbeat client: {e}"))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            store: store.clone(),
+            allow_private_urls: config.allow_private_urls,
+            default_timeout: config.workers.heartbeat_timeout,
+        })
     }
 
     /// One poll: claims due monitors and runs them side by side; true when the batch was full.
-    pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+    pub async fn tick(&self) -> anyhow::Result<bool> {
         let now = Utc::now();
         // Longer than any check may take; an expired lease means the runner died.
         let lease = now + chrono::Duration::milliseconds(2 * MAX_TIMEOUT_MS as i64);
-        let due = state
+        let due = self
             .store
             .heartbeat()
             .claim_monitors(now, lease, BATCH)
             .await?;
         let full = due.len() as i64 == BATCH;
-        join_all(due.into_iter().map(|m| self.run_one(state, m))).await;
+        join_all(due.into_iter().map(|m| self.run_one(m))).await;
         Ok(full)
     }
 
-    async fn run_one(&self, state: &AppState, monitor: MonitorRow) {
-        if refused_creator(state, &monitor).await {
+    async fn run_one(&self, monitor: MonitorRow) {
+        if refused_creator(&self.store, &monitor).await {
             return;
         }
         let timeout = monitor.config.0["timeoutMs"]
             .as_u64()
             .map(Duration::from_millis)
-            .unwrap_or(state.config.workers.heartbeat_timeout);
+            .unwrap_or(self.default_timeout);
         let started_at = Utc::now();
-        let result = check::run(
-            &self.client,
-            &monitor,
-            timeout,
-            state.config.allow_private_urls,
-        )
-        .await;
+        let result = check::run(&self.client, &monitor, timeout, self.allow_private_urls).await;
         let status = if result.ok { "ok" } else { "error" };
         let run = RunRow {
             id: new_id("hbr"),
@@ -78,7 +82,7 @@ impl Scheduler {
             started_at,
         };
         let next = started_at + chrono::Duration::minutes(monitor.interval_minutes);
-        if let Err(e) = state
+        if let Err(e) = self
             .store
             .heartbeat()
             .record_monitor_run(&run, next, &result.seen)
@@ -102,7 +106,7 @@ impl Scheduler {
             "startedAt": started_at,
         });
         if let Err(e) = emit(
-            state,
+            &self.store,
             &monitor.user_id,
             Some(&monitor.workspace_id),
             event,
@@ -120,9 +124,8 @@ impl Scheduler {
 /// no event is sent to the former member. Re-enabling it meets the same check, so a manager
 /// who wants to keep it creates it anew under their own name. True when the monitor was not
 /// run.
-async fn refused_creator(state: &AppState, monitor: &MonitorRow) -> bool {
-    let reason = match creator_refusal(&state.store, &monitor.workspace_id, &monitor.user_id).await
-    {
+async fn refused_creator(store: &Store, monitor: &MonitorRow) -> bool {
+    let reason = match creator_refusal(store, &monitor.workspace_id, &monitor.user_id).await {
         Ok(None) => return false,
         Ok(Some(reason)) => reason,
         Err(e) => {
@@ -141,12 +144,7 @@ async fn refused_creator(state: &AppState, monitor: &MonitorRow) -> bool {
         started_at: now,
     };
     tracing::info!(monitor = %monitor.id, reason, "monitor disabled: its creator may no longer run it");
-    if let Err(e) = state
-        .store
-        .heartbeat()
-        .record_refused_monitor_run(&run)
-        .await
-    {
+    if let Err(e) = store.heartbeat().record_refused_monitor_run(&run).await {
         tracing::warn!(monitor = %monitor.id, error = %e, "could not disable a monitor");
     }
     true

@@ -233,7 +233,7 @@ async fn run_for(
         .user_by_id(uid)
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
-    let env = TurnEnv::of(state);
+    let env = TurnEnv::from(state);
     let user = AuthUser::user(user.id);
     turn::check_budget(&env, &user, &input.message).await?;
     let member = turn::member_for(&env, user, workspace_id).await?;

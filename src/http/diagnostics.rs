@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{error_schema::ErrorOut, extract::InternalKey};
 use crate::{
     app::AppState,
-    diagnostics::{self, Check, Report},
+    diagnostics::{self, Check, DiagnosticsEnv, Report},
     error::ApiResult,
     providers::{BreakerSnapshot, BreakerTransition},
 };
@@ -179,14 +179,22 @@ async fn full(
     State(state): State<AppState>,
     _key: InternalKey,
 ) -> ApiResult<Json<DiagnosticReportOut>> {
-    Ok(Json(diagnostics::full(&state).await?.into()))
+    Ok(Json(
+        diagnostics::full(&DiagnosticsEnv::from(&state))
+            .await?
+            .into(),
+    ))
 }
 
 /// Connectivity checks only (database, providers' breakers); not stored.
 #[utoipa::path(get, path = "/diagnostics/quick", tag = "diagnostics", security(("apiKey" = [])),
     responses((status = 200, body = DiagnosticReportOut), (status = 401, body = ErrorOut)))]
 async fn quick(State(state): State<AppState>, _key: InternalKey) -> Json<DiagnosticReportOut> {
-    Json(diagnostics::quick(&state).await.into())
+    Json(
+        diagnostics::quick(&DiagnosticsEnv::from(&state))
+            .await
+            .into(),
+    )
 }
 
 /// The last 10 full runs, newest first.
@@ -196,7 +204,7 @@ async fn history(
     State(state): State<AppState>,
     _key: InternalKey,
 ) -> ApiResult<Json<DiagnosticHistoryOut>> {
-    let runs = diagnostics::history(&state, HISTORY).await?;
+    let runs = diagnostics::history(&state.store, HISTORY).await?;
     Ok(Json(DiagnosticHistoryOut {
         items: runs.into_iter().map(Into::into).collect(),
     }))

@@ -18,10 +18,10 @@ use crate::{app::AppState, error::ApiError, store::IdempotencyClaim};
 pub const KEY_TTL: Duration = Duration::from_secs(300);
 const POLL: Duration = Duration::from_millis(50);
 
-/// What to do with a request carrying a key.
+/// What to do with a request.
 pub enum Idempotency {
-    /// Run it; complete the guard with the response.
-    Fresh(IdempotencyGuard),
+    /// Run it; complete the guard, when the request carried a key, with the response.
+    Fresh(Option<IdempotencyGuard>),
     /// Answer with this stored response.
     Replay(Response),
 }
@@ -48,13 +48,17 @@ pub fn request_hash(route: &str, body: &Value) -> String {
     hex::encode(Sha256::digest(format!("{route}\n{body}").as_bytes()))
 }
 
-/// Claims the key, waiting (bounded by the request timeout) while a first request runs.
+/// Claims the key, if the request carries one, waiting (bounded by the request timeout)
+/// while a first request runs. Without a key the request simply runs (`Fresh(None)`).
 pub async fn claim(
     state: &AppState,
     user_id: &str,
-    key: &str,
+    key: Option<&str>,
     hash: &str,
 ) -> Result<Idempotency, ApiError> {
+    let Some(key) = key else {
+        return Ok(Idempotency::Fresh(None));
+    };
     let bound = state.config.limits.request_timeout + Duration::from_secs(5);
     let started = Instant::now();
     loop {
@@ -67,12 +71,12 @@ pub async fn claim(
             .await?
         {
             IdempotencyClaim::Fresh => {
-                return Ok(Idempotency::Fresh(IdempotencyGuard {
+                return Ok(Idempotency::Fresh(Some(IdempotencyGuard {
                     state: state.clone(),
                     user_id: user_id.to_string(),
                     key: key.to_string(),
                     done: false,
-                }));
+                })));
             }
             IdempotencyClaim::Replay { status, body } => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

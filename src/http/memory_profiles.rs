@@ -220,7 +220,7 @@ async fn get_assignment(
     ApiPath(agent_id): ApiPath<String>,
 ) -> ApiResult<Json<AssignmentOut>> {
     let profile =
-        profiles::assignment(&AgentEnv::of(&state), &member.workspace_id, &agent_id).await?;
+        profiles::assignment(&AgentEnv::from(&state), &member.workspace_id, &agent_id).await?;
     Ok(Json(assignment_out(agent_id, profile)))
 }
 
@@ -237,7 +237,7 @@ async fn put_assignment(
 ) -> ApiResult<Json<AssignmentOut>> {
     member.require_manager()?;
     let profile = profiles::assign(
-        &AgentEnv::of(&state),
+        &AgentEnv::from(&state),
         &member.workspace_id,
         &member.user.id,
         &agent_id,

@@ -6,7 +6,7 @@
 //! the route is public at the gate (public routes never answer 401, a rule the suite checks),
 //! and metrics are operator data no user credential opens.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::Ordering};
 
 use axum::{
     Extension,
@@ -58,7 +58,18 @@ async fn prometheus(
     let depths = cache
         .get(&state.store, state.config.dos.metrics_refresh)
         .await?;
-    let body = gauges::render(&state, depths);
+    let breakers = state.providers.breakers().snapshot();
+    let body = gauges::render(gauges::Readings {
+        metrics: &state.metrics,
+        pool: state.store.pool(),
+        breakers: breakers
+            .into_iter()
+            .map(|b| (b.provider, b.state == "open"))
+            .collect(),
+        open_streams: state.open_streams.load(Ordering::Relaxed),
+        ws_connections: state.ws_connections.load(Ordering::Relaxed),
+        depths,
+    });
     let content_type = HeaderValue::from_static(TEXT_FORMAT);
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

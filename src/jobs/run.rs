@@ -29,7 +29,7 @@ pub async fn execute(state: &AppState, job: &JobRow) -> Result<Value, String> {
         "webhook_emit" => {
             let p: WebhookEmitPayload = from_value(payload).map_err(|e| e.to_string())?;
             let queued = crate::webhooks::emit(
-                state,
+                &state.store,
                 &job.user_id,
                 Some(&job.workspace_id),
                 &p.event,
@@ -92,7 +92,7 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
         .map_err(|e| format!("database: {e}"))?
         .and_then(|r| Role::parse(&r))
         .ok_or_else(|| "the job's creator is no longer a member of the workspace".to_string())?;
-    let env = TurnEnv::of(state);
+    let env = TurnEnv::from(state);
     let user = AuthUser::user(job.user_id.clone());
     // Jobs spend the creator's monthly token budget like chat does.
     turn::check_budget(&env, &user, &p.message)

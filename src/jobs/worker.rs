@@ -139,7 +139,15 @@ async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
     if let (Some(d), Some(extra)) = (data.as_object_mut(), detail.as_object()) {
         d.extend(extra.clone());
     }
-    if let Err(e) = emit(&state, &job.user_id, Some(&job.workspace_id), event, data).await {
+    if let Err(e) = emit(
+        &state.store,
+        &job.user_id,
+        Some(&job.workspace_id),
+        event,
+        data,
+    )
+    .await
+    {
         tracing::warn!(job = %job.id, error = %e, "could not queue the job event");
     }
 }

@@ -9,8 +9,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{app::AppState, store::Store};
+use crate::store::Store;
 
 /// Time between two decay runs.
 pub const DECAY_INTERVAL: Duration = Duration::from_secs(60 * 60);
@@ -46,11 +47,11 @@ pub async fn run_once(store: &Store, now: DateTime<Utc>) -> Result<DecayReport, 
     Ok(report)
 }
 
-/// Starts the decay loop on the state's task tracker; it stops at shutdown.
-pub fn spawn(state: &AppState) {
-    let store = state.store.clone();
-    let shutdown = state.shutdown.clone();
-    state.tasks.spawn(async move {
+/// Starts the decay loop on `tasks`; it stops when `shutdown` is cancelled.
+pub fn spawn(store: &Store, tasks: &TaskTracker, shutdown: &CancellationToken) {
+    let store = store.clone();
+    let shutdown = shutdown.clone();
+    tasks.spawn(async move {
         let mut wait = FIRST_RUN_AFTER;
         loop {
             tokio::select! {

@@ -2,13 +2,14 @@
 //! the background, off the request path.
 
 use chrono::{DateTime, Utc};
+use tokio_util::task::TaskTracker;
 
 use super::{
     Owner,
     entries::{Source, add_daily},
     shorten,
 };
-use crate::app::AppState;
+use crate::store::Store;
 
 /// Characters kept from each side of the exchange.
 const SIDE_MAX_CHARS: usize = 200;
@@ -26,16 +27,16 @@ pub struct FinishedTurn<'a> {
     pub reply: &'a str,
 }
 
-/// Schedules the daily entry for a turn that ended with a reply (failed or cut-off turns
-/// leave none, so callers only pass successful ones).
-pub fn remember_turn(state: &AppState, turn: FinishedTurn<'_>) {
-    let store = state.store.clone();
+/// Schedules the daily entry for a turn that ended with a reply on `tasks` (failed or cut-off
+/// turns leave none, so callers only pass successful ones).
+pub fn remember_turn(store: &Store, tasks: &TaskTracker, turn: FinishedTurn<'_>) {
+    let store = store.clone();
     let user_id = turn.owner.user_id.to_string();
     let workspace_id = turn.owner.workspace_id.to_string();
     let session_id = turn.session_id.to_string();
     let started_at = turn.started_at;
     let reply = shorten(turn.reply, SIDE_MAX_CHARS);
-    state.tasks.spawn(async move {
+    tasks.spawn(async move {
         // The user message was stored when the turn was admitted, at `started_at`.
         let asked = match store
             .memory()

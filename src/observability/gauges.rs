@@ -1,29 +1,44 @@
-//! Gauges set from the scraping app's state just before rendering, and the rendering itself.
-
-use std::sync::atomic::Ordering;
+//! Gauges set from the scraping app's readings just before rendering, and the rendering itself.
 
 use metrics::gauge;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::{cost, names::*, queues::QueueDepths};
-use crate::{app::AppState, store::Pool};
+use crate::store::Pool;
 
-/// Sets every gauge from `state` and `depths`, then renders the exposition text.
-pub fn render(state: &AppState, depths: QueueDepths) -> String {
-    set_gauges(state, depths);
-    let mut out = state.metrics.render();
+/// What the gauges read from the scraping app (the HTTP layer fills it from its state).
+pub struct Readings<'a> {
+    /// The process-wide recorder to render.
+    pub metrics: &'a PrometheusHandle,
+    /// The database pool: connections in use and idle.
+    pub pool: &'a Pool,
+    /// Every provider's breaker: its id and whether it is open.
+    pub breakers: Vec<(String, bool)>,
+    /// Currently open streaming connections (SSE).
+    pub open_streams: i64,
+    /// Currently open WebSocket connections (`/ws`).
+    pub ws_connections: i64,
+    /// Queue depths.
+    pub depths: QueueDepths,
+}
+
+/// Sets every gauge from `readings`, then renders the exposition text.
+pub fn render(readings: Readings<'_>) -> String {
+    set_gauges(&readings);
+    let mut out = readings.metrics.render();
     cost::render(&mut out);
     out
 }
 
-fn set_gauges(state: &AppState, depths: QueueDepths) {
-    for breaker in state.providers.breakers().snapshot() {
-        let open = if breaker.state == "open" { 1.0 } else { 0.0 };
-        gauge!(BREAKER_OPEN, "provider" => breaker.provider).set(open);
+fn set_gauges(r: &Readings<'_>) {
+    for (provider, open) in &r.breakers {
+        let open = if *open { 1.0 } else { 0.0 };
+        gauge!(BREAKER_OPEN, "provider" => provider.clone()).set(open);
     }
-    gauge!(JOBS_QUEUED).set(depths.jobs_queued as f64);
-    gauge!(DELIVERIES_PENDING).set(depths.deliveries_pending as f64);
-    gauge!(MONITORS_DUE).set(depths.monitors_due as f64);
-    let (size, idle, max) = match state.store.pool() {
+    gauge!(JOBS_QUEUED).set(r.depths.jobs_queued as f64);
+    gauge!(DELIVERIES_PENDING).set(r.depths.deliveries_pending as f64);
+    gauge!(MONITORS_DUE).set(r.depths.monitors_due as f64);
+    let (size, idle, max) = match r.pool {
         Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
         Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
     };
@@ -31,9 +46,9 @@ fn set_gauges(state: &AppState, depths: QueueDepths) {
     gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
     gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(idle));
     gauge!(DB_MAX_CONNECTIONS).set(f64::from(max));
-    gauge!(SSE_STREAMS).set(state.open_streams.load(Ordering::Relaxed) as f64);
-    gauge!(WS_CONNECTIONS).set(state.ws_connections.load(Ordering::Relaxed) as f64);
-    if let Some(rss) = crate::diagnostics::process::memory().rss_bytes {
+    gauge!(SSE_STREAMS).set(r.open_streams as f64);
+    gauge!(WS_CONNECTIONS).set(r.ws_connections as f64);
+    if let Some(rss) = super::process::memory().rss_bytes {
         gauge!(PROCESS_RSS).set(rss as f64);
     }
 }

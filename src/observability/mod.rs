@@ -2,14 +2,15 @@
 //! the request path records through. No axum here: `src/http/prometheus.rs` serves the text.
 //!
 //! One recorder per process. The `metrics` macros report to a single global recorder, so the
-//! first [`handle`] call installs one (guarded by a `OnceLock`) and every [`crate::AppState`]
-//! of the process shares its handle: a test binary that starts many apps therefore sees
+//! first [`handle`] call installs one (guarded by a `OnceLock`) and every app of the process
+//! shares its handle: a test binary that starts many apps therefore sees
 //! counters and histograms summed over all of them (tests assert "at least"), while gauges are
-//! set from the scraping app's own state just before rendering ([`gauges`]).
+//! set from the scraping app's own readings just before rendering ([`gauges`]).
 
 pub mod cost;
 pub mod gauges;
 pub mod names;
+pub mod process;
 pub mod queues;
 
 use std::{

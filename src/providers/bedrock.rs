@@ -10,13 +10,13 @@ use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::AwsCredentials;
 use super::error::ProviderError;
 use super::http::{join, send_json};
 use super::sigv4::{self, SignInput};
 use super::types::{
     ChatRequest, EventStream, FinishReason, Message, Provider, Role, StreamEvent, Usage,
 };
+use crate::config::inference::AwsCredentials;
 
 /// SigV4 service name of the Bedrock runtime.
 const SERVICE: &str = "bedrock";

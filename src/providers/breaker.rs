@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::config::BreakerConfig;
+use crate::config::inference::BreakerConfig;
 
 /// Transitions kept per provider for diagnostics.
 const HISTORY: usize = 20;

@@ -9,7 +9,6 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod breaker;
-pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod gemini;
@@ -23,13 +22,13 @@ pub mod sse;
 pub mod target;
 pub mod types;
 
+pub use crate::config::inference::{
+    AwsCredentials, BreakerConfig, InferenceConfig, InferenceConfigError, PROVIDER_IDS,
+    ProviderConfig, RetryConfig, WireFormat,
+};
 pub use breaker::{
     BreakerKey, BreakerSnapshot, BreakerState, BreakerTransition, CircuitBreakers, Clock,
     ManualClock, SystemClock,
-};
-pub use config::{
-    AwsCredentials, BreakerConfig, InferenceConfig, PROVIDER_IDS, ProviderConfig, RetryConfig,
-    WireFormat,
 };
 pub use endpoint::AllowedEndpoint;
 pub use error::ProviderError;

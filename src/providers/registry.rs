@@ -18,13 +18,13 @@ use reqwest::redirect::Policy;
 use super::anthropic::Anthropic;
 use super::bedrock::Bedrock;
 use super::breaker::{BreakerKey, CircuitBreakers, Clock, SystemClock};
-use super::config::{InferenceConfig, ProviderConfig, WireFormat};
-use super::endpoint::{base_text, normalise};
+use super::endpoint::{AllowedEndpoint, base_text, normalise};
 use super::error::ProviderError;
 use super::gemini::Gemini;
 use super::openai_compat::OpenAiCompat;
 use super::target::{Credentials, Target};
 use super::types::Provider;
+use crate::config::inference::{InferenceConfig, ProviderConfig, WireFormat};
 
 /// Connection attempts are bounded separately: a dead host should fail fast and be retried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,7 +131,7 @@ impl ProviderRegistry {
         let configured = self
             .config
             .provider(provider_id)
-            .and_then(|c| super::endpoint::AllowedEndpoint::parse(&c.base_url).ok());
+            .and_then(|c| AllowedEndpoint::parse(&c.base_url).ok());
         configured.iter().any(|c| c.matches(&url))
             || self
                 .config
@@ -276,7 +276,7 @@ fn build(
             let keyless_ok = matches!(provider_id, "ollama" | "vllm")
                 || endpoint.is_some()
                 || !operator
-                || !super::config::PROVIDER_IDS.contains(&provider_id);
+                || !crate::config::inference::PROVIDER_IDS.contains(&provider_id);
             if api_key.is_none() && !keyless_ok {
                 return Err(not_configured(provider_id));
             }

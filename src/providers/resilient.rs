@@ -12,11 +12,11 @@ use rand::Rng;
 use serde::Serialize;
 
 use super::breaker::{BreakerKey, BreakerState, CircuitBreakers};
-use super::config::RetryConfig;
 use super::error::ProviderError;
 use super::registry::ProviderRegistry;
 use super::target::Target;
 use super::types::{ChatRequest, EventStream, Provider, StreamEvent};
+use crate::config::inference::RetryConfig;
 use crate::observability::InferenceOutcome;
 
 /// How one attempt ended.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
-use super::config::AwsCredentials;
+use crate::config::inference::AwsCredentials;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -88,7 +88,11 @@ pub use workspaces::{
     Workspaces,
 };
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    time::Duration,
+};
 
 use anyhow::Context;
 use sqlx::{
@@ -96,8 +100,6 @@ use sqlx::{
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
-
-use crate::config::Config;
 
 /// A connection pool for one of the two engines.
 #[derive(Debug, Clone)]
@@ -182,14 +184,28 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Where the database is and how large its pool is: plain values, so the store needs nothing
+/// of the configuration (the app fills them from `DATABASE_URL`, `ASTRA_DATA_DIR`, …).
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `postgres://…` or `sqlite:…`; `None` opens the SQLite file at `sqlite_path`.
+    pub url: Option<String>,
+    /// The default SQLite file; its directory is created when missing.
+    pub sqlite_path: PathBuf,
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// How long a query waits for a free connection.
+    pub acquire_timeout: Duration,
+}
+
 impl Store {
-    /// Connects to the configured database (creating the SQLite file if needed).
-    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        let pool = match &config.database_url {
+    /// Connects to the database (creating the SQLite file if needed).
+    pub async fn connect(options: &ConnectOptions) -> anyhow::Result<Self> {
+        let pool = match &options.url {
             Some(url) if url.starts_with("postgres") => {
                 let pool = PgPoolOptions::new()
-                    .max_connections(config.db_max_connections)
-                    .acquire_timeout(config.db_acquire_timeout)
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
                     .connect(url)
                     .await
                     .context("DATABASE_URL: cannot connect to PostgreSQL")?;
@@ -199,16 +215,14 @@ impl Store {
                 let url = match other {
                     Some(url) => url.clone(),
                     None => {
-                        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-                            format!(
-                                "ASTRA_DATA_DIR: cannot create {}",
-                                config.data_dir.display()
-                            )
+                        let dir = options.sqlite_path.parent().unwrap_or(Path::new("."));
+                        std::fs::create_dir_all(dir).with_context(|| {
+                            format!("ASTRA_DATA_DIR: cannot create {}", dir.display())
                         })?;
-                        format!("sqlite://{}", config.sqlite_path().display())
+                        format!("sqlite://{}", options.sqlite_path.display())
                     }
                 };
-                let options = SqliteConnectOptions::from_str(&url)
+                let sqlite = SqliteConnectOptions::from_str(&url)
                     .context("DATABASE_URL: invalid SQLite URL")?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
@@ -216,9 +230,9 @@ impl Store {
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
                 let pool = SqlitePoolOptions::new()
-                    .max_connections(config.db_max_connections)
-                    .acquire_timeout(config.db_acquire_timeout)
-                    .connect_with(options)
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(sqlite)
                     .await
                     .context("DATABASE_URL: cannot open the SQLite database")?;
                 Pool::Sqlite(pool)

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{FetchLimits, ToolsConfig};
 use super::http_util::{content_type, guard_url, is_textual, send_capped, truncate_chars};
 use super::{Tool, ToolContext, ToolError, html, parse_args};
+use crate::config::tools::{FetchLimits, ToolsConfig};
 
 /// Upper bound on `maxChars`, whatever the model asks for.
 const MAX_CHARS_CEILING: usize = 200_000;

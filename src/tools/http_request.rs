@@ -8,9 +8,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{FetchLimits, ToolsConfig};
 use super::http_util::{guard_url, send_capped, truncate_chars};
 use super::{Tool, ToolContext, ToolError, parse_args};
+use crate::config::tools::{FetchLimits, ToolsConfig};
 
 /// Headers the model may not set: they control framing or routing, and letting
 /// a model forge them invites request smuggling or virtual-host tricks.

@@ -7,7 +7,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode, Url};
 
 use super::ToolError;
-use super::config::FetchLimits;
+use crate::config::tools::FetchLimits;
 use crate::net::{self, GuardError};
 
 /// A response read up to the byte cap.

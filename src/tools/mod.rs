@@ -2,7 +2,6 @@
 //! call runs in, its errors, the [`ToolRegistry`] and the built-in tools.
 
 mod calculator;
-mod config;
 mod current_time;
 mod expr;
 mod fetch_page;
@@ -21,8 +20,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 
+pub use crate::config::tools::{
+    FetchLimits, SearchBackend, ToolsConfig, ToolsConfigError, WebSearchConfig,
+};
 pub use calculator::Calculator;
-pub use config::{FetchLimits, SearchBackend, ToolsConfig, ToolsConfigError, WebSearchConfig};
 pub use current_time::CurrentTime;
 pub use expr::{ExprError, evaluate};
 pub use fetch_page::FetchPage;

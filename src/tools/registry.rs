@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::config::ToolsConfig;
 use super::{
     Calculator, CurrentTime, FetchPage, HttpRequest, MemorySearch, MemoryWrite, ProfileUpdate,
     Tool, WebSearch,
 };
+use crate::config::tools::ToolsConfig;
 use crate::store::Store;
 
 /// Tools by name. Registered tools are discoverable; only those whose

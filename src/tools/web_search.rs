@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::config::{FetchLimits, SearchBackend, ToolsConfig};
 use super::http_util::send_capped;
 use super::{Tool, ToolContext, ToolError, html, parse_args};
+use crate::config::tools::{FetchLimits, SearchBackend, ToolsConfig};
 
 const DEFAULT_COUNT: usize = 5;
 const MAX_COUNT: usize = 10;

@@ -15,11 +15,9 @@ pub use signing::{rotate_signing_key, sign, signature_headers, signing_key};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
+use tokio_util::task::TaskTracker;
 
-use crate::{
-    app::AppState,
-    store::{DeliveryRow, Store, WebhookRow, ids::new_id},
-};
+use crate::store::{DeliveryRow, Store, WebhookRow, ids::new_id};
 
 /// Every event a webhook may subscribe to (`*` subscribes to all of them).
 pub const EVENTS: [&str; 8] = [
@@ -84,14 +82,13 @@ fn envelope(event: &str, data: Value, now: DateTime<Utc>) -> Value {
 /// `workspace_id` (endpoints limited to another workspace are skipped). Returns how many
 /// deliveries were queued; the worker sends them.
 pub async fn emit(
-    state: &AppState,
+    store: &Store,
     user_id: &str,
     workspace_id: Option<&str>,
     event: &str,
     data: Value,
 ) -> Result<usize, sqlx::Error> {
-    let hooks = state
-        .store
+    let hooks = store
         .webhooks()
         .webhooks_for_event(user_id, workspace_id)
         .await?;
@@ -102,24 +99,25 @@ pub async fn emit(
         .filter(|h| subscribed(h, event))
         .map(|h| delivery(&h.id, event, &body, now))
         .collect();
-    state.store.webhooks().enqueue_deliveries(&rows).await?;
+    store.webhooks().enqueue_deliveries(&rows).await?;
     if !rows.is_empty() {
         tracing::debug!(event, deliveries = rows.len(), "webhook event queued");
     }
     Ok(rows.len())
 }
 
-/// [`emit`] on the task tracker, for callers that must not wait (the end of a chat turn).
+/// [`emit`] on `tasks`, for callers that must not wait (the end of a chat turn).
 pub fn emit_later(
-    state: &AppState,
+    store: &Store,
+    tasks: &TaskTracker,
     user_id: String,
     workspace_id: Option<String>,
     event: &'static str,
     data: Value,
 ) {
-    let s = state.clone();
-    state.tasks.spawn(async move {
-        if let Err(e) = emit(&s, &user_id, workspace_id.as_deref(), event, data).await {
+    let store = store.clone();
+    tasks.spawn(async move {
+        if let Err(e) = emit(&store, &user_id, workspace_id.as_deref(), event, data).await {
             tracing::warn!(event, error = %e, "could not queue a webhook event");
         }
     });

@@ -7,10 +7,10 @@ use futures_util::future::join_all;
 
 use super::{MAX_ATTEMPTS, signature_headers};
 use crate::{
-    app::AppState,
+    config::Config,
     net::{check_url, guarded_client, parse_outbound_url},
     poll::backoff,
-    store::{DeliveryOutcome, DeliveryRow, WebhookRow},
+    store::{DeliveryOutcome, DeliveryRow, Store, WebhookRow},
 };
 
 /// Deliveries claimed per poll.
@@ -18,10 +18,17 @@ const BATCH: i64 = 16;
 /// Time limit of one POST.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Sends claimed deliveries (cheap to clone: the HTTP client is shared).
+/// Sends claimed deliveries (cheap to clone: the HTTP client and the pool are shared).
 #[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
+    store: Store,
+    /// `ASTRA_ALLOW_PRIVATE_URLS`: whether endpoints may be private addresses.
+    allow_private_urls: bool,
+    /// First retry delay, doubled per attempt.
+    retry_base: Duration,
+    /// How long a rotated-out secret still signs.
+    rotation_overlap: Duration,
 }
 
 /// What one POST came back with.
@@ -33,33 +40,39 @@ enum Attempt {
 }
 
 impl Sender {
-    /// Builds the guarded HTTP client.
-    pub fn new(state: &AppState) -> anyhow::Result<Self> {
-        let client = guarded_client(state.config.allow_private_urls, SEND_TIMEOUT)
+    /// Builds the guarded HTTP client; the settings come from `config`.
+    pub fn new(store: &Store, config: &Config) -> anyhow::Result<Self> {
+        let client = guarded_client(config.allow_private_urls, SEND_TIMEOUT)
             .map_err(|e| anyhow::anyhow!("webhook client: {e}"))?;
-        Ok(Self { client })
+        Ok(Self {
+            client,
+            store: store.clone(),
+            allow_private_urls: config.allow_private_urls,
+            retry_base: config.webhook_retry_base,
+            rotation_overlap: config.webhook_rotation_overlap,
+        })
     }
 
     /// One poll: claims a batch and sends it; true when the batch was full.
-    pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+    pub async fn tick(&self) -> anyhow::Result<bool> {
         let now = Utc::now();
         // The lease outlives one POST comfortably; an expired one means the sender died.
         let lease = now + chrono::Duration::seconds(60);
-        let claimed = state
+        let claimed = self
             .store
             .webhooks()
             .claim_deliveries(now, lease, BATCH)
             .await?;
         let full = claimed.len() as i64 == BATCH;
-        join_all(claimed.into_iter().map(|d| self.deliver(state, d))).await;
+        join_all(claimed.into_iter().map(|d| self.deliver(d))).await;
         Ok(full)
     }
 
-    async fn deliver(&self, state: &AppState, d: DeliveryRow) {
-        let attempt = match state.store.webhooks().webhook_by_id(&d.webhook_id).await {
+    async fn deliver(&self, d: DeliveryRow) {
+        let attempt = match self.store.webhooks().webhook_by_id(&d.webhook_id).await {
             Ok(Some(hook)) => {
-                let secrets = secrets_in_force(&hook, state.config.webhook_rotation_overlap);
-                self.post(state, &hook.url, &secrets, &d).await
+                let secrets = secrets_in_force(&hook, self.rotation_overlap);
+                self.post(&hook.url, &secrets, &d).await
             }
             // Deleting a webhook deletes its deliveries; this one raced the delete.
             Ok(None) => Attempt::Final(None, "webhook was deleted".into()),
@@ -82,12 +95,12 @@ impl Sender {
                 status: "pending",
                 response_status: status.map(i64::from),
                 error: Some(error),
-                next_attempt_at: now + backoff(state.config.webhook_retry_base, d.attempts),
+                next_attempt_at: now + backoff(self.retry_base, d.attempts),
                 delivered_at: None,
             },
         };
         tracing::info!(delivery = %d.id, event = %d.event, attempt = d.attempts, status = outcome.status, "webhook delivery attempt");
-        if let Err(e) = state
+        if let Err(e) = self
             .store
             .webhooks()
             .finish_delivery(&d.id, d.attempts, &outcome)
@@ -97,15 +110,9 @@ impl Sender {
         }
     }
 
-    async fn post(
-        &self,
-        state: &AppState,
-        url: &str,
-        secrets: &[&str],
-        d: &DeliveryRow,
-    ) -> Attempt {
+    async fn post(&self, url: &str, secrets: &[&str], d: &DeliveryRow) -> Attempt {
         let url = match parse_outbound_url(url)
-            .and_then(|u| check_url(&u, state.config.allow_private_urls).map(|()| u))
+            .and_then(|u| check_url(&u, self.allow_private_urls).map(|()| u))
         {
             Ok(u) => u,
             Err(e) => return Attempt::Final(None, e.to_string()),

@@ -12,15 +12,14 @@ pub use crate::poll::{WorkersConfig, backoff};
 
 /// Starts every worker on the app's task tracker (call once, after migrations).
 pub fn start(state: &AppState) -> anyhow::Result<()> {
-    let webhooks = crate::webhooks::worker::Sender::new(state)?;
-    let s = state.clone();
+    let webhooks = crate::webhooks::worker::Sender::new(&state.store, &state.config)?;
     state.tasks.spawn(poll_loop(
         state.shutdown.clone(),
         state.config.workers.poll,
         "webhooks",
         move || {
-            let (s, w) = (s.clone(), webhooks.clone());
-            async move { w.tick(&s).await }
+            let w = webhooks.clone();
+            async move { w.tick().await }
         },
     ));
     let jobs = crate::jobs::worker::Runner::new(state);
@@ -34,19 +33,22 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
             async move { j.tick(&s).await }
         },
     ));
-    let monitors = crate::heartbeat::worker::Scheduler::new(state)?;
-    let s = state.clone();
+    let monitors = crate::heartbeat::worker::Scheduler::new(&state.store, &state.config)?;
     state.tasks.spawn(poll_loop(
         state.shutdown.clone(),
         state.config.workers.poll,
         "heartbeat",
         move || {
-            let (s, m) = (s.clone(), monitors.clone());
-            async move { m.tick(&s).await }
+            let m = monitors.clone();
+            async move { m.tick().await }
         },
     ));
     // Prunes tables that grow with every request (idempotency keys, tokens, runs, …).
-    state.tasks.spawn(crate::retention::run_loop(state.clone()));
+    state.tasks.spawn(crate::retention::run_loop(
+        state.store.clone(),
+        state.config.retention,
+        state.shutdown.clone(),
+    ));
     // Batches finished turns to the OTLP collector, when one is configured.
     state.otlp.start(&state.tasks, state.shutdown.clone());
     Ok(())

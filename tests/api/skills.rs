@@ -1,7 +1,7 @@
 //! Public skill routes: registry list with ETag, detail with instructions and tools, and
 //! 30-day metrics aggregated from `skill_metrics`.
 
-use astra::store::{SkillMetric, Store};
+use astra::store::SkillMetric;
 use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::json;
@@ -119,7 +119,7 @@ async fn metrics_aggregate_the_last_30_days() {
     );
     assert_eq!(zero.body["topTools"], json!([]));
     assert_eq!(zero.body["days"], 30);
-    let store = Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let now = Utc::now();
     let metric = |tool: &str, ms: i64, error: bool, skill: &str, at| SkillMetric {
         skill_id: skill.into(),

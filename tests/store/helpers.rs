@@ -59,7 +59,7 @@ impl TestStore {
             data_dir: db.data_dir.clone(),
             ..Config::default()
         };
-        let store = Store::connect(&config).await.expect("connect");
+        let store = Store::connect(&(&config).into()).await.expect("connect");
         store.migrate().await.expect("migrate");
         Self { store, _db: db }
     }

@@ -14,7 +14,9 @@
 mod planning;
 mod running;
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
+
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub use running::{RunningTurn, TurnFailure, TurnResult};
 
@@ -23,22 +25,27 @@ use super::{
     input::ChatInput,
     limits::{RateDecision, RateLimiter},
     plan::TurnPlan,
+    presence::Presence,
+    runtime::TurnRuntime,
+    tool_cache::ToolCache,
 };
 use crate::{
     agents::GlobalAgents,
-    app::AppState,
     auth::AuthUser,
     config::Config,
     credentials::CredentialCipher,
     error::{ApiError, ApiResult},
+    providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
     store::Store,
     tools::ToolRegistry,
     workspaces::{Role, WorkspaceMember},
 };
 
-/// What admitting and planning a turn read: the database, configuration, agent catalogue,
-/// credential cipher and the chat rate limiters.
+/// What admitting and planning a turn read — the database, configuration, agent catalogue,
+/// credential cipher and the chat rate limiters — and the handles a started turn keeps
+/// ([`super::runtime::TurnRuntime`]: providers, prices, tool cache, presence, task tracker).
+/// The app builds it from its state (`TurnEnv::from(&state)`, in `app.rs`).
 #[derive(Clone, Copy)]
 pub struct TurnEnv<'a> {
     /// Database.
@@ -50,34 +57,27 @@ pub struct TurnEnv<'a> {
     /// Skills (instructions and tools an agent brings).
     pub skills: &'a SkillRegistry,
     /// Tools agents may call.
-    pub tools: &'a ToolRegistry,
+    pub tools: &'a Arc<ToolRegistry>,
     /// Opens workspace provider credentials.
     pub cipher: &'a CredentialCipher,
     /// Chat requests per client IP.
     pub ip_limiter: &'a RateLimiter,
     /// Chat requests per user.
     pub user_limiter: &'a RateLimiter,
-    /// The running gateway, cloned into a started turn only: the loop, its recording and a
-    /// webhook delivery outlive the request and use providers, caches, presence and the task
-    /// tracker, so [`start`] is the one step that needs the whole state.
-    runtime: &'a AppState,
-}
-
-impl<'a> TurnEnv<'a> {
-    /// The environment of a running gateway.
-    pub fn of(state: &'a AppState) -> Self {
-        Self {
-            store: &state.store,
-            config: &state.config,
-            globals: &state.global_agents,
-            skills: &state.skills,
-            tools: &state.tools,
-            cipher: &state.cipher,
-            ip_limiter: &state.ip_limiter,
-            user_limiter: &state.user_limiter,
-            runtime: state,
-        }
-    }
+    /// LLM provider clients and breakers.
+    pub providers: &'a Arc<ProviderRegistry>,
+    /// Price table.
+    pub pricing: &'a Arc<Pricing>,
+    /// Results of cacheable tools.
+    pub tool_cache: &'a Arc<ToolCache>,
+    /// Live agent states per user.
+    pub presence: &'a Arc<Presence>,
+    /// Background tasks; a started turn runs on it.
+    pub tasks: &'a TaskTracker,
+    /// Cancelled when the process begins to shut down.
+    pub shutdown: &'a CancellationToken,
+    /// Sends finished turns to an OTLP collector (inert without an endpoint).
+    pub otlp: &'a Arc<crate::traces::export::Exporter>,
 }
 
 /// Refuses the turn when the user's monthly tokens (plus `message`) exceed the budget.
@@ -107,7 +107,7 @@ pub async fn plan(
 
 /// Starts a planned turn on the task tracker; see [`RunningTurn`] for how to consume it.
 pub fn start(env: &TurnEnv<'_>, plan: TurnPlan) -> RunningTurn {
-    RunningTurn::spawn(env.runtime, plan)
+    RunningTurn::spawn(TurnRuntime::from(env), plan)
 }
 
 /// Plans, starts and folds a turn: the reply (or the failed turn's status and body), or the

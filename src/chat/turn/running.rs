@@ -8,14 +8,12 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::Instrument;
 
 use super::TurnEnv;
-use crate::{
-    app::AppState,
-    chat::{
-        events::{ApiErrorData, ChatEvent, Fold, TurnReply},
-        plan::TurnPlan,
-        reply_webhook,
-        runner::run_turn,
-    },
+use crate::chat::{
+    events::{ApiErrorData, ChatEvent, Fold, TurnReply},
+    plan::TurnPlan,
+    reply_webhook,
+    runner::run_turn,
+    runtime::TurnRuntime,
 };
 
 /// Events buffered between the loop and its consumer.
@@ -38,7 +36,7 @@ pub struct RunningTurn {
 
 impl RunningTurn {
     /// Spawns the loop of `plan`.
-    pub(super) fn spawn(state: &AppState, plan: TurnPlan) -> Self {
+    pub(super) fn spawn(rt: TurnRuntime, plan: TurnPlan) -> Self {
         let (tx, events) = mpsc::channel(EVENT_BUFFER);
         let cancel = CancellationToken::new();
         // The turn outlives the request span; its own span carries the ids every log line
@@ -52,9 +50,8 @@ impl RunningTurn {
         );
         let session_id = plan.session.id.clone();
         let request_id = plan.request_id.clone();
-        state
-            .tasks
-            .spawn(run_turn(state.clone(), plan, tx, cancel.clone()).instrument(span));
+        let tasks = rt.tasks.clone();
+        tasks.spawn(run_turn(rt, plan, tx, cancel.clone()).instrument(span));
         Self {
             session_id,
             request_id,
@@ -100,9 +97,9 @@ impl RunningTurn {
     pub fn deliver_to_webhook(self, env: &TurnEnv<'_>, user_id: String, url: reqwest::Url) {
         // Nobody waits for this turn: it must not be cancelled when the request ends.
         let _token = self.cancel.disarm();
-        let state = env.runtime.clone();
+        let rt = TurnRuntime::from(env);
         let events = self.events;
-        env.runtime.tasks.spawn(async move {
+        env.tasks.spawn(async move {
             let payload = match fold(events).await {
                 Ok(reply) => match serde_json::to_value(reply) {
                     Ok(v) => v,
@@ -113,7 +110,7 @@ impl RunningTurn {
                 },
                 Err(failure) => failure.body,
             };
-            reply_webhook::deliver(state, &user_id, url, "chat.completed", payload).await;
+            reply_webhook::deliver(rt, &user_id, url, "chat.completed", payload).await;
         });
     }
 }

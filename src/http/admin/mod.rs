@@ -17,7 +17,11 @@ use super::{
     error_schema::ErrorOut,
     extract::{ApiPath, ApiQuery, InternalKey, PageParams},
 };
-use crate::{admin, app::AppState, error::ApiResult};
+use crate::{
+    admin::{self, HealthEnv},
+    app::AppState,
+    error::ApiResult,
+};
 
 /// Routes of the admin group.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -38,7 +42,7 @@ const AUDIT_ENTRIES: i64 = 50;
 #[utoipa::path(get, path = "/admin/health", tag = "admin", security(("apiKey" = [])),
     responses((status = 200, body = AdminHealthOut), (status = 401, body = ErrorOut)))]
 async fn health(State(state): State<AppState>, _key: InternalKey) -> Json<AdminHealthOut> {
-    Json(admin::health(&state).await.into())
+    Json(admin::health(&HealthEnv::from(&state)).await.into())
 }
 
 /// Every agent: the global ones (from `astra.yml`) first, then each workspace's.

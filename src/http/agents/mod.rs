@@ -48,7 +48,7 @@ async fn create_agent(
 ) -> ApiResult<(StatusCode, Json<AgentOut>)> {
     member.require_manager()?;
     let view = service::create(
-        &AgentEnv::of(&state),
+        &AgentEnv::from(&state),
         &member.workspace_id,
         &member.user.id,
         body,
@@ -69,7 +69,7 @@ async fn list_agents(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let page = params.resolve(100)?;
-    let all = service::list(&AgentEnv::of(&state), &member.workspace_id).await?;
+    let all = service::list(&AgentEnv::from(&state), &member.workspace_id).await?;
     let total = all.len() as i64;
     let items = all
         .into_iter()
@@ -91,7 +91,7 @@ async fn get_agent(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let view = service::get(&AgentEnv::of(&state), &member.workspace_id, &id).await?;
+    let view = service::get(&AgentEnv::from(&state), &member.workspace_id, &id).await?;
     cache::cached_json(&headers, &AgentOut::from(view), cache::PRIVATE_30S)
 }
 
@@ -107,7 +107,7 @@ async fn update_agent(
 ) -> ApiResult<Json<AgentOut>> {
     member.require_manager()?;
     let view = service::update(
-        &AgentEnv::of(&state),
+        &AgentEnv::from(&state),
         &member.workspace_id,
         &member.user.id,
         &id,
@@ -128,7 +128,7 @@ async fn delete_agent(
 ) -> ApiResult<StatusCode> {
     member.require_manager()?;
     service::delete(
-        &AgentEnv::of(&state),
+        &AgentEnv::from(&state),
         &member.workspace_id,
         &member.user.id,
         &id,
@@ -148,7 +148,7 @@ async fn capabilities(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CapabilitiesOut>> {
     let (view, tools) =
-        service::capabilities(&AgentEnv::of(&state), &member.workspace_id, &id).await?;
+        service::capabilities(&AgentEnv::from(&state), &member.workspace_id, &id).await?;
     let config = view.config;
     Ok(Json(CapabilitiesOut {
         agent_id: config.id.as_str().to_string(),

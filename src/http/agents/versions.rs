@@ -26,7 +26,7 @@ pub(super) async fn list_versions(
 ) -> ApiResult<Json<Paged<VersionOut>>> {
     let page = params.resolve(100)?;
     let (rows, total) =
-        versions::list(&AgentEnv::of(&state), &member.workspace_id, &id, page).await?;
+        versions::list(&AgentEnv::from(&state), &member.workspace_id, &id, page).await?;
     let items = rows
         .into_iter()
         .map(|v| VersionOut::new(v, false))
@@ -43,7 +43,7 @@ pub(super) async fn get_version(
     member: WorkspaceMember,
     ApiPath((id, version)): ApiPath<(String, i64)>,
 ) -> ApiResult<Json<VersionOut>> {
-    let v = versions::get(&AgentEnv::of(&state), &member.workspace_id, &id, version).await?;
+    let v = versions::get(&AgentEnv::from(&state), &member.workspace_id, &id, version).await?;
     Ok(Json(VersionOut::new(v, true)))
 }
 
@@ -58,7 +58,7 @@ pub(super) async fn rollback(
 ) -> ApiResult<Json<AgentOut>> {
     member.require_manager()?;
     let view = versions::rollback(
-        &AgentEnv::of(&state),
+        &AgentEnv::from(&state),
         &member.workspace_id,
         &member.user.id,
         &id,
@@ -81,7 +81,7 @@ pub(super) async fn label_version(
 ) -> ApiResult<Json<VersionOut>> {
     member.require_manager()?;
     let v = versions::label(
-        &AgentEnv::of(&state),
+        &AgentEnv::from(&state),
         &member.workspace_id,
         &id,
         version,

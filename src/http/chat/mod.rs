@@ -91,7 +91,7 @@ pub(super) async fn admit_caller(
     headers: &HeaderMap,
     message: &str,
 ) -> ApiResult<(WorkspaceMember, Option<RateDecision>)> {
-    let env = TurnEnv::of(state);
+    let env = TurnEnv::from(state);
     turn::check_budget(&env, &user, message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
     let rate = turn::check_rates(&env, ip, &member.user)?;
@@ -139,14 +139,11 @@ async fn chat(
     let key = idempotency::key_from(&headers)?;
     let hash = idempotency::request_hash("/agent/chat", &body);
     let (input, member, rate) = admit(&state, ip, user, &headers, body, false).await?;
-    let mut guard = match key {
-        Some(key) => match idempotency::claim(&state, &user_id, &key, &hash).await? {
-            Idempotency::Replay(response) => return Ok(response),
-            Idempotency::Fresh(guard) => Some(guard),
-        },
-        None => None,
+    let mut guard = match idempotency::claim(&state, &user_id, key.as_deref(), &hash).await? {
+        Idempotency::Replay(response) => return Ok(response),
+        Idempotency::Fresh(guard) => guard,
     };
-    let env = TurnEnv::of(&state);
+    let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let running = turn::start(&env, plan);
     let (status, body) = match input.webhook_url {
@@ -204,7 +201,7 @@ async fn chat_stream(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let (input, member, rate) = admit(&state, ip, user, &headers, body, true).await?;
-    let env = TurnEnv::of(&state);
+    let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let gauge = StreamGauge::open(&state);
     // Dropping the body (client gone) drops the event stream, which cancels the turn, and

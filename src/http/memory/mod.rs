@@ -22,7 +22,7 @@ use super::{
 use crate::{
     app::AppState,
     auth::AuthUser,
-    chat::admit::check_budget,
+    chat::turn::{self, TurnEnv},
     error::{ApiError, ApiResult},
     memory::{
         Owner, SearchOptions, browse,
@@ -60,7 +60,7 @@ impl FromRequestParts<AppState> for MemoryCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let user = AuthUser::from_request_parts(parts, state).await?;
-        check_budget(state, &user, "").await?;
+        turn::check_budget(&TurnEnv::from(state), &user, "").await?;
         let member = WorkspaceMember::resolve(state, &parts.headers, user).await?;
         if let Some(ClientIp(ip)) = ClientIp::of(parts, &state.config.trusted_proxies)
             && let Some(d) = state.ip_limiter.check(&format!("memory:{ip}"))

@@ -72,7 +72,7 @@ async fn models(
     member: Result<WorkspaceMember, ApiError>,
 ) -> Result<Json<ModelListOut>, V1Error> {
     let member = member?;
-    let entries = openai::models(&AgentEnv::of(&state), &member.workspace_id, Utc::now()).await?;
+    let entries = openai::models(&AgentEnv::from(&state), &member.workspace_id, Utc::now()).await?;
     Ok(Json(ModelListOut {
         object: "list",
         data: entries.into_iter().map(ModelOut::from).collect(),
@@ -122,14 +122,11 @@ async fn chat_completions(
     };
     let user_id = user.id.clone();
     let (member, rate) = admit_caller(&state, ip, user, &headers, &input.message).await?;
-    let mut guard = match key {
-        Some(key) => match idempotency::claim(&state, &user_id, &key, &hash).await? {
-            Idempotency::Replay(response) => return Ok(response),
-            Idempotency::Fresh(guard) => Some(guard),
-        },
-        None => None,
+    let mut guard = match idempotency::claim(&state, &user_id, key.as_deref(), &hash).await? {
+        Idempotency::Replay(response) => return Ok(response),
+        Idempotency::Fresh(guard) => guard,
     };
-    let env = TurnEnv::of(&state);
+    let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
     let frame = stream::ChunkFrame {
         id: format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),

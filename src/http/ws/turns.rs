@@ -94,7 +94,7 @@ async fn start(caller: &TurnCaller, frame: &WsChatFrame) -> Result<RunningTurn, 
     let (member, _rate) = admit_caller(state, caller.ip, user, &headers, &input.message)
         .await
         .map_err(Refusal::Refused)?;
-    let env = TurnEnv::of(state);
+    let env = TurnEnv::from(state);
     let plan = turn::plan(&env, &member, &input, request_ctx::current())
         .await
         .map_err(Refusal::Refused)?;

@@ -4,7 +4,6 @@
 use astra::{
     agents::{AgentSource, GlobalAgents, resolve_agent},
     error::ApiError,
-    store::Store,
 };
 use chrono::{Duration, Utc};
 use reqwest::Method;
@@ -25,7 +24,7 @@ async fn resolution_order_grants_and_errors() {
             .await
             .expect(201);
     }
-    let store = Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let globals = GlobalAgents::load(&app.config.file.agents, Utc::now()).unwrap();
     let now = Utc::now();
 
@@ -128,7 +127,7 @@ async fn resolution_order_grants_and_errors() {
     // This store is another "replica": its short-lived agent cache may still hold the
     // deleted row, so look again from a fresh one.
     store.close().await;
-    let store = Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let gone = resolve_agent(&store, &globals, &ws_b, "shared", now)
         .await
         .unwrap_err();

@@ -266,7 +266,7 @@ impl TestApp {
 
     /// A store on the app's database, for assertions on what was recorded.
     pub async fn store(&self) -> astra::store::Store {
-        astra::store::Store::connect(&self.config)
+        astra::store::Store::connect(&(&self.config).into())
             .await
             .expect("store")
     }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use astra::providers::{InferenceConfig, ProviderError, WireFormat};
+use astra::providers::{InferenceConfig, InferenceConfigError, ProviderError, WireFormat};
 use serde_json::json;
 
 use super::support::{env, registry};
@@ -88,7 +88,7 @@ fn defaults_yaml_and_environment_merge() {
         Some(&json!({"providers": {"mystery": {"apiKey": "k"}}})),
         &env(&[]),
     );
-    assert!(matches!(bad, Err(ProviderError::InvalidConfig(_))));
+    assert!(matches!(bad, Err(InferenceConfigError(_))));
 }
 
 #[test]

@@ -341,7 +341,7 @@ async fn retention_deletes_old_rows_and_keeps_recent_ones() {
     let app = spawn_app().await;
     let (token, user_id, _) = app.register("retention@example.com").await;
     let ws = app.workspace(&token, "R").await;
-    let store = astra::store::Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     seed_retention_rows(&store, &user_id, &ws).await;
     let config = RetentionConfig {
         batch_size: 1,
@@ -392,7 +392,7 @@ async fn retention_deletes_old_rows_and_keeps_recent_ones() {
 #[tokio::test]
 async fn the_retention_task_runs_in_the_background() {
     let app = spawn_app_with(|c| c.retention.interval = Duration::from_millis(100)).await;
-    let store = astra::store::Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let old = Utc::now() - chrono::Duration::days(2);
     astra::with_pool!(store.pool(), p => {
         sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ('bg@example.com', $1)")

@@ -189,7 +189,7 @@ async fn no_agent_config_sends_the_operator_key_anywhere_but_its_endpoints() {
     }
     // Defence in depth: an agent stored without the write-time checks (written before the
     // fix, or before the operator changed allowedEndpoints) still cannot get the key.
-    let store = astra::store::Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let legacy: astra::agents::AgentConfig = serde_json::from_value(json!({
         "id": "legacy", "displayName": "legacy", "tier": "standard",
         "model": {"provider": "openai", "modelId": "m", "maxContextTokens": null,
@@ -410,7 +410,7 @@ async fn credentials_are_write_only_encrypted_and_workspace_scoped() {
     r.expect_error(400, "VALIDATION_ERROR");
 
     // At rest: only ciphertext, in the row and anywhere in the SQLite files.
-    let store = astra::store::Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let stored: String = astra::with_pool!(store.pool(), p => {
         sqlx::query_scalar("SELECT secret_ciphertext FROM provider_credentials WHERE id = $1")
             .bind(&id).fetch_one(p).await

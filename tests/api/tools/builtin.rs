@@ -1,6 +1,5 @@
 //! current_time, calculator and the memory tools, executed through the registry.
 
-use astra::store::Store;
 use astra::tools::{ToolContext, ToolError, ToolsConfig};
 use serde_json::json;
 
@@ -133,7 +132,7 @@ async fn memory_tools_are_offered_once_bound_to_a_store() {
     let app = spawn_app().await;
     let (token, user_id, _) = app.register("tools-memory@example.com").await;
     let ws = app.workspace(&token, "Tools").await;
-    let store = Store::connect(&app.config).await.unwrap();
+    let store = app.store().await;
     let tools = registry(&ToolsConfig::default()).with_memory(&store);
     for name in ["memory_search", "memory_write", "profile_update"] {
         assert!(tools.offered(name), "{name} should be offered");

@@ -1,4 +1,5 @@
-//! Settings of the built-in tools, read from the environment.
+//! Settings of the built-in tools, read from the environment (re-exported by `tools`; they
+//! live here so the configuration imports no feature module).
 
 use std::fmt;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Inference settings: the `inference:` section of astra.yml merged with the environment
-//! (environment wins, as everywhere in Astra), with the real default base URLs.
+//! (environment wins, as everywhere in Astra), with the real default base URLs. The
+//! `providers` module re-exports them; they live here so the configuration imports no feature.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,8 +9,12 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::endpoint::AllowedEndpoint;
-use super::error::ProviderError;
+pub use super::allowed_endpoint::AllowedEndpoint;
+
+/// The `inference:` settings (or `allowedEndpoints`) are unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid inference configuration: {0}")]
+pub struct InferenceConfigError(pub String);
 
 /// Built-in provider ids, in the order used to pick a default provider.
 pub const PROVIDER_IDS: [&str; 10] = [
@@ -259,11 +264,11 @@ impl InferenceConfig {
     pub fn from_sources(
         inference: Option<&Value>,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, ProviderError> {
+    ) -> Result<Self, InferenceConfigError> {
         let raw: RawInference = match inference {
             None | Some(Value::Null) => RawInference::default(),
             Some(v) => serde_json::from_value(v.clone())
-                .map_err(|e| ProviderError::InvalidConfig(e.to_string()))?,
+                .map_err(|e| InferenceConfigError(e.to_string()))?,
         };
         let env = |name: &str| non_empty(env(name));
         let mut yaml = raw.providers;
@@ -275,7 +280,7 @@ impl InferenceConfig {
         // Remaining ids are custom OpenAI-compatible endpoints declared in astra.yml.
         for (id, p) in yaml {
             let base_url = non_empty(p.base_url).ok_or_else(|| {
-                ProviderError::InvalidConfig(format!("provider {id} is unknown and has no baseUrl"))
+                InferenceConfigError(format!("provider {id} is unknown and has no baseUrl"))
             })?;
             providers.insert(
                 id.clone(),
@@ -341,10 +346,9 @@ fn resolve_builtin(
     id: &str,
     yaml: RawProvider,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ProviderConfig, ProviderError> {
-    let b = builtin(id).ok_or_else(|| ProviderError::NotConfigured {
-        provider: id.to_string(),
-    })?;
+) -> Result<ProviderConfig, InferenceConfigError> {
+    let b = builtin(id)
+        .ok_or_else(|| InferenceConfigError(format!("provider {id} is not configured")))?;
     let env_base = b.base_env.and_then(env);
     let explicit_base = env_base.or_else(|| non_empty(yaml.base_url));
     if b.wire == WireFormat::Bedrock {

@@ -1,4 +1,5 @@
-//! What a request made with an API key may do: scopes, and the one list of chat routes.
+//! What a request made with an API key may do: the grant an [`super::AuthUser`] carries, its
+//! scopes, and the one list of chat routes. Keys themselves are the `api_keys` module's.
 
 use crate::error::ApiError;
 
@@ -11,6 +12,17 @@ pub const WS_ROUTE: &str = "/ws";
 
 /// Route prefix of key management, which keys may read but never change.
 const KEY_ROUTES: &str = "/api-keys";
+
+/// What a key-authenticated request is limited to.
+#[derive(Debug, Clone)]
+pub struct ApiKeyGrant {
+    /// The key (`key_…`).
+    pub key_id: String,
+    /// The one workspace the key may act in; `None` = any of its user's.
+    pub workspace_id: Option<String>,
+    /// What the key may do.
+    pub scopes: Scopes,
+}
 
 /// The scopes of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

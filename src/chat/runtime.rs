@@ -1,0 +1,62 @@
+//! What a started turn uses once the request is gone: owned handles on the gateway's shared
+//! parts, taken from the [`TurnEnv`] when the turn starts. The loop, its recording and a
+//! `webhookUrl` delivery run on the task tracker and outlive the request that began them.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use super::{presence::Presence, tool_cache::ToolCache, turn::TurnEnv};
+use crate::{
+    providers::{Pricing, ProviderRegistry},
+    store::Store,
+    tools::ToolRegistry,
+};
+
+/// The running turn's environment (cheap to clone: handles and a few settings).
+#[derive(Clone)]
+pub struct TurnRuntime {
+    /// Database.
+    pub store: Store,
+    /// LLM provider clients and breakers.
+    pub providers: Arc<ProviderRegistry>,
+    /// Price table, for the cost of each call.
+    pub pricing: Arc<Pricing>,
+    /// Tools agents may call.
+    pub tools: Arc<ToolRegistry>,
+    /// Results of cacheable tools.
+    pub tool_cache: Arc<ToolCache>,
+    /// Live agent states per user.
+    pub presence: Arc<Presence>,
+    /// Where the loop, recording and deliveries run; shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// Cancelled when the process begins to shut down.
+    pub shutdown: CancellationToken,
+    /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`).
+    pub tool_timeout: Duration,
+    /// Whether a `webhookUrl` may be a private address (`ASTRA_ALLOW_PRIVATE_URLS`).
+    pub allow_private_urls: bool,
+    /// First retry delay of a `webhookUrl` delivery.
+    pub webhook_retry_base: Duration,
+    /// Sends finished turns to an OTLP collector (inert without an endpoint).
+    pub otlp: Arc<crate::traces::export::Exporter>,
+}
+
+impl From<&TurnEnv<'_>> for TurnRuntime {
+    fn from(env: &TurnEnv<'_>) -> Self {
+        Self {
+            store: env.store.clone(),
+            providers: env.providers.clone(),
+            pricing: env.pricing.clone(),
+            tools: env.tools.clone(),
+            tool_cache: env.tool_cache.clone(),
+            presence: env.presence.clone(),
+            tasks: env.tasks.clone(),
+            shutdown: env.shutdown.clone(),
+            tool_timeout: env.config.tool_timeout,
+            allow_private_urls: env.config.allow_private_urls,
+            webhook_retry_base: env.config.webhook_retry_base,
+            otlp: env.otlp.clone(),
+        }
+    }
+}
