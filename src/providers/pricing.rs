@@ -25,8 +25,10 @@ pub struct Price {
 }
 
 /// (provider, model id or prefix, input, output, cached input, context window in tokens).
-/// Context windows are the vendors' published input limits.
-const BUILTIN: &[(&str, &str, f64, f64, Option<f64>, u32)] = &[
+type Row = (&'static str, &'static str, f64, f64, Option<f64>, u32);
+
+/// Built-in rows; context windows are the vendors' published input limits.
+const BUILTIN: &[Row] = &[
     // OpenAI
     ("openai", "gpt-4o", 2.50, 10.00, Some(1.25), 128_000),
     ("openai", "gpt-4o-mini", 0.15, 0.60, Some(0.075), 128_000),

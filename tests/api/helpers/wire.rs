@@ -208,7 +208,10 @@ fn bedrock_frames(n: usize, a: &Answer) -> Vec<Vec<u8>> {
     let mut block = 0;
     if !a.chunks.is_empty() {
         frames.extend(a.chunks.iter().map(|t| es::text_delta(0, t)));
-        frames.push(es::event("contentBlockStop", json!({"contentBlockIndex": 0})));
+        frames.push(es::event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": 0}),
+        ));
         block = 1;
     }
     for (i, (name, args)) in a.tool_calls.iter().enumerate() {
@@ -220,7 +223,10 @@ fn bedrock_frames(n: usize, a: &Answer) -> Vec<Vec<u8>> {
             let delta = json!({"contentBlockIndex": block, "delta": {"toolUse": {"input": part}}});
             frames.push(es::event("contentBlockDelta", delta));
         }
-        frames.push(es::event("contentBlockStop", json!({"contentBlockIndex": block})));
+        frames.push(es::event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": block}),
+        ));
         block += 1;
     }
     if !a.cut {
@@ -273,5 +279,9 @@ pub(super) fn stream_bytes(
             None => None,
         }
     });
-    respond(200, Body::from_stream(body), &[("content-type", content_type.to_string())])
+    respond(
+        200,
+        Body::from_stream(body),
+        &[("content-type", content_type.to_string())],
+    )
 }

@@ -36,18 +36,30 @@ fn bedrock(fake: &FakeLlm) -> std::sync::Arc<dyn Provider> {
 fn assert_signed(got: &Received) {
     let auth = got.header("authorization").unwrap();
     let date = got.header("x-amz-date").unwrap();
-    let scope = format!("Credential=AKIDTEST/{}/eu-west-3/bedrock/aws4_request, ", &date[..8]);
-    assert!(auth.starts_with(&format!("AWS4-HMAC-SHA256 {scope}")), "{auth}");
+    let scope = format!(
+        "Credential=AKIDTEST/{}/eu-west-3/bedrock/aws4_request, ",
+        &date[..8]
+    );
+    assert!(
+        auth.starts_with(&format!("AWS4-HMAC-SHA256 {scope}")),
+        "{auth}"
+    );
     assert!(auth.contains("SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token, Signature="));
     let hash = hex::encode(Sha256::digest(&got.body));
     assert_eq!(got.header("x-amz-content-sha256").unwrap(), hash);
-    assert_eq!(got.header("x-amz-security-token").as_deref(), Some("session-tok"));
+    assert_eq!(
+        got.header("x-amz-security-token").as_deref(),
+        Some("session-tok")
+    );
 }
 
 fn request() -> ChatRequest {
     ChatRequest {
         model: MODEL.into(),
-        messages: vec![Message::text(Role::System, "sys"), Message::text(Role::User, "hi")],
+        messages: vec![
+            Message::text(Role::System, "sys"),
+            Message::text(Role::User, "hi"),
+        ],
         tools: vec![ToolSpec {
             name: "get_weather".into(),
             description: "Weather".into(),
@@ -58,7 +70,10 @@ fn request() -> ChatRequest {
     }
 }
 
-async fn events(provider: &dyn Provider, req: &ChatRequest) -> Vec<Result<StreamEvent, ProviderError>> {
+async fn events(
+    provider: &dyn Provider,
+    req: &ChatRequest,
+) -> Vec<Result<StreamEvent, ProviderError>> {
     provider.chat_stream(req).await.unwrap().collect().await
 }
 
@@ -78,17 +93,30 @@ async fn converse_stream_text_tool_use_usage_and_signature() {
         .map(Result::unwrap)
         .collect();
     let (first, rest) = args.split_at(args.len() / 2);
-    let tool_delta = |part: &str| StreamEvent::ToolCallDelta { index: 0, arguments: part.into() };
+    let tool_delta = |part: &str| StreamEvent::ToolCallDelta {
+        index: 0,
+        arguments: part.into(),
+    };
     assert_eq!(
         got,
         vec![
             StreamEvent::TextDelta("Calling".into()),
             StreamEvent::TextDelta(" now.".into()),
-            StreamEvent::ToolCallStart { index: 0, id: "tooluse_0_0".into(), name: "get_weather".into() },
+            StreamEvent::ToolCallStart {
+                index: 0,
+                id: "tooluse_0_0".into(),
+                name: "get_weather".into()
+            },
             tool_delta(first),
             tool_delta(rest),
-            StreamEvent::Usage(Usage { prompt_tokens: 30, completion_tokens: 9, cached_prompt_tokens: 0 }),
-            StreamEvent::Finish { reason: FinishReason::ToolCalls },
+            StreamEvent::Usage(Usage {
+                prompt_tokens: 30,
+                completion_tokens: 9,
+                cached_prompt_tokens: 0
+            }),
+            StreamEvent::Finish {
+                reason: FinishReason::ToolCalls
+            },
         ]
     );
     let sent = fake.received(0);
@@ -98,9 +126,15 @@ async fn converse_stream_text_tool_use_usage_and_signature() {
     );
     let body = sent.json();
     assert_eq!(body["system"], json!([{"text": "sys"}]));
-    assert_eq!(body["messages"], json!([{"role": "user", "content": [{"text": "hi"}]}]));
+    assert_eq!(
+        body["messages"],
+        json!([{"role": "user", "content": [{"text": "hi"}]}])
+    );
     assert_eq!(body["inferenceConfig"]["maxTokens"], 100);
-    assert_eq!(body["toolConfig"]["tools"][0]["toolSpec"]["name"], "get_weather");
+    assert_eq!(
+        body["toolConfig"]["tools"][0]["toolSpec"]["name"],
+        "get_weather"
+    );
     assert_signed(&sent);
 }
 
@@ -119,7 +153,10 @@ async fn frames_split_at_odd_byte_boundaries_decode_the_same() {
             .unwrap();
         assert_eq!(resp.content, "Hello, ünïcode", "chunks of {size}");
         assert_eq!(resp.finish_reason, FinishReason::Stop);
-        assert_eq!((resp.usage.prompt_tokens, resp.usage.completion_tokens), (7, 3));
+        assert_eq!(
+            (resp.usage.prompt_tokens, resp.usage.completion_tokens),
+            (7, 3)
+        );
     }
 }
 
@@ -144,12 +181,17 @@ async fn exceptions_corruption_and_truncation_are_clean_stream_errors() {
     .await;
     let provider = bedrock(&fake);
     let req = ask(MODEL, "hi");
-    let err = collect(provider.chat_stream(&req).await.unwrap()).await.unwrap_err();
+    let err = collect(provider.chat_stream(&req).await.unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err, ProviderError::RateLimited { retry_after: None });
 
     let got = events(provider.as_ref(), &req).await;
     assert_eq!(got[0], Ok(StreamEvent::TextDelta("partial".into())));
-    assert!(matches!(&got[1], Err(ProviderError::StreamBroken(_))), "{got:?}");
+    assert!(
+        matches!(&got[1], Err(ProviderError::StreamBroken(_))),
+        "{got:?}"
+    );
     assert!(!format!("{got:?}").contains(UPSTREAM_SECRET_BODY));
     assert_eq!(got.len(), 2, "the stream ends at its first error");
 
@@ -162,7 +204,9 @@ async fn exceptions_corruption_and_truncation_are_clean_stream_errors() {
     assert!(!format!("{got:?}").contains(UPSTREAM_SECRET_BODY));
 
     for _ in 0..2 {
-        let err = collect(provider.chat_stream(&req).await.unwrap()).await.unwrap_err();
+        let err = collect(provider.chat_stream(&req).await.unwrap())
+            .await
+            .unwrap_err();
         assert!(matches!(err, ProviderError::StreamBroken(_)), "{err:?}");
     }
 }
@@ -178,10 +222,22 @@ async fn oversized_frames_and_bodies_are_refused() {
     let err = collect(provider.chat_stream(&ask(MODEL, "hi")).await.unwrap())
         .await
         .unwrap_err();
-    let frame_cap = ProviderError::TooLarge { what: "event-stream frame", limit: 16 * 1024 * 1024 };
+    let frame_cap = ProviderError::TooLarge {
+        what: "event-stream frame",
+        limit: 16 * 1024 * 1024,
+    };
     assert_eq!(err, frame_cap);
     let err = provider.chat(&ask(MODEL, "hi")).await.unwrap_err();
-    assert!(matches!(err, ProviderError::TooLarge { what: "response body", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ProviderError::TooLarge {
+                what: "response body",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -216,10 +272,17 @@ async fn whole_replies_use_converse() {
     assert_eq!(resp.finish_reason, FinishReason::ToolCalls);
     assert_eq!(resp.tool_calls[0].id, "tu_1");
     assert_eq!(resp.tool_calls[0].arguments, "{\"city\":\"Nice\"}");
-    let usage = Usage { prompt_tokens: 34, completion_tokens: 9, cached_prompt_tokens: 4 };
+    let usage = Usage {
+        prompt_tokens: 34,
+        completion_tokens: 9,
+        cached_prompt_tokens: 4,
+    };
     assert_eq!(resp.usage, usage);
     let sent = fake.received(0);
-    assert_eq!(sent.path, "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse");
+    assert_eq!(
+        sent.path,
+        "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse"
+    );
     assert_eq!(sent.json()["system"], json!([{"text": "sys"}]));
     assert_signed(&sent);
 }
@@ -229,7 +292,10 @@ async fn bedrock_throttling_errors_and_titan_embeddings() {
     let fake = FakeLlm::scripted(vec![
         Reply::json(429, json!({"message": "Too many requests"})),
         Reply::json(400, json!({"message": "Malformed input request"})),
-        Reply::json(200, json!({"embedding": [0.5, 0.5], "inputTextTokenCount": 2})),
+        Reply::json(
+            200,
+            json!({"embedding": [0.5, 0.5], "inputTextTokenCount": 2}),
+        ),
         Reply::json(200, json!({"embedding": [0.25], "inputTextTokenCount": 2})),
     ])
     .await;

@@ -65,7 +65,9 @@ async fn lists_every_provider_with_priced_models_and_never_a_secret() {
                                 "gpt-4o": {"input": 2.0, "output": 8.0}});
     })
     .await;
-    let anon = app.send(reqwest::Method::GET, "/providers", None, &[]).await;
+    let anon = app
+        .send(reqwest::Method::GET, "/providers", None, &[])
+        .await;
     assert_eq!(anon.status, 401);
     assert_eq!(app.get("/providers", "not-a-token").await.status, 401);
 
@@ -75,11 +77,26 @@ async fn lists_every_provider_with_priced_models_and_never_a_secret() {
         assert!(!r.text.contains(secret), "{secret} leaked: {}", r.text);
     }
     let list: ProvidersOut = r.json();
-    assert_eq!((list.default_provider.as_str(), list.default_model.as_str()), ("openai", "gpt-4o-mini"));
+    assert_eq!(
+        (list.default_provider.as_str(), list.default_model.as_str()),
+        ("openai", "gpt-4o-mini")
+    );
     let ids: Vec<&str> = list.providers.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["openai", "claude", "gemini", "grok", "groq", "mistral", "openrouter", "ollama", "vllm", "bedrock", "corp"]
+        [
+            "openai",
+            "claude",
+            "gemini",
+            "grok",
+            "groq",
+            "mistral",
+            "openrouter",
+            "ollama",
+            "vllm",
+            "bedrock",
+            "corp"
+        ]
     );
 
     let openai = find(&list, "openai");
@@ -87,11 +104,22 @@ async fn lists_every_provider_with_priced_models_and_never_a_secret() {
     assert!(openai.configured && openai.has_key && openai.is_default);
     assert_eq!(openai.base_url.as_deref(), Some("http://127.0.0.1:9/v1"));
     let gpt4o = openai.models.iter().find(|m| m.id == "gpt-4o").unwrap();
-    assert_eq!((gpt4o.input_per_million, gpt4o.output_per_million), (2.0, 8.0), "the override wins");
+    assert_eq!(
+        (gpt4o.input_per_million, gpt4o.output_per_million),
+        (2.0, 8.0),
+        "the override wins"
+    );
     assert_eq!(gpt4o.context_window, Some(128_000));
-    let mini = openai.models.iter().find(|m| m.id == "gpt-4o-mini").unwrap();
+    let mini = openai
+        .models
+        .iter()
+        .find(|m| m.id == "gpt-4o-mini")
+        .unwrap();
     assert_eq!(mini.cached_input_per_million, Some(0.075));
-    assert!(openai.models.windows(2).all(|w| w[0].id < w[1].id), "sorted by id");
+    assert!(
+        openai.models.windows(2).all(|w| w[0].id < w[1].id),
+        "sorted by id"
+    );
     assert!(!openai.models.iter().any(|m| m.id.starts_with("claude")));
     assert_eq!(openai.breaker.state, "closed");
     assert_eq!(openai.breaker.failures, 0);
@@ -100,8 +128,16 @@ async fn lists_every_provider_with_priced_models_and_never_a_secret() {
     let claude = find(&list, "claude");
     assert_eq!(claude.wire_format, "anthropic");
     assert!(!claude.configured && !claude.has_key && !claude.is_default);
-    assert_eq!(claude.base_url.as_deref(), Some("https://api.anthropic.com"));
-    assert!(claude.models.iter().any(|m| m.id == "claude-sonnet-4-5" && m.context_window == Some(200_000)));
+    assert_eq!(
+        claude.base_url.as_deref(),
+        Some("https://api.anthropic.com")
+    );
+    assert!(
+        claude
+            .models
+            .iter()
+            .any(|m| m.id == "claude-sonnet-4-5" && m.context_window == Some(200_000))
+    );
     assert_eq!(find(&list, "gemini").wire_format, "gemini");
     let bedrock = find(&list, "bedrock");
     assert_eq!(bedrock.wire_format, "bedrock");
@@ -114,7 +150,10 @@ async fn lists_every_provider_with_priced_models_and_never_a_secret() {
     assert_eq!(corp.models.len(), 1);
     let large = &corp.models[0];
     assert_eq!(large.id, "corp-large");
-    assert_eq!((large.input_per_million, large.output_per_million), (1.0, 2.0));
+    assert_eq!(
+        (large.input_per_million, large.output_per_million),
+        (1.0, 2.0)
+    );
     assert_eq!(large.context_window, Some(32_000));
     assert_eq!(large.cached_input_per_million, None);
 }
@@ -130,7 +169,9 @@ async fn the_breaker_state_follows_failures() {
         c.inference = config(inference, &[]);
     })
     .await;
-    c.chat(json!({"message": "hi"})).await.expect_error(502, "PROVIDER_ERROR");
+    c.chat(json!({"message": "hi"}))
+        .await
+        .expect_error(502, "PROVIDER_ERROR");
     let list: ProvidersOut = c.app.get("/providers", &c.token).await.expect(200).json();
     let breaker = &find(&list, "openai").breaker;
     assert_eq!((breaker.state.as_str(), breaker.failures), ("closed", 2));
@@ -141,7 +182,10 @@ async fn the_breaker_state_follows_failures() {
     let breaker = &find(&list, "openai").breaker;
     assert_eq!(breaker.state, "open");
     let opened = breaker.opened_at.unwrap();
-    assert_eq!(breaker.retry_at, Some(opened + chrono::Duration::seconds(90)));
+    assert_eq!(
+        breaker.retry_at,
+        Some(opened + chrono::Duration::seconds(90))
+    );
     // Other providers keep their own breaker.
     assert_eq!(find(&list, "claude").breaker.state, "closed");
     let raw: Value = c.app.get("/providers", &c.token).await.json();

@@ -185,7 +185,10 @@ async fn whole_replies_use_generate_content() {
     };
     let fake = FakeLlm::scripted(vec![
         answer.into(),
-        Reply::json(200, json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "hm"}]}}]})),
+        Reply::json(
+            200,
+            json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "hm"}]}}]}),
+        ),
         Reply::leaky_failure(500),
     ])
     .await;
@@ -199,9 +202,15 @@ async fn whole_replies_use_generate_content() {
     assert_eq!(resp.tool_calls.len(), 1);
     assert_eq!(resp.tool_calls[0].name, "get_weather");
     assert_eq!(resp.tool_calls[0].arguments, "{\"city\":\"Lima\"}");
-    assert_eq!((resp.usage.prompt_tokens, resp.usage.completion_tokens), (20, 6));
+    assert_eq!(
+        (resp.usage.prompt_tokens, resp.usage.completion_tokens),
+        (20, 6)
+    );
     let sent = fake.received(0);
-    assert_eq!(sent.path_and_query, "/v1beta/models/gemini-2.5-flash:generateContent");
+    assert_eq!(
+        sent.path_and_query,
+        "/v1beta/models/gemini-2.5-flash:generateContent"
+    );
     assert_eq!(sent.header("x-goog-api-key").as_deref(), Some("g-key"));
     let body = sent.json();
     assert_eq!(body["systemInstruction"]["parts"][0]["text"], "sys");
@@ -213,5 +222,8 @@ async fn whole_replies_use_generate_content() {
     assert!(matches!(err, ProviderError::StreamBroken(_)), "{err:?}");
     let err = provider.chat(&req).await.unwrap_err();
     assert_eq!(err, ProviderError::Upstream { status: 500 });
-    assert!(!err.to_string().contains(crate::helpers::UPSTREAM_SECRET_BODY));
+    assert!(
+        !err.to_string()
+            .contains(crate::helpers::UPSTREAM_SECRET_BODY)
+    );
 }
