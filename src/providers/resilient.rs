@@ -119,7 +119,7 @@ async fn with_retries<T, F, Fut>(
     Vec<AttemptRecord>,
 )
 where
-    F: Fn(Arc<dyn Provider>, ChatRequest) -> Fut,
+    F: Fn(Arc<dyn Provider>, Arc<ChatRequest>) -> Fut,
     Fut: Future<Output = Result<T, ProviderError>>,
 {
     let cfg = registry.config();
@@ -141,8 +141,10 @@ where
                 continue;
             }
         };
+        // One copy per target (its model differs); attempts share it.
         let mut req = req.clone();
         req.model = target.model.clone();
+        let req = Arc::new(req);
         for attempt in 0..=cfg.retries.max_retries {
             let state = breakers.state_of(&key);
             if state == BreakerState::Open {
