@@ -21,8 +21,8 @@ use super::{
 use crate::{
     error::ApiError,
     providers::{
-        ChatRequest, Message, ProviderError, Role, StreamEvent, ToolCall, ToolSpec,
-        chat_stream_traced,
+        ChatRequest, Message, ProviderError, Role, StreamEvent, ToolCall, ToolSpec, Usage,
+        chat_stream_traced, chat_traced,
     },
     tools::ToolContext,
 };
@@ -355,8 +355,34 @@ async fn summarise(
         max_tokens: Some(plan.max_output_tokens.min(1024)),
         temperature: Some(0.2),
     };
-    // Compaction events are internal: they go to a channel nobody reads.
-    let (sink, _) = mpsc::channel(1);
-    let (text, _) = infer(rt, plan, log, &sink, &request, 0, "compaction").await?;
-    Ok(text)
+    // Nobody watches a compaction, so it is one non-streaming call (Gemini's and Bedrock's
+    // own non-streaming APIs where they have one).
+    let (result, attempts) = chat_traced(
+        &rt.providers,
+        plan.primary.clone(),
+        plan.fallback.clone(),
+        &request,
+    )
+    .await;
+    let (reply, target) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            log.failed_attempts.extend(attempts);
+            return Err(e.into());
+        }
+    };
+    log.open_call(
+        "compaction",
+        0,
+        target,
+        attempts,
+        estimate_messages(&request.messages),
+    );
+    log.push_text(&reply.content);
+    // A zero usage means none was reported: leave it unset so the call is estimated.
+    if reply.usage != Usage::default() {
+        log.set_usage(reply.usage);
+    }
+    log.close_call(&format!("{:?}", reply.finish_reason).to_lowercase());
+    Ok(reply.content)
 }

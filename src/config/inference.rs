@@ -43,6 +43,18 @@ pub enum WireFormat {
     Bedrock,
 }
 
+impl WireFormat {
+    /// `openai`, `anthropic`, `gemini` or `bedrock`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OpenAi => "openai",
+            Self::Anthropic => "anthropic",
+            Self::Gemini => "gemini",
+            Self::Bedrock => "bedrock",
+        }
+    }
+}
+
 /// AWS credentials for Bedrock.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AwsCredentials {

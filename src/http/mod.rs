@@ -24,6 +24,7 @@ pub mod openai;
 mod openapi;
 pub mod prometheus;
 pub mod provider_credentials;
+pub mod providers;
 pub mod public;
 pub mod request_id;
 pub mod sessions;
@@ -66,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api_keys::router())
         .merge(workspaces::router())
         .merge(provider_credentials::router())
+        .merge(providers::router())
         .merge(agents::router())
         .merge(memory::router())
         .merge(memory_profiles::router())

@@ -1,9 +1,11 @@
 //! Google Gemini adapter (`gemini`): `streamGenerateContent?alt=sse` with function calling
-//! and usage metadata, and `embedContent` / `batchEmbedContents`.
+//! and usage metadata, the non-streaming `generateContent` (same body, one reply shaped like
+//! a stream chunk), and `embedContent` / `batchEmbedContents`.
 
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use futures_util::stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -11,7 +13,8 @@ use super::error::ProviderError;
 use super::http::{join, send, send_json};
 use super::sse::{self, Decoder, SseEvent};
 use super::types::{
-    ChatRequest, EventStream, FinishReason, Message, Provider, Role, StreamEvent, Usage,
+    ChatRequest, ChatResponse, EventStream, FinishReason, Message, Provider, Role, StreamEvent,
+    Usage, collect,
 };
 
 /// A client for the Gemini API.
@@ -121,6 +124,34 @@ fn wire_contents(messages: &[Message]) -> (Option<String>, Vec<Value>) {
     (system, contents)
 }
 
+/// The request body shared by `generateContent` and `streamGenerateContent`.
+fn body(req: &ChatRequest) -> Value {
+    let (system, contents) = wire_contents(&req.messages);
+    let mut body = json!({ "contents": contents });
+    if let Some(system) = system {
+        body["systemInstruction"] = json!({"parts": [{"text": system}]});
+    }
+    if !req.tools.is_empty() {
+        let decls: Vec<Value> = req
+            .tools
+            .iter()
+            .map(|t| json!({"name": t.name, "description": t.description, "parameters": clean_schema(&t.parameters)}))
+            .collect();
+        body["tools"] = json!([{ "functionDeclarations": decls }]);
+    }
+    let mut generation = serde_json::Map::new();
+    if let Some(max) = req.max_tokens {
+        generation.insert("maxOutputTokens".into(), json!(max));
+    }
+    if let Some(t) = req.temperature {
+        generation.insert("temperature".into(), json!(t));
+    }
+    if !generation.is_empty() {
+        body["generationConfig"] = Value::Object(generation);
+    }
+    body
+}
+
 #[async_trait]
 impl Provider for Gemini {
     fn id(&self) -> &str {
@@ -128,34 +159,21 @@ impl Provider for Gemini {
     }
 
     async fn chat_stream(&self, req: &ChatRequest) -> Result<EventStream, ProviderError> {
-        let (system, contents) = wire_contents(&req.messages);
-        let mut body = json!({ "contents": contents });
-        if let Some(system) = system {
-            body["systemInstruction"] = json!({"parts": [{"text": system}]});
-        }
-        if !req.tools.is_empty() {
-            let decls: Vec<Value> = req
-                .tools
-                .iter()
-                .map(|t| json!({"name": t.name, "description": t.description, "parameters": clean_schema(&t.parameters)}))
-                .collect();
-            body["tools"] = json!([{ "functionDeclarations": decls }]);
-        }
-        let mut generation = serde_json::Map::new();
-        if let Some(max) = req.max_tokens {
-            generation.insert("maxOutputTokens".into(), json!(max));
-        }
-        if let Some(t) = req.temperature {
-            generation.insert("temperature".into(), json!(t));
-        }
-        if !generation.is_empty() {
-            body["generationConfig"] = Value::Object(generation);
-        }
         let rb = self
             .post(&req.model, "streamGenerateContent?alt=sse")
-            .json(&body);
+            .json(&body(req));
         let resp = send(rb).await?;
         Ok(sse::decode(resp.bytes_stream(), ChunkDecoder::default()))
+    }
+
+    /// `generateContent`: the reply is one chunk holding the whole answer.
+    async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        let rb = self.post(&req.model, "generateContent").json(&body(req));
+        let whole: Chunk = send_json(rb).await?;
+        let mut decoder = ChunkDecoder::default();
+        let mut events = decoder.chunk(whole)?;
+        events.extend(decoder.end()?);
+        collect(Box::pin(stream::iter(events.into_iter().map(Ok)))).await
     }
 
     async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
@@ -264,7 +282,8 @@ struct UsageMetadata {
 }
 
 /// Gemini has no end marker: the stream is complete when a finish reason was seen before
-/// the body ended. Usage metadata is cumulative, so the last one wins.
+/// the body ended. Usage metadata is cumulative, so the last one wins. The non-streaming
+/// reply is one such chunk.
 #[derive(Default)]
 struct ChunkDecoder {
     calls: usize,
@@ -272,9 +291,8 @@ struct ChunkDecoder {
     finish: Option<FinishReason>,
 }
 
-impl Decoder for ChunkDecoder {
-    fn event(&mut self, ev: SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
-        let chunk: Chunk = sse::json(&ev.data)?;
+impl ChunkDecoder {
+    fn chunk(&mut self, chunk: Chunk) -> Result<Vec<StreamEvent>, ProviderError> {
         if let Some(err) = chunk.error {
             return Err(sse::upstream_error(&err));
         }
@@ -333,6 +351,13 @@ impl Decoder for ChunkDecoder {
             });
         }
         Ok(out)
+    }
+}
+
+impl Decoder for ChunkDecoder {
+    fn event(&mut self, ev: SseEvent) -> Result<Vec<StreamEvent>, ProviderError> {
+        let chunk: Chunk = sse::json(&ev.data)?;
+        self.chunk(chunk)
     }
 
     fn done(&self) -> bool {

@@ -1,5 +1,6 @@
-//! Resilient calls: per-request timeout, retries with jittered exponential backoff that
-//! honour `Retry-After`, circuit breakers, and an optional fallback target.
+//! Resilient calls, streamed or whole: per-request timeout, retries with jittered
+//! exponential backoff that honour `Retry-After`, circuit breakers, and an optional
+//! fallback target.
 //!
 //! Retries happen only before the first event: once output has started, a failure is
 //! reported as an error item, because replaying would duplicate what the client saw.
@@ -15,7 +16,7 @@ use super::breaker::{BreakerKey, BreakerState, CircuitBreakers};
 use super::error::ProviderError;
 use super::registry::ProviderRegistry;
 use super::target::Target;
-use super::types::{ChatRequest, EventStream, Provider, StreamEvent};
+use super::types::{ChatRequest, ChatResponse, EventStream, Provider, StreamEvent};
 use crate::config::inference::RetryConfig;
 use crate::observability::InferenceOutcome;
 
@@ -78,6 +79,51 @@ pub async fn chat_stream_traced(
     Result<(EventStream, Target), ProviderError>,
     Vec<AttemptRecord>,
 ) {
+    let (result, attempts) = with_retries(registry, primary, fallback, req, |p, r| async move {
+        first_event(p.as_ref(), &r).await
+    })
+    .await;
+    let idle = registry.config().timeout;
+    let breakers = registry.breakers().clone();
+    let result = result
+        .map(|((first, rest), target, key)| (guard(first, rest, idle, breakers, key), target));
+    (result, attempts)
+}
+
+/// A whole (non-streaming) completion through [`Provider::chat`], with the same timeout,
+/// retries, breakers and fallback as a stream; the timeout bounds the whole call.
+pub async fn chat_traced(
+    registry: &ProviderRegistry,
+    primary: Target,
+    fallback: Option<Target>,
+    req: &ChatRequest,
+) -> (
+    Result<(ChatResponse, Target), ProviderError>,
+    Vec<AttemptRecord>,
+) {
+    let (result, attempts) = with_retries(registry, primary, fallback, req, |p, r| async move {
+        p.chat(&r).await
+    })
+    .await;
+    (result.map(|(resp, target, _)| (resp, target)), attempts)
+}
+
+/// The attempt loop shared by both call shapes: `call` runs one attempt (under the
+/// timeout) until it succeeds, fails for good, or the retries and the fallback run out.
+async fn with_retries<T, F, Fut>(
+    registry: &ProviderRegistry,
+    primary: Target,
+    fallback: Option<Target>,
+    req: &ChatRequest,
+    call: F,
+) -> (
+    Result<(T, Target, BreakerKey), ProviderError>,
+    Vec<AttemptRecord>,
+)
+where
+    F: Fn(Arc<dyn Provider>, Arc<ChatRequest>) -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
     let cfg = registry.config();
     let breakers = registry.breakers();
     let mut attempts = Vec::new();
@@ -97,8 +143,10 @@ pub async fn chat_stream_traced(
                 continue;
             }
         };
+        // One copy per target (its model differs); attempts share it.
         let mut req = req.clone();
         req.model = target.model.clone();
+        let req = Arc::new(req);
         for attempt in 0..=cfg.retries.max_retries {
             let state = breakers.state_of(&key);
             if state == BreakerState::Open {
@@ -112,15 +160,14 @@ pub async fn chat_stream_traced(
                 break;
             }
             let started = Instant::now();
-            let result = tokio::time::timeout(cfg.timeout, first_event(provider.as_ref(), &req))
+            let result = tokio::time::timeout(cfg.timeout, call(provider.clone(), req.clone()))
                 .await
                 .unwrap_or(Err(ProviderError::Timeout));
             match result {
-                Ok((first, rest)) => {
+                Ok(value) => {
                     breakers.success_of(&key);
                     attempts.push(record(&target, attempt + 1, started, None, state));
-                    let guarded = guard(first, rest, cfg.timeout, breakers.clone(), key);
-                    return (Ok((guarded, target)), attempts);
+                    return (Ok((value, target, key)), attempts);
                 }
                 Err(e) => {
                     if e.counts_against_breaker() {

@@ -1,11 +1,13 @@
 //! Server-sent-events parsing shared by the streaming adapters, and the driver that turns
-//! an HTTP body into an [`EventStream`] through a per-format [`Decoder`].
+//! an HTTP body into an [`EventStream`] through a [`Framer`] (SSE events, or the binary
+//! frames of [`super::eventstream`]) and a per-format [`Decoder`].
 
 use std::collections::VecDeque;
 
 use futures_util::{Stream, StreamExt, stream};
 
 use super::error::ProviderError;
+use super::eventstream::{Frame, FrameDecoder};
 use super::types::{EventStream, StreamEvent};
 
 /// One dispatched SSE event.
@@ -136,31 +138,62 @@ fn line_too_large() -> ProviderError {
     }
 }
 
-/// Per-wire-format state machine turning SSE events into normalised events.
-pub(crate) trait Decoder: Send + 'static {
-    /// Handle one SSE event.
-    fn event(&mut self, ev: SseEvent) -> Result<Vec<StreamEvent>, ProviderError>;
+/// Cuts an HTTP body into the units a [`Decoder`] reads: SSE events, or binary frames.
+pub(crate) trait Framer: Send + 'static {
+    /// One unit (an event, a frame).
+    type Item: Send;
+    /// Feed a chunk; returns the units it completed.
+    fn push(&mut self, chunk: &[u8]) -> Result<Vec<Self::Item>, ProviderError>;
+    /// End of input: a last unit, or an error if the body stopped inside one.
+    fn finish(&mut self) -> Result<Option<Self::Item>, ProviderError>;
+}
+
+impl Framer for SseParser {
+    type Item = SseEvent;
+    fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, ProviderError> {
+        SseParser::push(self, chunk)
+    }
+    fn finish(&mut self) -> Result<Option<SseEvent>, ProviderError> {
+        SseParser::finish(self)
+    }
+}
+
+impl Framer for FrameDecoder {
+    type Item = Frame;
+    fn push(&mut self, chunk: &[u8]) -> Result<Vec<Frame>, ProviderError> {
+        FrameDecoder::push(self, chunk)
+    }
+    fn finish(&mut self) -> Result<Option<Frame>, ProviderError> {
+        FrameDecoder::finish(self).map(|()| None)
+    }
+}
+
+/// Per-wire-format state machine turning units (SSE events by default) into normalised
+/// events.
+pub(crate) trait Decoder<E = SseEvent>: Send + 'static {
+    /// Handle one unit.
+    fn event(&mut self, ev: E) -> Result<Vec<StreamEvent>, ProviderError>;
     /// True once the provider's terminal marker was seen; reading stops there.
     fn done(&self) -> bool;
     /// Called at end of body when `done()` is false: final events, or `StreamBroken`.
     fn end(&mut self) -> Result<Vec<StreamEvent>, ProviderError>;
 }
 
-struct Driver<S, D> {
+struct Driver<S, F, D> {
     body: std::pin::Pin<Box<S>>,
-    parser: SseParser,
+    framer: F,
     decoder: D,
     queue: VecDeque<Result<StreamEvent, ProviderError>>,
     ended: bool,
 }
 
-impl<S, D: Decoder> Driver<S, D> {
-    fn feed(&mut self, events: Vec<SseEvent>) {
-        for ev in events {
+impl<S, F: Framer, D: Decoder<F::Item>> Driver<S, F, D> {
+    fn feed(&mut self, units: Vec<F::Item>) {
+        for unit in units {
             if self.ended {
                 return;
             }
-            match self.decoder.event(ev) {
+            match self.decoder.event(unit) {
                 Ok(items) => self.queue.extend(items.into_iter().map(Ok)),
                 Err(e) => self.fail(e),
             }
@@ -176,17 +209,28 @@ impl<S, D: Decoder> Driver<S, D> {
     }
 }
 
-/// Drive `body` (an HTTP response body) through `decoder`. The stream stops after the first
-/// error item, and a body that ends before the decoder is done yields `StreamBroken`.
+/// Drive `body` (an HTTP response body of server-sent events) through `decoder`.
 pub(crate) fn decode<S, B, D>(body: S, decoder: D) -> EventStream
 where
     S: Stream<Item = Result<B, reqwest::Error>> + Send + 'static,
     B: AsRef<[u8]>,
     D: Decoder,
 {
+    decode_with(body, SseParser::new(), decoder)
+}
+
+/// Drive `body` through `framer` and `decoder`. The stream stops after the first error
+/// item, and a body that ends before the decoder is done yields `StreamBroken`.
+pub(crate) fn decode_with<S, B, F, D>(body: S, framer: F, decoder: D) -> EventStream
+where
+    S: Stream<Item = Result<B, reqwest::Error>> + Send + 'static,
+    B: AsRef<[u8]>,
+    F: Framer,
+    D: Decoder<F::Item>,
+{
     let driver = Driver {
         body: Box::pin(body),
-        parser: SseParser::new(),
+        framer,
         decoder,
         queue: VecDeque::new(),
         ended: false,
@@ -200,13 +244,13 @@ where
                 return None;
             }
             match d.body.next().await {
-                Some(Ok(chunk)) => match d.parser.push(chunk.as_ref()) {
-                    Ok(events) => d.feed(events),
+                Some(Ok(chunk)) => match d.framer.push(chunk.as_ref()) {
+                    Ok(units) => d.feed(units),
                     Err(e) => d.fail(e),
                 },
                 Some(Err(e)) => d.fail(ProviderError::from_reqwest(&e, true)),
                 None => {
-                    match d.parser.finish() {
+                    match d.framer.finish() {
                         Ok(last) => d.feed(last.into_iter().collect()),
                         Err(e) => d.fail(e),
                     }
@@ -235,8 +279,14 @@ pub(crate) fn upstream_error(err: &dyn std::fmt::Display) -> ProviderError {
 ///
 /// The upstream text stays out of the error (it reaches clients); it is logged at debug.
 pub(crate) fn json<T: serde::de::DeserializeOwned>(data: &str) -> Result<T, ProviderError> {
-    serde_json::from_str(data).map_err(|e| {
-        let snippet: String = data.chars().take(200).collect();
+    json_bytes(data.as_bytes())
+}
+
+/// [`json`] over raw bytes (a binary frame's payload).
+pub(crate) fn json_bytes<T: serde::de::DeserializeOwned>(data: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(data).map_err(|e| {
+        let head = &data[..data.len().min(800)];
+        let snippet: String = String::from_utf8_lossy(head).chars().take(200).collect();
         tracing::debug!(error = %e, data = %snippet, "provider stream event did not decode");
         ProviderError::Malformed("stream event is not the expected JSON".into())
     })

@@ -179,6 +179,12 @@ pub trait Provider: Send + Sync {
     fn id(&self) -> &str;
     /// Start a streaming chat completion; resolves once the upstream accepted the request.
     async fn chat_stream(&self, req: &ChatRequest) -> Result<EventStream, ProviderError>;
+    /// A whole completion in one call, for callers that show nothing until it is done
+    /// (compaction). The default folds [`Provider::chat_stream`]; adapters whose API has a
+    /// non-streaming call (Gemini `generateContent`, Bedrock `converse`) use it instead.
+    async fn chat(&self, req: &ChatRequest) -> Result<ChatResponse, ProviderError> {
+        collect(self.chat_stream(req).await?).await
+    }
     /// Embed each input; the result has one vector per input, in order.
     async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError>;
 }

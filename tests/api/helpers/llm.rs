@@ -1,8 +1,9 @@
 //! The one fake LLM upstream of the suite: a real axum server on 127.0.0.1:0 that records
 //! every request (path, headers with credentials, body) and answers each with a scripted
 //! [`Reply`]. Answers are rendered in the wire format the path asks for (OpenAI Chat
-//! Completions, Anthropic Messages, Gemini), streamed or not as the request says; raw
-//! replies cover status codes, hangs, redirects, broken streams and oversized bodies.
+//! Completions, Anthropic Messages, Gemini, Bedrock Converse with real event-stream frames),
+//! streamed or not as the request says; raw replies cover status codes, hangs, redirects,
+//! broken streams, hand-made (or corrupted) binary frames and oversized bodies.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -86,12 +87,18 @@ pub enum Reply {
         delay: Duration,
         cut: bool,
     },
+    /// Raw binary event-stream frames (see [`super::eventstream`]), one body chunk each;
+    /// `cut` aborts the connection after.
+    Frames { frames: Vec<Vec<u8>>, cut: bool },
     /// Wait this long before answering 200 `{}` (for timeouts).
     Hang(Duration),
     /// `307` to this base URL + the same path and query.
     RedirectTo(String),
     /// One SSE line of this many bytes, sent in 64 KiB chunks, then silence (no newline).
     HugeLine(usize),
+    /// An event-stream frame whose (valid) prelude announces this many bytes, followed by
+    /// that many filler bytes (for the frame cap).
+    HugeFrame(usize),
     /// A non-streaming 200 body of this many bytes (for the body cap).
     HugeBody(usize),
 }
@@ -136,6 +143,9 @@ impl Reply {
             delay: Duration::ZERO,
             cut: false,
         }
+    }
+    pub fn frames(frames: Vec<Vec<u8>>) -> Self {
+        Reply::Frames { frames, cut: false }
     }
     pub fn sse_cut(chunks: Vec<String>) -> Self {
         Reply::Sse {
@@ -309,11 +319,26 @@ async fn handle(
             respond(200, Body::from("{}"), &[])
         }
         Reply::Sse { chunks, delay, cut } => sse(chunks, delay, cut),
+        Reply::Frames { frames, cut } => {
+            let frames = frames.into_iter().map(Bytes::from).collect();
+            let kind = "application/vnd.amazon.eventstream";
+            wire::stream_bytes(frames, Duration::ZERO, cut, kind)
+        }
         Reply::RedirectTo(base) => {
             let target = format!("{base}{}", uri.path_and_query().map_or("", |p| p.as_str()));
             respond(307, Body::empty(), &[("location", target)])
         }
         Reply::HugeLine(size) => huge_line(size),
+        Reply::HugeFrame(size) => {
+            let total = u32::try_from(size).unwrap_or(u32::MAX);
+            let head = Bytes::from(super::eventstream::prelude(total, 0));
+            let chunk = Bytes::from(vec![0u8; 64 * 1024]);
+            let items = std::iter::once(head)
+                .chain(std::iter::repeat_n(chunk, size / (64 * 1024)))
+                .map(Ok::<_, std::io::Error>);
+            let kind = [("content-type", "application/vnd.amazon.eventstream".into())];
+            respond(200, Body::from_stream(stream::iter(items)), &kind)
+        }
         Reply::HugeBody(size) => {
             let chunk = Bytes::from(vec![b' '; 64 * 1024]);
             let items =

@@ -5,6 +5,7 @@
 mod app;
 mod chat;
 mod db;
+pub mod eventstream;
 pub mod llm;
 mod replies;
 mod sse;

@@ -1,6 +1,7 @@
 //! Renders an [`Answer`] in the wire format a request's path asks for: OpenAI Chat
 //! Completions (streamed, or one JSON body when the request does not ask for a stream),
-//! Anthropic Messages and Gemini `streamGenerateContent` (text only; tool calls are OpenAI's).
+//! Anthropic Messages (text only), Gemini `streamGenerateContent` and `generateContent`, and
+//! Bedrock `converse-stream` (binary event-stream frames with valid CRCs) and `converse`.
 
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use axum::response::Response;
 use futures_util::stream;
 use serde_json::{Value, json};
 
+use super::eventstream as es;
 use super::llm::{Answer, failure_body, respond};
 
 /// The reply to request number `n` on `path`.
@@ -17,9 +19,9 @@ pub fn answer(path: &str, request: &Value, n: usize, a: &Answer) -> Response {
         let json = [("content-type", "application/json".to_string())];
         return respond(status, Body::from(failure_body()), &json);
     }
+    let json = [("content-type", "application/json".to_string())];
     let events = if path.ends_with("/chat/completions") {
         if request["stream"] != true {
-            let json = [("content-type", "application/json".to_string())];
             return respond(200, Body::from(openai_body(n, a).to_string()), &json);
         }
         openai_events(n, a)
@@ -27,10 +29,18 @@ pub fn answer(path: &str, request: &Value, n: usize, a: &Answer) -> Response {
         anthropic_events(a)
     } else if path.contains(":streamGenerateContent") {
         gemini_events(a)
+    } else if path.contains(":generateContent") {
+        return respond(200, Body::from(gemini_body(a).to_string()), &json);
+    } else if path.ends_with("/converse-stream") {
+        let frames = bedrock_frames(n, a).into_iter().map(Bytes::from).collect();
+        return stream_bytes(frames, a.delay, a.cut, "application/vnd.amazon.eventstream");
+    } else if path.ends_with("/converse") {
+        return respond(200, Body::from(bedrock_body(n, a).to_string()), &json);
     } else {
         return respond(404, Body::empty(), &[]);
     };
-    stream_events(events, a.delay, a.cut)
+    let events = events.into_iter().map(Bytes::from).collect();
+    stream_bytes(events, a.delay, a.cut, "text/event-stream")
 }
 
 fn chunk(delta: Value, finish: Value) -> Value {
@@ -133,40 +143,134 @@ fn anthropic_events(a: &Answer) -> Vec<String> {
     events
 }
 
-fn gemini_events(a: &Answer) -> Vec<String> {
-    let (prompt, candidates) = a.usage;
-    let last = a.chunks.len().saturating_sub(1);
-    let chunk = |i: usize, text: &str| {
-        let mut c = json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
-        let mut event = json!({});
-        if i == last && !a.cut {
-            c["finishReason"] = json!("STOP");
-            event["usageMetadata"] =
-                json!({"promptTokenCount": prompt, "candidatesTokenCount": candidates});
-        }
-        event["candidates"] = json!([c]);
-        data(&event)
-    };
-    a.chunks
+/// Gemini parts, one list per streamed chunk: each text chunk, then the function calls.
+fn gemini_parts(a: &Answer) -> Vec<Vec<Value>> {
+    let mut chunks: Vec<Vec<Value>> = a.chunks.iter().map(|t| vec![json!({"text": t})]).collect();
+    let calls: Vec<Value> = a
+        .tool_calls
         .iter()
+        .map(|(name, args)| {
+            let args: Value = serde_json::from_str(args).unwrap_or(json!({}));
+            json!({"functionCall": {"name": name, "args": args}})
+        })
+        .collect();
+    if !calls.is_empty() || chunks.is_empty() {
+        chunks.push(calls);
+    }
+    chunks
+}
+
+fn gemini_usage(a: &Answer) -> Value {
+    let (prompt, candidates) = a.usage;
+    json!({"promptTokenCount": prompt, "candidatesTokenCount": candidates,
+           "totalTokenCount": prompt + candidates})
+}
+
+fn gemini_events(a: &Answer) -> Vec<String> {
+    let parts = gemini_parts(a);
+    let last = parts.len() - 1;
+    parts
+        .into_iter()
         .enumerate()
-        .map(|(i, t)| chunk(i, t))
+        .map(|(i, parts)| {
+            let mut c = json!({"content": {"role": "model", "parts": parts}, "index": 0});
+            let mut event = json!({});
+            if i == last && !a.cut {
+                c["finishReason"] = json!("STOP");
+                event["usageMetadata"] = gemini_usage(a);
+            }
+            event["candidates"] = json!([c]);
+            data(&event)
+        })
         .collect()
+}
+
+/// The whole `generateContent` reply: one candidate with every part.
+fn gemini_body(a: &Answer) -> Value {
+    let parts: Vec<Value> = gemini_parts(a).into_iter().flatten().collect();
+    json!({"candidates": [{"content": {"role": "model", "parts": parts},
+                           "finishReason": "STOP", "index": 0}],
+           "usageMetadata": gemini_usage(a), "modelVersion": "gemini-fake"})
+}
+
+fn bedrock_stop(a: &Answer) -> &'static str {
+    if a.tool_calls.is_empty() {
+        "end_turn"
+    } else {
+        "tool_use"
+    }
+}
+
+/// `converse-stream`: text in block 0, each tool use in a block of its own with its input in
+/// two fragments, then `messageStop` and `metadata` (unless the answer is cut).
+fn bedrock_frames(n: usize, a: &Answer) -> Vec<Vec<u8>> {
+    let mut frames = vec![es::event("messageStart", json!({"role": "assistant"}))];
+    let mut block = 0;
+    if !a.chunks.is_empty() {
+        frames.extend(a.chunks.iter().map(|t| es::text_delta(0, t)));
+        frames.push(es::event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": 0}),
+        ));
+        block = 1;
+    }
+    for (i, (name, args)) in a.tool_calls.iter().enumerate() {
+        let start = json!({"contentBlockIndex": block, "start": {"toolUse": {
+            "toolUseId": format!("tooluse_{n}_{i}"), "name": name}}});
+        frames.push(es::event("contentBlockStart", start));
+        let (first, rest) = args.split_at(args.len() / 2);
+        for part in [first, rest] {
+            let delta = json!({"contentBlockIndex": block, "delta": {"toolUse": {"input": part}}});
+            frames.push(es::event("contentBlockDelta", delta));
+        }
+        frames.push(es::event(
+            "contentBlockStop",
+            json!({"contentBlockIndex": block}),
+        ));
+        block += 1;
+    }
+    if !a.cut {
+        frames.extend(es::closing(bedrock_stop(a), a.usage.0, a.usage.1));
+    }
+    frames
+}
+
+/// The whole `converse` reply.
+fn bedrock_body(n: usize, a: &Answer) -> Value {
+    let mut content = Vec::new();
+    if !a.chunks.is_empty() {
+        content.push(json!({"text": a.chunks.concat()}));
+    }
+    for (i, (name, args)) in a.tool_calls.iter().enumerate() {
+        let input: Value = serde_json::from_str(args).unwrap_or(json!({}));
+        content.push(json!({"toolUse": {"toolUseId": format!("tooluse_{n}_{i}"),
+                                        "name": name, "input": input}}));
+    }
+    let (input, output) = a.usage;
+    json!({"output": {"message": {"role": "assistant", "content": content}},
+           "stopReason": bedrock_stop(a),
+           "usage": {"inputTokens": input, "outputTokens": output, "totalTokens": input + output},
+           "metrics": {"latencyMs": 100}})
 }
 
 fn data(v: &Value) -> String {
     format!("data: {v}\n\n")
 }
 
-/// Streams events, each `delay` after the last; a cut stream ends in a broken connection.
-fn stream_events(events: Vec<String>, delay: Duration, cut: bool) -> Response {
-    let body = stream::unfold((events.into_iter(), cut), move |(mut it, cut)| async move {
+/// Streams body chunks, each `delay` after the last; a cut stream ends in a broken connection.
+pub(super) fn stream_bytes(
+    chunks: Vec<Bytes>,
+    delay: Duration,
+    cut: bool,
+    content_type: &str,
+) -> Response {
+    let body = stream::unfold((chunks.into_iter(), cut), move |(mut it, cut)| async move {
         match it.next() {
             Some(e) => {
                 if !delay.is_zero() {
                     tokio::time::sleep(delay).await;
                 }
-                Some((Ok::<_, std::io::Error>(Bytes::from(e)), (it, cut)))
+                Some((Ok::<_, std::io::Error>(e), (it, cut)))
             }
             None if cut => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -175,6 +279,9 @@ fn stream_events(events: Vec<String>, delay: Duration, cut: bool) -> Response {
             None => None,
         }
     });
-    let sse = [("content-type", "text/event-stream".to_string())];
-    respond(200, Body::from_stream(body), &sse)
+    respond(
+        200,
+        Body::from_stream(body),
+        &[("content-type", content_type.to_string())],
+    )
 }

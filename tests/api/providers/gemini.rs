@@ -6,7 +6,7 @@ use astra::providers::{
 use serde_json::json;
 
 use super::support::{ask, registry};
-use crate::helpers::{FakeLlm, Reply, data_events};
+use crate::helpers::{Answer, FakeLlm, Reply, data_events};
 
 fn gemini(fake: &FakeLlm) -> std::sync::Arc<dyn astra::providers::Provider> {
     let reg = registry(
@@ -172,5 +172,58 @@ async fn gemini_embeddings_single_and_batch() {
     assert_eq!(
         batch.json()["requests"][1]["model"],
         "models/text-embedding-004"
+    );
+}
+
+#[tokio::test]
+async fn whole_replies_use_generate_content() {
+    let answer = Answer {
+        chunks: vec!["Looking ".into(), "it up.".into()],
+        tool_calls: vec![("get_weather".into(), json!({"city": "Lima"}).to_string())],
+        usage: (20, 6),
+        ..Default::default()
+    };
+    let fake = FakeLlm::scripted(vec![
+        answer.into(),
+        Reply::json(
+            200,
+            json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "hm"}]}}]}),
+        ),
+        Reply::leaky_failure(500),
+    ])
+    .await;
+    let provider = gemini(&fake);
+    let mut req = ask("gemini-2.5-flash", "weather in Lima?");
+    req.messages.insert(0, Message::text(Role::System, "sys"));
+    req.max_tokens = Some(64);
+    let resp = provider.chat(&req).await.unwrap();
+    assert_eq!(resp.content, "Looking it up.");
+    assert_eq!(resp.finish_reason, FinishReason::ToolCalls);
+    assert_eq!(resp.tool_calls.len(), 1);
+    assert_eq!(resp.tool_calls[0].name, "get_weather");
+    assert_eq!(resp.tool_calls[0].arguments, "{\"city\":\"Lima\"}");
+    assert_eq!(
+        (resp.usage.prompt_tokens, resp.usage.completion_tokens),
+        (20, 6)
+    );
+    let sent = fake.received(0);
+    assert_eq!(
+        sent.path_and_query,
+        "/v1beta/models/gemini-2.5-flash:generateContent"
+    );
+    assert_eq!(sent.header("x-goog-api-key").as_deref(), Some("g-key"));
+    let body = sent.json();
+    assert_eq!(body["systemInstruction"]["parts"][0]["text"], "sys");
+    assert_eq!(body["generationConfig"]["maxOutputTokens"], 64);
+    assert_eq!(body["contents"][0]["parts"][0]["text"], "weather in Lima?");
+
+    // A reply without a finish reason is incomplete; an error status keeps the gateway's words.
+    let err = provider.chat(&req).await.unwrap_err();
+    assert!(matches!(err, ProviderError::StreamBroken(_)), "{err:?}");
+    let err = provider.chat(&req).await.unwrap_err();
+    assert_eq!(err, ProviderError::Upstream { status: 500 });
+    assert!(
+        !err.to_string()
+            .contains(crate::helpers::UPSTREAM_SECRET_BODY)
     );
 }

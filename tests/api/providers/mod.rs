@@ -3,9 +3,12 @@
 mod anthropic;
 mod bedrock;
 mod breaker;
+mod catalog;
 mod config;
+mod eventstream;
 mod gemini;
 mod openai;
 mod pricing;
 mod resilience;
 mod support;
+mod turns;

@@ -464,7 +464,7 @@ async fn assert_capped(app: &TestApp, who: &Tenant, agent: &str, bound: Duration
 #[tokio::test]
 async fn a_10_mib_sse_line_and_an_oversized_body_end_in_a_clear_error() {
     let x = FakeLlm::always(Reply::HugeLine(10 * 1024 * 1024)).await;
-    let w = FakeLlm::always(Reply::HugeBody(24 * 1024 * 1024)).await;
+    let w = FakeLlm::always(Reply::HugeFrame(24 * 1024 * 1024)).await;
     let app = spawn_app_with(|c| operator(c, &x.url, &w.url, &[], 100)).await;
     let t = tenant(&app, "dos").await;
     t.create_agent(
