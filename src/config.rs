@@ -104,6 +104,8 @@ pub struct Config {
     pub limits: crate::chat::limits::LimitsConfig,
     /// Agent quotas (`quotas:`).
     pub quotas: Vec<crate::chat::limits::QuotaRule>,
+    /// The OpenAI-compatible surface (`openai:`, `ASTRA_OPENAI_PASSTHROUGH_MODELS`).
+    pub openai: crate::chat::openai::OpenAiConfig,
     /// How long cacheable tool results are reused (`ASTRA_TOOL_CACHE_TTL_SECS`, default 300).
     pub tool_cache_ttl: Duration,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`, default 30 000).
@@ -153,6 +155,7 @@ impl Default for Config {
             inference: crate::providers::InferenceConfig::default(),
             limits: crate::chat::limits::LimitsConfig::default(),
             quotas: Vec::new(),
+            openai: crate::chat::openai::OpenAiConfig::default(),
             tool_cache_ttl: Duration::from_secs(300),
             tool_timeout: Duration::from_secs(30),
             webhook_secret: None,
@@ -260,6 +263,7 @@ impl Config {
         self.resolve_default_model(env);
         self.limits = crate::chat::limits::LimitsConfig::from_sources(&self.file.limits, env)?;
         self.quotas = crate::chat::limits::QuotaRule::parse_all(&self.file.quotas)?;
+        self.openai = crate::chat::openai::OpenAiConfig::from_sources(&self.file.openai, env)?;
         if let Some(v) = env("ASTRA_TOOL_CACHE_TTL_SECS") {
             self.tool_cache_ttl = Duration::from_secs(
                 v.parse()
