@@ -16,10 +16,12 @@ non-zero on any failure.
 """
 
 import argparse
+import ctypes
 import json
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +36,15 @@ from openai import OpenAI
 # Chat requests per user per minute: the checks below stay under it, then exceed it on purpose.
 USER_PER_MINUTE = 12
 LISTENING = "astra-bench listening on "
+
+
+def die_with_parent():
+    """Runs in each child before exec: the kernel sends it SIGTERM when this script dies, even
+    by SIGKILL, so no server outlives the test."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def free_port():
@@ -57,6 +68,7 @@ class Processes:
             stdout=subprocess.PIPE,
             stderr=log,
             text=True,
+            preexec_fn=die_with_parent,
         )
         self.procs.append(proc)
         line = proc.stdout.readline().strip()
@@ -91,6 +103,7 @@ class Processes:
             cwd=self.work,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,
         )
         self.procs.append(proc)
         base = f"http://127.0.0.1:{port}"
@@ -353,6 +366,8 @@ def main():
     default_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release"
     parser.add_argument("--bin-dir", type=pathlib.Path, default=default_dir)
     args = parser.parse_args()
+    # A terminated run still stops its servers and removes its directory (`finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"openai package {openai.__version__}; binaries from {args.bin_dir}", flush=True)
     work = pathlib.Path(tempfile.mkdtemp(prefix="astra-openai-sdk-"))
     procs = Processes(args.bin_dir.resolve(), work)

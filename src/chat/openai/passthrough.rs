@@ -170,14 +170,10 @@ pub fn start(state: &AppState, plan: PassthroughPlan) -> RunningTurn {
         model = %plan.model.id(),
     );
     let request_id = plan.request_id.clone();
-    let state = state.clone();
-    RunningTurn::spawn_task(
-        &state.clone(),
-        String::new(),
-        request_id,
-        span,
-        |tx, cancel| run(state, plan, tx, cancel),
-    )
+    let runtime = state.clone();
+    RunningTurn::spawn_task(state, String::new(), request_id, span, move |tx, cancel| {
+        run(runtime, plan, tx, cancel)
+    })
 }
 
 /// Streams the call, then records it and sends `done` or `error`.

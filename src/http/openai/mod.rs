@@ -26,7 +26,7 @@ use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use dto::*;
-pub use error::{error_response, openai_errors, unknown_route};
+pub use error::{openai_errors, unknown_route};
 
 use super::{
     chat::{StreamGauge, add_rate_headers, admit_caller, to_json},
