@@ -72,12 +72,16 @@ pub struct AppInner {
     pub ready: AtomicBool,
     /// Currently open streaming connections (SSE).
     pub open_streams: AtomicI64,
+    /// Currently open WebSocket connections (`/ws`).
+    pub ws_connections: AtomicI64,
     /// Global agents from `astra.yml`.
     pub global_agents: GlobalAgents,
     /// Agents seeded into a workspace by onboarding.
     pub starter_agents: Vec<AgentConfig>,
     /// Renders the process-wide Prometheus recorder (shared by every app in the process).
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Sends finished turns to an OTLP collector (`ASTRA_OTLP_ENDPOINT`; inert without).
+    pub otlp: crate::traces::export::Exporter,
 }
 
 impl Deref for AppState {
@@ -141,6 +145,7 @@ impl AppState {
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
         require_catalog(&starter_agents, "starter agents", &skills, &tools)?;
+        let otlp = crate::traces::export::Exporter::new(&config.otlp)?;
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -160,9 +165,11 @@ impl AppState {
             shutdown: CancellationToken::new(),
             ready: AtomicBool::new(false),
             open_streams: AtomicI64::new(0),
+            ws_connections: AtomicI64::new(0),
             global_agents,
             starter_agents,
             metrics: crate::observability::handle(),
+            otlp,
         })))
     }
 }

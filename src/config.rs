@@ -8,13 +8,17 @@ mod dos;
 mod duration;
 mod file;
 mod metrics;
+mod otlp;
 mod security;
+mod ws;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
 pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
+pub use otlp::OtlpConfig;
 pub use security::MIN_SECRET_LEN;
+pub use ws::WsConfig;
 
 use std::{fmt, path::PathBuf, time::Duration};
 
@@ -122,8 +126,12 @@ pub struct Config {
     pub workers: crate::poll::WorkersConfig,
     /// Slow-client, concurrency and cache bounds (`ASTRA_HEADER_READ_TIMEOUT_MS`, …).
     pub dos: DosConfig,
+    /// Bounds of the `/ws` channel (`ASTRA_WS_*`).
+    pub ws: WsConfig,
     /// How long old rows are kept (`ASTRA_RETENTION_*`).
     pub retention: crate::retention::RetentionConfig,
+    /// The OTLP trace exporter (`ASTRA_OTLP_*`; off without an endpoint).
+    pub otlp: OtlpConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -163,7 +171,9 @@ impl Default for Config {
             webhook_rotation_overlap: Duration::from_secs(24 * 3600),
             workers: crate::poll::WorkersConfig::default(),
             dos: DosConfig::default(),
+            ws: WsConfig::default(),
             retention: crate::retention::RetentionConfig::default(),
+            otlp: OtlpConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -293,7 +303,9 @@ impl Config {
         }
         self.workers = crate::poll::WorkersConfig::from_env(env)?;
         self.dos = DosConfig::from_env(env)?;
+        self.ws = WsConfig::from_env(env)?;
         self.retention = crate::retention::RetentionConfig::from_env(env)?;
+        self.otlp = OtlpConfig::from_env(env)?;
         Ok(())
     }
 

@@ -130,8 +130,9 @@ fn limit_concurrency(app: Router, max: usize) -> Router {
 /// that trickles its headers (slowloris) or sends nothing is disconnected after
 /// `header_read_timeout`, and at most `max_connections` connections are served at once
 /// (further ones wait in the listen backlog). HTTP/1 only, so the timeout starts with the
-/// connection (and covers idle keep-alive connections too): the auto-detection of HTTP/2
-/// would wait for the first bytes without limit.
+/// connection (and covers idle keep-alive connections too). Connections may be upgraded
+/// (`/ws`); the upgrade-capable connection first reads bytes to tell HTTP/1 from the HTTP/2
+/// preface, with no time limit of its own, so [`first_bytes`] bounds that wait.
 async fn serve(
     listener: TcpListener,
     app: Router,
@@ -175,16 +176,21 @@ async fn serve(
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             req
         });
-        // Without upgrades (no route uses them): the upgrade-capable variant sniffs the
-        // protocol first, with no time limit, even in HTTP/1-only mode.
-        let conn = builder
-            .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
         connections.spawn(async move {
-            if let Err(e) = conn.await {
+            if !first_bytes(&tcp, limits.header_read_timeout).await {
+                return;
+            }
+            let conn = builder
+                .serve_connection_with_upgrades(
+                    TokioIo::new(tcp),
+                    TowerToHyperService::new(service),
+                )
+                .into_owned();
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            // An upgraded connection (a WebSocket) has left hyper here; `/ws` bounds those.
             drop(slot);
         });
     }
@@ -196,6 +202,25 @@ async fn serve(
     {
         tracing::warn!("open connections did not finish in time");
     }
+}
+
+/// Waits at most `limit` for the first bytes of a connection, until they are enough to tell
+/// HTTP/1 from the HTTP/2 preface (the first byte, except for a prefix of `PRI * …`); false
+/// when the client sent nothing usable in time (slowloris) or the socket failed.
+async fn first_bytes(tcp: &tokio::net::TcpStream, limit: Duration) -> bool {
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let wait = async {
+        let mut buf = [0u8; PREFACE.len()];
+        loop {
+            let n = tcp.peek(&mut buf).await?;
+            if n == 0 || n == PREFACE.len() || buf[..n] != PREFACE[..n] {
+                return Ok::<_, std::io::Error>(());
+            }
+            // A prefix of the preface: peeking again at once would spin on the same bytes.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    matches!(tokio::time::timeout(limit, wait).await, Ok(Ok(())))
 }
 
 /// Resolves on SIGINT or SIGTERM.

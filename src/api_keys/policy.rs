@@ -5,6 +5,10 @@ use crate::error::ApiError;
 /// Routes that run an agent turn: the only non-GET routes a key (with `chat`) may call.
 pub const CHAT_ROUTES: &[&str] = &["/agent/chat", "/agent/chat/stream", "/v1/chat/completions"];
 
+/// The WebSocket channel: a key with either scope may open it; its `chat` frames are then
+/// judged as `/agent/chat/stream` and its presence pushes as a read.
+pub const WS_ROUTE: &str = "/ws";
+
 /// Route prefix of key management, which keys may read but never change.
 const KEY_ROUTES: &str = "/api-keys";
 
@@ -76,6 +80,13 @@ impl Scopes {
 pub fn permits(scopes: Scopes, method: &str, path: &str) -> Result<(), ApiError> {
     let refuse = |why: &str| Err(ApiError::Forbidden(format!("API key not allowed: {why}")));
     let reading = method == "GET" || method == "HEAD";
+    if path == WS_ROUTE && reading {
+        return if scopes.chat || scopes.read {
+            Ok(())
+        } else {
+            refuse("the key has no scope")
+        };
+    }
     if path.starts_with(KEY_ROUTES) && !reading {
         return refuse("API keys cannot manage API keys");
     }
@@ -134,5 +145,7 @@ mod tests {
             read: false,
         };
         assert!(permits(chat, "GET", "/agents").is_err());
+        assert!(permits(chat, "GET", WS_ROUTE).is_ok() && permits(read, "GET", WS_ROUTE).is_ok());
+        assert!(permits(ALL, "POST", WS_ROUTE).is_err());
     }
 }

@@ -44,6 +44,7 @@ pub async fn budget(env: &TurnEnv<'_>, user: &AuthUser, message: &str) -> ApiRes
         .month_tokens(&user.id, &now.format("%Y-%m").to_string())
         .await?;
     if used.max(0) as u64 + estimate_tokens(message) > budget {
+        crate::observability::rate_limited("token_budget");
         return Err(ApiError::TokenBudgetExceeded {
             reset_at: next_month_start(now).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         });
@@ -154,6 +155,7 @@ pub(super) fn check_restrictions(
 }
 
 fn quota(message: String, retry_after: u64) -> ApiError {
+    crate::observability::rate_limited("quota");
     ApiError::QuotaExceeded {
         message,
         retry_after,

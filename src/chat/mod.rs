@@ -10,6 +10,7 @@ pub mod limits;
 pub mod openai;
 pub mod plan;
 pub mod presence;
+pub mod presence_feed;
 pub mod record;
 pub mod reply_webhook;
 pub mod runner;

@@ -1,9 +1,12 @@
-//! Live agent presence per user: what each of the caller's agents is doing right now.
+//! Live agent presence per user: what each of the caller's agents is doing right now, and
+//! the changes as they happen ([`Presence::subscribe`]).
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+
+use super::presence_feed::{PresenceFeed, PresenceSubscription};
 
 /// What an agent is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,6 +58,7 @@ type Slot = (String, String, String);
 /// Presence of every user's agents, in process.
 pub struct Presence {
     inner: Mutex<Inner>,
+    feed: PresenceFeed,
 }
 
 struct Inner {
@@ -72,6 +76,7 @@ impl Default for Presence {
                 total: 0,
                 last_sweep: Utc::now(),
             }),
+            feed: PresenceFeed::default(),
         }
     }
 }
@@ -115,6 +120,18 @@ impl Presence {
     }
 
     fn set_at(&self, user_id: &str, entry: PresenceEntry, now: DateTime<Utc>) {
+        if self.store(user_id, entry.clone(), now) {
+            self.feed.publish(user_id, &entry);
+        }
+    }
+
+    /// Listens to `user_id`'s presence changes (each a new state of one agent slot).
+    pub fn subscribe(&self, user_id: &str) -> PresenceSubscription {
+        self.feed.subscribe(user_id)
+    }
+
+    /// Stores the entry; false when it changed nothing.
+    fn store(&self, user_id: &str, entry: PresenceEntry, now: DateTime<Utc>) -> bool {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let due = now
             .signed_duration_since(inner.last_sweep)
@@ -132,7 +149,10 @@ impl Presence {
         let mut added = 0;
         match slots.get_mut(&slot) {
             Some(existing)
-                if existing.state == entry.state && existing.session_id == entry.session_id => {}
+                if existing.state == entry.state && existing.session_id == entry.session_id =>
+            {
+                return false;
+            }
             Some(existing) => *existing = entry,
             None => {
                 if slots.len() >= MAX_SLOTS_PER_USER {
@@ -144,6 +164,7 @@ impl Presence {
             }
         }
         inner.total += added;
+        true
     }
 
     /// The caller's agents, busiest first.

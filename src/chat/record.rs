@@ -30,7 +30,7 @@ pub async fn record(
     let (status, error) = outcome_status(outcome);
     crate::observability::turn(status, &usage, log.calls.iter().map(|c| c.latency_ms));
     let (prompt, completion) = log.totals();
-    let inference = inference_trace(log);
+    let inference = inference_trace(log, &usage);
     let providers_used: Vec<&str> = log
         .calls
         .iter()
@@ -80,6 +80,8 @@ pub async fn record(
             month: &month,
         })
         .await?;
+    // Only offered to the exporter's queue: sending happens off the request path.
+    state.otlp.push(&trace);
     tracing::info!(
         status,
         prompt_tokens = prompt,
@@ -161,16 +163,18 @@ pub(super) fn outcome_status(outcome: &Result<String, Stop>) -> (&'static str, O
     }
 }
 
-/// The trace's entry for each inference call.
-pub(super) fn inference_trace(log: &TurnLog) -> Vec<serde_json::Value> {
+/// The trace's entry for each inference call, with its cost from `usage` (one row per call).
+pub(super) fn inference_trace(log: &TurnLog, usage: &[UsageRow]) -> Vec<serde_json::Value> {
     log.calls
         .iter()
-        .map(|c| {
+        .zip(usage)
+        .map(|(c, u)| {
             json!({
                 "purpose": c.purpose, "round": c.round, "provider": c.target.provider,
                 "model": c.target.model, "promptTokens": c.usage.prompt_tokens,
                 "completionTokens": c.usage.completion_tokens, "estimated": c.estimated,
                 "latencyMs": c.latency_ms, "finishReason": c.finish, "attempts": c.attempts,
+                "startedAt": c.started_at, "costUsd": u.cost_usd,
             })
         })
         .collect()

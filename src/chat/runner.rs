@@ -196,14 +196,7 @@ async fn drive(
         )
         .await;
         for o in outcomes {
-            log.push_tool_result(
-                &plan.session.id,
-                &o.call,
-                &o.content,
-                o.duration_ms,
-                o.error.as_deref(),
-                o.cached,
-            );
+            log.push_tool_result(&plan.session.id, &o, round);
             request.messages.push(Message::tool_result(
                 o.call.id.clone(),
                 o.call.name.clone(),

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -28,6 +29,8 @@ pub struct ToolOutcome {
     pub error: Option<String>,
     /// True when served from the cache.
     pub cached: bool,
+    /// When the call started (for the trace's timeline).
+    pub started_at: DateTime<Utc>,
 }
 
 /// Runs every call of a round concurrently; results come back in call order, and each
@@ -68,7 +71,7 @@ async fn execute_one(
     call: &ToolCall,
     timeout: Duration,
 ) -> ToolOutcome {
-    let started = Instant::now();
+    let (started, started_at) = (Instant::now(), Utc::now());
     let result = run(state, ctx, offered, call, timeout).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     match result {
@@ -78,6 +81,7 @@ async fn execute_one(
             duration_ms,
             error: None,
             cached,
+            started_at,
         },
         Err(err) => {
             let message = err.to_string();
@@ -88,6 +92,7 @@ async fn execute_one(
                 duration_ms,
                 error: Some(message),
                 cached: false,
+                started_at,
             }
         }
     }

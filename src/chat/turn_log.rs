@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 
-use super::context::estimate_tokens;
+use super::{context::estimate_tokens, tool_exec::ToolOutcome};
 use crate::{
     providers::{AttemptRecord, Target, ToolCall, Usage},
     store::{MessageRow, ids::new_id},
@@ -28,6 +28,8 @@ pub struct CallLog {
     pub estimated: bool,
     /// Time to the last event.
     pub latency_ms: u64,
+    /// When the stream started (after the attempts), for the trace's timeline.
+    pub started_at: DateTime<Utc>,
     /// Why the model stopped.
     pub finish: String,
     /// Retries, fallbacks and breaker states seen.
@@ -56,6 +58,7 @@ pub struct OpenCall {
     text: String,
     usage: Option<Usage>,
     started: Instant,
+    started_at: DateTime<Utc>,
 }
 
 /// Accumulated record of a turn.
@@ -100,6 +103,7 @@ impl TurnLog {
             text: String::new(),
             usage: None,
             started: Instant::now(),
+            started_at: Utc::now(),
         });
     }
 
@@ -148,6 +152,7 @@ impl TurnLog {
             usage,
             estimated,
             latency_ms: open.started.elapsed().as_millis() as u64,
+            started_at: open.started_at,
             finish: finish.to_string(),
             attempts: open.attempts,
         });
@@ -192,16 +197,18 @@ impl TurnLog {
         });
     }
 
-    /// Adds a tool result message to be saved, and notes the tool in the trace.
-    pub fn push_tool_result(
-        &mut self,
-        session_id: &str,
-        call: &ToolCall,
-        content: &str,
-        duration_ms: u64,
-        error: Option<&str>,
-        cached: bool,
-    ) {
+    /// Adds a tool result message to be saved, and notes the tool (asked for in tool
+    /// `round`) in the trace.
+    pub fn push_tool_result(&mut self, session_id: &str, outcome: &ToolOutcome, round: u32) {
+        let ToolOutcome {
+            call,
+            content,
+            duration_ms,
+            error,
+            cached,
+            started_at,
+        } = outcome;
+        let (duration_ms, error, cached) = (*duration_ms, error.as_deref(), *cached);
         if !self.tools_used.contains(&call.name) {
             self.tools_used.push(call.name.clone());
         }
@@ -212,7 +219,7 @@ impl TurnLog {
         });
         self.tool_trace.push(json!({
             "name": call.name, "toolCallId": call.id, "durationMs": duration_ms,
-            "error": error, "cached": cached,
+            "error": error, "cached": cached, "round": round, "startedAt": started_at,
         }));
         self.messages.push(MessageRow {
             id: new_id("msg"),

@@ -35,6 +35,7 @@ pub mod traces;
 pub mod validate;
 pub mod webhooks;
 pub mod workspaces;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(heartbeat::router())
         .merge(signing_keys::router())
         .merge(openai::router())
+        .merge(ws::router())
         .split_for_parts();
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());
@@ -128,6 +130,9 @@ async fn require_credentials(
         return next.run(req).await;
     }
     let (mut parts, body) = req.into_parts();
+    if matched.as_str() == ws::PATH {
+        ws::promote_query_token(&mut parts);
+    }
     let refusal = if parts.headers.contains_key(header::AUTHORIZATION) {
         AuthUser::from_request_parts(&mut parts, &state).await.err()
     } else {

@@ -64,7 +64,7 @@ pub struct SystemHealthOut {
     pub status: String,
     /// Each check by name (the database engine) and whether it passed.
     pub checks: BTreeMap<String, bool>,
-    /// Open SSE streams.
+    /// Open WebSocket connections (`/ws`).
     pub ws_connections: i64,
     /// When this was read (RFC 3339, milliseconds).
     pub timestamp: String,
@@ -111,7 +111,7 @@ pub struct BillingOut {
 pub struct MetricsOut {
     /// Seconds since start-up.
     pub uptime: u64,
-    /// Open SSE streams.
+    /// Open WebSocket connections (`/ws`).
     pub ws_connections: i64,
     /// Registered tools.
     pub tools: usize,
@@ -143,7 +143,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<SystemHealth
     let body = SystemHealthOut {
         status: if ok { "ok" } else { "degraded" }.into(),
         checks: BTreeMap::from([(state.store.engine().to_string(), database)]),
-        ws_connections: state.open_streams.load(Ordering::Relaxed),
+        ws_connections: state.ws_connections.load(Ordering::Relaxed),
         timestamp: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     };
     (status, Json(body))
@@ -182,7 +182,7 @@ async fn metrics(
     let (hits, misses) = state.tool_cache.totals();
     Ok(Json(MetricsOut {
         uptime: state.started_at.elapsed().as_secs(),
-        ws_connections: state.open_streams.load(Ordering::Relaxed),
+        ws_connections: state.ws_connections.load(Ordering::Relaxed),
         tools: state.tools.list().len(),
         skills: state.skills.list().len(),
         sessions: SessionCountsOut {

@@ -1,5 +1,6 @@
 //! Route group 11: `/traces*` — the agent turns of a workspace, as summaries and in full
-//! (inference calls with their attempts, tool calls, breaker states, compaction).
+//! (inference calls with their attempts, tool calls, breaker states, compaction), or with
+//! `?format=otlp` as OpenTelemetry spans (OTLP/JSON).
 
 use axum::{Json, extract::State};
 use chrono::{DateTime, Utc};
@@ -17,7 +18,7 @@ use crate::{
     app::AppState,
     error::{ApiError, ApiResult},
     store::TraceRow,
-    traces,
+    traces::{self, otlp::ExportTraceServiceRequest},
 };
 
 /// Routes of the traces group.
@@ -125,16 +126,50 @@ async fn list_traces(
     Ok(Json(Paged::new(items, total, page)))
 }
 
-/// One trace in full; traces of other workspaces are not found.
-#[utoipa::path(get, path = "/traces/{id}", tag = "traces", params(("id" = String, Path), ("X-Workspace-Id" = Option<String>, Header)),
+/// `GET /traces/:id` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GetParams {
+    /// `otlp` for the turn as OTLP/JSON spans (an `ExportTraceServiceRequest`); absent for
+    /// Astra's own shape. Anything else is 400.
+    pub format: Option<String>,
+}
+
+/// A trace in Astra's shape, or as OTLP/JSON with `?format=otlp`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TraceDetailOut {
+    /// The default (boxed: it is much larger than the other variant).
+    Trace(Box<TraceOut>),
+    /// `?format=otlp`: `resourceSpans → scopeSpans → spans`, the turn as root span, its
+    /// inference calls (and their attempts) and tool calls below, with GenAI semantic
+    /// convention attributes.
+    Otlp(ExportTraceServiceRequest),
+}
+
+/// One trace in full; traces of other workspaces are not found. `?format=otlp` answers the
+/// same turn as OTLP/JSON spans, exactly what the OTLP exporter sends for it.
+#[utoipa::path(get, path = "/traces/{id}", tag = "traces",
+    params(("id" = String, Path), GetParams, ("X-Workspace-Id" = Option<String>, Header)),
     security(("bearer" = [])),
-    responses((status = 200, body = TraceOut), (status = 401, body = ErrorOut),
-        (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 200, body = TraceDetailOut), (status = 400, body = ErrorOut),
+        (status = 401, body = ErrorOut), (status = 403, body = ErrorOut),
+        (status = 404, body = ErrorOut)))]
 async fn get_trace(
     State(state): State<AppState>,
     member: WorkspaceMember,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<TraceOut>> {
-    let trace = traces::get(&state.store, &member.workspace_id, &id).await?;
-    Ok(Json(trace.into()))
+    ApiQuery(params): ApiQuery<GetParams>,
+) -> ApiResult<Json<TraceDetailOut>> {
+    let body = match params.format.as_deref() {
+        None => {
+            let trace = traces::get(&state.store, &member.workspace_id, &id).await?;
+            TraceDetailOut::Trace(Box::new(trace.into()))
+        }
+        Some("otlp") => {
+            TraceDetailOut::Otlp(traces::get_otlp(&state.store, &member.workspace_id, &id).await?)
+        }
+        Some(_) => return Err(ApiError::field("format", "must be otlp (or absent)")),
+    };
+    Ok(Json(body))
 }

@@ -7,9 +7,6 @@ use metrics::gauge;
 use super::{cost, names::*, queues::QueueDepths};
 use crate::{app::AppState, store::Pool};
 
-/// Open WebSocket connections: there is no `/ws` route yet, so always 0.
-const WS_OPEN: f64 = 0.0;
-
 /// Sets every gauge from `state` and `depths`, then renders the exposition text.
 pub fn render(state: &AppState, depths: QueueDepths) -> String {
     set_gauges(state, depths);
@@ -26,15 +23,16 @@ fn set_gauges(state: &AppState, depths: QueueDepths) {
     gauge!(JOBS_QUEUED).set(depths.jobs_queued as f64);
     gauge!(DELIVERIES_PENDING).set(depths.deliveries_pending as f64);
     gauge!(MONITORS_DUE).set(depths.monitors_due as f64);
-    let (size, idle) = match state.store.pool() {
-        Pool::Sqlite(p) => (p.size(), p.num_idle()),
-        Pool::Postgres(p) => (p.size(), p.num_idle()),
+    let (size, idle, max) = match state.store.pool() {
+        Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
+        Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
     };
     let idle = u32::try_from(idle).unwrap_or(u32::MAX);
     gauge!(DB_CONNECTIONS, "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
     gauge!(DB_CONNECTIONS, "state" => "idle").set(f64::from(idle));
+    gauge!(DB_MAX_CONNECTIONS).set(f64::from(max));
     gauge!(SSE_STREAMS).set(state.open_streams.load(Ordering::Relaxed) as f64);
-    gauge!(WS_CONNECTIONS).set(WS_OPEN);
+    gauge!(WS_CONNECTIONS).set(state.ws_connections.load(Ordering::Relaxed) as f64);
     if let Some(rss) = crate::diagnostics::process::memory().rss_bytes {
         gauge!(PROCESS_RSS).set(rss as f64);
     }

@@ -23,7 +23,7 @@ use std::{
 use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::store::UsageRow;
+use crate::store::{BeginSample, UsageRow};
 use names::*;
 
 /// Latency buckets (seconds) of every `*_seconds` histogram: 5 ms to 2 min.
@@ -52,6 +52,7 @@ fn install() -> PrometheusHandle {
         tracing::warn!("a metrics recorder was already installed: /metrics/prometheus stays empty");
     }
     describe();
+    crate::store::observe_begins(db_begin);
     handle
 }
 
@@ -77,7 +78,7 @@ fn describe() {
     describe_histogram!(TOOL_DURATION, "Duration of one tool call");
     describe_counter!(
         RATE_LIMITED,
-        "Requests refused by a rate limiter, by limiter"
+        "Requests refused by a rate limiter, the token budget or a quota, by kind"
     );
     describe_gauge!(
         BREAKER_OPEN,
@@ -87,9 +88,19 @@ fn describe() {
     describe_gauge!(DELIVERIES_PENDING, "Webhook deliveries not yet delivered");
     describe_gauge!(MONITORS_DUE, "Enabled heartbeat monitors whose run is due");
     describe_gauge!(DB_CONNECTIONS, "Database pool connections by state");
+    describe_gauge!(DB_MAX_CONNECTIONS, "Maximum size of the database pool");
+    describe_counter!(
+        DB_WAITS,
+        "Write transactions that found the pool exhausted and waited for a connection"
+    );
+    describe_histogram!(
+        DB_BEGIN_DURATION,
+        "Time until a write transaction was open (pooled connection and BEGIN)"
+    );
     describe_gauge!(SSE_STREAMS, "Open SSE streams");
     describe_gauge!(WS_CONNECTIONS, "Open WebSocket connections");
     describe_gauge!(PROCESS_RSS, "Resident set size of the process, bytes");
+    describe_counter!(OTLP_SPANS, "Spans of the OTLP trace exporter by outcome");
 }
 
 /// One HTTP request; `route` is the route template (or `unmatched`), never a raw path.
@@ -163,9 +174,42 @@ pub fn tool_call(name: &str, offered: &[String], ok: bool, cached: bool, duratio
     counter!(TOOL_CALLS, "tool" => tool, "outcome" => outcome).increment(1);
 }
 
-/// A request refused by the rate limiter named `kind` (`ip`, `user`, `autonomous`, `auth`).
+/// One write-transaction begin, reported by the store.
+fn db_begin(sample: BeginSample) {
+    histogram!(DB_BEGIN_DURATION).record(sample.elapsed.as_secs_f64());
+    if sample.waited {
+        counter!(DB_WAITS).increment(1);
+    }
+}
+
+/// A request refused by the rate limiter named `kind` (`ip`, `user`, `autonomous`, `auth`), or
+/// a turn refused by the monthly token budget (`token_budget`) or an agent quota (`quota`).
 pub fn rate_limited(kind: &'static str) {
     counter!(RATE_LIMITED, "kind" => kind).increment(1);
+}
+
+/// How spans handed to the OTLP exporter ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpOutcome {
+    /// The collector accepted them.
+    Exported,
+    /// The exporter's queue was full (or closed at shutdown): never sent.
+    Dropped,
+    /// Sent, but refused or unreachable after the retries (or rejected by the collector).
+    Failed,
+}
+
+/// `n` spans of the OTLP exporter ended as `outcome`.
+pub fn otlp_spans(outcome: OtlpOutcome, n: usize) {
+    if n == 0 {
+        return;
+    }
+    let outcome = match outcome {
+        OtlpOutcome::Exported => "exported",
+        OtlpOutcome::Dropped => "dropped",
+        OtlpOutcome::Failed => "failed",
+    };
+    counter!(OTLP_SPANS, "outcome" => outcome).increment(u64::try_from(n).unwrap_or(u64::MAX));
 }
 
 /// Drains histogram samples at most every [`UPKEEP_EVERY`].

@@ -20,7 +20,7 @@ pub const INFERENCE_ATTEMPTS: &str = "astra_inference_attempts_total";
 pub const TOOL_CALLS: &str = "astra_tool_calls_total";
 /// Histogram `{tool}`.
 pub const TOOL_DURATION: &str = "astra_tool_call_duration_seconds";
-/// Counter `{kind}`: `ip`, `user`, `autonomous`, `auth`.
+/// Counter `{kind}`: `ip`, `user`, `autonomous`, `auth`, `token_budget`, `quota`.
 pub const RATE_LIMITED: &str = "astra_rate_limited_total";
 /// Gauge `{provider}`: 1 open, 0 otherwise.
 pub const BREAKER_OPEN: &str = "astra_breaker_open";
@@ -32,9 +32,18 @@ pub const DELIVERIES_PENDING: &str = "astra_webhook_deliveries_pending";
 pub const MONITORS_DUE: &str = "astra_monitors_due";
 /// Gauge `{state}`: `in_use`, `idle`.
 pub const DB_CONNECTIONS: &str = "astra_db_pool_connections";
+/// Gauge: the pool's maximum size (`ASTRA_DB_MAX_CONNECTIONS`).
+pub const DB_MAX_CONNECTIONS: &str = "astra_db_pool_max_connections";
+/// Counter: write transactions that found the pool exhausted and waited for a connection.
+pub const DB_WAITS: &str = "astra_db_pool_waits_total";
+/// Histogram: time until a write transaction was open (connection + `BEGIN`).
+pub const DB_BEGIN_DURATION: &str = "astra_db_write_begin_duration_seconds";
 /// Gauge: open SSE streams.
 pub const SSE_STREAMS: &str = "astra_sse_streams_open";
 /// Gauge: open WebSocket connections.
 pub const WS_CONNECTIONS: &str = "astra_websocket_connections";
 /// Gauge: resident set size, bytes.
 pub const PROCESS_RSS: &str = "astra_process_resident_memory_bytes";
+/// Counter `{outcome}`: `exported`, `dropped` (queue full), `failed` (collector refused or
+/// unreachable) — spans of the OTLP trace exporter.
+pub const OTLP_SPANS: &str = "astra_otlp_spans_total";

@@ -47,6 +47,8 @@ pub struct AttemptRecord {
     pub http_status: Option<u16>,
     /// Time until the first event or the failure.
     pub latency_ms: u64,
+    /// When the attempt was made (for the trace's timeline).
+    pub started_at: chrono::DateTime<chrono::Utc>,
     /// The error, if any.
     pub error: Option<String>,
     /// Breaker state when the attempt was considered.
@@ -216,6 +218,8 @@ fn record(
         Some(_) => InferenceOutcome::Error,
     };
     crate::observability::inference_attempt(&target.provider, outcome);
+    let elapsed = started.elapsed();
+    let started_at = chrono::Utc::now() - chrono::Duration::from_std(elapsed).unwrap_or_default();
     AttemptRecord {
         provider: target.provider.clone(),
         model: target.model.clone(),
@@ -226,7 +230,8 @@ fn record(
             AttemptOutcome::Ok
         },
         http_status,
-        latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        latency_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        started_at,
         error: err.map(ToString::to_string),
         breaker_state: state.as_str(),
     }

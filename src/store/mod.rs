@@ -45,6 +45,7 @@ mod jobs;
 mod memory;
 mod memory_profiles;
 mod onboarding;
+mod pool_watch;
 mod provider_credentials;
 mod retention;
 mod sessions;
@@ -70,6 +71,7 @@ pub use jobs::{JobFinish, JobRow, Jobs};
 pub use memory::{ChunkHit, ChunkSearch, Memory, MemoryEntryRow, NewMemoryEntry};
 pub use memory_profiles::{MemoryProfileRow, MemoryProfiles, ProfileDeletion};
 pub use onboarding::Onboarding;
+pub use pool_watch::{BeginSample, observe_begins};
 pub use provider_credentials::{ProviderCredentialRow, ProviderCredentials};
 pub use retention::{RetainedTable, Retention};
 pub use sessions::{MessageRow, SessionKey, SessionRow, Sessions};
@@ -117,7 +119,8 @@ macro_rules! with_pool {
     };
 }
 
-/// Opening a write transaction on either engine (`p.begin_write()` inside [`with_pool!`]).
+/// Opening a write transaction on either engine (`p.begin_write()` inside [`with_pool!`]);
+/// each begin is timed for the metrics ([`observe_begins`]).
 pub trait BeginWrite {
     /// The engine.
     type Db: sqlx::Database;
@@ -139,7 +142,12 @@ impl BeginWrite for SqlitePool {
     ) -> impl std::future::Future<
         Output = Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error>,
     > + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+        let waited = pool_watch::exhausted(
+            self.size(),
+            self.num_idle(),
+            self.options().get_max_connections(),
+        );
+        pool_watch::timed(waited, self.begin_with("BEGIN IMMEDIATE"))
     }
 }
 
@@ -150,7 +158,12 @@ impl BeginWrite for PgPool {
     ) -> impl std::future::Future<
         Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>,
     > + Send {
-        self.begin()
+        let waited = pool_watch::exhausted(
+            self.size(),
+            self.num_idle(),
+            self.options().get_max_connections(),
+        );
+        pool_watch::timed(waited, self.begin())
     }
 }
 

@@ -1,5 +1,5 @@
-//! Background workers — the webhook outbox, the job queue, the heartbeat scheduler and the
-//! retention task — started together on the app's task tracker.
+//! Background workers — the webhook outbox, the job queue, the heartbeat scheduler, the
+//! retention task and the OTLP trace exporter — started together on the app's task tracker.
 //!
 //! Workers are durable: everything they act on lives in tables and is claimed atomically with
 //! a lease, so several replicas sharing one PostgreSQL never run one item twice and an item
@@ -47,5 +47,7 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
     ));
     // Prunes tables that grow with every request (idempotency keys, tokens, runs, …).
     state.tasks.spawn(crate::retention::run_loop(state.clone()));
+    // Batches finished turns to the OTLP collector, when one is configured.
+    state.otlp.start(&state.tasks, state.shutdown.clone());
     Ok(())
 }

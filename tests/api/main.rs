@@ -34,3 +34,4 @@ mod tools;
 mod traces;
 mod webhooks;
 mod workspaces;
+mod ws;

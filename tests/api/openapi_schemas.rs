@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::helpers::spawn_app;
 
-/// Statuses that have no body by definition.
-const BODYLESS: &[&str] = &["204", "304"];
+/// Statuses that have no body by definition (101: the connection switches protocol).
+const BODYLESS: &[&str] = &["101", "204", "304"];
 
 const METHODS: &[&str] = &["get", "post", "put", "patch", "delete"];
 

@@ -2,12 +2,13 @@
 //! `prometheus-parse` crate. Every app of this test binary shares one process-wide recorder,
 //! so counters are asserted to be at least what this test's traffic made.
 
-use astra::config::Secret;
+use astra::{chat::limits::QuotaRule, config::Secret};
+use futures_util::future::join_all;
 use prometheus_parse::{Sample, Scrape, Value};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Answer, FakeLlm, chat_app_with, has_tool_result, offers_tools};
+use crate::helpers::{Answer, FakeLlm, TestApp, chat_app_with, has_tool_result, offers_tools};
 
 const METRICS_TOKEN: &str = "scraper-token-0123456789";
 const PATH: &str = "/metrics/prometheus";
@@ -26,6 +27,19 @@ fn find<'a>(scrape: &'a Scrape, metric: &str, labels: &[(&str, &str)]) -> Vec<&'
         .filter(|s| s.metric == metric)
         .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
         .collect()
+}
+
+/// The sum of the counter `metric` over the samples with `labels` in a fresh scrape of
+/// `app`, 0 when there is none yet (other modules' tests read their counters with it).
+pub(crate) async fn counter(app: &TestApp, metric: &str, labels: &[(&str, &str)]) -> f64 {
+    let s = parse(&app.key_get(PATH).await.expect(200).text);
+    find(&s, metric, labels)
+        .iter()
+        .map(|sample| match sample.value {
+            Value::Counter(v) | Value::Untyped(v) => v,
+            ref other => panic!("{metric}: not a counter: {other:?}"),
+        })
+        .sum()
 }
 
 /// The one scalar value of `metric` with `labels`.
@@ -131,6 +145,12 @@ async fn series_count_the_traffic_made() {
     }
     assert!(scalar(&s, "astra_db_pool_connections", &[("state", "idle")]) >= 0.0);
     assert!(scalar(&s, "astra_db_pool_connections", &[("state", "in_use")]) >= 0.0);
+    assert!(scalar(&s, "astra_db_pool_max_connections", &[]) >= 1.0);
+    // Recording the turn opened a write transaction.
+    assert!(observations(&s, "astra_db_write_begin_duration_seconds", &[]) >= 1.0);
+    // The turn's provider has a breaker, shown closed or open.
+    let breaker = scalar(&s, "astra_breaker_open", &[("provider", "openai")]);
+    assert!(breaker == 0.0 || breaker == 1.0, "{breaker}");
     if cfg!(target_os = "linux") {
         assert!(scalar(&s, "astra_process_resident_memory_bytes", &[]) > 0.0);
     }
@@ -151,6 +171,56 @@ async fn rate_limit_refusals_are_counted_by_kind() {
         .expect_error(429, "RATE_LIMIT");
     let s = parse(&c.app.key_get(PATH).await.expect(200).text);
     assert!(scalar(&s, "astra_rate_limited_total", &[("kind", "ip")]) >= 1.0);
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn budget_and_quota_refusals_are_counted_by_kind() {
+    let fake = FakeLlm::saying("hi").await;
+    let c = chat_app_with(&fake, |c| {
+        c.limits.user_tokens_per_month = 20;
+        c.quotas = vec![QuotaRule {
+            agent_id: Some("chad".into()),
+            tokens_per_hour: Some(10),
+            ..Default::default()
+        }];
+    })
+    .await;
+    let kind = |k: &'static str| [("kind", k)];
+    let budget_before = counter(&c.app, "astra_rate_limited_total", &kind("token_budget")).await;
+    let quota_before = counter(&c.app, "astra_rate_limited_total", &kind("quota")).await;
+    c.chat(json!({"message": "hi"})).await.expect(200); // 15 tokens
+    // Within the budget (15 + 1 ≤ 20), over the hourly quota (15 + 1 > 10).
+    c.chat(json!({"message": "hi"}))
+        .await
+        .expect_error(429, "QUOTA_EXCEEDED");
+    c.chat(json!({"message": "a message long enough to pass the budget"}))
+        .await
+        .expect_error(429, "TOKEN_BUDGET_EXCEEDED");
+    let budget = counter(&c.app, "astra_rate_limited_total", &kind("token_budget")).await;
+    let quota = counter(&c.app, "astra_rate_limited_total", &kind("quota")).await;
+    assert!(budget > budget_before, "{budget_before} → {budget}");
+    assert!(quota > quota_before, "{quota_before} → {quota}");
+    c.app.stop().await;
+}
+
+#[tokio::test]
+async fn writes_waiting_for_an_exhausted_pool_are_counted() {
+    let fake = FakeLlm::saying("hi").await;
+    let c = chat_app_with(&fake, |c| c.db_max_connections = 1).await;
+    let waits_before = counter(&c.app, "astra_db_pool_waits_total", &[]).await;
+    // Eight turns at once share one connection: some write transaction finds it taken.
+    let turns = (0..8).map(|i| c.chat(json!({"message": format!("turn {i}")})));
+    for r in join_all(turns).await {
+        r.expect(200);
+    }
+    let s = parse(&c.app.key_get(PATH).await.expect(200).text);
+    let waits = find(&s, "astra_db_pool_waits_total", &[]);
+    let waits = match waits.first().map(|w| &w.value) {
+        Some(Value::Counter(v)) => *v,
+        other => panic!("astra_db_pool_waits_total: {other:?}"),
+    };
+    assert!(waits > waits_before, "{waits_before} → {waits}");
     c.app.stop().await;
 }
 

@@ -5,7 +5,8 @@
 //! caller's budget and rate limits by the route; role, workspace restrictions and quotas
 //! here), runs on the task tracker as a [`RunningTurn`] (a client that leaves cancels it,
 //! a cut-off call is still billed), and is billed and traced under the agent id
-//! `<provider>/<model>` (usage and cost rows, the monthly token counter, a trace).
+//! `<provider>/<model>` (usage and cost rows, the monthly token counter, a trace, exported
+//! over OTLP when that is configured).
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -289,7 +290,7 @@ async fn record(
         duration_ms: (now - plan.started_at).num_milliseconds().max(0),
         detail: Some(Json(json!({
             "passthrough": true,
-            "inference": inference_trace(log),
+            "inference": inference_trace(log, &usage),
             "failedAttempts": log.failed_attempts,
         }))),
         started_at: plan.started_at,
@@ -306,7 +307,10 @@ async fn record(
             trace: &trace,
             month: &month,
         })
-        .await
+        .await?;
+    // Exported like a turn's trace (off the request path).
+    state.otlp.push(&trace);
+    Ok(())
 }
 
 #[cfg(test)]
