@@ -12,6 +12,7 @@ mod file;
 pub mod inference;
 pub mod limits;
 mod metrics;
+pub mod openai;
 mod otlp;
 pub mod retention;
 mod security;
@@ -114,6 +115,8 @@ pub struct Config {
     pub limits: limits::LimitsConfig,
     /// Agent quotas (`quotas:`).
     pub quotas: Vec<limits::QuotaRule>,
+    /// The OpenAI-compatible surface (`openai:`, `ASTRA_OPENAI_PASSTHROUGH_MODELS`).
+    pub openai: openai::OpenAiConfig,
     /// How long cacheable tool results are reused (`ASTRA_TOOL_CACHE_TTL_SECS`, default 300).
     pub tool_cache_ttl: Duration,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`, default 30 000).
@@ -167,6 +170,7 @@ impl Default for Config {
             inference: inference::InferenceConfig::default(),
             limits: limits::LimitsConfig::default(),
             quotas: Vec::new(),
+            openai: openai::OpenAiConfig::default(),
             tool_cache_ttl: Duration::from_secs(300),
             tool_timeout: Duration::from_secs(30),
             webhook_secret: None,
@@ -274,6 +278,7 @@ impl Config {
         self.resolve_default_model(env);
         self.limits = limits::LimitsConfig::from_sources(&self.file.limits, env)?;
         self.quotas = limits::QuotaRule::parse_all(&self.file.quotas)?;
+        self.openai = openai::OpenAiConfig::from_sources(&self.file.openai, env)?;
         if let Some(v) = env("ASTRA_TOOL_CACHE_TTL_SECS") {
             self.tool_cache_ttl = Duration::from_secs(
                 v.parse()

@@ -71,6 +71,8 @@ pub async fn run(
     memory::decay::spawn(&state.store, &state.tasks, &state.shutdown);
     let app = http::router(state.clone());
     let app = limit_concurrency(app, state.config.dos.max_concurrent_requests);
+    // Outermost, so every error under /v1 (also the overload 503 above) is in OpenAI's shape.
+    let app = app.layer(axum::middleware::from_fn(http::openai::openai_errors));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = state.store.engine(), "astra listening");
     let cancel = state.shutdown.clone();

@@ -10,6 +10,7 @@ use super::{context::estimate_tokens, limits::RateDecision, turn::TurnEnv};
 use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult},
+    store::WorkspaceRow,
 };
 
 /// First instant of the next calendar month (UTC), when monthly budgets reset.
@@ -119,6 +120,30 @@ pub(super) async fn check_quotas(
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// Refuses a provider or model the workspace's restrictions (`allowedProviders`,
+/// `allowedModels`) leave out.
+pub(super) fn check_restrictions(
+    workspace: &WorkspaceRow,
+    provider: &str,
+    model: &str,
+) -> ApiResult<()> {
+    if let Some(allowed) = &workspace.allowed_providers
+        && !allowed.0.iter().any(|p| p == provider)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "Provider {provider:?} is not allowed in this workspace"
+        )));
+    }
+    if let Some(allowed) = &workspace.allowed_models
+        && !allowed.0.iter().any(|m| m == model)
+    {
+        return Err(ApiError::Forbidden(format!(
+            "Model {model:?} is not allowed in this workspace"
+        )));
     }
     Ok(())
 }

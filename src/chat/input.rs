@@ -5,6 +5,7 @@ use serde::Deserialize;
 use crate::{
     error::ApiResult,
     net::{check_url, parse_outbound_url},
+    providers::Message,
     validate::Problems,
 };
 
@@ -61,6 +62,24 @@ pub struct ChatInput {
     pub surface_id: String,
     /// Where to deliver the reply, if asynchronous.
     pub webhook_url: Option<reqwest::Url>,
+    /// What an API client sends besides its message (empty for Astra's own routes).
+    pub client: ClientContext,
+}
+
+/// What an OpenAI-style client sends besides its new message: earlier messages of its
+/// conversation, its own instructions and sampling overrides for this turn. Already
+/// validated and bounded by the caller (see `chat::openai`); empty everywhere else.
+#[derive(Debug, Clone, Default)]
+pub struct ClientContext {
+    /// Earlier user and assistant messages, oldest first: the model sees them before the
+    /// stored history of the session (which is empty for a stateless request). Not stored.
+    pub history: Vec<Message>,
+    /// The client's system messages, appended to the agent's system prompt for this turn.
+    pub instructions: Option<String>,
+    /// Sampling temperature (0–2) instead of the agent's.
+    pub temperature: Option<f32>,
+    /// Completion token limit of each inference call instead of the agent's.
+    pub max_output_tokens: Option<u32>,
 }
 
 impl ChatBody {
@@ -108,6 +127,7 @@ impl ChatBody {
             surface: self.surface.unwrap_or_default(),
             surface_id,
             webhook_url,
+            client: ClientContext::default(),
         })
     }
 }

@@ -2,7 +2,11 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{providers::Target, skills::EffectiveTool, store::SessionRow};
+use crate::{
+    providers::{Message, Target},
+    skills::EffectiveTool,
+    store::SessionRow,
+};
 
 /// A turn ready to run.
 #[derive(Debug, Clone)]
@@ -30,11 +34,13 @@ pub struct TurnPlan {
     pub system_prompt: String,
     /// Tools offered to the model.
     pub tools: Vec<EffectiveTool>,
+    /// Earlier messages sent by an API client, placed before the stored history (not stored).
+    pub client_history: Vec<Message>,
     /// Most tool rounds before a final answer without tools.
     pub max_tool_rounds: u32,
-    /// Completion limit per call.
+    /// Completion limit per call (the agent's, or the client's override).
     pub max_output_tokens: u32,
-    /// Sampling temperature.
+    /// Sampling temperature (the agent's, or the client's override).
     pub temperature: f32,
     /// Context window to budget for.
     pub context_tokens: u32,

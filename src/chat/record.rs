@@ -1,13 +1,14 @@
 //! Saving a turn: messages, usage and cost per inference call, the monthly token counter and
 //! the trace in one transaction; skill metrics afterwards, off the request path.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::types::Json;
 
 use super::{plan::TurnPlan, runner::Stop, runtime::TurnRuntime, turn_log::TurnLog};
 use crate::{
     memory,
+    providers::Pricing,
     store::{SkillMetric, TraceRow, TurnRecord, UsageRow, ids::new_id},
 };
 
@@ -19,56 +20,17 @@ pub async fn record(
     outcome: &Result<String, Stop>,
 ) -> Result<String, sqlx::Error> {
     let now = Utc::now();
-    let mut cost_total = 0.0;
-    let usage: Vec<UsageRow> = log
-        .calls
-        .iter()
-        .map(|call| {
-            let cost = rt
-                .pricing
-                .cost(&call.target.provider, &call.target.model, &call.usage);
-            cost_total += cost;
-            UsageRow {
-                id: new_id("use"),
-                user_id: plan.user_id.clone(),
-                workspace_id: plan.workspace_id.clone(),
-                agent_id: plan.agent_id.clone(),
-                session_id: Some(plan.session.id.clone()),
-                provider: call.target.provider.clone(),
-                model: call.target.model.clone(),
-                prompt_tokens: call.usage.prompt_tokens as i64,
-                completion_tokens: call.usage.completion_tokens as i64,
-                cached_tokens: call.usage.cached_prompt_tokens as i64,
-                cost_usd: cost,
-                created_at: now,
-            }
-        })
-        .collect();
-    let (status, error) = match outcome {
-        Ok(_) => ("ok", None),
-        Err(Stop::Cancelled) => ("cancelled", Some("client disconnected".to_string())),
-        Err(Stop::Timeout) => (
-            "timeout",
-            Some("turn exceeded the request timeout".to_string()),
-        ),
-        Err(Stop::Failed(e)) => ("error", Some(e.public_message())),
+    let billed = Billed {
+        user_id: &plan.user_id,
+        workspace_id: &plan.workspace_id,
+        agent_id: &plan.agent_id,
+        session_id: Some(&plan.session.id),
     };
+    let (usage, cost_total) = usage_rows(&rt.pricing, &billed, log, now);
+    let (status, error) = outcome_status(outcome);
     crate::observability::turn(status, &usage, log.calls.iter().map(|c| c.latency_ms));
     let (prompt, completion) = log.totals();
-    let inference: Vec<_> = log
-        .calls
-        .iter()
-        .zip(&usage)
-        .map(|(c, u)| {
-            json!({
-                "purpose": c.purpose, "round": c.round, "provider": c.target.provider,
-                "model": c.target.model, "promptTokens": c.usage.prompt_tokens,
-                "completionTokens": c.usage.completion_tokens, "estimated": c.estimated,
-                "latencyMs": c.latency_ms, "finishReason": c.finish, "attempts": c.attempts,
-                "startedAt": c.started_at, "costUsd": u.cost_usd,
-            })
-        })
-        .collect();
+    let inference = inference_trace(log, &usage);
     let providers_used: Vec<&str> = log
         .calls
         .iter()
@@ -110,7 +72,7 @@ pub async fn record(
     rt.store
         .turns()
         .record_turn(&TurnRecord {
-            session_id: &plan.session.id,
+            session_id: Some(&plan.session.id),
             messages: &log.messages,
             usage: &usage,
             trace: &trace,
@@ -141,6 +103,78 @@ pub async fn record(
         memory::remember_turn(&rt.store, &rt.tasks, turn);
     }
     Ok(trace.id)
+}
+
+/// Who a turn's usage is billed to and filed under.
+pub(super) struct Billed<'a> {
+    pub(super) user_id: &'a str,
+    pub(super) workspace_id: &'a str,
+    /// The agent, or the `<provider>/<model>` of a pass-through completion.
+    pub(super) agent_id: &'a str,
+    pub(super) session_id: Option<&'a str>,
+}
+
+/// One usage row per inference call, costed with the price table, and the total cost.
+pub(super) fn usage_rows(
+    pricing: &Pricing,
+    billed: &Billed<'_>,
+    log: &TurnLog,
+    now: DateTime<Utc>,
+) -> (Vec<UsageRow>, f64) {
+    let mut cost_total = 0.0;
+    let rows = log
+        .calls
+        .iter()
+        .map(|call| {
+            let cost = pricing.cost(&call.target.provider, &call.target.model, &call.usage);
+            cost_total += cost;
+            UsageRow {
+                id: new_id("use"),
+                user_id: billed.user_id.to_string(),
+                workspace_id: billed.workspace_id.to_string(),
+                agent_id: billed.agent_id.to_string(),
+                session_id: billed.session_id.map(str::to_string),
+                provider: call.target.provider.clone(),
+                model: call.target.model.clone(),
+                prompt_tokens: call.usage.prompt_tokens as i64,
+                completion_tokens: call.usage.completion_tokens as i64,
+                cached_tokens: call.usage.cached_prompt_tokens as i64,
+                cost_usd: cost,
+                created_at: now,
+            }
+        })
+        .collect();
+    (rows, cost_total)
+}
+
+/// The trace status of an outcome and its error message.
+pub(super) fn outcome_status(outcome: &Result<String, Stop>) -> (&'static str, Option<String>) {
+    match outcome {
+        Ok(_) => ("ok", None),
+        Err(Stop::Cancelled) => ("cancelled", Some("client disconnected".to_string())),
+        Err(Stop::Timeout) => (
+            "timeout",
+            Some("turn exceeded the request timeout".to_string()),
+        ),
+        Err(Stop::Failed(e)) => ("error", Some(e.public_message())),
+    }
+}
+
+/// The trace's entry for each inference call, with its cost from `usage` (one row per call).
+pub(super) fn inference_trace(log: &TurnLog, usage: &[UsageRow]) -> Vec<serde_json::Value> {
+    log.calls
+        .iter()
+        .zip(usage)
+        .map(|(c, u)| {
+            json!({
+                "purpose": c.purpose, "round": c.round, "provider": c.target.provider,
+                "model": c.target.model, "promptTokens": c.usage.prompt_tokens,
+                "completionTokens": c.usage.completion_tokens, "estimated": c.estimated,
+                "latencyMs": c.latency_ms, "finishReason": c.finish, "attempts": c.attempts,
+                "startedAt": c.started_at, "costUsd": u.cost_usd,
+            })
+        })
+        .collect()
 }
 
 /// Queues `session.created` and `chat.completed` / `chat.failed` for the caller's webhooks,

@@ -334,6 +334,10 @@ async fn build_context(
     let system = system_message(&plan.system_prompt, summary.as_deref());
     let history_budget =
         budget.saturating_sub(estimate_messages(std::slice::from_ref(&system)) + reserve);
+    // An API client's own conversation comes first; trimming drops its oldest messages first.
+    if !plan.client_history.is_empty() {
+        history.splice(0..0, plan.client_history.iter().cloned());
+    }
     trim_to_budget(&mut history, history_budget);
     let mut messages = Vec::with_capacity(history.len() + 1);
     messages.push(system);

@@ -1,4 +1,5 @@
-//! The optional `astra.yml` file: settings, agents, skills, quotas, limits, inference, pricing.
+//! The optional `astra.yml` file: settings, agents, skills, quotas, limits, inference, pricing,
+//! openai.
 //!
 //! Sections owned by later modules are kept as JSON values and parsed by their owners, so this
 //! loader stays small; `${ENV}` references are expanded before parsing.
@@ -27,6 +28,8 @@ pub struct FileConfig {
     pub inference: Value,
     /// `pricing:` price overrides.
     pub pricing: Value,
+    /// `openai:` the OpenAI-compatible surface (`passthroughModels`).
+    pub openai: Value,
 }
 
 impl FileConfig {

@@ -104,7 +104,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_credentials,
         ))
-        .fallback(|| async { ApiError::NotFound("No such route".into()) })
+        .fallback(|method: Method, uri: axum::http::Uri| async move {
+            if openai::is_v1(uri.path()) {
+                return openai::unknown_route(&method, uri.path());
+            }
+            ApiError::NotFound("No such route".into()).into_response()
+        })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(metrics_layer::record))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -142,10 +147,6 @@ async fn require_credentials(
             .await
             .is_err()
     {
-        // OpenAI SDKs read only their own error shape.
-        if openai::is_v1(matched.as_str()) {
-            return openai::V1Error(refusal).into_response();
-        }
         return refusal.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

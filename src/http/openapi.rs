@@ -29,7 +29,13 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    // Both are accepted wherever a bearer is: the API key within its scopes.
+                    .bearer_format("JWT or ak_ API key")
+                    .description(Some(
+                        "An access token (JWT, from /auth/login or /auth/register) or a \
+                         long-lived API key `ak_…` (POST /api-keys), e.g. as an OpenAI SDK's \
+                         api_key on /v1",
+                    ))
                     .build(),
             ),
         );

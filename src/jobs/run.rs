@@ -110,6 +110,7 @@ async fn agent_run(state: &AppState, job: &JobRow, payload: Value) -> Result<Val
         // One conversation per job: retries continue it, other chats stay untouched.
         surface_id: job.id.clone(),
         webhook_url: None,
+        client: Default::default(),
     };
     // When this attempt times out (and this future is dropped), the turn is cancelled and
     // still records what it did.

@@ -300,6 +300,16 @@ impl Pricing {
         out.into_values().collect()
     }
 
+    /// The chat models priced for `provider` (what [`Self::models`] lists, embedding models
+    /// left out): the raw models `/v1` may offer when `openai.passthroughModels` is on.
+    pub fn models_of(&self, provider: &str) -> Vec<String> {
+        self.models(provider)
+            .into_iter()
+            .filter(|m| !m.id.contains("embed"))
+            .map(|m| m.id)
+            .collect()
+    }
+
     /// The price of `model` at `provider`: an exact `provider/model` or `model` entry, else
     /// the longest table key that prefixes the bare model id (dated ids such as
     /// `gpt-4o-2024-08-06`, vendor-prefixed ones such as `openai/gpt-4o` or Bedrock's

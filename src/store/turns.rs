@@ -39,8 +39,9 @@ pub struct UsageRow {
 /// Everything one turn writes.
 #[derive(Debug)]
 pub struct TurnRecord<'a> {
-    /// Session the messages belong to.
-    pub session_id: &'a str,
+    /// Session the messages belong to; `None` for a call outside any session (a
+    /// pass-through completion), which writes no messages.
+    pub session_id: Option<&'a str>,
     /// Assistant and tool messages.
     pub messages: &'a [MessageRow],
     /// One row per inference call.
@@ -79,9 +80,11 @@ impl Turns<'_> {
                     .bind(&m.tool_calls).bind(&m.tool_call_id).bind(&m.name).bind(m.incomplete).bind(m.created_at)
                     .execute(&mut *tx).await?;
             }
-            sqlx::query("UPDATE sessions SET message_count = message_count + $2, last_active_at = $3 WHERE id = $1")
-                .bind(rec.session_id).bind(rec.messages.len() as i64).bind(now)
-                .execute(&mut *tx).await?;
+            if let Some(session_id) = rec.session_id {
+                sqlx::query("UPDATE sessions SET message_count = message_count + $2, last_active_at = $3 WHERE id = $1")
+                    .bind(session_id).bind(rec.messages.len() as i64).bind(now)
+                    .execute(&mut *tx).await?;
+            }
             for u in rec.usage {
                 sqlx::query("INSERT INTO usage_records (id, user_id, workspace_id, agent_id, session_id, provider, model, prompt_tokens, completion_tokens, cached_tokens, cost_usd, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                     .bind(&u.id).bind(&u.user_id).bind(&u.workspace_id).bind(&u.agent_id).bind(&u.session_id)

@@ -51,7 +51,7 @@ async fn bill(
     };
     let month = when.format("%Y-%m").to_string();
     let rec = TurnRecord {
-        session_id,
+        session_id: Some(session_id),
         messages: &[],
         usage: std::slice::from_ref(&usage),
         trace: &trace,

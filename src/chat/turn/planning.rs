@@ -11,7 +11,7 @@ use super::TurnEnv;
 use crate::{
     agents::{AgentConfig, AgentSource, PromptContext, ResolvedAgent, render_system_prompt},
     chat::{
-        admit::check_quotas,
+        admit::{check_quotas, check_restrictions},
         context::DEFAULT_CONTEXT_TOKENS,
         input::ChatInput,
         plan::TurnPlan,
@@ -59,7 +59,11 @@ pub(super) async fn plan_turn(
     let (session, is_new_session) = open_session(env, ask, cfg).await?;
     let memory = memory_context(env, ask, &session, profile.as_ref()).await;
     let suffix = profile.map(|p| p.system_prompt_suffix).unwrap_or_default();
-    let system_prompt = system_prompt(env, ask, cfg, &workspace, memory, suffix);
+    let mut system_prompt = system_prompt(env, ask, cfg, &workspace, memory, suffix);
+    if let Some(extra) = &input.client.instructions {
+        system_prompt.push_str("\n\n");
+        system_prompt.push_str(extra);
+    }
     let tools = tools(env, cfg);
     store_user_message(env, &session, &input.message, now).await?;
     Ok(TurnPlan {
@@ -74,9 +78,10 @@ pub(super) async fn plan_turn(
         primary,
         system_prompt,
         tools,
+        client_history: input.client.history.clone(),
         max_tool_rounds: cfg.max_tool_rounds,
-        max_output_tokens: cfg.model.max_output_tokens,
-        temperature: cfg.model.temperature as f32,
+        max_output_tokens: (input.client.max_output_tokens).unwrap_or(cfg.model.max_output_tokens),
+        temperature: (input.client.temperature).unwrap_or(cfg.model.temperature as f32),
         context_tokens: cfg
             .model
             .max_context_tokens
@@ -112,22 +117,7 @@ async fn resolve_agent(
         .await?
         .ok_or_else(|| ApiError::not_found("Workspace"))?;
     let model = &agent.config.model;
-    let provider = model.provider.as_str();
-    if let Some(allowed) = &workspace.allowed_providers
-        && !allowed.0.iter().any(|p| p == provider)
-    {
-        return Err(ApiError::Forbidden(format!(
-            "Provider {provider:?} is not allowed in this workspace"
-        )));
-    }
-    if let Some(allowed) = &workspace.allowed_models
-        && !allowed.0.iter().any(|m| m == &model.model_id)
-    {
-        return Err(ApiError::Forbidden(format!(
-            "Model {:?} is not allowed in this workspace",
-            model.model_id
-        )));
-    }
+    check_restrictions(&workspace, model.provider.as_str(), &model.model_id)?;
     Ok((agent, workspace))
 }
 

@@ -4,7 +4,10 @@
 use futures_util::Stream;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio_util::sync::{CancellationToken, DropGuard};
+use tokio_util::{
+    sync::{CancellationToken, DropGuard},
+    task::TaskTracker,
+};
 use tracing::Instrument;
 
 use super::TurnEnv;
@@ -37,8 +40,6 @@ pub struct RunningTurn {
 impl RunningTurn {
     /// Spawns the loop of `plan`.
     pub(super) fn spawn(rt: TurnRuntime, plan: TurnPlan) -> Self {
-        let (tx, events) = mpsc::channel(EVENT_BUFFER);
-        let cancel = CancellationToken::new();
         // The turn outlives the request span; its own span carries the ids every log line
         // needs.
         let span = tracing::info_span!(
@@ -51,7 +52,29 @@ impl RunningTurn {
         let session_id = plan.session.id.clone();
         let request_id = plan.request_id.clone();
         let tasks = rt.tasks.clone();
-        tasks.spawn(run_turn(rt, plan, tx, cancel.clone()).instrument(span));
+        Self::spawn_task(&tasks, session_id, request_id, span, move |tx, cancel| {
+            run_turn(rt, plan, tx, cancel)
+        })
+    }
+
+    /// Runs `work` on the task tracker as a turn: it sends its events (ending with `done` or
+    /// `error`) into the channel and stops when the token is cancelled, which happens when
+    /// the returned value is dropped. The agent loop and the pass-through completion of
+    /// `/v1` (`chat::openai::passthrough`) both run this way.
+    pub(crate) fn spawn_task<F, Fut>(
+        tasks: &TaskTracker,
+        session_id: String,
+        request_id: Option<String>,
+        span: tracing::Span,
+        work: F,
+    ) -> Self
+    where
+        F: FnOnce(mpsc::Sender<ChatEvent>, CancellationToken) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, events) = mpsc::channel(EVENT_BUFFER);
+        let cancel = CancellationToken::new();
+        tasks.spawn(work(tx, cancel.clone()).instrument(span));
         Self {
             session_id,
             request_id,

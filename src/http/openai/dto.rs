@@ -19,16 +19,17 @@ pub struct ModelListOut {
     pub data: Vec<ModelOut>,
 }
 
-/// One model: an agent the caller may run.
+/// One model: an agent the caller may run, or a raw provider model.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ModelOut {
-    /// `agent/<agentId>`.
+    /// `agent/<agentId>`, or `<provider>/<model>` (with `openai.passthroughModels`).
     pub id: String,
     /// Always `model`.
     pub object: &'static str,
     /// Unix seconds.
     pub created: i64,
-    /// `astra` for global agents, else the owning workspace.
+    /// `astra` for global agents, the owning workspace for the others, the provider for raw
+    /// models.
     pub owned_by: String,
 }
 
@@ -82,28 +83,32 @@ impl MessageIn {
     }
 }
 
-/// `POST /v1/chat/completions`. `temperature`, `max_tokens`, `max_completion_tokens` and
-/// `user` are accepted for compatibility; the agent's own model settings apply.
+/// `POST /v1/chat/completions`. Other OpenAI fields are ignored.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ChatCompletionIn {
-    /// `agent/<agentId>` (see `GET /v1/models`).
+    /// `agent/<agentId>`, or `<provider>/<model>` when pass-through models are on (see
+    /// `GET /v1/models`).
     pub model: String,
-    /// The conversation; its last user message is sent to the agent.
+    /// The conversation (at most 200 messages, 200 000 characters), ending with the new user
+    /// message (1–10 000 characters). Roles `system`/`developer` (appended to the agent's
+    /// prompt), `user`, `assistant`. Without `X-Astra-Session` the earlier messages are the
+    /// turn's history; with it the stored session is.
     pub messages: Vec<MessageIn>,
     /// Answer with `chat.completion.chunk` server-sent events.
     #[serde(default)]
     pub stream: bool,
     /// Streaming options.
     pub stream_options: Option<StreamOptionsIn>,
-    /// Accepted, not applied (the agent's model settings apply).
+    /// 0–2: the sampling temperature of this turn instead of the agent's.
     pub temperature: Option<f64>,
-    /// Accepted, not applied.
+    /// 1–1 000 000: the completion limit of each inference call instead of the agent's
+    /// (`max_completion_tokens` wins when both are sent).
     pub max_tokens: Option<u64>,
-    /// Accepted, not applied.
+    /// 1–1 000 000: as `max_tokens`.
     pub max_completion_tokens: Option<u64>,
-    /// Accepted, not applied (the authenticated user is the caller).
+    /// Accepted and not used: the authenticated user is the caller billed.
     pub user: Option<String>,
-    /// Refused with 400 for agent models: the agent owns its tools.
+    /// Refused with 400: agents own their tools, and raw models are called without tools.
     #[schema(value_type = Option<Object>)]
     pub tools: Option<Value>,
 }
@@ -133,10 +138,12 @@ impl From<TurnUsage> for UsageOut {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AstraOut {
-    /// The stored session the turn ran in.
-    pub session_id: String,
-    /// Send as `X-Astra-Session` to continue this conversation.
-    pub surface_id: String,
+    /// The stored session the turn ran in (absent for raw models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Send as `X-Astra-Session` to continue this conversation (absent for raw models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub surface_id: Option<String>,
     /// Tools the agent ran, in first-call order.
     pub tools_used: Vec<String>,
     /// The turn's trace (`GET /traces/{id}`).

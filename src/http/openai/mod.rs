@@ -1,7 +1,9 @@
 //! `/v1` — the OpenAI-compatible surface: `GET /v1/models` lists the agents the caller may
-//! run as `agent/<id>`, `POST /v1/chat/completions` runs one agent turn through the turn API
-//! and answers `chat.completion` (or `chat.completion.chunk` events). Every error is in
-//! OpenAI's shape (see [`error`]).
+//! run as `agent/<id>` (and, with `openai.passthroughModels`, raw provider models as
+//! `<provider>/<model>`); `POST /v1/chat/completions` runs one agent turn through the turn API
+//! (or a pass-through provider call) and answers `chat.completion` or
+//! `chat.completion.chunk` events. Every error under `/v1` is in OpenAI's shape (see
+//! [`error`]).
 
 mod dto;
 mod error;
@@ -24,7 +26,7 @@ use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use dto::*;
-pub use error::{V1Error, error_response};
+pub use error::{openai_errors, unknown_route};
 
 use super::{
     chat::{StreamGauge, add_rate_headers, admit_caller, to_json},
@@ -39,7 +41,7 @@ use crate::{
     auth::AuthUser,
     chat::{
         events::TurnReply,
-        openai::{self, CompletionRequest},
+        openai::{self, CompletionRequest, ModelRoute, passthrough},
         turn::{self, TurnEnv},
     },
     error::ApiError,
@@ -55,12 +57,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(chat_completions))
 }
 
-/// Whether a matched route belongs to `/v1` (its refusals use OpenAI's error shape).
+/// Whether a path belongs to `/v1` (its errors use OpenAI's shape).
 pub fn is_v1(path: &str) -> bool {
-    path.starts_with("/v1/")
+    path == "/v1" || path.starts_with("/v1/")
 }
 
-/// The agents the caller may run in the workspace (own, global, actively granted).
+/// The agents the caller may run in the workspace (own, global, actively granted), then the
+/// raw provider models when `openai.passthroughModels` is on.
 #[utoipa::path(get, path = "/v1/models", tag = "openai",
     params(("X-Workspace-Id" = Option<String>, Header)), security(("bearer" = [])),
     responses((status = 200, body = ModelListOut, description = "the models"),
@@ -69,18 +72,22 @@ pub fn is_v1(path: &str) -> bool {
               (status = 403, body = V1ErrorOut, description = "not a member of the workspace")))]
 async fn models(
     State(state): State<AppState>,
-    member: Result<WorkspaceMember, ApiError>,
-) -> Result<Json<ModelListOut>, V1Error> {
-    let member = member?;
-    let entries = openai::models(&AgentEnv::from(&state), &member.workspace_id, Utc::now()).await?;
+    member: WorkspaceMember,
+) -> Result<Json<ModelListOut>, ApiError> {
+    let ws = &member.workspace_id;
+    let mut entries = openai::models(&AgentEnv::from(&state), ws, Utc::now()).await?;
+    let (config, pricing) = (&state.config, &state.pricing);
+    let started = state.global_agents.loaded_at();
+    entries.extend(passthrough::model_entries(&state.store, config, pricing, ws, started).await?);
     Ok(Json(ModelListOut {
         object: "list",
         data: entries.into_iter().map(ModelOut::from).collect(),
     }))
 }
 
-/// Runs a turn of the agent `model` names; `stream: true` answers server-sent
-/// `chat.completion.chunk` events ending with `data: [DONE]`.
+/// Runs a turn of the agent `model` names (`agent/<id>`), or a pass-through call of a raw
+/// provider model (`<provider>/<model>`, when `openai.passthroughModels` is on); `stream: true`
+/// answers server-sent `chat.completion.chunk` events ending with `data: [DONE]`.
 #[utoipa::path(post, path = "/v1/chat/completions", tag = "openai", request_body = ChatCompletionIn,
     params(("X-Workspace-Id" = Option<String>, Header),
            ("X-Astra-Session" = Option<String>, Header, description = "surface id of a stored conversation to continue"),
@@ -88,7 +95,7 @@ async fn models(
     security(("bearer" = [])),
     responses((status = 200, body = ChatCompletionOut,
                 description = "the completion (with `stream: true`: `chat.completion.chunk` events)"),
-              (status = 400, body = V1ErrorOut, description = "invalid body, `tools` sent, no user message"),
+              (status = 400, body = V1ErrorOut, description = "invalid JSON or body, `tools` sent, bad `messages` (no final user message, tool messages, over 200 messages or 200 000 characters), `temperature` or `max_tokens` out of range"),
               (status = 401, body = V1ErrorOut, description = "missing or bad credentials (`invalid_api_key`)"),
               (status = 403, body = V1ErrorOut, description = "not allowed (role, provider or model restriction)"),
               (status = 404, body = V1ErrorOut, description = "unknown model (`model_not_found`)"),
@@ -100,12 +107,11 @@ async fn models(
               (status = 504, body = V1ErrorOut, description = "the turn timed out")))]
 async fn chat_completions(
     State(state): State<AppState>,
-    ip: Result<ClientIp, ApiError>,
-    user: Result<AuthUser, ApiError>,
+    ClientIp(ip): ClientIp,
+    user: AuthUser,
     headers: HeaderMap,
-    body: Result<ApiJson<Value>, ApiError>,
-) -> Result<Response, V1Error> {
-    let (ClientIp(ip), user, ApiJson(raw)) = (ip?, user?, body?);
+    ApiJson(raw): ApiJson<Value>,
+) -> Result<Response, ApiError> {
     let hash = idempotency::request_hash("/v1/chat/completions", &raw);
     let body: ChatCompletionIn = from_value(raw)?;
     let (stream, include_usage) = (
@@ -115,34 +121,64 @@ async fn chat_completions(
             .is_some_and(|o| o.include_usage),
     );
     let request = completion_request(body, &headers)?;
-    let input = openai::turn_input(&request, state.config.allow_private_urls)?;
+    let route = openai::route(&request.model, &state.config, &state.pricing)?;
+    let (conversation, sampling) = request.prepare()?;
+    let budget_text = conversation.text();
+    let target = match route {
+        ModelRoute::Agent(agent_id) => Target::Agent(openai::turn_input(
+            &request,
+            &agent_id,
+            &conversation,
+            sampling,
+            state.config.allow_private_urls,
+        )?),
+        ModelRoute::Passthrough(raw) => Target::Raw(raw, conversation, sampling),
+    };
     let key = match stream {
         true => None,
         false => idempotency::key_in(&headers, "Idempotency-Key")?,
     };
     let user_id = user.id.clone();
-    let (member, rate) = admit_caller(&state, ip, user, &headers, &input.message).await?;
+    let (member, rate) = admit_caller(&state, ip, user, &headers, &budget_text).await?;
     let mut guard = match idempotency::claim(&state, &user_id, key.as_deref(), &hash).await? {
         Idempotency::Replay(response) => return Ok(response),
         Idempotency::Fresh(guard) => guard,
     };
     let env = TurnEnv::from(&state);
-    let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
-    let frame = stream::ChunkFrame {
+    let mut frame = stream::ChunkFrame {
         id: format!("chatcmpl-{}", uuid::Uuid::now_v7().simple()),
         created: Utc::now().timestamp(),
         model: request.model,
         include_usage,
-        surface_id: input.surface_id,
-        trace_id: plan.trace_id.clone(),
+        surface_id: None,
+        trace_id: String::new(),
     };
-    let running = turn::start(&env, plan);
+    let running = match target {
+        Target::Agent(input) => {
+            let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
+            frame.surface_id = Some(input.surface_id);
+            frame.trace_id.clone_from(&plan.trace_id);
+            turn::start(&env, plan)
+        }
+        Target::Raw(raw, conversation, sampling) => {
+            let id = request_id::current();
+            let plan = passthrough::plan(&env, &member, raw, conversation, sampling, id).await?;
+            frame.trace_id.clone_from(&plan.trace_id);
+            passthrough::start(&env, plan)
+        }
+    };
     let mut response = match stream {
         true => stream_response(&state, frame, running),
         false => json_response(frame, running, guard.as_mut()).await?,
     };
     add_rate_headers(&mut response, rate);
     Ok(response)
+}
+
+/// What a completion runs: an agent turn, or a pass-through call of a raw model.
+enum Target {
+    Agent(crate::chat::input::ChatInput),
+    Raw(openai::RawModel, openai::Conversation, openai::Sampling),
 }
 
 /// The `chat.completion` (or the failed turn's OpenAI error) of a running turn, stored for
@@ -192,6 +228,9 @@ fn completion_request(
             .into_iter()
             .map(MessageIn::into_client)
             .collect(),
+        temperature: body.temperature,
+        max_tokens: body.max_tokens,
+        max_completion_tokens: body.max_completion_tokens,
         has_tools: body.tools.is_some_and(|t| !t.is_null()),
         session,
     })
@@ -214,7 +253,7 @@ fn completion(frame: &stream::ChunkFrame, reply: TurnReply) -> ChatCompletionOut
         }],
         usage: reply.usage.into(),
         astra: AstraOut {
-            session_id: reply.session_id,
+            session_id: frame.surface_id.is_some().then_some(reply.session_id),
             surface_id: frame.surface_id.clone(),
             tools_used: reply.tools_used,
             trace_id: frame.trace_id.clone(),

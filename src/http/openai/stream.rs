@@ -21,8 +21,8 @@ pub struct ChunkFrame {
     pub model: String,
     /// Send a usage chunk after the final one.
     pub include_usage: bool,
-    /// The surface id to continue the conversation with.
-    pub surface_id: String,
+    /// The surface id to continue the conversation with (`None` for a raw model).
+    pub surface_id: Option<String>,
     /// The turn's trace.
     pub trace_id: String,
 }
@@ -52,11 +52,13 @@ impl ChunkFrame {
             ChatEvent::Done(reply) => {
                 let mut last = self.delta(json!({}), Some("stop"));
                 last["astra"] = json!({
-                    "sessionId": reply.session_id,
-                    "surfaceId": self.surface_id,
                     "toolsUsed": reply.tools_used,
                     "traceId": self.trace_id,
                 });
+                if let Some(surface) = &self.surface_id {
+                    last["astra"]["sessionId"] = json!(reply.session_id);
+                    last["astra"]["surfaceId"] = json!(surface);
+                }
                 let mut frames = vec![last];
                 if self.include_usage {
                     let mut usage = self.chunk(json!([]));

@@ -1,5 +1,10 @@
 //! `/v1`, the OpenAI-compatible surface: models, completions (JSON and chunks), sessions,
-//! and every error in OpenAI's `{error: {message, type, param, code}}` shape.
+//! and errors in OpenAI's `{error: {message, type, param, code}}` shape; the conversation and
+//! sampling overrides, pass-through models and the remaining error shapes in the submodules.
+
+mod conversation;
+mod errors;
+mod passthrough;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -145,7 +150,7 @@ async fn a_completion_answers_in_openai_shape_with_usage() {
     let fake = FakeLlm::saying("Hello there").await;
     let c = chat_app(&fake).await;
     let body = json!({"model": "agent/chad", "temperature": 0.2, "max_tokens": 50, "user": "u1",
-        "messages": [{"role": "system", "content": "ignored"},
+        "messages": [{"role": "system", "content": "Be brief."},
                      {"role": "user", "content": [{"type": "text", "text": "hi there"}]}]});
     let r = c.complete(body, &[]).await.expect(200);
     let b = &r.body;
