@@ -199,7 +199,7 @@ impl Store {
                     .context("DATABASE_URL: invalid SQLite URL")?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(synchronous(config.sqlite_synchronous))
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
                 let pool = SqlitePoolOptions::new()
@@ -251,6 +251,18 @@ impl Store {
     /// Closes every pooled connection.
     pub async fn close(&self) {
         with_pool!(&self.pool, p => p.close().await)
+    }
+}
+
+/// The sqlx setting of a configured `PRAGMA synchronous`; sqlx issues the pragma on every
+/// connection it opens, so each pooled connection gets it.
+fn synchronous(mode: crate::config::SqliteSync) -> SqliteSynchronous {
+    use crate::config::SqliteSync;
+    match mode {
+        SqliteSync::Off => SqliteSynchronous::Off,
+        SqliteSync::Normal => SqliteSynchronous::Normal,
+        SqliteSync::Full => SqliteSynchronous::Full,
+        SqliteSync::Extra => SqliteSynchronous::Extra,
     }
 }
 
