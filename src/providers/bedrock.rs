@@ -145,7 +145,7 @@ fn wire_messages(messages: &[Message]) -> (Vec<Value>, Vec<Value>) {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ConverseResponse {
+pub(super) struct ConverseResponse {
     output: Output,
     stop_reason: Option<String>,
     usage: Option<WireUsage>,
@@ -196,7 +196,7 @@ struct TitanEmbedding {
     embedding: Vec<f32>,
 }
 
-fn into_events(resp: ConverseResponse) -> Vec<StreamEvent> {
+pub(super) fn into_events(resp: ConverseResponse) -> Vec<StreamEvent> {
     let mut events = Vec::new();
     let mut calls = 0;
     for block in resp.output.message.content {
@@ -224,11 +224,15 @@ fn into_events(resp: ConverseResponse) -> Vec<StreamEvent> {
     }
     if let Some(u) = resp.usage {
         // Like Anthropic, Bedrock's inputTokens excludes cache reads and writes.
-        events.push(StreamEvent::Usage(Usage {
-            prompt_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_write_input_tokens,
-            completion_tokens: u.output_tokens,
-            cached_prompt_tokens: u.cache_read_input_tokens,
-        }));
+        let prompt = u
+            .input_tokens
+            .saturating_add(u.cache_read_input_tokens)
+            .saturating_add(u.cache_write_input_tokens);
+        events.push(StreamEvent::Usage(Usage::reported(
+            prompt,
+            u.output_tokens,
+            u.cache_read_input_tokens,
+        )));
     }
     let reason = match resp.stop_reason.as_deref() {
         Some("end_turn" | "stop_sequence") | None => FinishReason::Stop,
