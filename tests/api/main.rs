@@ -18,6 +18,7 @@ mod costs;
 mod diagnostics;
 mod heartbeat;
 mod helpers;
+mod hostile_input;
 mod jobs;
 mod memory;
 mod memory_profiles;

@@ -14,4 +14,5 @@ mod costs;
 mod durability;
 mod helpers;
 mod memory;
+mod prop_search;
 mod search;
