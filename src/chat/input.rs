@@ -257,7 +257,7 @@ mod prop {
             admit(text, false).map(|i| i.message),
             Ok("a\\u0000b".to_string())
         );
-        let big = json!({"message": "é".repeat(10_000), "extra": "x".repeat(1_000_000)});
+        let big = json!({"message": "é".repeat(10_000), "extra": "x".repeat(200_000)});
         assert!(admit(big.to_string().as_bytes(), false).is_ok());
     }
 }

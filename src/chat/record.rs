@@ -115,6 +115,7 @@ pub async fn record(
             usage: &usage,
             trace: &trace,
             month: &month,
+            reservation: plan.reservation.as_deref(),
         })
         .await?;
     tracing::info!(

@@ -238,14 +238,14 @@ mod prop {
         }
     }
 
-    /// A 5 MiB-class feed: parsed, with what is kept and listed bounded.
+    /// A feed far longer than what is kept: parsed, with what is kept and listed bounded.
     #[test]
     fn a_long_feed_is_bounded() {
-        let items: Vec<(String, String)> = (0..20_000)
+        let items: Vec<(String, String)> = (0..2_000)
             .map(|i| (format!("id-{i}"), format!("title {i} & more")))
             .collect();
         let (detail, remembered) = judge_feed(rss(&items).as_bytes(), 200, &[]).unwrap();
-        assert_eq!(detail["itemCount"], 20_000);
+        assert_eq!(detail["itemCount"], 2_000);
         assert_eq!(remembered.len(), MAX_SEEN);
         assert_eq!(detail["items"].as_array().map(Vec::len), Some(MAX_LISTED));
     }

@@ -268,8 +268,8 @@ mod prop {
     /// A huge query costs one pass and yields at most `MAX_TERMS` terms.
     #[test]
     fn long_queries_give_bounded_terms() {
-        let q: String = (0..200_000).map(|i| format!("w{i} ")).collect();
+        let q: String = (0..20_000).map(|i| format!("w{i} ")).collect();
         assert_eq!(terms(&q).len(), MAX_TERMS);
-        assert_eq!(terms(&"same ".repeat(500_000)), ["same"]);
+        assert_eq!(terms(&"same ".repeat(50_000)), ["same"]);
     }
 }

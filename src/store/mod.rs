@@ -35,6 +35,7 @@
 mod admin;
 mod agents;
 mod api_keys;
+mod budgets;
 mod cache;
 mod costs;
 mod diagnostics;
@@ -61,6 +62,7 @@ mod workspaces;
 pub use admin::{Admin, AuditRow};
 pub use agents::{AgentDoc, AgentRow, AgentVersionRow, Agents};
 pub use api_keys::{ApiKeyRow, ApiKeys};
+pub use budgets::{Budgets, Reservation};
 pub use cache::TtlCache;
 pub use costs::{Bucket, Costs, PeriodUsage, UsageGroup, UsageTotals};
 pub use diagnostics::{DiagnosticRunRow, Diagnostics, MigrationStatus};

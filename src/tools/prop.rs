@@ -193,14 +193,14 @@ fn hostile_expressions_are_refused_cheaply() {
         let negated = format!("{}1", "-".repeat(depth));
         assert!(evaluate(&negated).is_err(), "depth {depth}");
     }
-    assert!(evaluate(&"1+".repeat(2_000_000)).is_err());
+    assert!(evaluate(&"1+".repeat(200_000)).is_err());
 }
 
-/// A 2 MiB page of every awkward piece extracts to at most its own size.
+/// A 256 KiB page of every awkward piece extracts to at most its own size.
 #[test]
 fn long_pages_extract_with_bounded_output() {
     let piece = "<div a=\"x\">&amp;&#65;&bogus;<!-- c --><script>x</script>text é &</div>\n";
-    let page = piece.repeat(2 * 1024 * 1024 / piece.len());
+    let page = piece.repeat(256 * 1024 / piece.len());
     let out = extract(&page);
     assert!(out.text.len() <= page.len());
     assert!(out.text.contains("&A&bogus;text é &"));

@@ -13,6 +13,7 @@ mod agents;
 mod api_keys;
 mod auth;
 mod autonomous;
+mod budgets;
 mod chat;
 mod costs;
 mod diagnostics;
