@@ -16,6 +16,7 @@ pub mod openai;
 mod otlp;
 pub mod retention;
 mod security;
+mod sqlite;
 pub mod tools;
 mod ws;
 
@@ -25,6 +26,7 @@ pub use duration::parse_duration;
 pub use file::FileConfig;
 pub use otlp::OtlpConfig;
 pub use security::MIN_SECRET_LEN;
+pub use sqlite::SqliteSync;
 pub use ws::WsConfig;
 
 use std::{fmt, path::PathBuf, time::Duration};
@@ -73,6 +75,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// How long a request waits for a pooled connection (`ASTRA_DB_ACQUIRE_TIMEOUT`).
     pub db_acquire_timeout: Duration,
+    /// `PRAGMA synchronous` of every SQLite connection (`ASTRA_SQLITE_SYNCHRONOUS` or
+    /// `settings.sqliteSynchronous`; default FULL).
+    pub sqlite_synchronous: SqliteSync,
     /// Directory for the SQLite file and the generated JWT secret (`ASTRA_DATA_DIR`).
     pub data_dir: PathBuf,
     /// HS256 signing secret (`JWT_SECRET`); `None` until resolved from the data dir.
@@ -151,6 +156,7 @@ impl Default for Config {
             database_url: None,
             db_max_connections: 16,
             db_acquire_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSync::Full,
             data_dir: PathBuf::from("./data"),
             jwt_secret: None,
             encryption_key: None,
@@ -233,6 +239,7 @@ impl Config {
             self.db_acquire_timeout =
                 parse_duration(&v).context("ASTRA_DB_ACQUIRE_TIMEOUT: expected e.g. 5s")?;
         }
+        self.sqlite_synchronous = SqliteSync::resolve(self.file.setting("sqliteSynchronous"), env)?;
         if let Some(v) = env("ASTRA_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
         }
@@ -366,7 +373,7 @@ impl Config {
             None => format!("sqlite {}", self.sqlite_path().display()),
         };
         format!(
-            "host: {}\nport: {}\ndatabase: {}\ndb_max_connections: {}\ndata_dir: {}\n\
+            "host: {}\nport: {}\ndatabase: {}\ndb_max_connections: {}\nsqlite_synchronous: {}\ndata_dir: {}\n\
              jwt_secret: {}\njwt_secret_prev: {}\njwt_access_ttl: {}s\njwt_refresh_ttl: {}s\n\
              internal_api_key: {}\nallow_private_urls: {}\ncors_origins: {:?}\n\
              default_provider: {}\ndefault_model: {}\nagents_in_file: {}\nskills_in_file: {}\n",
@@ -374,6 +381,7 @@ impl Config {
             self.port,
             db,
             self.db_max_connections,
+            self.sqlite_synchronous.as_str(),
             self.data_dir.display(),
             mask(&self.jwt_secret),
             mask(&self.jwt_secret_prev),

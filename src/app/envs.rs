@@ -2,10 +2,16 @@
 //! connection options from the [`Config`]). They live here, at the composition root, so the
 //! features need not import `app`, and `python3 .ci/module_cycles.py --check` keeps them acyclic.
 
+use sqlx::sqlite::SqliteSynchronous;
+
 use super::AppState;
 use crate::{
-    admin::HealthEnv, agents::AgentEnv, chat::turn::TurnEnv, config::Config,
-    diagnostics::DiagnosticsEnv, store::ConnectOptions,
+    admin::HealthEnv,
+    agents::AgentEnv,
+    chat::turn::TurnEnv,
+    config::{Config, SqliteSync},
+    diagnostics::DiagnosticsEnv,
+    store::ConnectOptions,
 };
 
 impl<'a> From<&'a AppState> for HealthEnv<'a> {
@@ -63,6 +69,12 @@ impl From<&Config> for ConnectOptions {
             sqlite_path: config.sqlite_path(),
             max_connections: config.db_max_connections,
             acquire_timeout: config.db_acquire_timeout,
+            sqlite_synchronous: match config.sqlite_synchronous {
+                SqliteSync::Off => SqliteSynchronous::Off,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Extra => SqliteSynchronous::Extra,
+            },
         }
     }
 }

@@ -10,7 +10,7 @@ use super::{context::estimate_tokens, limits::RateDecision, turn::TurnEnv};
 use crate::{
     auth::AuthUser,
     error::{ApiError, ApiResult},
-    store::WorkspaceRow,
+    store::{Reservation, WorkspaceRow},
 };
 
 /// First instant of the next calendar month (UTC), when monthly budgets reset.
@@ -32,18 +32,68 @@ pub async fn budget(env: &TurnEnv<'_>, user: &AuthUser, message: &str) -> ApiRes
         return Ok(());
     }
     let now = Utc::now();
+    // Spent plus what running turns reserved: concurrent turns see each other.
     let used = env
         .store
-        .turns()
-        .month_tokens(&user.id, &now.format("%Y-%m").to_string())
+        .budgets()
+        .committed(&user.id, &now.format("%Y-%m").to_string(), now)
         .await?;
     if used.max(0) as u64 + estimate_tokens(message) > budget {
         crate::observability::rate_limited("token_budget");
-        return Err(ApiError::TokenBudgetExceeded {
-            reset_at: next_month_start(now).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        });
+        return Err(budget_exceeded(now));
     }
     Ok(())
+}
+
+/// Past a reservation's expiry a turn is over (its deadline is the request timeout), so a
+/// reservation left by a crashed process stops holding the budget then.
+const RESERVATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Reserves a turn's estimate — its message plus the agent's completion limit per call — in
+/// one atomic step against the monthly budget (admitted by the same test as [`budget`]), so
+/// concurrent turns of a user cannot all take the last of it: together they overshoot the
+/// budget by at most one turn's estimate, plus whatever turns use beyond their estimates.
+/// The reservation id goes on the plan; recording the turn removes it. `None` without a
+/// budget.
+pub(crate) async fn reserve_budget(
+    env: &TurnEnv<'_>,
+    user_id: &str,
+    message: &str,
+    max_output_tokens: u32,
+) -> ApiResult<Option<String>> {
+    let budget = env.config.limits.user_tokens_per_month;
+    if budget == 0 {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let admit = estimate_tokens(message);
+    let ttl = env.config.limits.request_timeout + RESERVATION_MARGIN;
+    let expires_at = now + Duration::from_std(ttl).unwrap_or_else(|_| Duration::hours(1));
+    let id = crate::store::ids::new_id("tres");
+    let month = now.format("%Y-%m").to_string();
+    let reservation = Reservation {
+        id: &id,
+        user_id,
+        month: &month,
+        admit: i64::try_from(admit).unwrap_or(i64::MAX),
+        hold: i64::try_from(admit + u64::from(max_output_tokens)).unwrap_or(i64::MAX),
+        budget: i64::try_from(budget).unwrap_or(i64::MAX),
+        now,
+        expires_at,
+    };
+    if env.store.budgets().reserve(&reservation).await? {
+        Ok(Some(id))
+    } else {
+        crate::observability::rate_limited("token_budget");
+        Err(budget_exceeded(now))
+    }
+}
+
+/// 429 `TOKEN_BUDGET_EXCEEDED`, resetting at the start of next month.
+fn budget_exceeded(now: DateTime<Utc>) -> ApiError {
+    ApiError::TokenBudgetExceeded {
+        reset_at: next_month_start(now).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    }
 }
 
 /// Counts the request against the IP and user limiters; returns the tighter decision.

@@ -131,3 +131,153 @@ impl ChatBody {
         })
     }
 }
+
+/// Property tests (issue #12): the chat body is the most exposed input of the gateway. Any
+/// bytes end in a typed body or a 400 naming a field, never a panic; accepted input respects
+/// every bound; a valid body round-trips unchanged.
+#[cfg(test)]
+mod prop {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::ChatBody;
+    use crate::validate::parse_json;
+
+    /// Values of any JSON type, strings often near the bounds.
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,20}".prop_map(Value::from),
+            (0usize..3).prop_map(|i| Value::from("x".repeat([64, 65, 10_001][i]))),
+            prop::sample::select(vec![
+                "chat",
+                "group",
+                "CHAT",
+                "https://example.com/h",
+                "http://127.0.0.1/",
+                "ftp://x"
+            ])
+            .prop_map(Value::from),
+            Just(json!([])),
+            Just(json!({"a": 1})),
+        ]
+    }
+
+    /// Objects with the body's keys (and others), any values.
+    fn body() -> impl Strategy<Value = Value> {
+        let key = prop::sample::select(vec![
+            "message",
+            "agentId",
+            "surface",
+            "surfaceId",
+            "webhookUrl",
+            "extra",
+            "Message",
+        ]);
+        prop::collection::btree_map(key, value(), 0..6)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
+    }
+
+    /// Raw bytes around JSON syntax.
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            prop::sample::select(vec![
+                "{",
+                "}",
+                "[",
+                "]",
+                ":",
+                ",",
+                "\"message\"",
+                "\"a\"",
+                "\\u0000",
+                "\\\\u0000",
+                "\\ud800",
+                "1e999",
+                "null"
+            ])
+            .prop_map(|s| s.as_bytes().to_vec()),
+            prop::collection::vec(any::<u8>(), 0..6),
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+    }
+
+    /// Parses and validates like the route: the input, or the error's status and code.
+    fn admit(bytes: &[u8], streaming: bool) -> Result<super::ChatInput, (u16, &'static str)> {
+        parse_json::<ChatBody>(bytes)
+            .and_then(|b| b.validate(streaming, false))
+            .map_err(|e| (e.status().as_u16(), e.code()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_bytes_are_a_body_or_a_400(raw in bytes(), streaming in any::<bool>()) {
+            if let Err(e) = admit(&raw, streaming) {
+                prop_assert_eq!(e, (400, "VALIDATION_ERROR"));
+            }
+        }
+
+        #[test]
+        fn accepted_bodies_respect_every_bound(b in body(), streaming in any::<bool>()) {
+            match admit(b.to_string().as_bytes(), streaming) {
+                Ok(input) => {
+                    prop_assert!((1..=10_000).contains(&input.message.chars().count()));
+                    prop_assert!((1..=64).contains(&input.agent_id.len()));
+                    prop_assert!((1..=128).contains(&input.surface_id.len()));
+                    prop_assert!(!streaming || input.webhook_url.is_none());
+                    if let Some(url) = input.webhook_url {
+                        prop_assert!(url.scheme() == "https" || url.scheme() == "http");
+                        prop_assert_ne!(url.host_str(), Some("127.0.0.1"));
+                    }
+                }
+                Err(e) => prop_assert_eq!(e, (400, "VALIDATION_ERROR")),
+            }
+        }
+
+        #[test]
+        fn a_valid_body_round_trips(
+            message in "[^\u{0}]{1,200}",
+            agent in "[a-z0-9-]{1,64}",
+            surface in prop::sample::select(vec!["chat", "prop", "group"]),
+            surface_id in "[^\u{0}]{1,40}",
+        ) {
+            let raw = json!({"message": message, "agentId": agent, "surface": surface, "surfaceId": surface_id});
+            let input = admit(raw.to_string().as_bytes(), true).map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert_eq!(input.message, message);
+            prop_assert_eq!(input.agent_id, agent);
+            prop_assert_eq!(input.surface.as_str(), surface);
+            prop_assert_eq!(input.surface_id, surface_id);
+        }
+    }
+
+    /// Deep nesting is refused by the parser's depth limit (no stack overflow), a NUL escape
+    /// anywhere is a 400 (PostgreSQL cannot store it), and a body at the size limit parses
+    /// in one pass.
+    #[test]
+    fn hostile_bodies_are_refused_cheaply() {
+        let deep = format!(
+            "{{\"message\": {}1{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        assert_eq!(
+            admit(deep.as_bytes(), false).err(),
+            Some((400, "VALIDATION_ERROR"))
+        );
+        let nul = br#"{"message": "a\u0000b"}"#;
+        assert_eq!(admit(nul, false).err(), Some((400, "VALIDATION_ERROR")));
+        // An escaped backslash followed by "u0000" is text, not NUL.
+        let text = br#"{"message": "a\\u0000b"}"#;
+        assert_eq!(
+            admit(text, false).map(|i| i.message),
+            Ok("a\\u0000b".to_string())
+        );
+        let big = json!({"message": "é".repeat(10_000), "extra": "x".repeat(200_000)});
+        assert!(admit(big.to_string().as_bytes(), false).is_ok());
+    }
+}

@@ -48,4 +48,6 @@ pub struct TurnPlan {
     pub deadline: tokio::time::Instant,
     /// Start of the turn.
     pub started_at: DateTime<Utc>,
+    /// The budget reservation the turn holds (settled when it is recorded).
+    pub reservation: Option<String>,
 }

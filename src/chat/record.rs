@@ -77,6 +77,7 @@ pub async fn record(
             usage: &usage,
             trace: &trace,
             month: &month,
+            reservation: plan.reservation.as_deref(),
         })
         .await?;
     // Only offered to the exporter's queue: sending happens off the request path.

@@ -112,10 +112,25 @@ pub fn router(state: AppState) -> Router {
         })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn(metrics_layer::record))
+        .layer(middleware::from_fn(refuse_nul_in_uri))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(cors)
         .layer(middleware::from_fn(request_id::middleware))
         .with_state(state)
+}
+
+/// A path or query holding an encoded NUL (`%00`) is refused with a 400: PostgreSQL cannot
+/// bind a string containing NUL, so it would fail as a 500 in whatever query the value
+/// reached (found with the property tests of issue #12; JSON bodies: `validate::parse_json`).
+async fn refuse_nul_in_uri(req: Request, next: Next) -> Response {
+    let encoded_nul = req
+        .uri()
+        .path_and_query()
+        .is_some_and(|pq| pq.as_str().contains("%00"));
+    if encoded_nul {
+        return ApiError::field("uri", "must not contain NUL characters (%00)").into_response();
+    }
+    next.run(req).await
 }
 
 /// Authentication by default: a route not on [`public::PUBLIC_ROUTES`] answers 401 unless the

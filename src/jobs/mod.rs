@@ -36,6 +36,13 @@ pub fn masked_payload(mut payload: Value) -> Value {
     payload
 }
 
+/// The id of attempt number `attempt` of job `job_id`: `<jobId>:<n>`, `n` counting from 1 as
+/// attempts are claimed. An attempt handed back at shutdown is not counted, so the next one
+/// reuses its number; the id is stable across a crash (it is derived, never stored).
+pub fn attempt_id(job_id: &str, attempt: i64) -> String {
+    format!("{job_id}:{attempt}")
+}
+
 /// Job states, as stored and filtered on.
 pub const JOB_STATUSES: [&str; 5] = ["pending", "running", "completed", "failed", "cancelled"];
 

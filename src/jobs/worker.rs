@@ -1,5 +1,9 @@
 //! The job worker: claims due jobs up to its concurrency, runs each with its timeout, retries
 //! failures with exponential backoff and emits `job.completed` / `job.failed`.
+//!
+//! Attempts are counted when claimed, so an attempt that never ends (its process was killed)
+//! still spends one: once the lease of a job's last allowed attempt runs out, the job ends
+//! `failed` ([`ABANDONED`]) instead of being claimed again.
 
 use std::{sync::Arc, time::Duration};
 
@@ -21,6 +25,11 @@ const LEASE_MARGIN_SECS: i64 = 60;
 /// The longest timeout a job may have, which bounds the lease taken at claim time.
 const MAX_TIMEOUT_SECS: i64 = 3600;
 
+/// The error of a job whose last allowed attempt never finished.
+pub const ABANDONED: &str = "the last attempt did not finish before its lease ran out (the process running it stopped or hung); no attempts left";
+/// Abandoned jobs failed per poll.
+const ABANDONED_BATCH: i64 = 100;
+
 /// Claims and runs jobs (cheap to clone: the semaphore is shared).
 #[derive(Clone)]
 pub struct Runner {
@@ -38,6 +47,15 @@ impl Runner {
     /// One poll: claims as many due jobs as there are free slots and starts them; true when
     /// every free slot was filled.
     pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+        let abandoned = state
+            .store
+            .jobs()
+            .fail_abandoned_jobs(Utc::now(), ABANDONED, ABANDONED_BATCH)
+            .await?;
+        for job in abandoned {
+            tracing::warn!(job = %job.id, attempts = job.attempts, "job failed: its last attempt was abandoned");
+            emit_outcome(state, &job, "failed", &Err(ABANDONED.to_string())).await;
+        }
         let free = self.permits.available_permits();
         if free == 0 {
             return Ok(false);
@@ -127,13 +145,23 @@ async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
             return;
         }
     }
-    let (event, detail) = match (finish.status, &outcome) {
+    emit_outcome(&state, &job, finish.status, &outcome).await;
+}
+
+/// Queues `job.completed` / `job.failed` for a job that ended with `status`.
+async fn emit_outcome(
+    state: &AppState,
+    job: &JobRow,
+    status: &str,
+    outcome: &Result<serde_json::Value, String>,
+) {
+    let (event, detail) = match (status, outcome) {
         ("completed", Ok(result)) => ("job.completed", json!({ "result": result })),
         ("failed", Err(error)) => ("job.failed", json!({ "error": error })),
         _ => return,
     };
     let mut data = json!({
-        "jobId": job.id, "type": job.job_type, "status": finish.status,
+        "jobId": job.id, "type": job.job_type, "status": status,
         "attempts": job.attempts, "workspaceId": job.workspace_id,
     });
     if let (Some(d), Some(extra)) = (data.as_object_mut(), detail.as_object()) {

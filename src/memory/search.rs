@@ -66,7 +66,13 @@ pub struct MemoryHit {
 pub fn terms(query: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for word in query.split(|c: char| !c.is_alphanumeric()) {
-        let word = word.to_lowercase();
+        // Lower-casing may add marks that are not letters ('İ' → "i\u{307}"); they are
+        // dropped so a term stays letters and digits (found by the property test below).
+        let word: String = word
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .collect();
         if !word.is_empty() && !out.contains(&word) {
             out.push(word);
             if out.len() == MAX_TERMS {
@@ -209,5 +215,61 @@ mod tests {
             ["hello", "world", "or", "near", "café", "42"]
         );
         assert!(terms("?!*\"").is_empty());
+    }
+}
+
+/// Property tests (issue #12): memory search reads the user's words; whatever they type, the
+/// terms are plain words both engines match literally, none is invented and none is lost.
+#[cfg(test)]
+mod prop {
+    use proptest::prelude::*;
+
+    use super::{MAX_TERMS, terms};
+
+    /// The distinct lower-cased words of `q`, in order of appearance.
+    fn distinct_words(q: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for w in q
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
+            let w: String = w
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .collect();
+            if !w.is_empty() && !out.contains(&w) {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn terms_are_the_first_distinct_words(q in prop_oneof![
+            ".{0,80}",
+            "[a-zA-Z0-9ÉéßİΣ \"*():|&!'-]{0,200}",
+        ]) {
+            let got = terms(&q);
+            prop_assert!(got.len() <= MAX_TERMS);
+            for t in &got {
+                // No engine syntax can hide in a term: letters and digits only.
+                prop_assert!(!t.is_empty() && t.chars().all(char::is_alphanumeric), "{:?}", t);
+            }
+            let mut want = distinct_words(&q);
+            want.truncate(MAX_TERMS);
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    /// A huge query costs one pass and yields at most `MAX_TERMS` terms.
+    #[test]
+    fn long_queries_give_bounded_terms() {
+        let q: String = (0..20_000).map(|i| format!("w{i} ")).collect();
+        assert_eq!(terms(&q).len(), MAX_TERMS);
+        assert_eq!(terms(&"same ".repeat(50_000)), ["same"]);
     }
 }

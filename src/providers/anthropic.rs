@@ -218,7 +218,7 @@ struct WireUsage {
 
 /// Tool calls are numbered in order of appearance, since block indices also count text.
 #[derive(Default)]
-struct EventDecoder {
+pub(super) struct EventDecoder {
     tool_index: HashMap<usize, usize>,
     input: u64,
     cache_read: u64,
@@ -281,11 +281,11 @@ impl Decoder for EventDecoder {
             WireEvent::MessageStop => {
                 self.done = true;
                 // Anthropic's input_tokens excludes cache reads and writes; Usage includes them.
-                let usage = Usage {
-                    prompt_tokens: self.input + self.cache_read + self.cache_write,
-                    completion_tokens: self.output,
-                    cached_prompt_tokens: self.cache_read,
-                };
+                let prompt = self
+                    .input
+                    .saturating_add(self.cache_read)
+                    .saturating_add(self.cache_write);
+                let usage = Usage::reported(prompt, self.output, self.cache_read);
                 let reason = self.stop.take().unwrap_or_default();
                 vec![StreamEvent::Usage(usage), StreamEvent::Finish { reason }]
             }

@@ -7,10 +7,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use super::breaker::BreakerSnapshot;
-use crate::config::inference::PROVIDER_IDS;
 use super::endpoint::normalise;
 use super::pricing::{KnownModel, Pricing};
 use super::registry::ProviderRegistry;
+use crate::config::inference::PROVIDER_IDS;
 
 /// One provider as listed.
 #[derive(Debug, Clone, PartialEq)]

@@ -285,7 +285,7 @@ struct UsageMetadata {
 /// the body ended. Usage metadata is cumulative, so the last one wins. The non-streaming
 /// reply is one such chunk.
 #[derive(Default)]
-struct ChunkDecoder {
+pub(super) struct ChunkDecoder {
     calls: usize,
     usage: Option<Usage>,
     finish: Option<FinishReason>,
@@ -297,11 +297,12 @@ impl ChunkDecoder {
             return Err(sse::upstream_error(&err));
         }
         if let Some(u) = chunk.usage_metadata {
-            self.usage = Some(Usage {
-                prompt_tokens: u.prompt_token_count,
-                completion_tokens: u.candidates_token_count + u.thoughts_token_count,
-                cached_prompt_tokens: u.cached_content_token_count,
-            });
+            self.usage = Some(Usage::reported(
+                u.prompt_token_count,
+                u.candidates_token_count
+                    .saturating_add(u.thoughts_token_count),
+                u.cached_content_token_count,
+            ));
         }
         if chunk.prompt_feedback.and_then(|f| f.block_reason).is_some() {
             self.finish = Some(FinishReason::ContentFilter);

@@ -18,6 +18,8 @@ pub mod gemini;
 mod http;
 pub mod openai_compat;
 pub mod pricing;
+#[cfg(test)]
+mod prop;
 pub mod registry;
 pub mod resilient;
 mod sigv4;

@@ -214,18 +214,18 @@ struct PromptDetails {
 
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Self {
-        Usage {
-            prompt_tokens: u.prompt_tokens,
-            completion_tokens: u.completion_tokens,
-            cached_prompt_tokens: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
-        }
+        Usage::reported(
+            u.prompt_tokens,
+            u.completion_tokens,
+            u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
+        )
     }
 }
 
 /// Holds back `Finish` until `[DONE]` (or end of body) so usage, which arrives in a chunk
 /// after the finish reason, is emitted first.
 #[derive(Default)]
-struct ChunkDecoder {
+pub(super) struct ChunkDecoder {
     started: HashSet<usize>,
     finish: Option<FinishReason>,
     usage: Option<Usage>,

@@ -119,6 +119,25 @@ pub struct Usage {
     pub cached_prompt_tokens: u64,
 }
 
+/// The most tokens one inference call may report in any count (2³²; no model comes near).
+pub const MAX_REPORTED_TOKENS: u64 = 1 << 32;
+
+impl Usage {
+    /// Usage as an upstream reported it, made safe to add up and store: each count capped at
+    /// [`MAX_REPORTED_TOKENS`], cached tokens at most the prompt tokens. Upstreams are not
+    /// trusted (a tenant's `model.endpoint` answers whatever it likes): unchecked, a claim of
+    /// `u64::MAX` tokens overflowed the turn's sums and became a negative `i64` in the monthly
+    /// token counter, refunding the budget. Found by the property tests in `providers::prop`.
+    pub fn reported(prompt: u64, completion: u64, cached: u64) -> Self {
+        let prompt = prompt.min(MAX_REPORTED_TOKENS);
+        Self {
+            prompt_tokens: prompt,
+            completion_tokens: completion.min(MAX_REPORTED_TOKENS),
+            cached_prompt_tokens: cached.min(prompt),
+        }
+    }
+}
+
 /// Why the model stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

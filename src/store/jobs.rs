@@ -26,7 +26,8 @@ pub struct JobRow {
     pub max_retries: i64,
     /// Time limit of one attempt.
     pub timeout_seconds: i64,
-    /// Attempts started so far.
+    /// Attempts started so far, counted when claimed (an attempt handed back at shutdown is
+    /// not counted).
     pub attempts: i64,
     /// When the job (or its next retry) is due.
     pub run_at: DateTime<Utc>,
@@ -128,8 +129,11 @@ impl Jobs<'_> {
         Ok(n == 1)
     }
 
-    /// Claims up to `limit` due jobs (and running ones whose lease ran out), counting the
-    /// attempt; each is leased until `lease_until` (shorten it with [`Jobs::set_job_lease`]).
+    /// Claims up to `limit` due jobs (and running ones whose lease ran out while they still
+    /// have an attempt left), counting the attempt at claim time: an attempt that never ends
+    /// (the process died) still spends one. Each is leased until `lease_until` (shorten it
+    /// with [`Jobs::set_job_lease`]). Jobs whose last attempt was abandoned are ended by
+    /// [`Jobs::fail_abandoned_jobs`] instead.
     pub async fn claim_jobs(
         self,
         now: DateTime<Utc>,
@@ -143,13 +147,41 @@ impl Jobs<'_> {
         let sql = format!(
             "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = $1, locked_until = $2 \
              WHERE id IN (SELECT id FROM jobs \
-               WHERE (status = 'pending' AND run_at <= $1) OR (status = 'running' AND locked_until < $1) \
+               WHERE (status = 'pending' AND run_at <= $1) OR (status = 'running' AND locked_until < $1 AND attempts <= max_retries) \
                ORDER BY run_at LIMIT $3{lock}) \
              RETURNING {COLUMNS}"
         );
         with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(now).bind(lease_until).bind(limit).fetch_all(p).await
+        })
+    }
+
+    /// Ends as `failed` (with `error`) up to `limit` running jobs whose lease ran out on their
+    /// last allowed attempt (`attempts > max_retries`): the process running it died or hung,
+    /// and claiming it again would run it past `maxRetries` — forever, for a job that kills
+    /// its process. Answers the failed jobs (for their `job.failed` events); concurrent
+    /// callers never both answer one job.
+    pub async fn fail_abandoned_jobs(
+        self,
+        now: DateTime<Utc>,
+        error: &str,
+        limit: i64,
+    ) -> Result<Vec<JobRow>, sqlx::Error> {
+        let lock = match self.0.pool {
+            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = 'failed', error = $2, finished_at = $1, locked_until = NULL \
+             WHERE id IN (SELECT id FROM jobs \
+               WHERE status = 'running' AND locked_until < $1 AND attempts > max_retries \
+               ORDER BY run_at LIMIT $3{lock}) \
+             RETURNING {COLUMNS}"
+        );
+        with_pool!(&self.0.pool, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(now).bind(error).bind(limit).fetch_all(p).await
         })
     }
 

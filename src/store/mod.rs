@@ -35,6 +35,7 @@
 mod admin;
 mod agents;
 mod api_keys;
+mod budgets;
 mod cache;
 mod costs;
 mod diagnostics;
@@ -62,6 +63,7 @@ mod workspaces;
 pub use admin::{Admin, AuditRow};
 pub use agents::{AgentDoc, AgentRow, AgentVersionRow, Agents};
 pub use api_keys::{ApiKeyRow, ApiKeys};
+pub use budgets::{Budgets, Reservation};
 pub use cache::TtlCache;
 pub use costs::{Bucket, Costs, PeriodUsage, UsageGroup, UsageTotals};
 pub use diagnostics::{DiagnosticRunRow, Diagnostics, MigrationStatus};
@@ -196,6 +198,8 @@ pub struct ConnectOptions {
     pub max_connections: u32,
     /// How long a query waits for a free connection.
     pub acquire_timeout: Duration,
+    /// SQLite's `PRAGMA synchronous`, set on every connection (`ASTRA_SQLITE_SYNCHRONOUS`).
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 impl Store {
@@ -226,7 +230,7 @@ impl Store {
                     .context("DATABASE_URL: invalid SQLite URL")?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
+                    .synchronous(options.sqlite_synchronous)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
                 let pool = SqlitePoolOptions::new()

@@ -100,6 +100,35 @@ impl Traces<'_> {
         })
     }
 
+    /// The newest successful (`ok`) trace of a workspace, started at or after `since`, whose
+    /// request id is one of `request_ids`, in full; a job attempt looks for the turn an earlier
+    /// attempt of it recorded (the trace is written in the turn's transaction).
+    pub async fn ok_trace_of_requests(
+        self,
+        workspace_id: &str,
+        since: DateTime<Utc>,
+        request_ids: &[String],
+    ) -> Result<Option<TraceRow>, sqlx::Error> {
+        if request_ids.is_empty() {
+            return Ok(None);
+        }
+        let list: Vec<String> = (0..request_ids.len())
+            .map(|i| format!("${}", i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, detail FROM traces WHERE workspace_id = $1 AND started_at >= $2 \
+             AND status = 'ok' AND request_id IN ({}) ORDER BY started_at DESC, id DESC LIMIT 1",
+            list.join(", ")
+        );
+        with_pool!(&self.0.pool, p => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(workspace_id).bind(since);
+            for id in request_ids {
+                q = q.bind(id);
+            }
+            q.fetch_optional(p).await
+        })
+    }
+
     /// Turns started since `since`, and how many of them failed (`error` or `timeout`; a
     /// client that left is not a gateway failure).
     pub async fn trace_outcomes_since(

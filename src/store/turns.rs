@@ -50,6 +50,8 @@ pub struct TurnRecord<'a> {
     pub trace: &'a TraceRow,
     /// `YYYY-MM` of the turn, for the budget counter.
     pub month: &'a str,
+    /// The turn's budget reservation, removed as its real tokens are added.
+    pub reservation: Option<&'a str>,
 }
 
 /// What a finished turn leaves behind: messages, usage, token counters.
@@ -97,6 +99,10 @@ impl Turns<'_> {
                              ON CONFLICT (user_id, month) DO UPDATE SET tokens = user_monthly_tokens.tokens + excluded.tokens")
                     .bind(&rec.trace.user_id).bind(rec.month).bind(tokens)
                     .execute(&mut *tx).await?;
+            }
+            if let Some(id) = rec.reservation {
+                sqlx::query("DELETE FROM token_reservations WHERE id = $1")
+                    .bind(id).execute(&mut *tx).await?;
             }
             let t = rec.trace;
             sqlx::query("INSERT INTO traces (id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")

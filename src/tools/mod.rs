@@ -11,6 +11,8 @@ mod http_util;
 mod memory_search;
 mod memory_write;
 mod profile_update;
+#[cfg(test)]
+mod prop;
 mod registry;
 mod web_search;
 

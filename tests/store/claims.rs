@@ -97,7 +97,10 @@ async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
     let db = TestStore::new().await;
     let o = owner(&db).await;
     let t0 = at("2024-05-01T12:00:00Z");
-    let j = job(&o, t0);
+    let j = JobRow {
+        max_retries: 1,
+        ..job(&o, t0)
+    };
     db.jobs().insert_job(&j).await.unwrap();
     // Not due yet.
     assert!(
@@ -164,6 +167,95 @@ async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_job_whose_last_attempt_lapsed_fails_instead_of_being_claimed() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let t0 = at("2024-05-01T12:00:00Z");
+    let j = JobRow {
+        max_retries: 1,
+        ..job(&o, t0)
+    };
+    db.jobs().insert_job(&j).await.unwrap();
+    let lease = Duration::seconds(30);
+    // Two attempts (1 + maxRetries) are claimed and abandoned.
+    for (n, t) in [(1, t0), (2, t0 + Duration::seconds(31))] {
+        let got = db.jobs().claim_jobs(t, t + lease, 5).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].attempts, n);
+        // While the lease holds, nothing is failed.
+        assert!(
+            db.jobs()
+                .fail_abandoned_jobs(t + Duration::seconds(29), "gone", 5)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let t2 = t0 + Duration::seconds(62);
+    // The last attempt's lease ran out: no third claim, the job fails once.
+    assert!(
+        db.jobs()
+            .claim_jobs(t2, t2 + lease, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let failed = db.jobs().fail_abandoned_jobs(t2, "gone", 5).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        (
+            failed[0].status.as_str(),
+            failed[0].attempts,
+            failed[0].error.as_deref()
+        ),
+        ("failed", 2, Some("gone"))
+    );
+    assert!(
+        db.jobs()
+            .fail_abandoned_jobs(t2, "gone", 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The abandoned attempt cannot store a late outcome over the failure.
+    let done = JobFinish {
+        status: "completed",
+        result: Some(json!({"ok": true})),
+        error: None,
+        run_at: t2,
+        finished_at: Some(t2),
+    };
+    assert!(!db.jobs().finish_job(&j.id, 2, &done).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sweeps_fail_an_abandoned_job_once() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..ROWS {
+        let j = job(&o, now - Duration::seconds(i as i64));
+        db.jobs().insert_job(&j).await.unwrap();
+        ids.push(j.id);
+    }
+    // Every job (maxRetries 0) claimed once with a lease that already ran out.
+    let claimed = drain(|| db.jobs().claim_jobs(now, now, 5)).await;
+    assert_eq!(claimed.len(), ROWS);
+    let later = now + Duration::seconds(1);
+    let store: &Store = &db;
+    let batches = join_all((0..CLAIMERS).map(|_| async move {
+        drain(|| store.jobs().fail_abandoned_jobs(later, "gone", 3))
+            .await
+            .into_iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    }))
+    .await;
+    assert_disjoint_cover(batches, &ids);
 }
 
 #[tokio::test]

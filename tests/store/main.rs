@@ -1,6 +1,7 @@
 //! The store conformance suite: the engine-specific behaviour of `astra::store` — full-text
 //! search ranking and escaping, the triggers that keep memory search in step, `SKIP LOCKED`
-//! claims with leases, cost buckets by UTC day — checked through the store's own methods.
+//! claims with leases, cost buckets by UTC day, SQLite's `synchronous` mode on every
+//! connection — checked through the store's own methods.
 //!
 //! Every test opens a fresh database: a temporary SQLite file by default, a new PostgreSQL
 //! database when `ASTRA_TEST_DATABASE_URL` is set (`.ci/run` runs both). The SQL is written
@@ -8,8 +9,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod budgets;
 mod claims;
 mod costs;
+mod durability;
 mod helpers;
 mod memory;
+mod prop_search;
 mod search;

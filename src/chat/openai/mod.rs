@@ -16,11 +16,11 @@ pub mod passthrough;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::config::openai::OpenAiConfig;
 pub use conversation::{
     ClientMessage, Conversation, MAX_CONVERSATION_CHARS, MAX_MESSAGE_CHARS, MAX_MESSAGES,
     MAX_OUTPUT_TOKENS, Sampling,
 };
-pub use crate::config::openai::OpenAiConfig;
 pub use passthrough::RawModel;
 
 use super::input::{ChatBody, ChatInput, ClientContext, Surface};

@@ -61,10 +61,13 @@ pub fn offered(config: &Config, pricing: &Pricing) -> Vec<RawModel> {
         .configured_providers()
         .into_iter()
         .flat_map(|provider| {
-            pricing.models_of(provider).into_iter().map(move |model| RawModel {
-                provider: provider.to_string(),
-                model,
-            })
+            pricing
+                .models_of(provider)
+                .into_iter()
+                .map(move |model| RawModel {
+                    provider: provider.to_string(),
+                    model,
+                })
         })
         .collect()
 }
@@ -172,9 +175,13 @@ pub fn start(env: &TurnEnv<'_>, plan: PassthroughPlan) -> RunningTurn {
     );
     let request_id = plan.request_id.clone();
     let runtime = TurnRuntime::from(env);
-    RunningTurn::spawn_task(env.tasks, String::new(), request_id, span, move |tx, cancel| {
-        run(runtime, plan, tx, cancel)
-    })
+    RunningTurn::spawn_task(
+        env.tasks,
+        String::new(),
+        request_id,
+        span,
+        move |tx, cancel| run(runtime, plan, tx, cancel),
+    )
 }
 
 /// Streams the call, then records it and sends `done` or `error`.
@@ -228,8 +235,7 @@ async fn call(
     events: &mpsc::Sender<ChatEvent>,
 ) -> Result<String, Stop> {
     let target = Target::new(plan.model.provider.as_str(), plan.model.model.clone());
-    let (result, attempts) =
-        chat_stream_traced(&rt.providers, target, None, &plan.request).await;
+    let (result, attempts) = chat_stream_traced(&rt.providers, target, None, &plan.request).await;
     let (mut stream, target) = match result {
         Ok(ok) => ok,
         Err(e) => {
@@ -300,6 +306,7 @@ async fn record(
     rt.store
         .turns()
         .record_turn(&TurnRecord {
+            reservation: None,
             session_id: None,
             messages: &[],
             usage: &usage,

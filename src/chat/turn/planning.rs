@@ -11,7 +11,7 @@ use super::TurnEnv;
 use crate::{
     agents::{AgentConfig, AgentSource, PromptContext, ResolvedAgent, render_system_prompt},
     chat::{
-        admit::{check_quotas, check_restrictions},
+        admit::{check_quotas, check_restrictions, reserve_budget},
         context::DEFAULT_CONTEXT_TOKENS,
         input::ChatInput,
         plan::TurnPlan,
@@ -47,6 +47,34 @@ pub(super) async fn plan_turn(
     let now = Utc::now();
     let (agent, workspace) = resolve_agent(env, member, &input.agent_id, now).await?;
     check_quotas(env, &member.workspace_id, &input.agent_id, &input.message).await?;
+    let max_output = agent.config.model.max_output_tokens;
+    let reservation = reserve_budget(env, &member.user.id, &input.message, max_output).await?;
+    let planned = plan_reserved(env, member, input, request_id, (agent, workspace), now).await;
+    match (planned, reservation) {
+        (Ok(plan), reservation) => Ok(TurnPlan {
+            reservation,
+            ..plan
+        }),
+        (Err(e), Some(id)) => {
+            // The turn will not run: its reservation must not hold the budget until expiry.
+            if let Err(release) = env.store.budgets().release(&id).await {
+                tracing::warn!(error = %release, "could not release a budget reservation");
+            }
+            Err(e)
+        }
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// The steps after the budget reservation.
+async fn plan_reserved(
+    env: &TurnEnv<'_>,
+    member: &WorkspaceMember,
+    input: &ChatInput,
+    request_id: Option<String>,
+    (agent, workspace): (ResolvedAgent, WorkspaceRow),
+    now: DateTime<Utc>,
+) -> ApiResult<TurnPlan> {
     let user = caller(env, member).await?;
     let ask = Ask {
         user: &user,
@@ -88,6 +116,7 @@ pub(super) async fn plan_turn(
             .unwrap_or(DEFAULT_CONTEXT_TOKENS),
         deadline: tokio::time::Instant::now() + env.config.limits.request_timeout,
         started_at: now,
+        reservation: None,
     })
 }
 

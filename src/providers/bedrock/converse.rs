@@ -9,7 +9,7 @@ use crate::providers::types::{ChatResponse, FinishReason, ToolCall, Usage};
 /// The body of a `converse` reply.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct ConverseResponse {
+pub(crate) struct ConverseResponse {
     output: Output,
     stop_reason: Option<String>,
     usage: Option<WireUsage>,
@@ -59,11 +59,13 @@ pub(super) struct WireUsage {
 impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Self {
         // Like Anthropic, Bedrock's inputTokens excludes cache reads and writes.
-        Usage {
-            prompt_tokens: u.input_tokens + u.cache_read_input_tokens + u.cache_write_input_tokens,
-            completion_tokens: u.output_tokens,
-            cached_prompt_tokens: u.cache_read_input_tokens,
-        }
+        // Counts are untrusted (a tenant may point an agent at its own endpoint): capped and
+        // summed without overflow.
+        let prompt = u
+            .input_tokens
+            .saturating_add(u.cache_read_input_tokens)
+            .saturating_add(u.cache_write_input_tokens);
+        Usage::reported(prompt, u.output_tokens, u.cache_read_input_tokens)
     }
 }
 

@@ -5,7 +5,7 @@
 //! non-streaming [`Provider::chat`] uses `converse` ([`converse`]). Embeddings use Titan's
 //! `invoke` body shape.
 
-mod converse;
+pub(crate) mod converse;
 mod stream;
 mod wire;
 
@@ -14,13 +14,13 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::inference::AwsCredentials;
 use super::error::ProviderError;
 use super::eventstream::FrameDecoder;
 use super::http::{join, send, send_json};
 use super::sigv4::{self, SignInput};
 use super::sse;
 use super::types::{ChatRequest, ChatResponse, EventStream, Provider};
+use crate::config::inference::AwsCredentials;
 
 /// SigV4 service name of the Bedrock runtime.
 const SERVICE: &str = "bedrock";
