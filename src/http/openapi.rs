@@ -78,10 +78,63 @@ fn document_unauthorized(doc: &mut Doc) {
     }
 }
 
-/// Adds what the route macros cannot describe: the document's own route, and the 401 of
-/// every secured operation.
+/// Documents the 400 and 404 the extractors answer before a handler runs: a path or query
+/// parameter or a body that does not parse is a 400 `VALIDATION_ERROR`, and a path naming no
+/// resource is a 404 `NOT_FOUND`. `/v1` documents its own (in OpenAI's shape).
+fn document_extractor_refusals(doc: &mut Doc) {
+    use utoipa::openapi::{
+        Ref, RefOr, content::ContentBuilder, path::ParameterIn, response::ResponseBuilder,
+    };
+    let refusal = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorOut")))
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if path.starts_with("/v1") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in operations.into_iter().flatten() {
+            let params = op.parameters.as_deref().unwrap_or_default();
+            let in_path = params
+                .iter()
+                .any(|p| matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path)));
+            if !params.is_empty() || op.request_body.is_some() {
+                op.responses
+                    .responses
+                    .entry("400".into())
+                    .or_insert_with(|| refusal("invalid parameters or body"));
+            }
+            if in_path {
+                op.responses
+                    .responses
+                    .entry("404".into())
+                    .or_insert_with(|| refusal("no such resource"));
+            }
+        }
+    }
+}
+
+/// Adds what the route macros cannot describe: the document's own route, the 401 of every
+/// secured operation, and the extractors' 400 and 404.
 pub fn finish(doc: &mut Doc) {
     document_unauthorized(doc);
+    document_extractor_refusals(doc);
     use utoipa::openapi::{
         HttpMethod, ObjectBuilder,
         content::ContentBuilder,

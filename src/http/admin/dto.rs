@@ -187,8 +187,8 @@ pub struct AuditEntryOut {
     pub workspace_id: Option<String>,
     /// What was acted on.
     pub target: Option<String>,
-    /// Free-form details recorded with the action.
-    #[schema(value_type = Object)]
+    /// Free-form details recorded with the action, or null when none were.
+    #[schema(value_type = Option<Object>)]
     pub details: Value,
     /// When.
     pub created_at: DateTime<Utc>,
