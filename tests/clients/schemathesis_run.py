@@ -61,7 +61,8 @@ def call(base, method, path, body=None, token=None, workspace=None):
 def main():
     if len(sys.argv) < 4:
         raise SystemExit(__doc__)
-    astra_bin, fake_bin, work = sys.argv[1], sys.argv[2], pathlib.Path(sys.argv[3])
+    astra_bin, fake_bin = (str(pathlib.Path(a).resolve()) for a in sys.argv[1:3])
+    work = pathlib.Path(sys.argv[3]).resolve()
     extra = sys.argv[4:]
     work.mkdir(parents=True, exist_ok=True)
     fake_port, port = free_port(), free_port()
