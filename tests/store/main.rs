@@ -15,5 +15,6 @@ mod costs;
 mod durability;
 mod helpers;
 mod memory;
+mod outbox;
 mod prop_search;
 mod search;
