@@ -1,5 +1,7 @@
-//! Saving a turn: messages, usage and cost per inference call, the monthly token counter and
-//! the trace in one transaction; skill metrics afterwards, off the request path.
+//! Saving a turn: messages, usage and cost per inference call, the monthly token counter, the
+//! trace and the webhook deliveries of its events (`session.created`, `chat.completed` /
+//! `chat.failed`: the transactional outbox) in one transaction; skill metrics afterwards, off
+//! the request path.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -69,6 +71,10 @@ pub async fn record(
         finished_at: now,
     };
     let month = now.format("%Y-%m").to_string();
+    // Subscriptions are read before the transaction; the rows go in with the turn.
+    let events = turn_events(plan, log, outcome, status, trace.error.as_deref());
+    let outbox =
+        crate::webhooks::outbox(&rt.store, &plan.user_id, Some(&plan.workspace_id), events).await?;
     rt.store
         .turns()
         .record_turn(&TurnRecord {
@@ -78,6 +84,7 @@ pub async fn record(
             trace: &trace,
             month: &month,
             reservation: plan.reservation.as_deref(),
+            outbox: &outbox,
         })
         .await?;
     // Only offered to the exporter's queue: sending happens off the request path.
@@ -89,7 +96,6 @@ pub async fn record(
         "turn recorded"
     );
     record_skill_metrics(rt, plan, log);
-    emit_events(rt, plan, log, outcome, status, trace.error.as_deref());
     if let Ok(reply) = outcome {
         let owner = memory::Owner {
             user_id: &plan.user_id,
@@ -178,29 +184,21 @@ pub(super) fn inference_trace(log: &TurnLog, usage: &[UsageRow]) -> Vec<serde_js
         .collect()
 }
 
-/// Queues `session.created` and `chat.completed` / `chat.failed` for the caller's webhooks,
-/// on the task tracker so the reply is not held up.
-fn emit_events(
-    rt: &TurnRuntime,
+/// The events a turn causes: `session.created` (first turn of a session) and
+/// `chat.completed` / `chat.failed`.
+fn turn_events(
     plan: &TurnPlan,
     log: &TurnLog,
     outcome: &Result<String, Stop>,
     status: &str,
     error: Option<&str>,
-) {
-    let ws = Some(plan.workspace_id.clone());
+) -> Vec<(&'static str, serde_json::Value)> {
+    let mut events = Vec::with_capacity(2);
     if plan.is_new_session {
         let data = json!({
             "sessionId": plan.session.id, "agentId": plan.agent_id, "workspaceId": plan.workspace_id,
         });
-        crate::webhooks::emit_later(
-            &rt.store,
-            &rt.tasks,
-            plan.user_id.clone(),
-            ws.clone(),
-            "session.created",
-            data,
-        );
+        events.push(("session.created", data));
     }
     let (prompt, completion) = log.totals();
     let mut data = json!({
@@ -218,7 +216,8 @@ fn emit_events(
             "chat.failed"
         }
     };
-    crate::webhooks::emit_later(&rt.store, &rt.tasks, plan.user_id.clone(), ws, event, data);
+    events.push((event, data));
+    events
 }
 
 /// One `skill_metrics` row per tool call a skill brought, written after the reply.

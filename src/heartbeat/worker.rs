@@ -1,5 +1,6 @@
 //! The heartbeat scheduler: claims due monitors, runs their checks, records each run and
-//! emits `heartbeat.failed` (ok → error) and `heartbeat.recovered` (error → ok).
+//! emits `heartbeat.failed` (ok → error) and `heartbeat.recovered` (error → ok) — written in
+//! the transaction that stores the run (the transactional outbox).
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use crate::{
     config::Config,
     net::guarded_client,
     store::{MonitorRow, RunRow, Store, ids::new_id},
-    webhooks::emit,
+    webhooks::outbox,
     workspaces::creator_refusal,
 };
 
@@ -82,40 +83,44 @@ impl Scheduler {
             started_at,
         };
         let next = started_at + chrono::Duration::minutes(monitor.interval_minutes);
-        if let Err(e) = self
-            .store
-            .heartbeat()
-            .record_monitor_run(&run, next, &result.seen)
-            .await
-        {
-            tracing::warn!(monitor = %monitor.id, error = %e, "could not record a heartbeat run");
-            return;
-        }
-        tracing::debug!(monitor = %monitor.id, status, latency_ms = result.latency_ms, "heartbeat run");
         // Transitions only: the first run that fails counts as a failure, and a first run
         // that passes is not a recovery.
         let event = match (monitor.last_status.as_deref(), result.ok) {
-            (Some("ok") | None, false) => "heartbeat.failed",
-            (Some("error"), true) => "heartbeat.recovered",
-            _ => return,
+            (Some("ok") | None, false) => Some("heartbeat.failed"),
+            (Some("error"), true) => Some("heartbeat.recovered"),
+            _ => None,
         };
-        let data = json!({
-            "monitorId": monitor.id, "name": monitor.name, "type": monitor.monitor_type,
-            "url": monitor.url, "workspaceId": monitor.workspace_id, "runId": run.id,
-            "status": status, "latencyMs": result.latency_ms, "detail": result.detail,
-            "startedAt": started_at,
+        let events = event.map(|event| {
+            let data = json!({
+                "monitorId": monitor.id, "name": monitor.name, "type": monitor.monitor_type,
+                "url": monitor.url, "workspaceId": monitor.workspace_id, "runId": run.id,
+                "status": status, "latencyMs": result.latency_ms, "detail": result.detail,
+                "startedAt": started_at,
+            });
+            (event, data)
         });
-        if let Err(e) = emit(
+        let stored = match outbox(
             &self.store,
             &monitor.user_id,
             Some(&monitor.workspace_id),
-            event,
-            data,
+            events.into_iter().collect(),
         )
         .await
         {
-            tracing::warn!(monitor = %monitor.id, error = %e, "could not queue the heartbeat event");
+            Ok(rows) => {
+                self.store
+                    .heartbeat()
+                    .record_monitor_run(&run, next, &result.seen, &rows)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            // The lease runs out and a later poll runs the check again.
+            tracing::warn!(monitor = %monitor.id, error = %e, "could not record a heartbeat run");
+            return;
         }
+        tracing::debug!(monitor = %monitor.id, status, latency_ms = result.latency_ms, event, "heartbeat run");
     }
 }
 

@@ -1,5 +1,7 @@
 //! The job worker: claims due jobs up to its concurrency, runs each with its timeout, retries
-//! failures with exponential backoff and emits `job.completed` / `job.failed`.
+//! failures with exponential backoff and emits `job.completed` / `job.failed` — written in the
+//! transaction that stores the job's end (the transactional outbox), so a crash cannot keep
+//! one without the other.
 //!
 //! Attempts are counted when claimed, so an attempt that never ends (its process was killed)
 //! still spends one: once the lease of a job's last allowed attempt runs out, the job ends
@@ -15,8 +17,8 @@ use super::run::execute;
 use crate::{
     app::AppState,
     poll::backoff,
-    store::{JobFinish, JobRow},
-    webhooks::emit,
+    store::{DeliveryRow, JobFinish, JobRow},
+    webhooks::outbox,
     workspaces::creator_refusal,
 };
 
@@ -47,14 +49,22 @@ impl Runner {
     /// One poll: claims as many due jobs as there are free slots and starts them; true when
     /// every free slot was filled.
     pub async fn tick(&self, state: &AppState) -> anyhow::Result<bool> {
+        let now = Utc::now();
         let abandoned = state
             .store
             .jobs()
-            .fail_abandoned_jobs(Utc::now(), ABANDONED, ABANDONED_BATCH)
+            .abandoned_jobs(now, ABANDONED_BATCH)
             .await?;
         for job in abandoned {
-            tracing::warn!(job = %job.id, attempts = job.attempts, "job failed: its last attempt was abandoned");
-            emit_outcome(state, &job, "failed", &Err(ABANDONED.to_string())).await;
+            let events = job_events(state, &job, "failed", &Err(ABANDONED.to_string())).await?;
+            if state
+                .store
+                .jobs()
+                .fail_abandoned_job(&job, now, ABANDONED, &events)
+                .await?
+            {
+                tracing::warn!(job = %job.id, attempts = job.attempts, "job failed: its last attempt was abandoned");
+            }
         }
         let free = self.permits.available_permits();
         if free == 0 {
@@ -131,34 +141,38 @@ async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
         },
     };
     tracing::info!(job = %job.id, attempt = job.attempts, status = finish.status, error = finish.error.as_deref().unwrap_or_default(), "job attempt finished");
-    match state
-        .store
-        .jobs()
-        .finish_job(&job.id, job.attempts, &finish)
-        .await
-    {
-        Ok(true) => {}
-        // Reclaimed by another replica after the lease ran out: that attempt owns the job.
-        Ok(false) => return,
-        Err(e) => {
-            tracing::warn!(job = %job.id, error = %e, "could not store a job outcome");
-            return;
+    let stored = match job_events(&state, &job, finish.status, &outcome).await {
+        Ok(events) => {
+            state
+                .store
+                .jobs()
+                .finish_job(&job.id, job.attempts, &finish, &events)
+                .await
         }
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok(true) => {}
+        // Reclaimed by another replica after the lease ran out: that attempt owns the job
+        // (and nothing of this one, event included, was written).
+        Ok(false) => {}
+        // The lease runs out and the job is claimed again (or failed as abandoned).
+        Err(e) => tracing::warn!(job = %job.id, error = %e, "could not store a job outcome"),
     }
-    emit_outcome(&state, &job, finish.status, &outcome).await;
 }
 
-/// Queues `job.completed` / `job.failed` for a job that ended with `status`.
-async fn emit_outcome(
+/// The deliveries of `job.completed` / `job.failed` for a job ending with `status` (none for
+/// a retry), to be written with the job's end.
+async fn job_events(
     state: &AppState,
     job: &JobRow,
     status: &str,
     outcome: &Result<serde_json::Value, String>,
-) {
+) -> Result<Vec<DeliveryRow>, sqlx::Error> {
     let (event, detail) = match (status, outcome) {
         ("completed", Ok(result)) => ("job.completed", json!({ "result": result })),
         ("failed", Err(error)) => ("job.failed", json!({ "error": error })),
-        _ => return,
+        _ => return Ok(Vec::new()),
     };
     let mut data = json!({
         "jobId": job.id, "type": job.job_type, "status": status,
@@ -167,17 +181,13 @@ async fn emit_outcome(
     if let (Some(d), Some(extra)) = (data.as_object_mut(), detail.as_object()) {
         d.extend(extra.clone());
     }
-    if let Err(e) = emit(
+    outbox(
         &state.store,
         &job.user_id,
         Some(&job.workspace_id),
-        event,
-        data,
+        vec![(event, data)],
     )
     .await
-    {
-        tracing::warn!(job = %job.id, error = %e, "could not queue the job event");
-    }
 }
 
 /// A job runs as its creator: when they left the workspace (or became a viewer) since it was
@@ -207,7 +217,7 @@ async fn refused_creator(state: &AppState, job: &JobRow) -> bool {
     if let Err(e) = state
         .store
         .jobs()
-        .finish_job(&job.id, job.attempts, &finish)
+        .finish_job(&job.id, job.attempts, &finish, &[])
         .await
     {
         tracing::warn!(job = %job.id, error = %e, "could not store a job outcome");

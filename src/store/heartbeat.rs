@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{BeginWrite, Pool, Store};
+use super::{BeginWrite, DeliveryRow, Pool, Store, webhooks::insert_deliveries};
 use crate::with_pool;
 
 /// A monitor configuration.
@@ -185,15 +185,18 @@ impl Heartbeat<'_> {
         })
     }
 
-    /// Records a run, moves the monitor's schedule on and releases its lease, atomically.
+    /// Records a run, moves the monitor's schedule on and releases its lease, atomically — with
+    /// the deliveries of the event the run causes (`heartbeat.failed` / `.recovered`), if any.
     pub async fn record_monitor_run(
         self,
         run: &RunRow,
         next_run_at: DateTime<Utc>,
         seen: &[String],
+        outbox: &[DeliveryRow],
     ) -> Result<(), sqlx::Error> {
         with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
+            insert_deliveries!(tx, outbox);
             sqlx::query("INSERT INTO heartbeat_runs (id, monitor_id, status, latency_ms, detail, started_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(&run.id).bind(&run.monitor_id).bind(&run.status).bind(run.latency_ms)
                 .bind(&run.detail).bind(run.started_at)

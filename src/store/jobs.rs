@@ -1,10 +1,11 @@
-//! The background job queue: enqueue, list, cancel, and the worker's claim and finish.
+//! The background job queue: enqueue, list, cancel, and the worker's claim and finish (which
+//! writes the job's `job.completed` / `job.failed` deliveries in the same transaction).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{Pool, Store};
+use super::{BeginWrite, DeliveryRow, Pool, Store, webhooks::insert_deliveries};
 use crate::with_pool;
 
 /// A queued, running or finished job.
@@ -133,7 +134,7 @@ impl Jobs<'_> {
     /// have an attempt left), counting the attempt at claim time: an attempt that never ends
     /// (the process died) still spends one. Each is leased until `lease_until` (shorten it
     /// with [`Jobs::set_job_lease`]). Jobs whose last attempt was abandoned are ended by
-    /// [`Jobs::fail_abandoned_jobs`] instead.
+    /// [`Jobs::fail_abandoned_job`] instead.
     pub async fn claim_jobs(
         self,
         now: DateTime<Utc>,
@@ -157,31 +158,47 @@ impl Jobs<'_> {
         })
     }
 
-    /// Ends as `failed` (with `error`) up to `limit` running jobs whose lease ran out on their
-    /// last allowed attempt (`attempts > max_retries`): the process running it died or hung,
-    /// and claiming it again would run it past `maxRetries` — forever, for a job that kills
-    /// its process. Answers the failed jobs (for their `job.failed` events); concurrent
-    /// callers never both answer one job.
-    pub async fn fail_abandoned_jobs(
+    /// Up to `limit` running jobs whose lease ran out on their last allowed attempt
+    /// (`attempts > max_retries`): the process running it died or hung, and claiming it again
+    /// would run it past `maxRetries` — forever, for a job that kills its process. The worker
+    /// ends each with [`Jobs::fail_abandoned_job`].
+    pub async fn abandoned_jobs(
         self,
         now: DateTime<Utc>,
-        error: &str,
         limit: i64,
     ) -> Result<Vec<JobRow>, sqlx::Error> {
-        let lock = match self.0.pool {
-            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Pool::Sqlite(_) => "",
-        };
         let sql = format!(
-            "UPDATE jobs SET status = 'failed', error = $2, finished_at = $1, locked_until = NULL \
-             WHERE id IN (SELECT id FROM jobs \
-               WHERE status = 'running' AND locked_until < $1 AND attempts > max_retries \
-               ORDER BY run_at LIMIT $3{lock}) \
-             RETURNING {COLUMNS}"
+            "SELECT {COLUMNS} FROM jobs WHERE status = 'running' AND locked_until < $1 \
+             AND attempts > max_retries ORDER BY run_at LIMIT $2"
         );
         with_pool!(&self.0.pool, p => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(now).bind(error).bind(limit).fetch_all(p).await
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(now).bind(limit).fetch_all(p).await
+        })
+    }
+
+    /// Ends an abandoned job (from [`Jobs::abandoned_jobs`]) as `failed` with `error`, writing
+    /// `outbox` (its `job.failed` deliveries) in the same transaction; false (and nothing
+    /// written) when it is no longer abandoned at attempt `job.attempts` — so concurrent
+    /// sweeps never both fail one job.
+    pub async fn fail_abandoned_job(
+        self,
+        job: &JobRow,
+        now: DateTime<Utc>,
+        error: &str,
+        outbox: &[DeliveryRow],
+    ) -> Result<bool, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query("UPDATE jobs SET status = 'failed', error = $3, finished_at = $4, locked_until = NULL \
+                         WHERE id = $1 AND attempts = $2 AND status = 'running' AND locked_until < $4 AND attempts > max_retries")
+                .bind(&job.id).bind(job.attempts).bind(error).bind(now)
+                .execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            insert_deliveries!(tx, outbox);
+            tx.commit().await?;
+            Ok(true)
         })
     }
 
@@ -200,22 +217,30 @@ impl Jobs<'_> {
         Ok(())
     }
 
-    /// Stores the end of attempt number `attempt`; false when the claim was lost (the job was
-    /// reclaimed after its lease ran out).
+    /// Stores the end of attempt number `attempt` with the deliveries of the event it causes
+    /// (`outbox`), in one transaction; false — and nothing written — when the claim was lost
+    /// (the job was reclaimed after its lease ran out).
     pub async fn finish_job(
         self,
         id: &str,
         attempt: i64,
         f: &JobFinish,
+        outbox: &[DeliveryRow],
     ) -> Result<bool, sqlx::Error> {
-        let n = with_pool!(&self.0.pool, p => {
-            sqlx::query("UPDATE jobs SET status = $3, result = $4, error = $5, run_at = $6, finished_at = $7, locked_until = NULL \
+        with_pool!(&self.0.pool, p => {
+            let mut tx = p.begin_write().await?;
+            let n = sqlx::query("UPDATE jobs SET status = $3, result = $4, error = $5, run_at = $6, finished_at = $7, locked_until = NULL \
                          WHERE id = $1 AND attempts = $2 AND status = 'running'")
                 .bind(id).bind(attempt).bind(f.status).bind(f.result.clone().map(Json)).bind(&f.error)
                 .bind(f.run_at).bind(f.finished_at)
-                .execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(n == 1)
+                .execute(&mut *tx).await?.rows_affected();
+            if n != 1 {
+                return Ok(false);
+            }
+            insert_deliveries!(tx, outbox);
+            tx.commit().await?;
+            Ok(true)
+        })
     }
 
     /// Hands an interrupted attempt back to the queue (shutdown): pending again, the attempt

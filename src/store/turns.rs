@@ -1,10 +1,11 @@
 //! What a finished turn leaves behind — messages, usage, the monthly token counter and the
-//! trace — written in one transaction (one commit per turn keeps the hot path short).
+//! trace — and the events it causes (the transactional outbox) written in one transaction (one
+//! commit per turn keeps the hot path short).
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{BeginWrite, MessageRow, Store, TraceRow};
+use super::{BeginWrite, DeliveryRow, MessageRow, Store, TraceRow, webhooks::insert_deliveries};
 use crate::with_pool;
 
 /// One inference call's billed usage.
@@ -52,6 +53,9 @@ pub struct TurnRecord<'a> {
     pub month: &'a str,
     /// The turn's budget reservation, removed as its real tokens are added.
     pub reservation: Option<&'a str>,
+    /// The webhook deliveries of the events the turn causes (`chat.completed`, …): written in
+    /// the turn's transaction, so an event exists exactly when its turn does.
+    pub outbox: &'a [DeliveryRow],
 }
 
 /// What a finished turn leaves behind: messages, usage, token counters.
@@ -104,6 +108,9 @@ impl Turns<'_> {
                 sqlx::query("DELETE FROM token_reservations WHERE id = $1")
                     .bind(id).execute(&mut *tx).await?;
             }
+            // Before the trace on purpose: the store tests fail the trace insert to show that
+            // the events go with the turn.
+            insert_deliveries!(tx, rec.outbox);
             let t = rec.trace;
             sqlx::query("INSERT INTO traces (id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
                 .bind(&t.id).bind(&t.user_id).bind(&t.workspace_id).bind(&t.agent_id).bind(&t.session_id)

@@ -77,6 +77,36 @@ pub struct DeliveryOutcome {
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// The insert of one outbox row, shared by [`Webhooks::enqueue_deliveries`] and the
+/// transactions that write an event together with the state change causing it.
+pub(in crate::store) const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries (id, webhook_id, event, body, status, attempts, \
+     next_attempt_at, response_status, error, created_at, delivered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+/// Inserts outbox rows (`&[DeliveryRow]`) on `$tx`, an open write transaction of either
+/// engine inside [`with_pool!`]: the transactional outbox — an event is durable exactly when
+/// the state change written in the same transaction is. Returns early with the error.
+macro_rules! insert_deliveries {
+    ($tx:expr, $rows:expr) => {
+        for d in $rows {
+            sqlx::query($crate::store::webhooks::INSERT_DELIVERY)
+                .bind(&d.id)
+                .bind(&d.webhook_id)
+                .bind(&d.event)
+                .bind(&d.body)
+                .bind(&d.status)
+                .bind(d.attempts)
+                .bind(d.next_attempt_at)
+                .bind(d.response_status)
+                .bind(&d.error)
+                .bind(d.created_at)
+                .bind(d.delivered_at)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+pub(in crate::store) use insert_deliveries;
+
 const HOOK_COLUMNS: &str = "id, user_id, workspace_id, url, events, description, secret, active, \
      created_at, updated_at, previous_secret, secret_rotated_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event, body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at";
@@ -202,18 +232,9 @@ impl Webhooks<'_> {
         if rows.is_empty() {
             return Ok(());
         }
-        let sql = format!(
-            "INSERT INTO webhook_deliveries ({DELIVERY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        );
         with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
-            for d in rows {
-                sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(&d.id).bind(&d.webhook_id).bind(&d.event).bind(&d.body).bind(&d.status)
-                    .bind(d.attempts).bind(d.next_attempt_at).bind(d.response_status).bind(&d.error)
-                    .bind(d.created_at).bind(d.delivered_at)
-                    .execute(&mut *tx).await?;
-            }
+            insert_deliveries!(tx, rows);
             tx.commit().await
         })
     }

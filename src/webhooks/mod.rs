@@ -1,7 +1,11 @@
-//! Outgoing webhooks: the known events, [`emit`] (which writes the outbox), the operations of
-//! the `/webhooks` routes in [`endpoints`] and the delivery worker in [`worker`].
+//! Outgoing webhooks: the known events, [`outbox`] (an event's deliveries), [`emit`], the
+//! operations of the `/webhooks` routes in [`endpoints`] and the delivery worker in [`worker`].
 //!
-//! An event becomes one `webhook_deliveries` row per subscribed endpoint; the worker POSTs
+//! An event becomes one `webhook_deliveries` row per subscribed endpoint. Events caused by a
+//! state change (a turn recorded, a job finished, a monitor run stored) are a transactional
+//! outbox: the caller resolves the rows with [`outbox`] first (a read), then the store writes
+//! them in the same transaction as the change, so the event is durable exactly when the change
+//! is — a crash in between loses both or neither. The worker POSTs
 //! `{id, event, createdAt, data}` signed ([`signing`]) with the endpoint's own secret,
 //! retrying with exponential backoff. The body is fixed when the row is written, so every attempt sends
 //! (and signs) the same bytes and receivers can deduplicate on `id`, `webhook-id` or
@@ -15,7 +19,6 @@ pub use signing::{rotate_signing_key, sign, signature_headers, signing_key};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
-use tokio_util::task::TaskTracker;
 
 use crate::store::{DeliveryRow, Store, WebhookRow, ids::new_id};
 
@@ -78,9 +81,39 @@ fn envelope(event: &str, data: Value, now: DateTime<Utc>) -> Value {
     })
 }
 
-/// Queues `event` for every active webhook of `user_id` that subscribed to it and sees
-/// `workspace_id` (endpoints limited to another workspace are skipped). Returns how many
-/// deliveries were queued; the worker sends them.
+/// The deliveries of `events` (name and data) for every active webhook of `user_id` that
+/// subscribed to each and sees `workspace_id` (endpoints limited to another workspace are
+/// skipped), to be written by the store in the transaction of the state change that causes
+/// them. One read, whatever the number of events.
+pub async fn outbox(
+    store: &Store,
+    user_id: &str,
+    workspace_id: Option<&str>,
+    events: Vec<(&str, Value)>,
+) -> Result<Vec<DeliveryRow>, sqlx::Error> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hooks = store
+        .webhooks()
+        .webhooks_for_event(user_id, workspace_id)
+        .await?;
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for (event, data) in events {
+        let body = envelope(event, data, now);
+        rows.extend(
+            hooks
+                .iter()
+                .filter(|h| subscribed(h, event))
+                .map(|h| delivery(&h.id, event, &body, now)),
+        );
+    }
+    Ok(rows)
+}
+
+/// Queues `event` on its own (an event that is itself the effect, as a `webhook_emit` job's):
+/// [`outbox`] then one insert. Returns how many deliveries were queued; the worker sends them.
 pub async fn emit(
     store: &Store,
     user_id: &str,
@@ -88,39 +121,12 @@ pub async fn emit(
     event: &str,
     data: Value,
 ) -> Result<usize, sqlx::Error> {
-    let hooks = store
-        .webhooks()
-        .webhooks_for_event(user_id, workspace_id)
-        .await?;
-    let now = Utc::now();
-    let body = envelope(event, data, now);
-    let rows: Vec<DeliveryRow> = hooks
-        .iter()
-        .filter(|h| subscribed(h, event))
-        .map(|h| delivery(&h.id, event, &body, now))
-        .collect();
+    let rows = outbox(store, user_id, workspace_id, vec![(event, data)]).await?;
     store.webhooks().enqueue_deliveries(&rows).await?;
     if !rows.is_empty() {
         tracing::debug!(event, deliveries = rows.len(), "webhook event queued");
     }
     Ok(rows.len())
-}
-
-/// [`emit`] on `tasks`, for callers that must not wait (the end of a chat turn).
-pub fn emit_later(
-    store: &Store,
-    tasks: &TaskTracker,
-    user_id: String,
-    workspace_id: Option<String>,
-    event: &'static str,
-    data: Value,
-) {
-    let store = store.clone();
-    tasks.spawn(async move {
-        if let Err(e) = emit(&store, &user_id, workspace_id.as_deref(), event, data).await {
-            tracing::warn!(event, error = %e, "could not queue a webhook event");
-        }
-    });
 }
 
 /// Queues a `webhook.test` event for one endpoint (whatever it subscribed to); returns the

@@ -37,6 +37,30 @@ fn job(o: &Owner, run_at: DateTime<Utc>) -> JobRow {
     }
 }
 
+/// One sweep as the worker does it: lists up to `limit` abandoned jobs and fails each that is
+/// still abandoned (error `gone`); answers those this sweep failed, as stored.
+async fn fail_abandoned(store: &Store, now: DateTime<Utc>, limit: i64) -> Vec<JobRow> {
+    let mut failed = Vec::new();
+    for j in store.jobs().abandoned_jobs(now, limit).await.unwrap() {
+        if store
+            .jobs()
+            .fail_abandoned_job(&j, now, "gone", &[])
+            .await
+            .unwrap()
+        {
+            failed.push(
+                store
+                    .jobs()
+                    .job(&j.workspace_id, &j.id)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+    }
+    failed
+}
+
 /// Claims in a loop, `limit` at a time, until a claim comes back empty.
 async fn drain<T, F, Fut>(claim: F) -> Vec<T>
 where
@@ -148,10 +172,10 @@ async fn an_expired_job_lease_is_reclaimed_and_the_old_claim_loses() {
         finished_at: Some(t2),
     };
     assert!(
-        !db.jobs().finish_job(&j.id, 1, &done).await.unwrap(),
+        !db.jobs().finish_job(&j.id, 1, &done, &[]).await.unwrap(),
         "the first claim is lost"
     );
-    assert!(db.jobs().finish_job(&j.id, 2, &done).await.unwrap());
+    assert!(db.jobs().finish_job(&j.id, 2, &done, &[]).await.unwrap());
     let stored = db
         .jobs()
         .job(&o.workspace_id, &j.id)
@@ -187,10 +211,8 @@ async fn a_job_whose_last_attempt_lapsed_fails_instead_of_being_claimed() {
         assert_eq!(got[0].attempts, n);
         // While the lease holds, nothing is failed.
         assert!(
-            db.jobs()
-                .fail_abandoned_jobs(t + Duration::seconds(29), "gone", 5)
+            fail_abandoned(&db, t + Duration::seconds(29), 5)
                 .await
-                .unwrap()
                 .is_empty()
         );
     }
@@ -203,7 +225,7 @@ async fn a_job_whose_last_attempt_lapsed_fails_instead_of_being_claimed() {
             .unwrap()
             .is_empty()
     );
-    let failed = db.jobs().fail_abandoned_jobs(t2, "gone", 5).await.unwrap();
+    let failed = fail_abandoned(&db, t2, 5).await;
     assert_eq!(failed.len(), 1);
     assert_eq!(
         (
@@ -213,13 +235,7 @@ async fn a_job_whose_last_attempt_lapsed_fails_instead_of_being_claimed() {
         ),
         ("failed", 2, Some("gone"))
     );
-    assert!(
-        db.jobs()
-            .fail_abandoned_jobs(t2, "gone", 5)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(fail_abandoned(&db, t2, 5).await.is_empty());
     // The abandoned attempt cannot store a late outcome over the failure.
     let done = JobFinish {
         status: "completed",
@@ -228,7 +244,7 @@ async fn a_job_whose_last_attempt_lapsed_fails_instead_of_being_claimed() {
         run_at: t2,
         finished_at: Some(t2),
     };
-    assert!(!db.jobs().finish_job(&j.id, 2, &done).await.unwrap());
+    assert!(!db.jobs().finish_job(&j.id, 2, &done, &[]).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -248,7 +264,7 @@ async fn concurrent_sweeps_fail_an_abandoned_job_once() {
     let later = now + Duration::seconds(1);
     let store: &Store = &db;
     let batches = join_all((0..CLAIMERS).map(|_| async move {
-        drain(|| store.jobs().fail_abandoned_jobs(later, "gone", 3))
+        drain(|| async move { Ok(fail_abandoned(store, later, 3).await) })
             .await
             .into_iter()
             .map(|j| j.id)

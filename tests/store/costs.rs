@@ -57,6 +57,7 @@ async fn bill(
         usage: std::slice::from_ref(&usage),
         trace: &trace,
         month: &month,
+        outbox: &[],
     };
     db.turns().record_turn(&rec).await.expect("record turn");
 }

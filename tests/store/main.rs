@@ -1,7 +1,7 @@
 //! The store conformance suite: the engine-specific behaviour of `astra::store` — full-text
 //! search ranking and escaping, the triggers that keep memory search in step, `SKIP LOCKED`
 //! claims with leases, cost buckets by UTC day, SQLite's `synchronous` mode on every
-//! connection — checked through the store's own methods.
+//! connection, the transactional outbox (an event's deliveries roll back with their change) — checked through the store's own methods.
 //!
 //! Every test opens a fresh database: a temporary SQLite file by default, a new PostgreSQL
 //! database when `ASTRA_TEST_DATABASE_URL` is set (`.ci/run` runs both). The SQL is written
@@ -15,5 +15,6 @@ mod costs;
 mod durability;
 mod helpers;
 mod memory;
+mod outbox;
 mod prop_search;
 mod search;

@@ -312,6 +312,7 @@ async fn record(
             usage: &usage,
             trace: &trace,
             month: &month,
+            outbox: &[],
         })
         .await?;
     // Exported like a turn's trace (off the request path).

@@ -2,5 +2,6 @@
 
 mod crud;
 mod delivery;
+mod outbox;
 pub(crate) mod receiver;
 mod standard;

@@ -1,0 +1,232 @@
+//! The transactional outbox: an event's deliveries are written in the transaction of the state
+//! change causing it (turn recorded, job finished, monitor run stored), so when that
+//! transaction fails after the deliveries were inserted, neither the change nor the event
+//! exists — and when it commits, both do.
+
+use astra::store::{
+    DeliveryRow, JobFinish, JobRow, RunRow, Store, TraceRow, TurnRecord, WebhookRow, ids::new_id,
+};
+use chrono::{Duration, Utc};
+use serde_json::json;
+use sqlx::types::Json;
+
+use crate::helpers::{Owner, TestStore, owner, session};
+
+async fn webhook(store: &Store, o: &Owner) -> String {
+    let now = Utc::now();
+    let w = WebhookRow {
+        id: new_id("wh"),
+        user_id: o.user_id.clone(),
+        workspace_id: None,
+        url: "https://example.com/hook".into(),
+        events: Json(vec!["*".into()]),
+        description: None,
+        secret: "s".into(),
+        previous_secret: None,
+        secret_rotated_at: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.webhooks().insert_webhook(&w).await.unwrap();
+    w.id
+}
+
+fn delivery(webhook_id: &str, event: &str) -> DeliveryRow {
+    let now = Utc::now();
+    DeliveryRow {
+        id: new_id("whd"),
+        webhook_id: webhook_id.into(),
+        event: event.into(),
+        body: json!({"event": event}).to_string(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        response_status: None,
+        error: None,
+        created_at: now,
+        delivered_at: None,
+    }
+}
+
+async fn deliveries(store: &Store, hook: &str) -> i64 {
+    store.webhooks().deliveries_of(hook, 10, 0).await.unwrap().1
+}
+
+fn trace(o: &Owner, id: &str, session_id: &str) -> TraceRow {
+    let now = Utc::now();
+    TraceRow {
+        id: id.into(),
+        user_id: o.user_id.clone(),
+        workspace_id: o.workspace_id.clone(),
+        agent_id: "chad".into(),
+        session_id: Some(session_id.into()),
+        request_id: None,
+        status: "ok".into(),
+        error: None,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        cost_usd: 0.0,
+        duration_ms: 1,
+        detail: Some(Json(json!({}))),
+        started_at: now,
+        finished_at: now,
+    }
+}
+
+#[tokio::test]
+async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let hook = webhook(&db, &o).await;
+    let s = session(&db, &o, "chad").await;
+    let first = trace(&o, &new_id("trc"), &s);
+    let month = Utc::now().format("%Y-%m").to_string();
+    let ok = [delivery(&hook, "chat.completed")];
+    let rec = |trace, outbox| TurnRecord {
+        session_id: Some(&s),
+        messages: &[],
+        usage: &[],
+        trace,
+        month: &month,
+        reservation: None,
+        outbox,
+    };
+    db.turns().record_turn(&rec(&first, &ok)).await.unwrap();
+    assert_eq!(
+        deliveries(&db, &hook).await,
+        1,
+        "committed: the event exists"
+    );
+
+    // A second turn whose trace insert (after its deliveries) fails: same trace id.
+    let lost = [delivery(&hook, "chat.completed")];
+    let again = trace(&o, &first.id, &s);
+    assert!(db.turns().record_turn(&rec(&again, &lost)).await.is_err());
+    assert_eq!(deliveries(&db, &hook).await, 1, "rolled back: no event");
+    let (kept, _) = db.webhooks().deliveries_of(&hook, 10, 0).await.unwrap();
+    assert_eq!(kept[0].id, ok[0].id);
+}
+
+fn job(o: &Owner) -> JobRow {
+    let now = Utc::now();
+    JobRow {
+        id: new_id("job"),
+        user_id: o.user_id.clone(),
+        workspace_id: o.workspace_id.clone(),
+        job_type: "noop".into(),
+        payload: Json(json!({})),
+        status: "pending".into(),
+        max_retries: 0,
+        timeout_seconds: 30,
+        attempts: 0,
+        run_at: now,
+        result: None,
+        error: None,
+        created_at: now,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_job_end_and_its_event_are_written_together_or_not_at_all() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let hook = webhook(&db, &o).await;
+    let j = job(&o);
+    db.jobs().insert_job(&j).await.unwrap();
+    let now = Utc::now();
+    db.jobs()
+        .claim_jobs(now, now + Duration::minutes(5), 1)
+        .await
+        .unwrap();
+    let done = JobFinish {
+        status: "completed",
+        result: Some(json!({"ok": true})),
+        error: None,
+        run_at: now,
+        finished_at: Some(now),
+    };
+    // The second delivery repeats the first's id: the transaction fails after the update.
+    let d = delivery(&hook, "job.completed");
+    let dup = [d.clone(), d.clone()];
+    assert!(db.jobs().finish_job(&j.id, 1, &done, &dup).await.is_err());
+    let stored = db
+        .jobs()
+        .job(&o.workspace_id, &j.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "running", "the job's end was rolled back");
+    assert_eq!(deliveries(&db, &hook).await, 0);
+
+    // A lost claim writes neither.
+    assert!(
+        !db.jobs()
+            .finish_job(&j.id, 7, &done, std::slice::from_ref(&d))
+            .await
+            .unwrap()
+    );
+    assert_eq!(deliveries(&db, &hook).await, 0);
+
+    assert!(db.jobs().finish_job(&j.id, 1, &done, &[d]).await.unwrap());
+    let stored = db
+        .jobs()
+        .job(&o.workspace_id, &j.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "completed");
+    assert_eq!(deliveries(&db, &hook).await, 1);
+}
+
+#[tokio::test]
+async fn a_monitor_run_and_its_event_are_written_together_or_not_at_all() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let hook = webhook(&db, &o).await;
+    let now = Utc::now();
+    let m = astra::store::MonitorRow {
+        id: new_id("hb"),
+        user_id: o.user_id.clone(),
+        workspace_id: o.workspace_id.clone(),
+        name: "site".into(),
+        monitor_type: "http".into(),
+        url: "https://example.com".into(),
+        interval_minutes: 5,
+        enabled: true,
+        config: Json(json!({})),
+        next_run_at: now,
+        last_status: None,
+        last_run_at: None,
+        seen: Json(vec![]),
+        created_at: now,
+        updated_at: now,
+    };
+    db.heartbeat().insert_monitor(&m).await.unwrap();
+    let run = RunRow {
+        id: new_id("hbr"),
+        monitor_id: m.id.clone(),
+        status: "error".into(),
+        latency_ms: 3,
+        detail: Json(json!({})),
+        started_at: now,
+    };
+    let next = now + Duration::minutes(5);
+    let failed = [delivery(&hook, "heartbeat.failed")];
+    db.heartbeat()
+        .record_monitor_run(&run, next, &[], &failed)
+        .await
+        .unwrap();
+    assert_eq!(deliveries(&db, &hook).await, 1);
+    // The same run id again: the run insert fails after the delivery insert.
+    let lost = [delivery(&hook, "heartbeat.failed")];
+    assert!(
+        db.heartbeat()
+            .record_monitor_run(&run, next, &[], &lost)
+            .await
+            .is_err()
+    );
+    assert_eq!(deliveries(&db, &hook).await, 1);
+}
