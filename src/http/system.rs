@@ -75,6 +75,9 @@ pub struct SystemHealthOut {
 pub struct ReadinessOut {
     /// Migrations have run and the database answers.
     pub ready: bool,
+    /// `up` when a database round trip succeeded, else `down` (unreachable, or no free
+    /// connection within the acquire timeout).
+    pub database: String,
 }
 
 /// Session counters of `/metrics`.
@@ -154,13 +157,15 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<SystemHealth
     responses((status = 200, body = ReadinessOut, description = "ready"),
         (status = 503, body = ReadinessOut, description = "not ready")))]
 async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<ReadinessOut>) {
-    let ready = state.ready.load(Ordering::Acquire) && state.store.ping().await;
+    let database = state.store.ping().await;
+    let ready = state.ready.load(Ordering::Acquire) && database;
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(ReadinessOut { ready }))
+    let database = if database { "up" } else { "down" }.to_string();
+    (status, Json(ReadinessOut { ready, database }))
 }
 
 /// Operational metrics. Database counters may be up to `ASTRA_METRICS_REFRESH_SECS` old;
