@@ -75,9 +75,11 @@ pub struct SystemHealthOut {
 pub struct ReadinessOut {
     /// Migrations have run and the database answers.
     pub ready: bool,
-    /// `up` when a database round trip succeeded, else `down` (unreachable, or no free
-    /// connection within the acquire timeout).
-    pub database: String,
+    /// Only on a 503 (a 200 stays exactly `{"ready": true}`): `down` when the database is
+    /// unreachable or has no free connection within the acquire timeout, `up` when it answers
+    /// but start-up has not finished (or shutdown has begun).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 /// Session counters of `/metrics`.
@@ -164,7 +166,7 @@ async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<Readiness
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let database = if database { "up" } else { "down" }.to_string();
+    let database = (!ready).then(|| if database { "up" } else { "down" }.to_string());
     (status, Json(ReadinessOut { ready, database }))
 }
 

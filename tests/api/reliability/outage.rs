@@ -105,6 +105,6 @@ async fn a_database_outage_answers_503_fast_and_recovers_by_itself() {
         .send(Method::GET, "/readiness", None, &[])
         .await
         .expect(200);
-    assert_eq!(ready.body["database"], "up");
+    assert_eq!(ready.body, serde_json::json!({"ready": true}));
     app.stop().await;
 }
