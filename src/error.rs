@@ -76,12 +76,15 @@ pub enum ApiError {
     /// 503: the gateway itself is not ready.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: the database is unreachable or has no free connection; retry after a few seconds.
+    #[error("The database is unavailable; retry shortly")]
+    DatabaseUnavailable,
     /// 504: the request ran out of time.
     #[error("Request timed out")]
     Timeout,
     /// 500: a bug or an unexpected failure; never shown to the client.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
 }
 
 impl ApiError {
@@ -116,9 +119,9 @@ impl ApiError {
             | ApiError::TokenBudgetExceeded { .. }
             | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::ProviderError(_) => StatusCode::BAD_GATEWAY,
-            ApiError::ProviderUnavailable(_) | ApiError::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ApiError::ProviderUnavailable(_)
+            | ApiError::Unavailable(_)
+            | ApiError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -142,6 +145,7 @@ impl ApiError {
             ApiError::ProviderError(_) => "PROVIDER_ERROR",
             ApiError::ProviderUnavailable(_) => "PROVIDER_UNAVAILABLE",
             ApiError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            ApiError::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             ApiError::Timeout => "TIMEOUT",
             ApiError::Internal(_) => "INTERNAL",
         }
@@ -189,6 +193,7 @@ impl IntoResponse for ApiError {
                     .ok()
                     .map(|t| (t.timestamp() - chrono::Utc::now().timestamp()).max(1) as u64)
             }
+            ApiError::DatabaseUnavailable => Some(DATABASE_RETRY_AFTER_SECS),
             _ => None,
         };
         if let Some(secs) = retry_after {
@@ -200,16 +205,91 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `Retry-After` of a `DATABASE_UNAVAILABLE` answer: about how long a pool needs to
+/// reconnect after the database came back.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 3;
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::PoolTimedOut => {
-                ApiError::Unavailable("Database is busy, retry shortly".into())
-            }
-            _ => ApiError::Internal(err.into()),
+        if is_database_unavailable(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return ApiError::DatabaseUnavailable;
         }
+        ApiError::Internal(err.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    /// A database outage keeps its 503 even when it travelled as an `anyhow::Error`.
+    fn from(err: anyhow::Error) -> Self {
+        if database_unavailable_in(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return ApiError::DatabaseUnavailable;
+        }
+        ApiError::Internal(err)
+    }
+}
+
+/// Whether an error chain holds a [`sqlx::Error`] that means the database is out of reach.
+pub fn database_unavailable_in(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<sqlx::Error>())
+        .any(is_database_unavailable)
+}
+
+/// Whether `err` says the database cannot be reached now (as opposed to a bad query): no free
+/// connection within the acquire timeout, a broken socket, a server shutting down or refusing
+/// connections, SQLite's lock held past its busy timeout. Such failures pass by themselves.
+pub fn is_database_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            // PostgreSQL SQLSTATE classes 08 (connection exception), 57P0x (admin or crash
+            // shutdown, cannot connect now), 53300 (too many connections); 55000 only as
+            // "database … is not currently accepting connections". SQLite's numeric codes 5 and 6
+            // (and their extended forms): busy and locked.
+            code.starts_with("08")
+                || code.starts_with("57P0")
+                || code == "53300"
+                || (code == "55000" && db.message().contains("not currently accepting connections"))
+                || matches!(code.as_ref(), "5" | "6" | "261" | "517")
+        }
+        _ => false,
     }
 }
 
 /// Result alias for handlers and domain code.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outages_are_503_database_unavailable_with_retry_after() {
+        for err in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+        ] {
+            let api = ApiError::from(err);
+            assert_eq!(api.code(), "DATABASE_UNAVAILABLE");
+            let res = api.into_response();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(res.headers()[header::RETRY_AFTER], "3");
+        }
+        let wrapped = anyhow::Error::from(sqlx::Error::PoolTimedOut).context("loading agents");
+        assert_eq!(ApiError::from(wrapped).code(), "DATABASE_UNAVAILABLE");
+    }
+
+    #[test]
+    fn other_database_errors_stay_internal() {
+        assert_eq!(ApiError::from(sqlx::Error::RowNotFound).code(), "INTERNAL");
+        let other = anyhow::anyhow!("something else");
+        assert_eq!(ApiError::from(other).code(), "INTERNAL");
+    }
+}

@@ -61,10 +61,16 @@ impl WorkersConfig {
     }
 }
 
+/// Longest pause between ticks of a worker whose ticks keep failing (a database outage).
+pub const FAILURE_BACKOFF_CAP: Duration = Duration::from_secs(30);
+
 /// Calls `tick` until shutdown; `tick` answers whether there may be more work right away
-/// (a full batch), else the loop sleeps for the poll interval. Errors are logged and retried
-/// after the interval, so a database hiccup never stops a worker. Stops when `shutdown` is
-/// cancelled.
+/// (a full batch), else the loop sleeps for the poll interval. A failing tick (the database
+/// is down) is retried after a pause that doubles from the poll interval up to
+/// [`FAILURE_BACKOFF_CAP`], so an outage is neither hammered nor fatal: the first failure is
+/// logged as a warning, repeats only at debug level, and the first success after failures
+/// logs the recovery and restores the normal interval. Stops at once when `shutdown` is
+/// cancelled — also in the middle of a tick or a pause, so no work is claimed after it.
 pub async fn poll_loop<F, Fut>(
     shutdown: CancellationToken,
     poll: Duration,
@@ -75,26 +81,49 @@ pub async fn poll_loop<F, Fut>(
     Fut: Future<Output = anyhow::Result<bool>>,
 {
     tracing::debug!(worker = name, ?poll, "worker started");
+    let mut failures: u32 = 0;
     loop {
         if shutdown.is_cancelled() {
             break;
         }
-        let more = tokio::select! {
-            r = tick() => r.unwrap_or_else(|e| {
-                tracing::warn!(worker = name, error = ?e, "worker poll failed");
-                false
-            }),
+        let result = tokio::select! {
+            r = tick() => r,
             () = shutdown.cancelled() => break,
         };
-        if more {
-            continue;
-        }
+        let pause = match result {
+            Ok(more) => {
+                if failures > 0 {
+                    tracing::info!(worker = name, failures, "worker recovered");
+                    failures = 0;
+                }
+                if more {
+                    continue;
+                }
+                poll
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                if failures == 1 {
+                    tracing::warn!(worker = name, error = ?e, "worker poll failed; backing off");
+                } else {
+                    tracing::debug!(worker = name, failures, error = %e, "worker poll failed again");
+                }
+                failure_pause(poll, failures)
+            }
+        };
         tokio::select! {
-            () = tokio::time::sleep(poll) => {},
+            () = tokio::time::sleep(pause) => {},
             () = shutdown.cancelled() => break,
         }
     }
     tracing::debug!(worker = name, "worker stopped");
+}
+
+/// The pause after the `failures`-th failed tick in a row: `poll · 2^(failures-1)`, capped.
+pub fn failure_pause(poll: Duration, failures: u32) -> Duration {
+    let exp = failures.saturating_sub(1).min(20);
+    poll.saturating_mul(2u32.saturating_pow(exp))
+        .min(FAILURE_BACKOFF_CAP.max(poll))
 }
 
 /// `base · 2^(attempt-1)`, capped at one hour: the delay before retry number `attempt`.
@@ -116,6 +145,48 @@ mod tests {
         assert_eq!(backoff(base, 1).num_milliseconds(), 100);
         assert_eq!(backoff(base, 3).num_milliseconds(), 400);
         assert_eq!(backoff(base, 60).num_seconds(), 3600);
+    }
+
+    #[test]
+    fn failure_pauses_double_from_the_poll_interval_to_the_cap() {
+        let poll = Duration::from_millis(500);
+        assert_eq!(failure_pause(poll, 1), poll);
+        assert_eq!(failure_pause(poll, 3), Duration::from_secs(2));
+        assert_eq!(failure_pause(poll, 40), FAILURE_BACKOFF_CAP);
+    }
+
+    #[tokio::test]
+    async fn a_failing_worker_backs_off_and_resumes() {
+        use std::sync::{Arc, Mutex};
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let shutdown = CancellationToken::new();
+        let (c, s) = (calls.clone(), shutdown.clone());
+        let start = std::time::Instant::now();
+        let poll = Duration::from_millis(20);
+        let worker = poll_loop(shutdown.clone(), poll, "test", move || {
+            let (c, s) = (c.clone(), s.clone());
+            async move {
+                let mut calls = c.lock().unwrap();
+                calls.push(start.elapsed());
+                match calls.len() {
+                    1..=4 => anyhow::bail!("database down"),
+                    5 => Ok(false),
+                    _ => {
+                        s.cancel();
+                        Ok(false)
+                    }
+                }
+            }
+        });
+        worker.await;
+        let calls = calls.lock().unwrap();
+        let gaps: Vec<Duration> = calls.windows(2).map(|w| w[1] - w[0]).collect();
+        // Pauses after the 4 failures double: 20, 40, 80, 160 ms (at least; timers only wait
+        // longer under load); after the success the loop is back to the poll interval.
+        for (gap, ms) in gaps.iter().zip([20, 40, 80, 160]) {
+            assert!(*gap >= Duration::from_millis(ms), "{gaps:?}");
+        }
+        assert!(gaps[4] >= poll && gaps[4] < gaps[3], "{gaps:?}");
     }
 
     #[test]

@@ -75,6 +75,11 @@ pub struct SystemHealthOut {
 pub struct ReadinessOut {
     /// Migrations have run and the database answers.
     pub ready: bool,
+    /// Only on a 503 (a 200 stays exactly `{"ready": true}`): `down` when the database is
+    /// unreachable or has no free connection within the acquire timeout, `up` when it answers
+    /// but start-up has not finished (or shutdown has begun).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
 }
 
 /// Session counters of `/metrics`.
@@ -154,13 +159,15 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<SystemHealth
     responses((status = 200, body = ReadinessOut, description = "ready"),
         (status = 503, body = ReadinessOut, description = "not ready")))]
 async fn readiness(State(state): State<AppState>) -> (StatusCode, Json<ReadinessOut>) {
-    let ready = state.ready.load(Ordering::Acquire) && state.store.ping().await;
+    let database = state.store.ping().await;
+    let ready = state.ready.load(Ordering::Acquire) && database;
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(ReadinessOut { ready }))
+    let database = (!ready).then(|| if database { "up" } else { "down" }.to_string());
+    (status, Json(ReadinessOut { ready, database }))
 }
 
 /// Operational metrics. Database counters may be up to `ASTRA_METRICS_REFRESH_SECS` old;

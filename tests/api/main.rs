@@ -29,6 +29,7 @@ mod openapi_schemas;
 mod plumbing;
 mod prometheus;
 mod providers;
+mod reliability;
 mod security;
 mod sessions;
 mod skills;

@@ -1,0 +1,3 @@
+//! Reliability under faults: database outages (and, with the shutdown work, ordered shutdown).
+
+mod outage;
