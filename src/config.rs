@@ -417,6 +417,23 @@ pub const PROVIDER_DEFAULT_MODELS: [(&str, &str); 10] = [
     ("vllm", "default"),
 ];
 
+/// The positive integer the environment holds under `key`, if set; zero, a sign or anything
+/// else is an error naming the key.
+pub fn positive_env(
+    env: &dyn Fn(&str) -> Option<String>,
+    key: &str,
+) -> anyhow::Result<Option<u64>> {
+    env(key)
+        .map(|v| {
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("{key}: expected a positive integer"))
+        })
+        .transpose()
+}
+
 /// Parses `true/false/1/0/yes/no`.
 pub fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-
 /// Bounds that keep one client (or many) from holding the gateway.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DosConfig {
@@ -39,17 +37,7 @@ impl DosConfig {
     /// Reads the settings from an environment lookup; every value must be positive.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut cfg = Self::default();
-        let positive = |key: &str| -> anyhow::Result<Option<u64>> {
-            env(key)
-                .map(|v| {
-                    v.trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .with_context(|| format!("{key}: expected a positive integer"))
-                })
-                .transpose()
-        };
+        let positive = |key: &str| super::positive_env(env, key);
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         if let Some(ms) = positive("ASTRA_HEADER_READ_TIMEOUT_MS")? {
             cfg.header_read_timeout = Duration::from_millis(ms);

@@ -51,17 +51,7 @@ impl OtlpConfig {
     /// Reads the settings from an environment lookup; a bad value names its key.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut cfg = Self::default();
-        let positive = |key: &str| -> anyhow::Result<Option<u64>> {
-            env(key)
-                .map(|v| {
-                    v.trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .with_context(|| format!("{key}: expected a positive integer"))
-                })
-                .transpose()
-        };
+        let positive = |key: &str| super::positive_env(env, key);
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         if let Some(v) = env("ASTRA_OTLP_ENDPOINT") {
             cfg.endpoint = Some(traces_url(&v).context("ASTRA_OTLP_ENDPOINT")?);

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
-
 /// Limits every `/ws` socket lives under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WsConfig {
@@ -48,17 +46,7 @@ impl WsConfig {
     /// Reads the settings from an environment lookup; every value must be positive.
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut cfg = Self::default();
-        let positive = |key: &str| -> anyhow::Result<Option<u64>> {
-            env(key)
-                .map(|v| {
-                    v.trim()
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .with_context(|| format!("{key}: expected a positive integer"))
-                })
-                .transpose()
-        };
+        let positive = |key: &str| super::positive_env(env, key);
         let size = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
         if let Some(n) = positive("ASTRA_WS_MAX_MESSAGE_BYTES")? {
             cfg.max_message_bytes = size(n);
