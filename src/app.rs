@@ -70,7 +70,16 @@ pub struct AppInner {
     pub started_at: Instant,
     /// Background tasks; shutdown waits for them.
     pub tasks: TaskTracker,
-    /// Cancelled when the process begins to shut down.
+    /// Cancelled first when the process is asked to stop: the server stops accepting and
+    /// background workers stop claiming work, while running turns and job attempts go on
+    /// (within `ASTRA_SHUTDOWN_GRACE`).
+    pub draining: CancellationToken,
+    /// Turns and job attempts in flight (each holds a token of it while it runs); shutdown
+    /// waits for them until the grace runs out.
+    pub in_flight: TaskTracker,
+    /// Cancelled when in-flight work must stop: after [`Self::draining`], once every turn and
+    /// job attempt finished or the grace ran out. Cut turns are saved as incomplete and
+    /// billed; cut job attempts are handed back.
     pub shutdown: CancellationToken,
     /// False until migrations have run.
     pub ready: AtomicBool,
@@ -166,6 +175,8 @@ impl AppState {
             autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE).named("autonomous"),
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
+            draining: CancellationToken::new(),
+            in_flight: TaskTracker::new(),
             shutdown: CancellationToken::new(),
             ready: AtomicBool::new(false),
             open_streams: AtomicI64::new(0),

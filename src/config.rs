@@ -136,6 +136,9 @@ pub struct Config {
     pub webhook_rotation_overlap: Duration,
     /// Background worker settings (`ASTRA_WORKER_POLL_MS`, …).
     pub workers: crate::poll::WorkersConfig,
+    /// How long running turns and job attempts may go on after a shutdown signal before
+    /// they are cut (`ASTRA_SHUTDOWN_GRACE`, e.g. `30s`; default 30 s).
+    pub shutdown_grace: Duration,
     /// Slow-client, concurrency and cache bounds (`ASTRA_HEADER_READ_TIMEOUT_MS`, …).
     pub dos: DosConfig,
     /// Bounds of the `/ws` channel (`ASTRA_WS_*`).
@@ -183,6 +186,7 @@ impl Default for Config {
             webhook_retry_base: Duration::from_secs(1),
             webhook_rotation_overlap: Duration::from_secs(24 * 3600),
             workers: crate::poll::WorkersConfig::default(),
+            shutdown_grace: Duration::from_secs(30),
             dos: DosConfig::default(),
             ws: WsConfig::default(),
             retention: retention::RetentionConfig::default(),
@@ -240,6 +244,10 @@ impl Config {
                 parse_duration(&v).context("ASTRA_DB_ACQUIRE_TIMEOUT: expected e.g. 5s")?;
         }
         self.sqlite_synchronous = SqliteSync::resolve(self.file.setting("sqliteSynchronous"), env)?;
+        if let Some(v) = env("ASTRA_SHUTDOWN_GRACE") {
+            self.shutdown_grace =
+                parse_duration(&v).context("ASTRA_SHUTDOWN_GRACE: expected e.g. 30s")?;
+        }
         if let Some(v) = env("ASTRA_DATA_DIR") {
             self.data_dir = PathBuf::from(v);
         }

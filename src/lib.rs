@@ -55,10 +55,17 @@ use tokio_util::task::TaskTracker;
 pub use app::AppState;
 pub use config::Config;
 
-/// How long shutdown waits for background tasks after the server stopped accepting.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long shutdown waits, after in-flight work stopped, for background tasks to store
+/// what they did (cut turns recorded, job attempts handed back, the last OTLP flush).
+const AFTER_CUT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections may outlive the grace (a cut stream sends its `error` event).
+const DRAIN_MARGIN: Duration = Duration::from_secs(5);
 
-/// Builds the state, runs migrations and serves until `shutdown` resolves, then drains.
+/// Builds the state, runs migrations and serves until `shutdown` resolves, then shuts down
+/// in order: stop accepting and stop claiming background work (`state.draining`), let
+/// running turns and job attempts finish within `ASTRA_SHUTDOWN_GRACE`, then cut what is
+/// left (`state.shutdown`: turns saved as incomplete and billed, streams get an `error`
+/// event, job attempts handed back), wait for that to be stored, close the database.
 pub async fn run(
     config: Config,
     listener: TcpListener,
@@ -75,18 +82,36 @@ pub async fn run(
     let app = app.layer(axum::middleware::from_fn(http::openai::openai_errors));
     let addr = listener.local_addr()?;
     tracing::info!(%addr, engine = state.store.engine(), "astra listening");
-    let cancel = state.shutdown.clone();
-    serve(listener, app, state.config.dos, async move {
-        tokio::select! {
-            () = shutdown => {},
-            () = cancel.cancelled() => {},
-        }
-    })
+    let grace = state.config.shutdown_grace;
+    state.tasks.spawn(cut_after_grace(state.clone(), grace));
+    let signalled = state.clone();
+    serve(
+        listener,
+        app,
+        state.config.dos,
+        grace + DRAIN_MARGIN,
+        async move {
+            tokio::select! {
+                () = shutdown => {},
+                () = signalled.draining.cancelled() => {},
+                () = signalled.shutdown.cancelled() => {},
+            }
+            // Stop accepting (the caller's loop ends) and stop claiming, in that order.
+            signalled.ready.store(false, Ordering::Release);
+            signalled.draining.cancel();
+            tracing::info!(
+                ?grace,
+                "draining: no new connections, no new background work"
+            );
+        },
+    )
     .await;
-    state.ready.store(false, Ordering::Release);
-    state.shutdown.cancel();
+    // Connections are closed; turns without one (webhookUrl, jobs) may still run until
+    // `cut_after_grace` cancels `shutdown`.
+    state.draining.cancel();
+    state.shutdown.cancelled().await;
     state.tasks.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, state.tasks.wait())
+    if tokio::time::timeout(AFTER_CUT_TIMEOUT, state.tasks.wait())
         .await
         .is_err()
     {
@@ -95,6 +120,26 @@ pub async fn run(
     state.store.close().await;
     tracing::info!("astra stopped");
     Ok(())
+}
+
+/// Once draining began, waits for the turns and job attempts in flight — at most `grace` —
+/// then cancels `state.shutdown`, which cuts whatever still runs.
+async fn cut_after_grace(state: AppState, grace: Duration) {
+    state.draining.cancelled().await;
+    state.in_flight.close();
+    tokio::select! {
+        () = state.in_flight.wait() => {
+            tracing::info!("in-flight turns and jobs finished");
+        }
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(
+                running = state.in_flight.len(),
+                "shutdown grace ran out: cutting running turns (saved as incomplete) and handing back job attempts"
+            );
+        }
+        () = state.shutdown.cancelled() => {}
+    }
+    state.shutdown.cancel();
 }
 
 /// Answers 503 `SERVICE_UNAVAILABLE` (with `Retry-After: 1`) at once when `max` requests are
@@ -124,7 +169,7 @@ fn limit_concurrency(app: Router, max: usize) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
-/// (at most [`DRAIN_TIMEOUT`]).
+/// (at most `drain`).
 ///
 /// hyper-util's server rather than `axum::serve`, which has no header-read timeout: a client
 /// that trickles its headers (slowloris) or sends nothing is disconnected after
@@ -137,6 +182,7 @@ async fn serve(
     listener: TcpListener,
     app: Router,
     limits: config::DosConfig,
+    drain: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -196,7 +242,7 @@ async fn serve(
     }
     drop(listener);
     connections.close();
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()
     {

@@ -69,8 +69,10 @@ pub const FAILURE_BACKOFF_CAP: Duration = Duration::from_secs(30);
 /// is down) is retried after a pause that doubles from the poll interval up to
 /// [`FAILURE_BACKOFF_CAP`], so an outage is neither hammered nor fatal: the first failure is
 /// logged as a warning, repeats only at debug level, and the first success after failures
-/// logs the recovery and restores the normal interval. Stops at once when `shutdown` is
-/// cancelled — also in the middle of a tick or a pause, so no work is claimed after it.
+/// logs the recovery and restores the normal interval. Stops when `shutdown` is cancelled:
+/// at once during a pause; a tick in progress is finished first (it may have claimed work —
+/// dropping it half-way would leave that work leased to nobody or cut a send in flight), and
+/// no tick starts after it.
 pub async fn poll_loop<F, Fut>(
     shutdown: CancellationToken,
     poll: Duration,
@@ -86,10 +88,7 @@ pub async fn poll_loop<F, Fut>(
         if shutdown.is_cancelled() {
             break;
         }
-        let result = tokio::select! {
-            r = tick() => r,
-            () = shutdown.cancelled() => break,
-        };
+        let result = tick().await;
         let pause = match result {
             Ok(more) => {
                 if failures > 0 {
@@ -187,6 +186,30 @@ mod tests {
             assert!(*gap >= Duration::from_millis(ms), "{gaps:?}");
         }
         assert!(gaps[4] >= poll && gaps[4] < gaps[3], "{gaps:?}");
+    }
+
+    #[tokio::test]
+    async fn a_tick_in_progress_finishes_and_none_starts_after_shutdown() {
+        use std::sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        };
+        let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let shutdown = CancellationToken::new();
+        let (st, fi, s) = (started.clone(), finished.clone(), shutdown.clone());
+        poll_loop(shutdown, Duration::from_millis(5), "test", move || {
+            let (st, fi, s) = (st.clone(), fi.clone(), s.clone());
+            async move {
+                st.fetch_add(1, Ordering::SeqCst);
+                s.cancel();
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                fi.fetch_add(1, Ordering::SeqCst);
+                Ok(true)
+            }
+        })
+        .await;
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        assert_eq!(finished.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl<'a> From<&'a AppState> for TurnEnv<'a> {
             tool_cache: &state.tool_cache,
             presence: &state.presence,
             tasks: &state.tasks,
+            in_flight: &state.in_flight,
             shutdown: &state.shutdown,
             otlp: &state.otlp,
         }

@@ -163,6 +163,10 @@ pub(super) fn outcome_status(outcome: &Result<String, Stop>) -> (&'static str, O
             "timeout",
             Some("turn exceeded the request timeout".to_string()),
         ),
+        Err(Stop::Shutdown) => (
+            "shutdown",
+            Some("the gateway shut down before the turn finished".to_string()),
+        ),
         Err(Stop::Failed(e)) => ("error", Some(e.public_message())),
     }
 }

@@ -39,6 +39,15 @@ pub enum Stop {
     Cancelled,
     /// The turn ran past its deadline.
     Timeout,
+    /// The gateway shut down: the turn was still running when `ASTRA_SHUTDOWN_GRACE` ran out.
+    Shutdown,
+}
+
+/// The error a turn cut by shutdown ends with (its partial reply is saved and billed).
+pub fn shutdown_error() -> ApiError {
+    ApiError::Unavailable(
+        "The gateway shut down before the turn finished; the partial reply was saved".into(),
+    )
 }
 
 impl From<ProviderError> for Stop {
@@ -53,7 +62,9 @@ impl From<sqlx::Error> for Stop {
     }
 }
 
-/// Runs one turn, sending its events; cancelling `cancel` stops it as a client disconnect.
+/// Runs one turn, sending its events; cancelling `cancel` stops it as a client disconnect,
+/// cancelling `rt.shutdown` as [`Stop::Shutdown`]. The turn counts as in flight (shutdown
+/// waits for it within the grace) until it is recorded and its last event sent.
 pub async fn run_turn(
     rt: TurnRuntime,
     plan: TurnPlan,
@@ -66,17 +77,20 @@ pub async fn run_turn(
             is_new: plan.is_new_session,
         })
         .await;
+    let _in_flight = rt.in_flight.token();
     set_presence(&rt, &plan, PresenceState::Thinking);
     let mut log = TurnLog::default();
     let outcome = tokio::select! {
         r = drive(&rt, &plan, &mut log, &events) => r,
         () = cancel.cancelled() => Err(Stop::Cancelled),
+        () = rt.shutdown.cancelled() => Err(Stop::Shutdown),
         () = tokio::time::sleep_until(plan.deadline) => Err(Stop::Timeout),
     };
     let finish = match &outcome {
         Ok(_) => "stop",
         Err(Stop::Cancelled) => "cancelled",
         Err(Stop::Timeout) => "timeout",
+        Err(Stop::Shutdown) => "shutdown",
         Err(Stop::Failed(_)) => "error",
     };
     // A call still open was cut off: keep its partial text as an incomplete message.
@@ -92,6 +106,7 @@ pub async fn run_turn(
         }
         Err(Stop::Failed(e)) => Some(ChatEvent::Error(e.into())),
         Err(Stop::Timeout) => Some(ChatEvent::Error((&ApiError::Timeout).into())),
+        Err(Stop::Shutdown) => Some(ChatEvent::Error((&shutdown_error()).into())),
         Err(Stop::Cancelled) => None,
     };
     let (prompt, completion) = log.totals();

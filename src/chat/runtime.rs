@@ -30,7 +30,10 @@ pub struct TurnRuntime {
     pub presence: Arc<Presence>,
     /// Where the loop, recording and deliveries run; shutdown waits for them.
     pub tasks: TaskTracker,
-    /// Cancelled when the process begins to shut down.
+    /// Turns in flight: a running turn holds a token of it.
+    pub in_flight: TaskTracker,
+    /// Cancelled when running turns must stop (shutdown, after the grace): a turn then
+    /// ends with [`super::runner::Stop::Shutdown`].
     pub shutdown: CancellationToken,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`).
     pub tool_timeout: Duration,
@@ -52,6 +55,7 @@ impl From<&TurnEnv<'_>> for TurnRuntime {
             tool_cache: env.tool_cache.clone(),
             presence: env.presence.clone(),
             tasks: env.tasks.clone(),
+            in_flight: env.in_flight.clone(),
             shutdown: env.shutdown.clone(),
             tool_timeout: env.config.tool_timeout,
             allow_private_urls: env.config.allow_private_urls,

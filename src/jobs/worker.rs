@@ -100,7 +100,10 @@ impl Runner {
     }
 }
 
+/// Runs one claimed attempt. It counts as in flight: at shutdown it may finish within the
+/// grace; when the grace runs out first it is handed back (not counted) for the next start.
 async fn run_one(state: AppState, job: JobRow, _permit: OwnedSemaphorePermit) {
+    let _in_flight = state.in_flight.token();
     if refused_creator(&state, &job).await {
         return;
     }

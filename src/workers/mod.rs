@@ -3,8 +3,11 @@
 //!
 //! Workers are durable: everything they act on lives in tables and is claimed atomically with
 //! a lease, so several replicas sharing one PostgreSQL never run one item twice and an item
-//! left behind by a dead replica is picked up once its lease ends. They stop when the shutdown
-//! token is cancelled. The shared settings, poll loop and backoff live in [`crate::poll`].
+//! left behind by a dead replica is picked up once its lease ends. The claiming loops (webhooks,
+//! jobs, heartbeat) stop claiming as soon as the process starts draining (`state.draining`,
+//! before the HTTP server drains), finishing the tick in progress; what they started runs on
+//! within the shutdown grace. The shared settings, poll loop and backoff live in
+//! [`crate::poll`].
 
 use crate::{app::AppState, poll::poll_loop};
 
@@ -14,7 +17,7 @@ pub use crate::poll::{WorkersConfig, backoff};
 pub fn start(state: &AppState) -> anyhow::Result<()> {
     let webhooks = crate::webhooks::worker::Sender::new(&state.store, &state.config)?;
     state.tasks.spawn(poll_loop(
-        state.shutdown.clone(),
+        state.draining.clone(),
         state.config.workers.poll,
         "webhooks",
         move || {
@@ -25,7 +28,7 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
     let jobs = crate::jobs::worker::Runner::new(state);
     let s = state.clone();
     state.tasks.spawn(poll_loop(
-        state.shutdown.clone(),
+        state.draining.clone(),
         state.config.workers.poll,
         "jobs",
         move || {
@@ -35,7 +38,7 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
     ));
     let monitors = crate::heartbeat::worker::Scheduler::new(&state.store, &state.config)?;
     state.tasks.spawn(poll_loop(
-        state.shutdown.clone(),
+        state.draining.clone(),
         state.config.workers.poll,
         "heartbeat",
         move || {

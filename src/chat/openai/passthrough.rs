@@ -191,16 +191,19 @@ async fn run(
     events: mpsc::Sender<ChatEvent>,
     cancel: CancellationToken,
 ) {
+    let _in_flight = rt.in_flight.token();
     let mut log = TurnLog::default();
     let outcome = tokio::select! {
         r = call(&rt, &plan, &mut log, &events) => r,
         () = cancel.cancelled() => Err(Stop::Cancelled),
+        () = rt.shutdown.cancelled() => Err(Stop::Shutdown),
         () = tokio::time::sleep_until(plan.deadline) => Err(Stop::Timeout),
     };
     log.close_call(match &outcome {
         Ok(_) => "stop",
         Err(Stop::Cancelled) => "cancelled",
         Err(Stop::Timeout) => "timeout",
+        Err(Stop::Shutdown) => "shutdown",
         Err(Stop::Failed(_)) => "error",
     });
     let (prompt, completion) = log.totals();
@@ -220,6 +223,7 @@ async fn run(
         }
         Err(Stop::Failed(e)) => ChatEvent::Error((&e).into()),
         Err(Stop::Timeout) => ChatEvent::Error((&ApiError::Timeout).into()),
+        Err(Stop::Shutdown) => ChatEvent::Error((&crate::chat::runner::shutdown_error()).into()),
         Err(Stop::Cancelled) => return,
     };
     if !cancel.is_cancelled() {

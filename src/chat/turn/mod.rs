@@ -74,7 +74,9 @@ pub struct TurnEnv<'a> {
     pub presence: &'a Arc<Presence>,
     /// Background tasks; a started turn runs on it.
     pub tasks: &'a TaskTracker,
-    /// Cancelled when the process begins to shut down.
+    /// Turns in flight; shutdown gives them `ASTRA_SHUTDOWN_GRACE` before cutting them.
+    pub in_flight: &'a TaskTracker,
+    /// Cancelled when running turns must stop (shutdown, after the grace).
     pub shutdown: &'a CancellationToken,
     /// Sends finished turns to an OTLP collector (inert without an endpoint).
     pub otlp: &'a Arc<crate::traces::export::Exporter>,

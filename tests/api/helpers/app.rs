@@ -271,6 +271,16 @@ impl TestApp {
             .expect("store")
     }
 
+    /// Sends the shutdown signal without waiting; the handle ends when `astra::run` returned
+    /// (the database stays, for the test to read).
+    #[allow(dead_code)]
+    pub fn signal_shutdown(&mut self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.handle.take().expect("the app is running")
+    }
+
     /// Stops the server and waits for it to drain.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {

@@ -1,3 +1,4 @@
-//! Reliability under faults: database outages (and, with the shutdown work, ordered shutdown).
+//! Reliability under faults: database outages and ordered shutdown.
 
 mod outage;
+mod shutdown;
