@@ -1,4 +1,5 @@
-//! Reliability under faults: database outages and ordered shutdown.
+//! Reliability under faults: database outages, ordered shutdown, SIGKILL of the real binary.
 
+mod crash;
 mod outage;
 mod shutdown;
