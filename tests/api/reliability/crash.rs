@@ -267,3 +267,68 @@ async fn sigkill_during_a_streaming_turn_keeps_the_user_message_and_the_session_
     assert_eq!(b["sessionId"], session.as_str());
     second.kill().await;
 }
+
+#[tokio::test]
+async fn sigkill_during_a_webhook_retry_series_resumes_it_under_the_same_delivery_id() {
+    let db = TestDb::new().await;
+    let rx = Receiver::start().await;
+    rx.always_answer(500);
+    // Retries 300 ms, 600 ms, … apart: the process is killed between two of them.
+    let slow_retries = [("ASTRA_WEBHOOK_RETRY_BASE_MS", "300".to_string())];
+    let first = Proc::start(&db, &slow_retries).await;
+    let user = first.user().await;
+    let (s, b) = first
+        .call(
+            reqwest::Method::POST,
+            "/webhooks",
+            Some(&user),
+            Some(json!({"url": rx.url("/hook"), "events": ["job.completed"]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = first
+        .call(
+            reqwest::Method::POST,
+            "/jobs",
+            Some(&user),
+            Some(json!({"type": "noop"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let job = b["id"].as_str().unwrap().to_string();
+    rx.wait_for(2).await;
+    first.kill().await;
+    let before = rx.captured().len();
+    rx.always_answer(200);
+    // A send the kill cut keeps its claim until the 60 s lease runs out: moved to now.
+    let store = store(&db).await;
+    with_pool!(store.pool(), p => {
+        sqlx::query("UPDATE webhook_deliveries SET locked_until = $1 WHERE status = 'sending'")
+            .bind(Utc::now() - chrono::Duration::seconds(1)).execute(p).await.unwrap().rows_affected()
+    });
+    let second = Proc::start(&db, &slow_retries).await;
+    let got = rx.wait_for(before + 1).await;
+    let (status, attempts): (String, i64) = eventually(|| async {
+        let row: (String, i64) = with_pool!(store.pool(), p => {
+            sqlx::query_as("SELECT status, attempts FROM webhook_deliveries").fetch_one(p).await.unwrap()
+        });
+        (row.0 == "delivered").then_some(row)
+    })
+    .await;
+    assert_eq!(status, "delivered");
+    // One event, one delivery id on every attempt, before and after the crash.
+    let ids: Vec<&str> = got.iter().map(|c| c.header("webhook-id")).collect();
+    assert!(
+        ids.iter().all(|i| *i == ids[0] && i.starts_with("whd_")),
+        "{ids:?}"
+    );
+    assert!(got.iter().all(|c| c.header("x-astra-delivery") == ids[0]));
+    assert!(
+        got.iter()
+            .all(|c| c.json()["data"]["jobId"] == job.as_str())
+    );
+    assert_eq!(usize::try_from(attempts).unwrap(), got.len());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(rx.captured().len(), got.len(), "nothing after the delivery");
+    second.kill().await;
+}
