@@ -142,39 +142,4 @@ mod tests {
         assert!(unrelated < 0.15, "{unrelated}");
         assert!(e.vector("the and of").iter().all(|x| *x == 0.0));
     }
-
-    #[test]
-    fn print_cosines() {
-        let e = HashingEmbedder::new(512);
-        let cos = |x: &str, y: &str| dot(&e.vector(x), &e.vector(y));
-        for (a, b) in [
-            ("marmalade recipe", "marmelade"),
-            (
-                "Booked flights to Lisbon for the conference on the 14th",
-                "Lisbn trip",
-            ),
-            (
-                "Booked flights to Lisbon for the conference on the 14th",
-                "Cleaned the kitchen",
-            ),
-            ("teal", "city: Oslo"),
-            ("teal", "nothing to see here"),
-            (
-                "teal",
-                "Long planning call about the garden shed, the fence, the roof tiles, the budget for the spring, the neighbours, and finally which teal paint to buy for the door",
-            ),
-            (
-                "Photography hobby: shoots on a Fujifilm, mostly street scenes",
-                "photo",
-            ),
-            ("Quarterly tax report sent to the accountant", "photo"),
-            ("Quarterly tax report sent to the accountant", "marmelade"),
-            ("homeCity: Rotterdam", "Roterdam"),
-            ("Met Anna at the library", "Lisbn trip"),
-            ("Replied to Gus's message", "running pace"),
-            ("Ran 10 km along the river in 52 minutes", "running pace"),
-        ] {
-            eprintln!("COS {:.3} {a} | {b}", cos(a, b));
-        }
-    }
 }
