@@ -99,12 +99,11 @@ impl EmbeddingsConfig {
         if !(-1.0..=1.0).contains(&self.min_cosine) {
             anyhow::bail!("memory.minCosine: expected -1 to 1");
         }
-        if !(self.rrf_k > 0.0) {
+        if self.rrf_k.is_nan() || self.rrf_k <= 0.0 {
             anyhow::bail!("memory.rrfK: expected a positive number");
         }
-        if !(self.vector_weight >= 0.0 && self.keyword_weight >= 0.0)
-            || self.vector_weight + self.keyword_weight <= 0.0
-        {
+        let (v, k) = (self.vector_weight, self.keyword_weight);
+        if v.is_nan() || k.is_nan() || v < 0.0 || k < 0.0 || v + k <= 0.0 {
             anyhow::bail!("memory.vectorWeight/keywordWeight: expected non-negative, not both 0");
         }
         if self.max_scan == 0 || self.turn_max_scan == 0 || !(1..=2048).contains(&self.batch_size) {
