@@ -179,3 +179,34 @@ async fn the_vector_index_is_per_user_per_workspace() {
     // And Ada does not see Bob's vectors.
     assert_eq!(search(&m, "q=toast&mode=vector").await, json!([]));
 }
+
+#[tokio::test]
+async fn a_turns_memory_block_finds_a_misspelt_memory_through_its_vector() {
+    use crate::helpers::{FakeLlm, chat_app};
+    let fake = FakeLlm::saying("ok").await;
+    let c = chat_app(&fake).await;
+    let store = c.app.store().await;
+    c.app
+        .post(
+            "/agent/memory/notes",
+            &c.token,
+            json!({"content": "Finished the marmalade batch: twelve jars of Seville orange"}),
+        )
+        .await
+        .expect(201);
+    indexed(&store).await;
+    c.chat(json!({"message": "any marmelade left?"}))
+        .await
+        .expect(200);
+    let request = fake.last_request();
+    let prompt = request["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "system"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        prompt.contains("(note) Finished the marmalade batch"),
+        "{prompt}"
+    );
+}
