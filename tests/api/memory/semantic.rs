@@ -195,7 +195,7 @@ async fn a_turns_memory_block_finds_a_misspelt_memory_through_its_vector() {
         .await
         .expect(201);
     indexed(&store).await;
-    c.chat(json!({"message": "any marmelade left?"}))
+    c.chat(json!({"message": "how is the marmelade?"}))
         .await
         .expect(200);
     let request = fake.last_request();
