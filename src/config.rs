@@ -7,6 +7,7 @@ mod allowed_endpoint;
 mod cidr;
 mod dos;
 mod duration;
+pub mod embeddings;
 pub mod encryption_key;
 mod file;
 pub mod inference;
@@ -147,6 +148,8 @@ pub struct Config {
     pub retention: retention::RetentionConfig,
     /// The OTLP trace exporter (`ASTRA_OTLP_*`; off without an endpoint).
     pub otlp: OtlpConfig,
+    /// Memory embeddings and hybrid retrieval (`memory:` of `astra.yml`).
+    pub memory: embeddings::EmbeddingsConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -191,6 +194,7 @@ impl Default for Config {
             ws: WsConfig::default(),
             retention: retention::RetentionConfig::default(),
             otlp: OtlpConfig::default(),
+            memory: embeddings::EmbeddingsConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -326,6 +330,7 @@ impl Config {
         self.ws = WsConfig::from_env(env)?;
         self.retention = retention::RetentionConfig::from_env(env)?;
         self.otlp = OtlpConfig::from_env(env)?;
+        self.memory = embeddings::EmbeddingsConfig::from_sources(&self.file.memory, env)?;
         Ok(())
     }
 

@@ -62,6 +62,9 @@ pub struct Health {
     pub skills: usize,
     /// Agents from `astra.yml`.
     pub global_agents: usize,
+    /// Memory chunks waiting to be embedded and the age of the oldest in seconds (the
+    /// progress of a re-embedding); `None` when the database could not say.
+    pub memory_index: Option<(i64, i64)>,
 }
 
 /// Reads the process's health. A dead database is reported, not raised: this must answer
@@ -70,10 +73,20 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
     let started = Instant::now();
     let db_ok = env.store.ping().await;
     let db_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let active_sessions = if db_ok {
-        env.store.admin().active_session_count().await.ok()
+    let (active_sessions, memory_index) = if db_ok {
+        let backlog = env.store.memory_vectors().backlog().await.ok();
+        let now = chrono::Utc::now();
+        (
+            env.store.admin().active_session_count().await.ok(),
+            backlog.map(|(n, oldest)| {
+                (
+                    n,
+                    oldest.map(|t| (now - t).num_seconds().max(0)).unwrap_or(0),
+                )
+            }),
+        )
     } else {
-        None
+        (None, None)
     };
     Health {
         db_ok,
@@ -87,6 +100,7 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
         tools: env.tools.list().len(),
         skills: env.skills.list().len(),
         global_agents: env.globals.len(),
+        memory_index,
     }
 }
 

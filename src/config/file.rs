@@ -1,5 +1,5 @@
 //! The optional `astra.yml` file: settings, agents, skills, quotas, limits, inference, pricing,
-//! openai.
+//! openai, memory.
 //!
 //! Sections owned by later modules are kept as JSON values and parsed by their owners, so this
 //! loader stays small; `${ENV}` references are expanded before parsing.
@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub pricing: Value,
     /// `openai:` the OpenAI-compatible surface (`passthroughModels`).
     pub openai: Value,
+    /// `memory:` embeddings and hybrid retrieval.
+    pub memory: Value,
 }
 
 impl FileConfig {

@@ -7,7 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::{
-    Owner, profile,
+    Owner,
+    embed::Embedders,
+    hybrid::{self, Fusion},
+    profile,
     search::{self, SearchOptions},
     shorten,
 };
@@ -33,7 +36,13 @@ pub struct TurnMemory<'a> {
     pub profile: Option<&'a MemoryProfileRow>,
     /// The moment of the turn (for the TTL).
     pub now: DateTime<Utc>,
+    /// Embedders for the vector side of the search; `None` searches by keyword only.
+    pub embedders: Option<&'a Embedders>,
 }
+
+/// Longest wait for the query's embedding in a turn (an HTTP embedder); after it the turn
+/// goes on with the keyword ranking alone.
+const QUERY_EMBED_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The memory block (empty when there is nothing to say). Memory is an aid, not a
 /// requirement: a failing lookup is logged and the turn goes on without it.
@@ -88,7 +97,7 @@ async fn build(store: &Store, turn: TurnMemory<'_>) -> Result<String, crate::err
             top_k: max_chunks as usize,
             min_score,
         };
-        let hits = search::search_recent(store, turn.owner, turn.message, &options).await?;
+        let hits = relevant(store, &turn, &options).await?;
         if !hits.is_empty() {
             block.push_str("Relevant memories:\n");
             for hit in hits {
@@ -109,4 +118,58 @@ async fn build(store: &Store, turn: TurnMemory<'_>) -> Result<String, crate::err
         return Ok(block);
     }
     Ok(format!("## Memory\n{}", block.trim_end()))
+}
+
+/// The keyword ranking over the newest chunks fused with the vector ranking over the newest
+/// `turnMaxScan` vectors of the same tiers.
+async fn relevant(
+    store: &Store,
+    turn: &TurnMemory<'_>,
+    options: &SearchOptions<'_>,
+) -> Result<Vec<search::MemoryHit>, sqlx::Error> {
+    let wide = SearchOptions {
+        top_k: hybrid::CANDIDATES,
+        min_score: 0.0,
+        ..options.clone()
+    };
+    let keyword = search::search_recent_chunks(store, turn.owner, turn.message, &wide).await?;
+    let Some(embedders) = turn.embedders else {
+        return Ok(hybrid::fuse(
+            keyword,
+            Vec::new(),
+            Fusion {
+                k: 60.0,
+                vector_weight: 0.0,
+                keyword_weight: 1.0,
+            },
+            options.top_k,
+            options.min_score,
+        ));
+    };
+    let embedder = hybrid::embedder_of(store, embedders, turn.owner.workspace_id).await?;
+    let scan = embedders.config().turn_max_scan;
+    let vector = tokio::time::timeout(
+        QUERY_EMBED_TIMEOUT,
+        hybrid::vector_ranking(
+            store,
+            embedder.as_ref(),
+            embedders.config().min_cosine,
+            turn.owner,
+            turn.message,
+            &wide,
+            scan,
+        ),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        tracing::warn!("memory query embedding timed out; keyword ranking only");
+        Ok(Vec::new())
+    })?;
+    Ok(hybrid::fuse(
+        keyword,
+        vector,
+        Fusion::of(embedders),
+        options.top_k,
+        options.min_score,
+    ))
 }

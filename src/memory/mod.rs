@@ -7,15 +7,19 @@
 //! starting at 0. Deleting an entry never renumbers the others, and an index is never handed
 //! out twice.
 //!
-//! Search is lexical (SQLite FTS5 `bm25()`, PostgreSQL `ts_rank_cd`); scores are normalised per
-//! query so the best hit scores 1. Vector search can join later through `Provider::embed`,
-//! fused with the lexical ranking; no vector store is needed today.
+//! Search is hybrid: lexical (SQLite FTS5 `bm25()`, PostgreSQL `ts_rank_cd`) and semantic
+//! (vectors of an [`embed::Embedder`], written off the request path by [`indexer`], ranked by
+//! cosine in Rust), fused by reciprocal rank fusion ([`hybrid`]); scores are normalised per
+//! query so the best hit scores 1.
 
 pub mod browse;
 pub mod context;
 pub mod decay;
+pub mod embed;
 pub mod entries;
 pub mod extract;
+pub mod hybrid;
+pub mod indexer;
 pub mod profile;
 pub mod search;
 

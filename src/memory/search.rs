@@ -1,4 +1,5 @@
-//! Full-text memory search across tiers with per-query normalised scores.
+//! Full-text memory search across tiers with per-query normalised scores (the keyword side
+//! of [`super::hybrid`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -59,6 +60,15 @@ pub struct MemoryHit {
     pub session_id: Option<String>,
     /// When the source was written.
     pub created_at: DateTime<Utc>,
+    /// The rankings the hit came from: `keyword`, `vector` (hybrid search; absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub matched_by: Vec<String>,
+    /// 1-based position in the full-text ranking, when in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword_rank: Option<usize>,
+    /// 1-based position in the vector ranking, when in it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vector_rank: Option<usize>,
 }
 
 /// The distinct words of a query (letters and digits, lower-cased), which both engines can
@@ -84,7 +94,7 @@ pub fn terms(query: &str) -> Vec<String> {
 }
 
 /// Scales engine ranks so the best scores 1 (ranks arrive best first).
-fn normalise(hits: Vec<ChunkHit>, min_score: f64) -> Vec<MemoryHit> {
+pub(crate) fn normalise(hits: Vec<ChunkHit>, min_score: f64) -> Vec<MemoryHit> {
     let best = hits.first().map(|h| h.rank).unwrap_or(0.0);
     hits.into_iter()
         .map(|h| {
@@ -101,6 +111,9 @@ fn normalise(hits: Vec<ChunkHit>, min_score: f64) -> Vec<MemoryHit> {
                 index: h.idx,
                 session_id: h.session_id,
                 created_at: h.created_at,
+                matched_by: Vec::new(),
+                keyword_rank: None,
+                vector_rank: None,
             }
         })
         .filter(|h| h.score >= min_score)
@@ -145,6 +158,17 @@ pub async fn search_recent(
     query: &str,
     options: &SearchOptions<'_>,
 ) -> Result<Vec<MemoryHit>, sqlx::Error> {
+    let scored = search_recent_chunks(store, owner, query, options).await?;
+    Ok(normalise(scored, options.min_score))
+}
+
+/// The ranking of [`search_recent`] before normalisation (best first, at most `top_k`).
+pub async fn search_recent_chunks(
+    store: &Store,
+    owner: Owner<'_>,
+    query: &str,
+    options: &SearchOptions<'_>,
+) -> Result<Vec<ChunkHit>, sqlx::Error> {
     let wanted = terms(query);
     let [_, daily, note, _] = options.tiers;
     if wanted.is_empty() || !(daily || note) {
@@ -201,7 +225,7 @@ pub async fn search_recent(
             .then(b.created_at.cmp(&a.created_at))
     });
     scored.truncate(options.top_k);
-    Ok(normalise(scored, options.min_score))
+    Ok(scored)
 }
 
 #[cfg(test)]

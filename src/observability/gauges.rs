@@ -38,6 +38,8 @@ fn set_gauges(r: &Readings<'_>) {
     gauge!(JOBS_QUEUED).set(r.depths.jobs_queued as f64);
     gauge!(DELIVERIES_PENDING).set(r.depths.deliveries_pending as f64);
     gauge!(MONITORS_DUE).set(r.depths.monitors_due as f64);
+    gauge!(MEMORY_EMBED_BACKLOG).set(r.depths.memory_embed_backlog as f64);
+    gauge!(MEMORY_EMBED_LAG).set(r.depths.memory_embed_lag_seconds as f64);
     let (size, idle, max) = match r.pool {
         Pool::Sqlite(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),
         Pool::Postgres(p) => (p.size(), p.num_idle(), p.options().get_max_connections()),

@@ -47,3 +47,9 @@ pub const PROCESS_RSS: &str = "astra_process_resident_memory_bytes";
 /// Counter `{outcome}`: `exported`, `dropped` (queue full), `failed` (collector refused or
 /// unreachable) — spans of the OTLP trace exporter.
 pub const OTLP_SPANS: &str = "astra_otlp_spans_total";
+/// Counter `{embedder}`: memory chunks embedded by the background batcher.
+pub const MEMORY_EMBEDDED: &str = "astra_memory_embedded_total";
+/// Gauge: memory chunks waiting to be embedded.
+pub const MEMORY_EMBED_BACKLOG: &str = "astra_memory_embed_backlog";
+/// Gauge: seconds since the oldest waiting memory chunk was queued (0 when none waits).
+pub const MEMORY_EMBED_LAG: &str = "astra_memory_embed_lag_seconds";

@@ -18,6 +18,10 @@ pub struct QueueDepths {
     pub deliveries_pending: i64,
     /// Enabled heartbeat monitors whose next run is due.
     pub monitors_due: i64,
+    /// Memory chunks waiting to be embedded.
+    pub memory_embed_backlog: i64,
+    /// Seconds since the oldest of them was queued.
+    pub memory_embed_lag_seconds: i64,
 }
 
 /// The last depths and when they were read.
@@ -42,10 +46,10 @@ impl QueueCache {
     }
 }
 
-/// Three counts, each on an index the workers' claim queries use.
+/// Three counts, each on an index the workers' claim queries use, and the embedding backlog.
 async fn read(store: &Store) -> Result<QueueDepths, sqlx::Error> {
     let now = Utc::now();
-    with_pool!(store.pool(), p => {
+    let (jobs_queued, deliveries_pending, monitors_due) = with_pool!(store.pool(), p => {
         let jobs_queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'pending'")
             .fetch_one(p).await?;
         let deliveries_pending: i64 = sqlx::query_scalar(
@@ -54,6 +58,14 @@ async fn read(store: &Store) -> Result<QueueDepths, sqlx::Error> {
         let monitors_due: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM heartbeat_monitors WHERE enabled = $1 AND next_run_at <= $2")
             .bind(true).bind(now).fetch_one(p).await?;
-        Ok(QueueDepths { jobs_queued, deliveries_pending, monitors_due })
+        (jobs_queued, deliveries_pending, monitors_due)
+    });
+    let (backlog, oldest) = store.memory_vectors().backlog().await?;
+    Ok(QueueDepths {
+        jobs_queued,
+        deliveries_pending,
+        monitors_due,
+        memory_embed_backlog: backlog,
+        memory_embed_lag_seconds: oldest.map(|t| (now - t).num_seconds().max(0)).unwrap_or(0),
     })
 }

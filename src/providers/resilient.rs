@@ -108,6 +108,22 @@ pub async fn chat_traced(
     (result.map(|(resp, target, _)| (resp, target)), attempts)
 }
 
+/// Embeddings of `inputs` (one vector per input, in order) through [`Provider::embed`], with
+/// the same timeout, retries and circuit breaker as inference (no fallback target).
+pub async fn embed_resilient(
+    registry: &ProviderRegistry,
+    target: Target,
+    inputs: &[String],
+) -> Result<Vec<Vec<f32>>, ProviderError> {
+    let inputs: Arc<[String]> = inputs.into();
+    let (result, _) = with_retries(registry, target, None, &ChatRequest::default(), |p, r| {
+        let inputs = inputs.clone();
+        async move { p.embed(&r.model, &inputs).await }
+    })
+    .await;
+    result.map(|(vectors, _, _)| vectors)
+}
+
 /// The attempt loop shared by both call shapes: `call` runs one attempt (under the
 /// timeout) until it succeeds, fails for good, or the retries and the fallback run out.
 async fn with_retries<T, F, Fut>(

@@ -53,6 +53,8 @@ pub struct NewMemoryEntry<'a> {
 /// One full-text match.
 #[derive(Debug, Clone, FromRow)]
 pub struct ChunkHit {
+    /// The chunk.
+    pub id: i64,
     /// `profile`, `daily`, `note` or `session`.
     pub tier: String,
     /// Matched text.
@@ -302,7 +304,7 @@ impl Memory<'_> {
         not_before: Option<DateTime<Utc>>,
         limit: i64,
     ) -> Result<Vec<ChunkHit>, sqlx::Error> {
-        let sql = "SELECT c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, CAST(0 AS DOUBLE PRECISION) AS rank \
+        let sql = "SELECT c.id, c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, CAST(0 AS DOUBLE PRECISION) AS rank \
                    FROM memory_chunks c WHERE c.user_id = $1 AND c.workspace_id = $2 \
                    AND (($3 AND c.tier = 'daily') OR ($4 AND c.tier = 'note')) \
                    AND ($5 IS NULL OR c.tier <> 'daily' OR c.created_at >= $5) \
@@ -327,7 +329,7 @@ impl Memory<'_> {
             // Each term is quoted, so FTS5 reads it as a plain word whatever the user typed.
             Pool::Sqlite(_) => (
                 format!(
-                    "SELECT c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, -bm25(memory_chunks_fts) AS rank \
+                    "SELECT c.id, c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, -bm25(memory_chunks_fts) AS rank \
                      FROM memory_chunks_fts JOIN memory_chunks c ON c.id = memory_chunks_fts.rowid \
                      WHERE memory_chunks_fts MATCH $3 AND {SEARCH_FILTER} \
                      ORDER BY rank DESC, c.created_at DESC LIMIT $10"
@@ -340,7 +342,7 @@ impl Memory<'_> {
             ),
             Pool::Postgres(_) => (
                 format!(
-                    "SELECT c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, ts_rank_cd(c.tsv, q, 1)::float8 AS rank \
+                    "SELECT c.id, c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, ts_rank_cd(c.tsv, q, 1)::float8 AS rank \
                      FROM memory_chunks c, to_tsquery('english', $3) q \
                      WHERE c.tsv @@ q AND {SEARCH_FILTER} \
                      ORDER BY rank DESC, c.created_at DESC LIMIT $10"

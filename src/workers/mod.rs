@@ -1,5 +1,6 @@
 //! Background workers — the webhook outbox, the job queue, the heartbeat scheduler, the
-//! retention task and the OTLP trace exporter — started together on the app's task tracker.
+//! memory embedding batcher, the retention task and the OTLP trace exporter — started
+//! together on the app's task tracker.
 //!
 //! Workers are durable: everything they act on lives in tables and is claimed atomically with
 //! a lease, so several replicas sharing one PostgreSQL never run one item twice and an item
@@ -51,6 +52,19 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
         state.store.clone(),
         state.config.retention,
         state.shutdown.clone(),
+    ));
+    // Embeds memory chunks after they are written (off the request path).
+    let embedders =
+        crate::memory::embed::Embedders::new(&state.config.memory, Some(state.providers.clone()));
+    let indexer = crate::memory::indexer::Indexer::new(&state.store, embedders);
+    state.tasks.spawn(poll_loop(
+        state.shutdown.clone(),
+        state.config.workers.poll,
+        "memory-embed",
+        move || {
+            let i = indexer.clone();
+            async move { i.tick().await }
+        },
     ));
     // Batches finished turns to the OTLP collector, when one is configured.
     state.otlp.start(&state.tasks, state.shutdown.clone());

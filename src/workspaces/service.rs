@@ -118,6 +118,14 @@ pub async fn update_settings(
             Err(_) => problems.add("plan", "must be 1-32 characters of a-z, 0-9, _ or -"),
         }
     }
+    // The memory embedder (`memoryEmbedder`): `hashing`, `http` or null (the default).
+    let embedder_key = "memoryEmbedder";
+    let before = ws.settings.0.get(embedder_key).cloned();
+    if let Some(v) = settings.and_then(|p| p.get(embedder_key))
+        && !(v.is_null() || v == "hashing" || v == "http")
+    {
+        problems.add("settings.memoryEmbedder", "must be hashing, http or null");
+    }
     problems.finish()?;
     if let Some(patch) = settings {
         let current = ws.settings.0.as_object_mut();
@@ -133,6 +141,13 @@ pub async fn update_settings(
     }
     ws.updated_at = Utc::now();
     store.workspaces().update_workspace(&ws).await?;
+    if ws.settings.0.get(embedder_key).cloned() != before {
+        // Re-embedded in the background; progress is the embedding backlog.
+        store
+            .memory_vectors()
+            .requeue_workspace(&ws.id, ws.updated_at)
+            .await?;
+    }
     Ok(ws)
 }
 

@@ -15,6 +15,7 @@ mod costs;
 mod durability;
 mod helpers;
 mod memory;
+mod memory_vectors;
 mod outbox;
 mod prop_search;
 mod search;

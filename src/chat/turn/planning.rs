@@ -221,6 +221,7 @@ async fn memory_context(
     session: &SessionRow,
     profile: Option<&MemoryProfileRow>,
 ) -> String {
+    let embedders = memory::embed::Embedders::new(&env.config.memory, Some(env.providers.clone()));
     let turn = memory::TurnMemory {
         owner: memory::Owner {
             user_id: &ask.user.id,
@@ -230,6 +231,7 @@ async fn memory_context(
         message: &ask.input.message,
         profile,
         now: ask.now,
+        embedders: Some(&embedders),
     };
     memory::context_block(env.store, turn).await
 }

@@ -45,6 +45,16 @@ pub struct DatabaseHealthOut {
     pub latency_ms: f64,
 }
 
+/// The memory embedding queue: its length and the age of its oldest chunk.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoryIndexOut {
+    /// Chunks waiting to be embedded.
+    pub backlog: i64,
+    /// Seconds since the oldest of them was queued (0 when none waits).
+    pub lag_seconds: i64,
+}
+
 /// `GET /admin/health`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +81,8 @@ pub struct AdminHealthOut {
     pub global_agents: usize,
     /// Database.
     pub database: DatabaseHealthOut,
+    /// The memory embedding queue (`null` when the database could not say).
+    pub memory_index: Option<MemoryIndexOut>,
     /// When this was read.
     pub timestamp: DateTime<Utc>,
 }
@@ -93,6 +105,10 @@ impl From<Health> for AdminHealthOut {
                 ok: h.db_ok,
                 latency_ms: h.db_latency_ms,
             },
+            memory_index: h.memory_index.map(|(backlog, lag_seconds)| MemoryIndexOut {
+                backlog,
+                lag_seconds,
+            }),
             timestamp: Utc::now(),
         }
     }

@@ -152,6 +152,8 @@ pub struct SearchParams {
     #[serde(rename = "topK")]
     #[param(rename = "topK")]
     pub top_k: Option<i64>,
+    /// `keyword`, `vector` or `hybrid` (default): which rankings are used.
+    pub mode: Option<String>,
 }
 
 /// Search results, best first.

@@ -26,8 +26,10 @@ use crate::{
     error::{ApiError, ApiResult},
     memory::{
         Owner, SearchOptions, browse,
+        embed::Embedders,
         entries::{self, Source},
-        profile, search,
+        hybrid::{self, Mode},
+        profile,
     },
 };
 
@@ -200,7 +202,8 @@ async fn delete_note(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Full-text search across profile, daily entries, notes and session messages.
+/// Hybrid (full-text + vector, fused by RRF) search across profile, daily entries, notes and
+/// session messages.
 #[utoipa::path(get, path = "/agent/memory/search", tag = "memory", params(SearchParams),
     security(("bearer" = [])), responses((status = 200, body = SearchOut), (status = 403, body = ErrorOut), (status = 429, body = ErrorOut), (status = 400, body = ErrorOut)))]
 async fn search_memory(
@@ -217,11 +220,19 @@ async fn search_memory(
     if !(1..=50).contains(&top_k) {
         return Err(ApiError::field("topK", "must be 1-50"));
     }
-    let items = search::search(
+    let mode = match params.mode.as_deref() {
+        None => Mode::Hybrid,
+        Some(m) => Mode::parse(m)
+            .ok_or_else(|| ApiError::field("mode", "must be keyword, vector or hybrid"))?,
+    };
+    let embedders = Embedders::new(&state.config.memory, Some(state.providers.clone()));
+    let items = hybrid::search(
         &state.store,
+        &embedders,
         caller.owner(),
         &q,
         &SearchOptions::all(top_k as usize),
+        mode,
     )
     .await?;
     Ok(Json(SearchOut { items }))

@@ -78,6 +78,13 @@ async fn health_reports_process_database_and_registries() {
     assert!(
         r.body["database"]["engine"].is_string() && r.body["database"]["latencyMs"].is_number()
     );
+    // The memory embedding queue (issue #18): a number, and a lag.
+    assert!(
+        r.body["memoryIndex"]["backlog"].as_i64().unwrap() >= 0,
+        "{}",
+        r.text
+    );
+    assert!(r.body["memoryIndex"]["lagSeconds"].as_i64().unwrap() >= 0);
 }
 
 #[tokio::test]

@@ -1,0 +1,134 @@
+//! The `memory:` section of `astra.yml`: which embedder indexes memory by default, the HTTP
+//! embeddings endpoint, and the knobs of hybrid retrieval (RRF `k`, weights, scan bound).
+//! Defined here so `config` needs no feature module (`memory::embed` reads it).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// An OpenAI-compatible (or any configured provider's) embeddings model.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpEmbeddings {
+    /// A provider of `inference.providers` (its base URL, key, breaker and retries are used).
+    pub provider: String,
+    /// The embeddings model, e.g. `text-embedding-3-small`.
+    pub model: String,
+}
+
+/// The `memory:` section of `astra.yml`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, rename_all = "camelCase", deny_unknown_fields)]
+pub struct EmbeddingsConfig {
+    /// The embedder of workspaces without a `memoryEmbedder` setting: `hashing` (default,
+    /// offline) or `http` (needs `http`). `ASTRA_MEMORY_EMBEDDER` overrides it.
+    pub embedder: String,
+    /// Dimension of the hashing embedder (64–4096, default 512).
+    pub hashing_dim: usize,
+    /// The HTTP embeddings model, if any.
+    pub http: Option<HttpEmbeddings>,
+    /// Vectors less similar than this to the query are no match (default 0.12: unrelated
+    /// texts of the hashing embedder score about ±0.1 by bucket collisions).
+    pub min_cosine: f32,
+    /// Reciprocal-rank-fusion constant (default 60).
+    pub rrf_k: f64,
+    /// Weight of the vector ranking in the fusion (default 0.7).
+    pub vector_weight: f64,
+    /// Weight of the keyword ranking in the fusion (default 0.3).
+    pub keyword_weight: f64,
+    /// Most vectors a vector search reads and scores for one user in one workspace, newest
+    /// first (default 20 000; `ASTRA_MEMORY_VECTOR_MAX_SCAN`).
+    pub max_scan: usize,
+    /// The same bound for the memory block of a turn (default 2 000), which runs before every
+    /// inference and so reads fewer vectors.
+    pub turn_max_scan: usize,
+    /// Chunks the background batcher embeds per round (default 64).
+    pub batch_size: usize,
+}
+
+impl Default for EmbeddingsConfig {
+    fn default() -> Self {
+        Self {
+            embedder: "hashing".into(),
+            hashing_dim: 512,
+            http: None,
+            min_cosine: 0.12,
+            rrf_k: 60.0,
+            vector_weight: 0.7,
+            keyword_weight: 0.3,
+            max_scan: 20_000,
+            turn_max_scan: 2_000,
+            batch_size: 64,
+        }
+    }
+}
+
+impl EmbeddingsConfig {
+    /// The section merged with the environment (which wins), validated.
+    pub fn from_sources(
+        section: &Value,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let mut cfg: Self = if section.is_null() {
+            Self::default()
+        } else {
+            serde_json::from_value(section.clone())
+                .map_err(|e| anyhow::anyhow!("astra.yml memory: {e}"))?
+        };
+        if let Some(v) = env("ASTRA_MEMORY_EMBEDDER") {
+            cfg.embedder = v;
+        }
+        if let Some(v) = env("ASTRA_MEMORY_VECTOR_MAX_SCAN") {
+            cfg.max_scan = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                anyhow::anyhow!("ASTRA_MEMORY_VECTOR_MAX_SCAN: expected a positive integer")
+            })?;
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        match self.embedder.as_str() {
+            "hashing" => {}
+            "http" if self.http.is_some() => {}
+            "http" => anyhow::bail!("memory.embedder: http needs memory.http {{provider, model}}"),
+            other => anyhow::bail!("memory.embedder: expected hashing or http, got {other:?}"),
+        }
+        if !(64..=4096).contains(&self.hashing_dim) {
+            anyhow::bail!("memory.hashingDim: expected 64-4096");
+        }
+        if !(-1.0..=1.0).contains(&self.min_cosine) {
+            anyhow::bail!("memory.minCosine: expected -1 to 1");
+        }
+        if self.rrf_k.is_nan() || self.rrf_k <= 0.0 {
+            anyhow::bail!("memory.rrfK: expected a positive number");
+        }
+        let (v, k) = (self.vector_weight, self.keyword_weight);
+        if v.is_nan() || k.is_nan() || v < 0.0 || k < 0.0 || v + k <= 0.0 {
+            anyhow::bail!("memory.vectorWeight/keywordWeight: expected non-negative, not both 0");
+        }
+        if self.max_scan == 0 || self.turn_max_scan == 0 || !(1..=2048).contains(&self.batch_size) {
+            anyhow::bail!("memory.maxScan must be positive and memory.batchSize 1-2048");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let none = |_: &str| None;
+        let cfg = EmbeddingsConfig::from_sources(&Value::Null, &none).expect("defaults");
+        assert_eq!(cfg, EmbeddingsConfig::default());
+        let section = serde_json::json!({"embedder": "http", "http": {"provider": "openai", "model": "m"}, "rrfK": 10});
+        let cfg = EmbeddingsConfig::from_sources(&section, &none).expect("http");
+        assert_eq!(cfg.embedder, "http");
+        assert_eq!(cfg.rrf_k, 10.0);
+        let bad = serde_json::json!({"embedder": "http"});
+        assert!(EmbeddingsConfig::from_sources(&bad, &none).is_err());
+        let env = |k: &str| (k == "ASTRA_MEMORY_EMBEDDER").then(|| "nope".to_string());
+        assert!(EmbeddingsConfig::from_sources(&Value::Null, &env).is_err());
+    }
+}

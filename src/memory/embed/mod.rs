@@ -1,0 +1,179 @@
+//! Embedders: text to unit-length `f32` vectors for the semantic side of memory search.
+//!
+//! Two implementations: [`HashingEmbedder`] (feature hashing of words, word pairs and
+//! character n-grams — deterministic, offline, the default and the weakest: it matches typos,
+//! word forms and partial words, not paraphrases) and [`HttpEmbedder`] (any configured
+//! provider's embeddings endpoint, OpenAI-compatible `/v1/embeddings` included, through the
+//! provider layer's timeout, retries and circuit breaker). A workspace picks one with its
+//! `memoryEmbedder` setting (`hashing` | `http`); the default comes from `astra.yml`
+//! (`memory.embedder`). Every stored vector records the id of the embedder that wrote it.
+
+mod hashing;
+mod http;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub use hashing::HashingEmbedder;
+pub use http::HttpEmbedder;
+
+use crate::config::embeddings::EmbeddingsConfig;
+use crate::providers::{ProviderError, registry::ProviderRegistry};
+
+/// The workspace setting that chooses the embedder.
+pub const WORKSPACE_SETTING: &str = "memoryEmbedder";
+
+/// Why an embedding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The provider failed (after its retries) or its breaker is open.
+    #[error("embeddings provider: {0}")]
+    Provider(#[from] ProviderError),
+    /// The provider answered with something unusable.
+    #[error("embeddings malformed: {0}")]
+    Malformed(String),
+}
+
+/// Turns texts into unit-length vectors.
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// Stable id recorded with every vector (`hashing-v1-512`, `http:openai:text-embedding-3-small`).
+    fn id(&self) -> &str;
+    /// One L2-normalised vector per text, in order.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+}
+
+/// The embedders this process can use and the retrieval settings.
+#[derive(Clone)]
+pub struct Embedders {
+    config: EmbeddingsConfig,
+    hashing: Arc<HashingEmbedder>,
+    http: Option<Arc<HttpEmbedder>>,
+}
+
+impl std::fmt::Debug for Embedders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedders")
+            .field("default", &self.config.embedder)
+            .field("http", &self.http.as_ref().map(|h| h.id().to_string()))
+            .finish()
+    }
+}
+
+impl Embedders {
+    /// The hashing embedder, plus the HTTP one when `config.http` names a model.
+    pub fn new(config: &EmbeddingsConfig, providers: Option<Arc<ProviderRegistry>>) -> Self {
+        let http = match (&config.http, providers) {
+            (Some(h), Some(reg)) => Some(Arc::new(HttpEmbedder::new(reg, &h.provider, &h.model))),
+            _ => None,
+        };
+        Self {
+            config: config.clone(),
+            hashing: Arc::new(HashingEmbedder::new(config.hashing_dim)),
+            http,
+        }
+    }
+
+    /// The retrieval settings.
+    pub fn config(&self) -> &EmbeddingsConfig {
+        &self.config
+    }
+
+    /// The embedder named `name` (`hashing` or `http`), if available.
+    pub fn named(&self, name: &str) -> Option<Arc<dyn Embedder>> {
+        match name {
+            "hashing" => Some(self.hashing.clone()),
+            "http" => self.http.clone().map(|h| h as Arc<dyn Embedder>),
+            _ => None,
+        }
+    }
+
+    /// The embedder of a workspace: its `memoryEmbedder` setting when that names an available
+    /// embedder, else the configured default (else hashing).
+    pub fn for_settings(&self, settings: &Value) -> Arc<dyn Embedder> {
+        settings
+            .get(WORKSPACE_SETTING)
+            .and_then(Value::as_str)
+            .and_then(|n| self.named(n))
+            .or_else(|| self.named(&self.config.embedder))
+            .unwrap_or_else(|| self.hashing.clone())
+    }
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn normalise(v: &mut [f32]) {
+    let norm = dot(v, v).sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Dot product, written as eight independent lanes so the compiler vectorises it; on unit
+/// vectors it is the cosine similarity.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut lanes = [0.0f32; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// The compact storage form: little-endian `f32`s.
+pub fn to_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Decodes [`to_bytes`] into `out` (cleared first); trailing bytes that make no whole `f32`
+/// are ignored.
+pub fn from_bytes(bytes: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_round_trip_and_dot_matches_naive() {
+        let v: Vec<f32> = (0..19).map(|i| i as f32 * 0.25 - 2.0).collect();
+        let mut back = Vec::new();
+        from_bytes(&to_bytes(&v), &mut back);
+        assert_eq!(back, v);
+        let naive: f32 = v.iter().map(|x| x * x).sum();
+        assert!((dot(&v, &v) - naive).abs() < 1e-4);
+        let mut u = v.clone();
+        normalise(&mut u);
+        assert!((dot(&u, &u) - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn workspace_setting_chooses_an_available_embedder() {
+        let e = Embedders::new(&EmbeddingsConfig::default(), None);
+        let id = |s: Value| e.for_settings(&s).id().to_string();
+        assert_eq!(id(serde_json::json!({})), "hashing-v1-512");
+        // `http` is not configured: the default stands.
+        assert_eq!(
+            id(serde_json::json!({"memoryEmbedder": "http"})),
+            "hashing-v1-512"
+        );
+    }
+}
