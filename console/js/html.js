@@ -1,5 +1,5 @@
 // Preact + htm: tagged templates instead of JSX, so no build step. Every value interpolated
-// into a template is rendered as text (Preact escapes it); the console never sets innerHTML.
+// into a template is rendered as text (Preact escapes it); the console never sets raw HTML.
 import { h } from 'preact';
 import htm from 'htm';
 
