@@ -134,7 +134,7 @@ pub(super) fn login_input(body: &CredentialsIn) -> ApiResult<Email> {
         "must be 8-1024 characters",
     );
     problems.finish()?;
-    Ok(email?)
+    email
 }
 
 fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
