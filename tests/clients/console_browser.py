@@ -344,6 +344,7 @@ class Console:
         self.go("ops")
         self.el("section[aria-label='Webhooks']")
         self.el("section[aria-label='Members']")
+        self.text_in("#restrictions", "providers any")
         self.fill("#f-url", "http://127.0.0.1:9/console-hook")
         self.visible("section[aria-label='Webhooks'] button[type='submit']").click()
         self.text_in("section[aria-label='Webhooks']", "http://127.0.0.1:9/console-hook")

@@ -1,5 +1,6 @@
 // Operations: webhooks with their deliveries, jobs, heartbeat monitors with their last runs,
-// members (add, remove) and grants (pending ones to accept or decline).
+// members (add with a role), the workspace's restrictions and grants (pending ones to accept
+// or decline).
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, auth, get, qs } from '../api.js';
@@ -85,7 +86,9 @@ function Members() {
     try { const m = await api('POST', `/workspaces/${encodeURIComponent(ws)}/members`, { email, role }); setDone(`${m.email} is ${m.role}`); setEmail(''); } catch (x) { setErr(x); }
   };
   return html`<section aria-label="Members"><h2>Members and roles</h2>
-    ${w && html`<p>Your role in ${w.name}: <strong>${w.yourRole || w.role || '—'}</strong></p>`}
+    ${w && html`<p>Your role in ${w.name}: <strong>${w.yourRole || w.role || '—'}</strong></p>
+      <p id="restrictions">Restrictions: providers ${w.allowedProviders && w.allowedProviders.length ? w.allowedProviders.join(', ') : 'any'};
+        models ${w.allowedModels && w.allowedModels.length ? w.allowedModels.join(', ') : 'any'}</p>`}
     <form class="row" onSubmit=${add}>
       <${Field} label="Email" name="email" type="email" value=${email} onInput=${setEmail} errors=${err && err.details} required />
       <${Field} label="Role" name="role" value=${role} onInput=${setRole} options=${['member', 'viewer', 'admin', 'owner']} />
