@@ -5,6 +5,7 @@
 
 mod allowed_endpoint;
 mod cidr;
+mod console;
 mod dos;
 mod duration;
 pub mod embeddings;
@@ -22,6 +23,7 @@ pub mod tools;
 mod ws;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
+pub use console::ConsoleConfig;
 pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
@@ -144,6 +146,8 @@ pub struct Config {
     pub dos: DosConfig,
     /// Bounds of the `/ws` channel (`ASTRA_WS_*`).
     pub ws: WsConfig,
+    /// Path prefix of the web console (`ASTRA_CONSOLE_PATH`).
+    pub console: ConsoleConfig,
     /// How long old rows are kept (`ASTRA_RETENTION_*`).
     pub retention: retention::RetentionConfig,
     /// The OTLP trace exporter (`ASTRA_OTLP_*`; off without an endpoint).
@@ -192,6 +196,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(30),
             dos: DosConfig::default(),
             ws: WsConfig::default(),
+            console: ConsoleConfig::default(),
             retention: retention::RetentionConfig::default(),
             otlp: OtlpConfig::default(),
             memory: embeddings::EmbeddingsConfig::default(),
@@ -328,6 +333,7 @@ impl Config {
         self.workers = crate::poll::WorkersConfig::from_env(env)?;
         self.dos = DosConfig::from_env(env)?;
         self.ws = WsConfig::from_env(env)?;
+        self.console = ConsoleConfig::from_env(env)?;
         self.retention = retention::RetentionConfig::from_env(env)?;
         self.otlp = OtlpConfig::from_env(env)?;
         self.memory = embeddings::EmbeddingsConfig::from_sources(&self.file.memory, env)?;

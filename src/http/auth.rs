@@ -111,6 +111,32 @@ impl axum::extract::FromRequestParts<AppState> for AuthRate {
     }
 }
 
+/// The checked email and password of a registration, or 400 naming the bad fields.
+pub(super) fn register_input(body: &CredentialsIn) -> ApiResult<(Email, Password)> {
+    let email = Email::parse(&body.email);
+    let password = Password::parse(&body.password);
+    let mut problems = Problems::new();
+    problems.check(email.is_err(), "email", "must be a valid email address");
+    problems.check(password.is_err(), "password", "must be 8-1024 characters");
+    problems.finish()?;
+    Ok((email?, password?))
+}
+
+/// The checked email of a login, or 400; checked before any database or hashing work (no
+/// stored address is longer than 254).
+pub(super) fn login_input(body: &CredentialsIn) -> ApiResult<Email> {
+    let email = Email::parse(&body.email);
+    let mut problems = Problems::new();
+    problems.check(email.is_err(), "email", "must be a valid email address");
+    problems.check(
+        body.password.chars().count() > 1024,
+        "password",
+        "must be 8-1024 characters",
+    );
+    problems.finish()?;
+    email
+}
+
 fn auth_out(user: &UserRow, tokens: TokenPair) -> AuthOut {
     AuthOut {
         user: user.into(),
@@ -128,13 +154,7 @@ async fn register(
     _rate: AuthRate,
     ApiJson(body): ApiJson<CredentialsIn>,
 ) -> ApiResult<(StatusCode, Json<AuthOut>)> {
-    let email = Email::parse(&body.email);
-    let password = Password::parse(&body.password);
-    let mut problems = Problems::new();
-    problems.check(email.is_err(), "email", "must be a valid email address");
-    problems.check(password.is_err(), "password", "must be 8-1024 characters");
-    problems.finish()?;
-    let (email, password) = (email?, password?);
+    let (email, password) = register_input(&body)?;
     let (user, tokens) = state.auth.register(&state.store, email, password).await?;
     Ok((StatusCode::CREATED, Json(auth_out(&user, tokens))))
 }
@@ -148,19 +168,10 @@ async fn login(
     _rate: AuthRate,
     ApiJson(body): ApiJson<CredentialsIn>,
 ) -> ApiResult<Json<AuthOut>> {
-    // Checked before any database or hashing work: no stored address is longer than 254.
-    let email = Email::parse(&body.email);
-    let mut problems = Problems::new();
-    problems.check(email.is_err(), "email", "must be a valid email address");
-    problems.check(
-        body.password.chars().count() > 1024,
-        "password",
-        "must be 8-1024 characters",
-    );
-    problems.finish()?;
+    let email = login_input(&body)?;
     let (user, tokens) = state
         .auth
-        .login(&state.store, &email?, &body.password)
+        .login(&state.store, &email, &body.password)
         .await?;
     Ok(Json(auth_out(&user, tokens)))
 }

@@ -4,10 +4,13 @@
 pub mod admin;
 pub mod agents;
 pub mod api_keys;
+mod assets;
 pub mod auth;
 pub mod autonomous;
 pub mod chat;
 pub mod client_ip;
+pub mod console;
+pub mod console_session;
 pub mod costs;
 pub mod diagnostics;
 pub mod dto;
@@ -91,6 +94,12 @@ pub fn router(state: AppState) -> Router {
     openapi::finish(&mut doc);
     let doc = Arc::new(serde_json::to_value(&doc).unwrap_or_default());
     let cors = cors_layer(&state.config.cors_origins);
+    let console = state
+        .config
+        .console
+        .path
+        .as_deref()
+        .map_or_else(Router::new, console::router);
     routes
         .route(
             "/openapi.json",
@@ -104,6 +113,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_credentials,
         ))
+        // After the credential layer: the console is not an API route (see `console`).
+        .merge(console)
         .fallback(|method: Method, uri: axum::http::Uri| async move {
             if openai::is_v1(uri.path()) {
                 return openai::unknown_route(&method, uri.path());

@@ -3,6 +3,10 @@
 //! Every other route is refused with 401 by [`super::require_credentials`] unless the request
 //! carries a valid bearer token or the internal API key; the handlers' extractors then make the
 //! finer checks (workspace role, key-only routes). A route is public only by being listed here.
+//!
+//! The one exception is the web console under `ASTRA_CONSOLE_PATH` (`super::console`): it is
+//! not an API route (not in `/openapi.json`) and is mounted after this check, because its
+//! static files are public by nature and its session routes carry their own credential.
 
 use axum::http::Method;
 

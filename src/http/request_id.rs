@@ -68,8 +68,11 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(X_REQUEST_ID.clone(), value);
     }
+    // A handler's own policy wins (the web console's CSP allows its scripts and styles).
     for (name, value) in &SECURITY_HEADERS {
-        headers.insert(name.clone(), HeaderValue::from_static(value));
+        headers
+            .entry(name.clone())
+            .or_insert_with(|| HeaderValue::from_static(value));
     }
     response
 }

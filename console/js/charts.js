@@ -1,0 +1,43 @@
+// Hand-drawn SVG charts: vertical bars over time and horizontal bars by category. Each chart
+// has a <title> and the table behind it is shown next to it, so nothing is only visual.
+import { html } from './html.js';
+
+const COLORS = ['#3b6fd8', '#d8823b', '#3ba86b', '#b43bd8', '#d83b5a', '#3bb8d8', '#8a8a3b'];
+export const color = (i) => COLORS[i % COLORS.length];
+
+/** Bars over `data: [{label, value}]`, e.g. spend per day. */
+export function Columns({ title, data, format = String, id }) {
+  const W = 640, H = 200, pad = 28;
+  const max = Math.max(0, ...data.map((d) => d.value));
+  const bw = data.length ? Math.min(48, (W - pad) / data.length) : 0;
+  return html`<figure class="chart" id=${id}>
+    <svg viewBox=${`0 0 ${W} ${H + 24}`} role="img" aria-label=${title}>
+      <title>${title}</title>
+      <line x1=${pad} y1=${H} x2=${W} y2=${H} class="axis" />
+      <text x="0" y="12" class="tick">${format(max)}</text>
+      ${data.map((d, i) => {
+        const h = max > 0 ? (d.value / max) * (H - 20) : 0;
+        return html`<g class="bar"><rect x=${pad + i * bw + 2} y=${H - h} width=${Math.max(1, bw - 4)} height=${h}
+          fill=${color(0)} data-value=${d.value}><title>${d.label}: ${format(d.value)}</title></rect>
+          ${(data.length <= 12 || i % Math.ceil(data.length / 8) === 0) && html`<text x=${pad + i * bw + bw / 2} y=${H + 16} class="tick" text-anchor="middle">${d.label.slice(5)}</text>`}</g>`;
+      })}
+    </svg><figcaption>${title}</figcaption></figure>`;
+}
+
+/** Horizontal bars by category, e.g. spend by agent. */
+export function Bars({ title, data, format = String, id }) {
+  const W = 640, row = 26, label = 160;
+  const max = Math.max(0, ...data.map((d) => d.value));
+  const H = Math.max(row, data.length * row);
+  return html`<figure class="chart" id=${id}>
+    <svg viewBox=${`0 0 ${W} ${H}`} role="img" aria-label=${title}>
+      <title>${title}</title>
+      ${data.map((d, i) => {
+        const w = max > 0 ? (d.value / max) * (W - label - 90) : 0;
+        return html`<g class="bar"><text x="0" y=${i * row + 17} class="tick">${d.label.slice(0, 22)}</text>
+          <rect x=${label} y=${i * row + 4} width=${w} height=${row - 8} fill=${color(i)} data-value=${d.value}>
+          <title>${d.label}: ${format(d.value)}</title></rect>
+          <text x=${label + w + 6} y=${i * row + 17} class="tick">${format(d.value)}</text></g>`;
+      })}
+    </svg><figcaption>${title}</figcaption></figure>`;
+}

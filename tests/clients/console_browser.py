@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Drives the web console (`/console`) in headless Chromium with Selenium (PyPI) and Debian's
+chromium + chromium-driver.
+
+Usage: console_browser.py [--bin-dir target/release] --screenshots DIR
+
+Starts the bench crate's fake OpenAI upstream (`astra-bench fake`, which answers `#tool` with a
+`calculator` call) and `astra` on a temporary SQLite data directory, then, as a person would:
+registers in the console, onboards a workspace, chats with `chad` (the reply streams and the
+tool card appears), tries XSS in a message and in an agent name (both must render as text),
+creates and edits an agent (field errors, a new version and its diff), opens the costs page
+(a non-zero chart), a trace's waterfall, sessions and operations, reloads (the session comes
+back from the HttpOnly cookie; no token is ever in the URL) and signs out. A screenshot of each
+page goes to --screenshots. Prints one line per check and a closing
+`console-browser: N passed, N failed`; exits non-zero on any failure.
+"""
+
+import argparse
+import ctypes
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+LISTENING = "astra-bench listening on "
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+PASSWORD = "console-browser-pass"
+
+
+def die_with_parent():
+    """Runs in each child before exec: the kernel sends it SIGTERM when this script dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Processes:
+    """The fake upstream and the gateway (as in openai_sdk.py), stopped on exit."""
+
+    def __init__(self, bin_dir, work):
+        self.bin_dir = bin_dir
+        self.work = work
+        self.procs = []
+
+    def start_fake(self):
+        log = open(self.work / "fake.log", "w")
+        proc = subprocess.Popen(
+            [str(self.bin_dir / "astra-bench"), "fake", "--port", "0", "--tokens", "6"],
+            stdout=subprocess.PIPE, stderr=log, text=True, preexec_fn=die_with_parent,
+        )
+        self.procs.append(proc)
+        line = proc.stdout.readline().strip()
+        if not line.startswith(LISTENING):
+            raise RuntimeError(f"fake upstream did not start: {line!r}")
+        return line[len(LISTENING):]
+
+    def start_astra(self, fake_addr):
+        port = free_port()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "ASTRA_DATA_DIR": str(self.work / "data"),
+            "JWT_SECRET": "console-browser-test-secret-0123456789",
+            "OPENAI_API_KEY": "fake-upstream-key",
+            "OPENAI_BASE_URL": f"http://{fake_addr}/v1",
+            "ASTRA_DEFAULT_PROVIDER": "openai",
+            "ASTRA_DEFAULT_MODEL": "gpt-4o-mini",
+            "ASTRA_ALLOW_PRIVATE_URLS": "true",
+            "ASTRA_LIMITS_IP_PER_MINUTE": "0",
+            "ASTRA_PASSWORD_MEMORY_KIB": "8192",
+            "RUST_LOG": "info",
+        }
+        log = open(self.work / "astra.log", "w")
+        proc = subprocess.Popen(
+            [str(self.bin_dir / "astra")], env=env, cwd=self.work,
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+        )
+        self.procs.append(proc)
+        # `localhost`: a potentially trustworthy origin, where Chromium keeps `Secure` cookies
+        # even over plain http.
+        base = f"http://localhost:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"astra exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readiness", timeout=2) as r:
+                    if r.status == 200:
+                        return base
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("astra did not become ready within 60 s")
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdout:
+                proc.stdout.close()
+
+    def tail_logs(self):
+        for name in ("astra.log", "fake.log"):
+            path = self.work / name
+            if path.exists():
+                lines = path.read_text(errors="replace").splitlines()[-20:]
+                print(f"--- last lines of {name}", *lines, sep="\n", file=sys.stderr)
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def run(self, name, fn):
+        try:
+            fn()
+        except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
+            self.failed += 1
+            msg = str(e).splitlines()[0] if str(e) else ""
+            print(f"FAIL - {name}: {type(e).__name__}: {msg}", flush=True)
+        else:
+            self.passed += 1
+            print(f"ok - {name}", flush=True)
+
+
+def browser():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1100,760", "--no-first-run", "--disable-extensions"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+
+
+class Console:
+    """The steps of the walk-through, sharing one browser."""
+
+    def __init__(self, driver, base, shots, work):
+        self.d = driver
+        self.base = base
+        self.shots = shots
+        self.work = work
+        self.wait = WebDriverWait(driver, 30)
+        self.email = f"browser-{int(time.time())}@example.com"
+
+    # -- helpers
+    def el(self, css):
+        return self.wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+    def visible(self, css):
+        return self.wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+    def text_in(self, css, text):
+        self.wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+    def fill(self, css, value):
+        e = self.visible(css)
+        e.clear()
+        e.send_keys(value)
+
+    def shot(self, name):
+        self.d.save_screenshot(str(self.shots / f"{name}.png"))
+
+    def go(self, route):
+        self.d.get(f"{self.base}/console/#/{route}")
+
+    def no_token_in_url(self):
+        url = self.d.current_url
+        assert "token" not in url.lower() and "eyJ" not in url, url
+
+    def errors_in_log(self):
+        return [e for e in self.d.get_log("browser") if e["level"] == "SEVERE"]
+
+    # -- steps
+    def register(self):
+        self.d.get(f"{self.base}/console")
+        self.el("form[aria-label='Sign in']")
+        self.shot("01-sign-in")
+        self.visible("#tab-register").click()
+        self.el("form[aria-label='Register']")
+        self.fill("#f-email", self.email)
+        self.fill("#f-password", PASSWORD)
+        self.visible("#auth-submit").click()
+        self.text_in("main h1", "Create your workspace")
+        self.no_token_in_url()
+
+    def onboard(self):
+        self.fill("#ws-name", "Browser test")
+        self.visible("main button[type='submit']").click()
+        self.el("#chat-input")
+        self.el("#agent-pick option[value='chad']")
+        ws = self.visible("#workspace")
+        assert "Browser test" in ws.text, ws.text
+
+    def all_cookies(self):
+        # Through DevTools: WebDriver's own list holds only cookies whose path covers the page.
+        return self.d.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
+
+    def the_refresh_cookie_is_http_only_strict_and_secure(self):
+        cookies = {c["name"]: c for c in self.all_cookies()}
+        c = cookies.get("astra_console_refresh")
+        assert c, cookies
+        assert c["httpOnly"] and c["secure"] and c["sameSite"] == "Strict", c
+        assert c["path"] == "/console/session", c
+        # The page's script cannot read it, and keeps nothing in localStorage.
+        assert self.d.execute_script("return document.cookie") == ""
+        assert self.d.execute_script("return window.localStorage.length") == 0
+
+    def chat_streams_with_a_tool_card(self):
+        self.fill("#chat-input", "What is 6*7? #tool")
+        self.visible("#send").click()
+        card = self.el(".msg.assistant details.tool[data-tool='calculator']")
+        self.el(".msg.assistant .usage")
+        text = self.visible(".msg.assistant .text").text
+        assert text.strip(), "empty reply"
+        card.find_element(By.TAG_NAME, "summary").click()
+        self.wait.until(lambda d: "done" in card.text)
+        args = card.find_element(By.CSS_SELECTOR, "dd pre").text
+        assert args and args != "…", args
+        usage = self.visible(".msg.assistant .usage").text
+        assert "completion tokens" in usage, usage
+        self.shot("02-chat")
+
+    def xss_in_a_message_is_text(self):
+        self.fill("#chat-input", XSS)
+        self.visible("#send").click()
+        self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".msg.assistant .usage")) >= 2)
+        users = self.d.find_elements(By.CSS_SELECTOR, ".msg.user .text")
+        assert users[-1].text == XSS, users[-1].text
+        assert not self.d.find_elements(By.CSS_SELECTOR, ".messages img, .messages script")
+        assert self.d.execute_script("return window.__xss") is None
+
+    def stop_and_new_session(self):
+        self.visible("#new-session").click()
+        self.wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".msg"))
+
+    def agent_form_shows_field_errors(self):
+        self.go("agents/new")
+        self.fill("#f-id", "xss-agent")
+        self.fill("#f-displayName", XSS)
+        self.fill("#f-temperature", "7")
+        self.visible("#save-agent").click()
+        err = self.visible("#f-temperature-err")
+        assert err.text, "no field error"
+        assert self.visible("#f-temperature").get_attribute("aria-invalid") == "true"
+
+    def xss_in_an_agent_name_is_text(self):
+        self.fill("#f-temperature", "0.5")
+        self.visible("#save-agent").click()
+        self.text_in("main h1", "xss-agent")
+        h1 = self.visible("main h1").text
+        assert XSS in h1, h1
+        self.go("agents")
+        self.el("table.list")
+        assert XSS in self.visible("table.list").text
+        assert not self.d.find_elements(By.CSS_SELECTOR, "main img, main table script")
+        assert self.d.execute_script("return window.__xss") is None
+
+    def edit_agent_new_version_and_diff(self):
+        self.go("agents/xss-agent")
+        self.text_in("main h1", "v1")
+        self.fill("#f-systemPromptTemplate", "You are a careful console test agent.")
+        self.visible("#save-agent").click()
+        self.text_in("main h1", "v2")
+        self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "table.versions tbody tr")) >= 1)
+        self.el("table.diff")
+        self.wait.until(lambda d: any("careful console test agent" in td.text
+                                      for td in d.find_elements(By.CSS_SELECTOR, "table.diff td.add")))
+        assert self.d.find_elements(By.CSS_SELECTOR, "table.diff td.del")
+        self.d.execute_script("document.querySelector('table.diff').scrollIntoView()")
+        self.shot("03-agent-versions")
+        self.go("agents")
+        self.el("table.list")
+        self.shot("04-agents")
+
+    def costs_chart_is_not_zero(self):
+        self.go("costs")
+        self.el("#chart-day-tokens")
+        bars = self.d.find_elements(By.CSS_SELECTOR, "#chart-day-tokens rect[data-value]")
+        values = [float(b.get_attribute("data-value")) for b in bars]
+        assert values and max(values) > 0, values
+        heights = [float(b.get_attribute("height")) for b in bars]
+        assert max(heights) > 0, heights
+        agent_bars = self.d.find_elements(By.CSS_SELECTOR, "#chart-agent rect[data-value]")
+        assert agent_bars, "no bar per agent"
+        self.shot("05-costs")
+
+    def traces_waterfall_shows_the_turn(self):
+        self.go("traces")
+        self.el("#trace-list tbody tr")
+        links = self.d.find_elements(By.CSS_SELECTOR, "#trace-list tbody a")
+        links[-1].click()  # the oldest: the turn with the tool round
+        self.el("#waterfall")
+        self.el("#waterfall .span.inference")
+        self.el("#waterfall .span.tool")
+        assert len(self.d.find_elements(By.CSS_SELECTOR, "#waterfall .span.inference")) >= 2
+        self.no_token_in_url()
+        self.shot("06-trace-waterfall")
+
+    def sessions_search_and_transcript(self):
+        self.go("sessions")
+        self.fill("#search", "careful")  # no match yet: the search itself works
+        self.visible("form[role='search'] button").click()
+        self.el("section[aria-label='Search results']")
+        self.fill("#search", "calculator")
+        self.fill("#search", "6*7")
+        self.visible("form[role='search'] button").click()
+        self.el("section[aria-label='Search results'] li mark")
+        self.shot("07-sessions")
+        self.d.find_elements(By.CSS_SELECTOR, "table.list tbody a")[0].click()
+        self.el(".transcript .msg.user")
+        assert XSS in self.visible(".transcript").text
+
+    def operations_page(self):
+        self.go("ops")
+        self.el("section[aria-label='Webhooks']")
+        self.el("section[aria-label='Members']")
+        self.text_in("#restrictions", "providers any")
+        self.fill("#f-url", "http://127.0.0.1:9/console-hook")
+        self.visible("section[aria-label='Webhooks'] button[type='submit']").click()
+        self.text_in("section[aria-label='Webhooks']", "http://127.0.0.1:9/console-hook")
+        self.el("section[aria-label='Webhooks'] .notice code")
+        self.shot("08-operations")
+
+    def reload_resumes_from_the_cookie(self):
+        self.d.refresh()
+        self.el("#sign-out")
+        self.no_token_in_url()
+
+    def sign_out(self):
+        self.visible("#sign-out").click()
+        self.el("form[aria-label='Sign in']")
+        self.d.refresh()
+        self.el("form[aria-label='Sign in']")
+        names = [c["name"] for c in self.all_cookies()]
+        assert "astra_console_refresh" not in names, names
+
+    def no_errors_in_the_console_log(self):
+        # CSP violations and script errors are SEVERE; failed API calls a test provokes are
+        # logged as network errors (4xx), which are expected here.
+        bad = [e for e in self.errors_in_log() if "Content Security Policy" in e["message"]
+               or "Uncaught" in e["message"]]
+        assert not bad, bad
+
+    def no_token_in_the_server_log(self):
+        log = (self.work / "astra.log").read_text(errors="replace")
+        assert "eyJ" not in log, "a JWT is in the server log"
+        assert "astra_console_refresh=" not in log, "the refresh cookie is in the server log"
+
+
+def run(base, shots, work, checks):
+    d = browser()
+    try:
+        c = Console(d, base, shots, work)
+        for name, fn in [
+            ("register in the console", c.register),
+            ("onboard a workspace", c.onboard),
+            ("refresh cookie: HttpOnly, Secure, SameSite=Strict, unreadable",
+             c.the_refresh_cookie_is_http_only_strict_and_secure),
+            ("chat: streamed reply with a tool card and usage", c.chat_streams_with_a_tool_card),
+            ("XSS in a message rendered as text", c.xss_in_a_message_is_text),
+            ("new session", c.stop_and_new_session),
+            ("agent form: field errors from details", c.agent_form_shows_field_errors),
+            ("XSS in an agent name rendered as text", c.xss_in_an_agent_name_is_text),
+            ("edit an agent: new version and its diff", c.edit_agent_new_version_and_diff),
+            ("costs: non-zero chart", c.costs_chart_is_not_zero),
+            ("traces: waterfall of the turn", c.traces_waterfall_shows_the_turn),
+            ("sessions: search with highlights and transcript", c.sessions_search_and_transcript),
+            ("operations page", c.operations_page),
+            ("reload resumes from the cookie, no token in the URL", c.reload_resumes_from_the_cookie),
+            ("sign out", c.sign_out),
+            ("no CSP violation or script error", c.no_errors_in_the_console_log),
+            ("no token in the server log", c.no_token_in_the_server_log),
+        ]:
+            checks.run(name, fn)
+            if checks.failed:
+                try:
+                    d.save_screenshot(str(shots / "failure.png"))
+                except Exception:  # noqa: BLE001
+                    pass
+                break
+    finally:
+        d.quit()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    default_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release"
+    parser.add_argument("--bin-dir", type=pathlib.Path, default=default_dir)
+    parser.add_argument("--screenshots", type=pathlib.Path, required=True)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args.screenshots.mkdir(parents=True, exist_ok=True)
+    print(f"binaries from {args.bin_dir}; screenshots in {args.screenshots}", flush=True)
+    work = pathlib.Path(tempfile.mkdtemp(prefix="astra-console-browser-"))
+    procs = Processes(args.bin_dir.resolve(), work)
+    checks = Checks()
+    try:
+        fake = procs.start_fake()
+        base = procs.start_astra(fake)
+        run(base, args.screenshots, work, checks)
+    except Exception as e:  # noqa: BLE001 - a setup failure is one failed check
+        checks.failed += 1
+        print(f"FAIL - setup: {type(e).__name__}: {e}", flush=True)
+    finally:
+        procs.stop()
+        if checks.failed:
+            procs.tail_logs()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"console-browser: {checks.passed} passed, {checks.failed} failed", flush=True)
+    return 1 if checks.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
