@@ -5,6 +5,7 @@
 
 mod allowed_endpoint;
 mod cidr;
+pub mod cluster;
 mod dos;
 mod duration;
 pub mod encryption_key;
@@ -21,6 +22,7 @@ pub mod tools;
 mod ws;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
+pub use cluster::ClusterConfig;
 pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
@@ -144,6 +146,8 @@ pub struct Config {
     pub retention: retention::RetentionConfig,
     /// The OTLP trace exporter (`ASTRA_OTLP_*`; off without an endpoint).
     pub otlp: OtlpConfig,
+    /// Shared state of several replicas (`ASTRA_REDIS_URL`, `ASTRA_REPLICA_ID`, …).
+    pub cluster: ClusterConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -187,6 +191,7 @@ impl Default for Config {
             ws: WsConfig::default(),
             retention: retention::RetentionConfig::default(),
             otlp: OtlpConfig::default(),
+            cluster: ClusterConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -318,6 +323,7 @@ impl Config {
         self.ws = WsConfig::from_env(env)?;
         self.retention = retention::RetentionConfig::from_env(env)?;
         self.otlp = OtlpConfig::from_env(env)?;
+        self.cluster = ClusterConfig::from_sources(&self.file, env)?;
         Ok(())
     }
 

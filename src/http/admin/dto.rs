@@ -45,6 +45,16 @@ pub struct DatabaseHealthOut {
     pub latency_ms: f64,
 }
 
+/// The cluster as this replica sees it (`ASTRA_REDIS_URL` set).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterHealthOut {
+    /// `up` or `down` (limits and breakers are per replica while down).
+    pub redis: String,
+    /// Replicas that sent a heartbeat in the last minute (this one included), sorted.
+    pub replicas: Vec<String>,
+}
+
 /// `GET /admin/health`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +81,10 @@ pub struct AdminHealthOut {
     pub global_agents: usize,
     /// Database.
     pub database: DatabaseHealthOut,
+    /// This replica's id (`ASTRA_REPLICA_ID`, or generated at start-up).
+    pub replica: String,
+    /// The cluster view; `null` without Redis.
+    pub cluster: Option<ClusterHealthOut>,
     /// When this was read.
     pub timestamp: DateTime<Utc>,
 }
@@ -88,6 +102,11 @@ impl From<Health> for AdminHealthOut {
             tools: h.tools,
             skills: h.skills,
             global_agents: h.global_agents,
+            replica: h.replica_id,
+            cluster: h.cluster.map(|c| ClusterHealthOut {
+                redis: if c.redis_ok { "up" } else { "down" }.into(),
+                replicas: c.replicas,
+            }),
             database: DatabaseHealthOut {
                 engine: h.engine.into(),
                 ok: h.db_ok,
