@@ -105,6 +105,7 @@ impl AppState {
     /// Builds the state: resolves the JWT secret and connects the store (no migrations yet).
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        crate::cluster::set_replica_id(&config.cluster.replica_id);
         let store = Store::connect(&ConnectOptions::from(&config)).await?;
         if config.jwt_secret.is_none() {
             config.jwt_secret = Some(resolve_jwt_secret(&store, &config.data_dir).await?);

@@ -143,6 +143,19 @@ impl Redis {
     }
 }
 
+/// The id of the replica this process runs (the first app built in the process sets it).
+static REPLICA_ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names this process's replica for logs and exported traces (first call wins).
+pub fn set_replica_id(id: &str) {
+    let _ = REPLICA_ID.set(id.to_string());
+}
+
+/// This process's replica id (`ASTRA_REPLICA_ID` or generated); empty before start-up.
+pub fn replica_id() -> &'static str {
+    REPLICA_ID.get().map_or("", String::as_str)
+}
+
 /// Milliseconds since the Unix epoch (the clock heartbeats are scored with).
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
