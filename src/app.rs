@@ -2,7 +2,10 @@
 //! import every feature. Features take narrow environments instead, built from the state in
 //! `app/envs.rs`; only `jobs` and `workers`, which sit above it, hold the state itself.
 
+mod cluster;
 mod envs;
+
+pub use cluster::start_cluster;
 
 use std::{
     ops::Deref,
@@ -25,6 +28,7 @@ use crate::{
         presence::Presence,
         tool_cache::ToolCache,
     },
+    cluster::Redis,
     config::{Config, Secret},
     credentials::{CredentialCipher, load_or_create_key},
     net::guarded_client,
@@ -66,6 +70,8 @@ pub struct AppInner {
     pub user_limiter: RateLimiter,
     /// Requests to the autonomous routes (per internal key).
     pub autonomous_limiter: RateLimiter,
+    /// The cluster's shared Redis (`ASTRA_REDIS_URL`); `None` = per-process state.
+    pub redis: Option<Arc<Redis>>,
     /// Process start, for uptime.
     pub started_at: Instant,
     /// Background tasks; shutdown waits for them.
@@ -108,10 +114,18 @@ impl AppState {
     /// Builds the state: resolves the JWT secret and connects the store (no migrations yet).
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        crate::cluster::set_replica_id(&config.cluster.replica_id);
+        let store = Store::connect(&ConnectOptions::from(&config)).await?;
         if config.jwt_secret.is_none() {
-            config.jwt_secret = Some(load_or_create_secret(&config.data_dir)?);
+            config.jwt_secret = Some(resolve_jwt_secret(&store, &config.data_dir).await?);
         }
         if config.encryption_key.is_none() {
+            if store.engine() == "postgres" {
+                tracing::warn!(
+                    "ASTRA_ENCRYPTION_KEY is unset on PostgreSQL: this replica generated its own; \
+                     replicas sharing the database must share the key (see README, Scaling out)"
+                );
+            }
             config.encryption_key = Some(load_or_create_key(&config.data_dir)?);
         }
         let cipher = config
@@ -135,13 +149,13 @@ impl AppState {
             config.jwt_secret_prev.as_ref().map(Secret::expose),
         );
         let hasher = Hasher::new(config.password_memory_kib)?;
+        let redis = Redis::from_config(&config.cluster)?.map(Arc::new);
         let auth = AuthService::new(keys, hasher, config.jwt_access_ttl, config.jwt_refresh_ttl)
-            .with_ip_limit(config.auth_per_minute);
+            .with_ip_limit(config.auth_per_minute, redis.clone());
         // One switch for every outbound guard, so tools cannot disagree with webhooks.
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
             .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
-        let store = Store::connect(&ConnectOptions::from(&config)).await?;
         let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
@@ -149,11 +163,18 @@ impl AppState {
         config.inference.allow_private_urls = config.allow_private_urls;
         let providers = ProviderRegistry::new(config.inference.clone())
             .map_err(|e| anyhow::anyhow!("inference: {e}"))?;
+        if let Some(redis) = &redis {
+            providers.breakers().share(redis.clone());
+        }
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
             .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
         let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes);
-        let ip_limiter = RateLimiter::new(config.limits.ip_per_minute).named("ip");
-        let user_limiter = RateLimiter::new(config.limits.user_per_minute).named("user");
+        let ip_limiter = RateLimiter::new(config.limits.ip_per_minute)
+            .named("ip")
+            .shared(redis.clone());
+        let user_limiter = RateLimiter::new(config.limits.user_per_minute)
+            .named("user")
+            .shared(redis.clone());
         let global_agents = GlobalAgents::load(&config.file.agents, chrono::Utc::now())?;
         let starter_agents = starter_agents(&config.default_provider, &config.default_model)?;
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
@@ -172,7 +193,10 @@ impl AppState {
             tool_cache: Arc::new(tool_cache),
             ip_limiter,
             user_limiter,
-            autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE).named("autonomous"),
+            autonomous_limiter: RateLimiter::new(AUTONOMOUS_PER_MINUTE)
+                .named("autonomous")
+                .shared(redis.clone()),
+            redis,
             started_at: Instant::now(),
             tasks: TaskTracker::new(),
             draining: CancellationToken::new(),
@@ -187,6 +211,33 @@ impl AppState {
             otlp,
         })))
     }
+}
+
+/// The JWT secret when `JWT_SECRET` is unset. On PostgreSQL every replica must sign alike: the
+/// first replica to start stores a generated secret in `cluster_secrets` and the others read it
+/// (migrations run first, so the table exists). On SQLite: the data dir's file.
+async fn resolve_jwt_secret(store: &Store, data_dir: &Path) -> anyhow::Result<Secret> {
+    if store.engine() != "postgres" {
+        return load_or_create_secret(data_dir);
+    }
+    store.migrate().await?;
+    // A replica upgraded from a single-process setup offers its old secret, so its tokens
+    // stay valid when it is the first to store one.
+    let fresh = std::fs::read_to_string(data_dir.join("jwt_secret"))
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.len() >= 16)
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 32]>()));
+    let secret = store
+        .cluster_secret("jwt", &fresh)
+        .await
+        .context("JWT_SECRET: cannot read the shared secret from the database")?;
+    if secret == fresh {
+        tracing::warn!(
+            "JWT_SECRET is unset: generated one and stored it in the database for every replica"
+        );
+    }
+    Ok(Secret::new(secret))
 }
 
 /// Reads `<data_dir>/jwt_secret`, creating it with a random value on first start.

@@ -6,6 +6,7 @@
 mod allowed_endpoint;
 mod cidr;
 mod console;
+pub mod cluster;
 mod dos;
 mod duration;
 pub mod embeddings;
@@ -24,6 +25,7 @@ mod ws;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
 pub use console::ConsoleConfig;
+pub use cluster::ClusterConfig;
 pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;
@@ -154,6 +156,8 @@ pub struct Config {
     pub otlp: OtlpConfig,
     /// Memory embeddings and hybrid retrieval (`memory:` of `astra.yml`).
     pub memory: embeddings::EmbeddingsConfig,
+    /// Shared state of several replicas (`ASTRA_REDIS_URL`, `ASTRA_REPLICA_ID`, …).
+    pub cluster: ClusterConfig,
     /// The parsed `astra.yml` (empty when absent).
     pub file: FileConfig,
 }
@@ -200,6 +204,7 @@ impl Default for Config {
             retention: retention::RetentionConfig::default(),
             otlp: OtlpConfig::default(),
             memory: embeddings::EmbeddingsConfig::default(),
+            cluster: ClusterConfig::default(),
             file: FileConfig::default(),
         }
     }
@@ -337,6 +342,7 @@ impl Config {
         self.retention = retention::RetentionConfig::from_env(env)?;
         self.otlp = OtlpConfig::from_env(env)?;
         self.memory = embeddings::EmbeddingsConfig::from_sources(&self.file.memory, env)?;
+        self.cluster = ClusterConfig::from_sources(&self.file, env)?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod app;
 pub mod auth;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod costs;
 pub mod credentials;
@@ -74,6 +75,7 @@ pub async fn run(
     let state = AppState::build(config).await?;
     state.store.migrate().await?;
     workers::start(&state)?;
+    app::start_cluster(&state);
     state.ready.store(true, Ordering::Release);
     memory::decay::spawn(&state.store, &state.tasks, &state.shutdown);
     let app = http::router(state.clone());

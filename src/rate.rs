@@ -2,12 +2,42 @@
 //!
 //! Rates use fixed one-minute windows: they give exact `remaining` and `reset` values for the
 //! `RateLimit` headers, which token-bucket crates only approximate.
+//!
+//! With a shared Redis ([`RateLimiter::shared`]) the window of a key lives there and one Lua
+//! script counts a request atomically, so N replicas allow exactly `limit` requests per window
+//! between them. When Redis fails or is late the limiter falls back to its per-process window
+//! (fail-open, logged by [`crate::cluster::Redis`]), or refuses with `Retry-After: 1` when the
+//! cluster is configured fail-closed.
 
 use std::{
     collections::{HashMap, VecDeque},
-    sync::Mutex,
+    sync::{Arc, LazyLock, Mutex},
     time::{Duration, Instant},
 };
+
+use crate::cluster::Redis;
+
+/// One request against a fixed window, atomically: `KEYS[1]` the window's counter, `ARGV[1]`
+/// the window in ms, `ARGV[2]` the limit. Refused requests are not counted (as in the local
+/// window). Returns `{allowed (0/1), count, ms until reset}`.
+static WINDOW_SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+local allowed = 0
+if count < tonumber(ARGV[2]) then
+  count = redis.call('INCR', KEYS[1])
+  allowed = 1
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+  ttl = tonumber(ARGV[1])
+end
+return {allowed, count, ttl}
+",
+    )
+});
 
 /// The state of one key's window after a request was counted.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +79,8 @@ pub struct RateLimiter {
     kind: &'static str,
     max_keys: usize,
     windows: Mutex<Windows>,
+    /// The cluster's Redis, when windows are shared.
+    shared: Option<Arc<Redis>>,
 }
 
 /// The counters, and the keys in the order their windows started: windows expire in that
@@ -90,7 +122,14 @@ impl RateLimiter {
             kind: "other",
             max_keys: max_keys.max(1),
             windows: Mutex::new(Windows::default()),
+            shared: None,
         }
+    }
+
+    /// Keeps the windows in the cluster's Redis (exact across replicas); `None` = local.
+    pub fn shared(mut self, redis: Option<Arc<Redis>>) -> Self {
+        self.shared = redis;
+        self
     }
 
     /// Names the limiter in `astra_rate_limited_total{kind}`.
@@ -100,8 +139,55 @@ impl RateLimiter {
     }
 
     /// Counts one request for `key`; `None` when the limiter is off.
-    pub fn check(&self, key: &str) -> Option<RateDecision> {
+    pub async fn check(&self, key: &str) -> Option<RateDecision> {
+        if self.limit == 0 {
+            return None;
+        }
+        if let Some(redis) = &self.shared {
+            match self.check_shared(redis, key).await {
+                Ok(decision) => return Some(decision),
+                Err(_) if redis.fail_closed() => {
+                    crate::observability::rate_limited(self.kind);
+                    return Some(RateDecision {
+                        limit: self.limit,
+                        remaining: 0,
+                        reset_secs: 1,
+                        allowed: false,
+                    });
+                }
+                // Fail-open: this replica's own window (logged once by `Redis`).
+                Err(_) => {}
+            }
+        }
         self.check_at(key, Instant::now())
+    }
+
+    async fn check_shared(
+        &self,
+        redis: &Redis,
+        key: &str,
+    ) -> Result<RateDecision, crate::cluster::Unavailable> {
+        let redis_key = redis.key(&format!("rate:{}:{key}", self.kind));
+        let window_ms = i64::try_from(WINDOW.as_millis()).unwrap_or(60_000);
+        let (allowed, count, ttl_ms): (i64, i64, i64) = redis
+            .script(
+                &WINDOW_SCRIPT,
+                &[&redis_key],
+                &[window_ms, i64::from(self.limit)],
+            )
+            .await?;
+        let allowed = allowed == 1;
+        if !allowed {
+            crate::observability::rate_limited(self.kind);
+        }
+        let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
+        let reset_ms = u64::try_from(ttl_ms.max(0)).unwrap_or(0);
+        Ok(RateDecision {
+            limit: self.limit,
+            remaining: self.limit.saturating_sub(count),
+            reset_secs: reset_ms.div_ceil(1000).max(1),
+            allowed,
+        })
     }
 
     /// Number of keys currently tracked.
@@ -111,6 +197,11 @@ impl RateLimiter {
             .unwrap_or_else(|e| e.into_inner())
             .map
             .len()
+    }
+
+    #[cfg(test)]
+    fn check_at_now(&self, key: &str) -> Option<RateDecision> {
+        self.check_at(key, Instant::now())
     }
 
     fn check_at(&self, key: &str, now: Instant) -> Option<RateDecision> {
@@ -159,17 +250,17 @@ mod tests {
         let limiter = RateLimiter::new(2);
         assert!(
             limiter
-                .check("a")
+                .check_at_now("a")
                 .is_some_and(|d| d.allowed && d.remaining == 1)
         );
         assert!(
             limiter
-                .check("a")
+                .check_at_now("a")
                 .is_some_and(|d| d.allowed && d.remaining == 0)
         );
-        assert!(limiter.check("a").is_some_and(|d| !d.allowed));
-        assert!(limiter.check("b").is_some_and(|d| d.allowed));
-        assert!(RateLimiter::new(0).check("a").is_none());
+        assert!(limiter.check_at_now("a").is_some_and(|d| !d.allowed));
+        assert!(limiter.check_at_now("b").is_some_and(|d| d.allowed));
+        assert!(RateLimiter::new(0).check_at_now("a").is_none());
     }
 
     #[test]
@@ -178,7 +269,7 @@ mod tests {
         for i in 0..10_000 {
             assert!(
                 limiter
-                    .check(&format!("10.0.{}.{}", i / 256, i % 256))
+                    .check_at_now(&format!("10.0.{}.{}", i / 256, i % 256))
                     .is_some()
             );
         }
@@ -186,13 +277,13 @@ mod tests {
         // The newest key is still counted properly.
         assert!(
             limiter
-                .check("10.0.39.15")
+                .check_at_now("10.0.39.15")
                 .is_some_and(|d| d.remaining == 3)
         );
         // The default cap holds too.
         let limiter = RateLimiter::new(5);
         for i in 0..(MAX_RATE_KEYS + 10) {
-            limiter.check(&i.to_string());
+            limiter.check_at_now(&i.to_string());
         }
         assert_eq!(limiter.tracked_keys(), MAX_RATE_KEYS);
     }
@@ -212,5 +303,78 @@ mod tests {
         limiter.check_at("late", start + WINDOW * 2);
         limiter.check_at("other", start + WINDOW * 2 + Duration::from_secs(1));
         assert_eq!(limiter.tracked_keys(), 2);
+    }
+}
+
+#[cfg(test)]
+mod shared_tests {
+    use super::*;
+    use crate::cluster::test_redis;
+
+    #[tokio::test]
+    async fn replicas_sharing_redis_allow_the_limit_between_them() {
+        let Some(redis) = test_redis("rate-shared", false) else {
+            return;
+        };
+        // Three replicas, each with its own limiter on the same Redis.
+        let replicas: Vec<RateLimiter> = (0..3)
+            .map(|_| {
+                RateLimiter::new(5)
+                    .named("user")
+                    .shared(Some(redis.clone()))
+            })
+            .collect();
+        let mut allowed = 0;
+        let mut remaining = Vec::new();
+        for i in 0..15 {
+            let d = replicas[i % 3].check("usr_1").await.unwrap();
+            if d.allowed {
+                allowed += 1;
+                remaining.push(d.remaining);
+            } else {
+                assert_eq!(d.remaining, 0);
+            }
+            assert!((1..=60).contains(&d.reset_secs), "{d:?}");
+            assert_eq!(d.limit, 5);
+        }
+        assert_eq!(allowed, 5);
+        assert_eq!(remaining, vec![4, 3, 2, 1, 0]);
+        // Another key has a window of its own.
+        assert!(replicas[0].check("usr_2").await.unwrap().allowed);
+    }
+
+    #[tokio::test]
+    async fn concurrent_checks_never_exceed_the_limit() {
+        let Some(redis) = test_redis("rate-concurrent", false) else {
+            return;
+        };
+        let limiters: Vec<RateLimiter> = (0..4)
+            .map(|_| RateLimiter::new(10).shared(Some(redis.clone())))
+            .collect();
+        let checks = (0..40).map(|i| limiters[i % 4].check("k"));
+        let decisions = futures_util::future::join_all(checks).await;
+        let allowed = decisions.iter().flatten().filter(|d| d.allowed).count();
+        assert_eq!(allowed, 10);
+    }
+
+    #[tokio::test]
+    async fn unreachable_redis_falls_back_to_local_windows_or_refuses() {
+        let config = |fail_closed| crate::config::ClusterConfig {
+            redis_url: Some(crate::config::Secret::new("redis://127.0.0.1:1")),
+            timeout: Duration::from_millis(200),
+            fail_closed,
+            ..Default::default()
+        };
+        let open = Redis::from_config(&config(false)).unwrap().map(Arc::new);
+        let limiter = RateLimiter::new(2).shared(open);
+        assert!(limiter.check("a").await.unwrap().allowed);
+        assert!(limiter.check("a").await.unwrap().allowed);
+        // Still limited: per replica.
+        assert!(!limiter.check("a").await.unwrap().allowed);
+        let closed = Redis::from_config(&config(true)).unwrap().map(Arc::new);
+        let limiter = RateLimiter::new(2).shared(closed);
+        let d = limiter.check("a").await.unwrap();
+        assert!(!d.allowed);
+        assert_eq!(d.reset_secs, 1);
     }
 }

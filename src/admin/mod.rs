@@ -9,6 +9,7 @@ use std::{
 use crate::{
     agents::{AgentView, GlobalAgents},
     chat::presence::Presence,
+    cluster::{Redis, heartbeat},
     costs::{self, MonthBilling},
     diagnostics::process::{self, ProcessMemory},
     error::{ApiError, ApiResult},
@@ -35,6 +36,19 @@ pub struct HealthEnv<'a> {
     pub skills: &'a SkillRegistry,
     /// Agents from `astra.yml`.
     pub globals: &'a GlobalAgents,
+    /// This replica's id (`ASTRA_REPLICA_ID`).
+    pub replica_id: &'a str,
+    /// The cluster's Redis, if any.
+    pub redis: Option<&'a Redis>,
+}
+
+/// The cluster as this replica sees it through Redis.
+#[derive(Debug, Clone)]
+pub struct ClusterHealth {
+    /// Redis answered.
+    pub redis_ok: bool,
+    /// Replicas whose heartbeat is under a minute old (this one included), sorted.
+    pub replicas: Vec<String>,
 }
 
 /// What the gateway process looks like right now.
@@ -65,6 +79,10 @@ pub struct Health {
     /// Memory chunks waiting to be embedded and the age of the oldest in seconds (the
     /// progress of a re-embedding); `None` when the database could not say.
     pub memory_index: Option<(i64, i64)>,
+    /// This replica's id.
+    pub replica_id: String,
+    /// The cluster view; `None` without Redis.
+    pub cluster: Option<ClusterHealth>,
 }
 
 /// Reads the process's health. A dead database is reported, not raised: this must answer
@@ -88,6 +106,19 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
     } else {
         (None, None)
     };
+    let cluster = match env.redis {
+        Some(redis) => Some(match heartbeat::seen(redis).await {
+            Ok(replicas) => ClusterHealth {
+                redis_ok: true,
+                replicas,
+            },
+            Err(_) => ClusterHealth {
+                redis_ok: false,
+                replicas: Vec::new(),
+            },
+        }),
+        None => None,
+    };
     Health {
         db_ok,
         db_latency_ms,
@@ -101,6 +132,8 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
         skills: env.skills.list().len(),
         global_agents: env.globals.len(),
         memory_index,
+        replica_id: env.replica_id.to_string(),
+        cluster,
     }
 }
 

@@ -24,6 +24,8 @@ impl<'a> From<&'a AppState> for HealthEnv<'a> {
             tools: &state.tools,
             skills: &state.skills,
             globals: &state.global_agents,
+            replica_id: &state.config.cluster.replica_id,
+            redis: state.redis.as_deref(),
         }
     }
 }

@@ -13,15 +13,20 @@ pub mod key_policy;
 pub mod tokens;
 pub mod versions;
 
-use std::{net::IpAddr, sync::Mutex, time::Duration};
+use std::{
+    net::IpAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::{
+    cluster::Redis,
     error::{ApiError, ApiResult},
     rate::RateLimiter,
-    store::{NewRefreshToken, Store, UserRow, ids::new_id, is_unique_violation},
+    store::{Invalidation, NewRefreshToken, Store, UserRow, ids::new_id, is_unique_violation},
 };
 use credentials::{Email, Hasher, Password};
 use hashing::HashGate;
@@ -95,14 +100,14 @@ impl AuthService {
     }
 
     /// Limits `/auth/*` to `per_minute` requests per client IP (0 = no limit).
-    pub fn with_ip_limit(mut self, per_minute: u32) -> Self {
-        self.ip_limiter = RateLimiter::new(per_minute).named("auth");
+    pub fn with_ip_limit(mut self, per_minute: u32, shared: Option<Arc<Redis>>) -> Self {
+        self.ip_limiter = RateLimiter::new(per_minute).named("auth").shared(shared);
         self
     }
 
     /// Counts one `/auth/*` request of `ip`; 429 with `Retry-After` over the limit. IPv6
     /// clients are counted per /64, the block one subscriber usually holds.
-    pub fn check_ip(&self, ip: IpAddr) -> ApiResult<()> {
+    pub async fn check_ip(&self, ip: IpAddr) -> ApiResult<()> {
         let key = match ip {
             IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
                 Some(v4) => v4.to_string(),
@@ -113,11 +118,20 @@ impl AuthService {
             },
             IpAddr::V4(v4) => v4.to_string(),
         };
-        match self.ip_limiter.check(&key) {
+        match self.ip_limiter.check(&key).await {
             Some(d) if !d.allowed => Err(ApiError::RateLimit {
                 retry_after: d.reset_secs,
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// Applies another replica's invalidation to this replica's token-version cache.
+    pub fn apply_invalidation(&self, invalidation: &Invalidation) {
+        match invalidation {
+            Invalidation::TokenVersion { user } => self.versions.invalidate(user),
+            Invalidation::All => self.versions.clear(),
+            _ => {}
         }
     }
 
@@ -280,6 +294,9 @@ impl AuthService {
             .revoke_family(family_id, user_id, Utc::now())
             .await?;
         self.versions.invalidate(user_id);
+        store.publish(Invalidation::TokenVersion {
+            user: user_id.to_string(),
+        });
         store
             .users()
             .audit(
@@ -298,6 +315,9 @@ impl AuthService {
         store.users().revoke_all_tokens(user_id, Utc::now()).await?;
         // After the commit: a read racing the logout cannot re-cache the old version.
         self.versions.invalidate(user_id);
+        store.publish(Invalidation::TokenVersion {
+            user: user_id.to_string(),
+        });
         store
             .users()
             .audit(user_id, None, "auth.logout", None, json!({}))

@@ -58,6 +58,15 @@ impl VersionCache {
     }
 }
 
+impl VersionCache {
+    /// Forgets every version (after invalidations may have been missed).
+    pub fn clear(&self) {
+        let mut epoch = self.epoch.lock().unwrap_or_else(|e| e.into_inner());
+        *epoch = epoch.wrapping_add(1);
+        self.entries.forget_where(|_| true);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

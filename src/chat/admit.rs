@@ -97,18 +97,18 @@ fn budget_exceeded(now: DateTime<Utc>) -> ApiError {
 }
 
 /// Counts the request against the IP and user limiters; returns the tighter decision.
-pub fn check_rates(
+pub async fn check_rates(
     env: &TurnEnv<'_>,
     ip: IpAddr,
     user: &AuthUser,
 ) -> ApiResult<Option<RateDecision>> {
-    let ip_decision = env.ip_limiter.check(&ip.to_string());
+    let ip_decision = env.ip_limiter.check(&ip.to_string()).await;
     if let Some(d) = ip_decision.filter(|d| !d.allowed) {
         return Err(ApiError::RateLimit {
             retry_after: d.reset_secs,
         });
     }
-    let user_decision = env.user_limiter.check(&user.id);
+    let user_decision = env.user_limiter.check(&user.id).await;
     if let Some(d) = user_decision.filter(|d| !d.allowed) {
         return Err(ApiError::RateLimit {
             retry_after: d.reset_secs,

@@ -106,7 +106,7 @@ impl axum::extract::FromRequestParts<AppState> for AuthRate {
         state: &AppState,
     ) -> Result<Self, ApiError> {
         let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
-        state.auth.check_ip(ip)?;
+        state.auth.check_ip(ip).await?;
         Ok(AuthRate)
     }
 }

@@ -59,7 +59,7 @@ impl FromRequestParts<AppState> for AutonomousCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         InternalKey::from_request_parts(parts, state).await?;
         // There is one internal key, so it is the limiter's only bucket.
-        if let Some(d) = state.autonomous_limiter.check("internal-api-key")
+        if let Some(d) = state.autonomous_limiter.check("internal-api-key").await
             && !d.allowed
         {
             return Err(ApiError::RateLimit {

@@ -215,6 +215,15 @@ async fn history(
     responses((status = 200, body = BreakersOut), (status = 401, body = ErrorOut)))]
 async fn circuit_breakers(State(state): State<AppState>, _key: InternalKey) -> Json<BreakersOut> {
     let cfg = state.providers.config().circuit_breaker;
+    // Breakers another replica opened (shared through Redis) show here too.
+    let ids: Vec<String> = state
+        .providers
+        .config()
+        .configured_providers()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    state.providers.breakers().pull_shared_providers(&ids).await;
     Json(BreakersOut {
         breakers: state
             .providers

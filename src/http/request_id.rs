@@ -50,6 +50,7 @@ pub async fn middleware(request: Request, next: Next) -> Response {
     let span = tracing::info_span!(
         "request",
         request_id = %id,
+        replica = crate::cluster::replica_id(),
         method = %request.method(),
         path = %request.uri().path(),
     );

@@ -81,6 +81,10 @@ fn describe() {
         RATE_LIMITED,
         "Requests refused by a rate limiter, the token budget or a quota, by kind"
     );
+    describe_counter!(
+        REDIS_ERRORS,
+        "Redis commands that failed or timed out (per-replica fallback used)"
+    );
     describe_gauge!(
         BREAKER_OPEN,
         "1 while the provider's circuit breaker is open"
@@ -187,6 +191,11 @@ fn db_begin(sample: BeginSample) {
 /// a turn refused by the monthly token budget (`token_budget`) or an agent quota (`quota`).
 pub fn rate_limited(kind: &'static str) {
     counter!(RATE_LIMITED, "kind" => kind).increment(1);
+}
+
+/// A Redis command failed or timed out.
+pub fn redis_error() {
+    counter!(REDIS_ERRORS).increment(1);
 }
 
 /// How spans handed to the OTLP exporter ended.

@@ -22,6 +22,8 @@ pub const TOOL_CALLS: &str = "astra_tool_calls_total";
 pub const TOOL_DURATION: &str = "astra_tool_call_duration_seconds";
 /// Counter `{kind}`: `ip`, `user`, `autonomous`, `auth`, `token_budget`, `quota`.
 pub const RATE_LIMITED: &str = "astra_rate_limited_total";
+/// Counter: Redis commands that failed or timed out (the cluster fell back to local state).
+pub const REDIS_ERRORS: &str = "astra_redis_errors_total";
 /// Gauge `{provider}`: 1 open, 0 otherwise.
 pub const BREAKER_OPEN: &str = "astra_breaker_open";
 /// Gauge: jobs `pending`.

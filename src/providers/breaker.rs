@@ -11,7 +11,7 @@
 //! Time comes from an injectable [`Clock`] so tests can step through the states instantly.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -233,6 +233,8 @@ pub struct CircuitBreakers {
     cfg: BreakerConfig,
     clock: Arc<dyn Clock>,
     entries: Mutex<HashMap<BreakerKey, Entry>>,
+    /// The cluster's Redis, once shared (see `breaker_shared`).
+    pub(super) shared: OnceLock<Arc<crate::cluster::Redis>>,
 }
 
 impl CircuitBreakers {
@@ -242,7 +244,28 @@ impl CircuitBreakers {
             cfg,
             clock,
             entries: Mutex::new(HashMap::new()),
+            shared: OnceLock::new(),
         }
+    }
+
+    /// The thresholds.
+    pub fn config(&self) -> BreakerConfig {
+        self.cfg
+    }
+
+    /// Opens the breaker of `key` (when it is not open) as if it had opened `open_for - left`
+    /// ago: another replica opened the shared breaker.
+    pub(super) fn adopt_open(&self, key: &BreakerKey, left: Duration) {
+        self.with(key, |e, cfg, clock| {
+            if e.state == BreakerState::Open {
+                return;
+            }
+            e.move_to(BreakerState::Open, clock);
+            let ago = cfg.open_for.saturating_sub(left);
+            let now = clock.now();
+            let wall = clock.wall() - chrono::Duration::from_std(ago).unwrap_or_default();
+            e.opened = Some((now.checked_sub(ago).unwrap_or(now), wall));
+        });
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<BreakerKey, Entry>> {

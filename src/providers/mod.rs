@@ -10,6 +10,7 @@
 pub mod anthropic;
 pub mod bedrock;
 pub mod breaker;
+mod breaker_shared;
 pub mod catalog;
 pub mod endpoint;
 pub mod error;

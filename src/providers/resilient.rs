@@ -164,6 +164,7 @@ where
         req.model = target.model.clone();
         let req = Arc::new(req);
         for attempt in 0..=cfg.retries.max_retries {
+            breakers.pull_shared(&key).await;
             let state = breakers.state_of(&key);
             if state == BreakerState::Open {
                 let e = ProviderError::CircuitOpen {
@@ -187,7 +188,7 @@ where
                 }
                 Err(e) => {
                     if e.counts_against_breaker() {
-                        breakers.failure_of(&key);
+                        breakers.failure_shared(&key).await;
                     }
                     tracing::warn!(provider = %target.provider, model = %target.model, attempt = attempt + 1, error = %e, "provider attempt failed");
                     attempts.push(record(&target, attempt + 1, started, Some(&e), state));
@@ -241,7 +242,7 @@ fn guard(
             Err(_) => ProviderError::Timeout,
         };
         if item.counts_against_breaker() {
-            breakers.failure_of(&provider);
+            breakers.failure_shared(&provider).await;
         }
         Some((Err(item), None))
     });

@@ -71,11 +71,27 @@ pub async fn run_once(
     Ok(report)
 }
 
-/// The retention task: a pass at start-up, then one every interval, until `shutdown`.
+/// One pass unless another replica is running one (then an empty report).
+async fn exclusive_pass(
+    store: &Store,
+    config: &RetentionConfig,
+) -> Result<PassReport, sqlx::Error> {
+    let Some(lock) = store.try_exclusive("retention").await? else {
+        tracing::debug!("retention: another replica is running a pass");
+        return Ok(Vec::new());
+    };
+    let report = run_once(store, config, Utc::now()).await;
+    lock.release().await;
+    report
+}
+
+/// The retention task: a pass at start-up, then one every interval, until `shutdown`. Replicas
+/// sharing a PostgreSQL database take turns: a pass runs under an advisory lock, and a replica
+/// that finds it held skips its pass (the holder is doing the work).
 pub async fn run_loop(store: Store, config: RetentionConfig, shutdown: CancellationToken) {
     loop {
         let pass = tokio::select! {
-            r = run_once(&store, &config, Utc::now()) => r,
+            r = exclusive_pass(&store, &config) => r,
             () = shutdown.cancelled() => break,
         };
         match pass {

@@ -186,6 +186,9 @@ impl Agents<'_> {
             .cache
             .agents
             .forget_where(|(ws, _)| ws == workspace_id);
+        self.0.publish(super::Invalidation::Agents {
+            ws: workspace_id.to_string(),
+        });
     }
 
     /// All agents of a workspace, by id (workspaces hold few agents; lists merge them with

@@ -119,6 +119,8 @@ pub struct StoreCaches {
     pub agents: TtlCache<(String, String), AgentRow>,
     /// user id → row (for prompts; auth paths read the database).
     pub users: TtlCache<String, UserRow>,
+    /// Invalidations to send to the other replicas (set when cluster notices are on).
+    pub outbox: super::cluster::Outbox,
 }
 
 impl Default for StoreCaches {
@@ -128,6 +130,7 @@ impl Default for StoreCaches {
             workspaces: TtlCache::new(TTL),
             agents: TtlCache::new(TTL),
             users: TtlCache::new(TTL),
+            outbox: Default::default(),
         }
     }
 }

@@ -135,6 +135,10 @@ impl Workspaces<'_> {
             .cache
             .roles
             .forget_where(|(ws, u)| ws == workspace_id && user_id.is_none_or(|id| id == u));
+        self.0.publish(super::Invalidation::Roles {
+            ws: workspace_id.to_string(),
+            user: user_id.map(str::to_string),
+        });
     }
 
     /// The caller's workspaces with their role, oldest first, paginated; plus the total.
@@ -196,6 +200,7 @@ impl Workspaces<'_> {
         })?;
         let id = ws.id.clone();
         self.0.cache.workspaces.forget_where(|k| *k == id);
+        self.0.publish(super::Invalidation::Workspace { ws: id });
         Ok(())
     }
 

@@ -40,6 +40,18 @@ impl ExportTraceServiceRequest {
         }
     }
 
+    /// Names the process that ran the spans (`service.instance.id`: the replica id).
+    pub fn with_instance(mut self, instance: &str) -> Self {
+        if !instance.is_empty() {
+            for r in &mut self.resource_spans {
+                r.resource
+                    .attributes
+                    .push(KeyValue::string("service.instance.id", instance));
+            }
+        }
+        self
+    }
+
     /// How many spans the request carries.
     pub fn span_count(&self) -> usize {
         self.resource_spans

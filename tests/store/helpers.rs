@@ -31,6 +31,15 @@ impl std::ops::Deref for TestStore {
 }
 
 impl TestStore {
+    /// The connection settings of this database, for a second replica's store.
+    pub fn config(&self) -> Config {
+        Config {
+            database_url: self._db.url.clone(),
+            data_dir: self._db.data_dir.clone(),
+            ..Config::default()
+        }
+    }
+
     /// Opens and migrates a fresh database on the engine under test.
     pub async fn new() -> Self {
         Self::open(5).await

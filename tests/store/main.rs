@@ -11,6 +11,7 @@
 
 mod budgets;
 mod claims;
+mod cluster;
 mod costs;
 mod durability;
 mod helpers;

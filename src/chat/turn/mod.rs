@@ -89,12 +89,12 @@ pub async fn check_budget(env: &TurnEnv<'_>, user: &AuthUser, message: &str) -> 
 
 /// Counts the request against the IP and user limiters; returns the tighter decision (for
 /// the `RateLimit` headers), or 429 when either is spent.
-pub fn check_rates(
+pub async fn check_rates(
     env: &TurnEnv<'_>,
     ip: IpAddr,
     user: &AuthUser,
 ) -> ApiResult<Option<RateDecision>> {
-    admit::check_rates(env, ip, user)
+    admit::check_rates(env, ip, user).await
 }
 
 /// Resolves agent and session, stores the user message, and returns the plan.

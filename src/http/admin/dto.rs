@@ -55,6 +55,16 @@ pub struct MemoryIndexOut {
     pub lag_seconds: i64,
 }
 
+/// The cluster as this replica sees it (`ASTRA_REDIS_URL` set).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterHealthOut {
+    /// `up` or `down` (limits and breakers are per replica while down).
+    pub redis: String,
+    /// Replicas that sent a heartbeat in the last minute (this one included), sorted.
+    pub replicas: Vec<String>,
+}
+
 /// `GET /admin/health`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -83,6 +93,10 @@ pub struct AdminHealthOut {
     pub database: DatabaseHealthOut,
     /// The memory embedding queue (`null` when the database could not say).
     pub memory_index: Option<MemoryIndexOut>,
+    /// This replica's id (`ASTRA_REPLICA_ID`, or generated at start-up).
+    pub replica: String,
+    /// The cluster view; `null` without Redis.
+    pub cluster: Option<ClusterHealthOut>,
     /// When this was read.
     pub timestamp: DateTime<Utc>,
 }
@@ -100,6 +114,11 @@ impl From<Health> for AdminHealthOut {
             tools: h.tools,
             skills: h.skills,
             global_agents: h.global_agents,
+            replica: h.replica_id,
+            cluster: h.cluster.map(|c| ClusterHealthOut {
+                redis: if c.redis_ok { "up" } else { "down" }.into(),
+                replicas: c.replicas,
+            }),
             database: DatabaseHealthOut {
                 engine: h.engine.into(),
                 ok: h.db_ok,

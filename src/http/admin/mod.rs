@@ -4,8 +4,8 @@
 mod dto;
 
 pub use dto::{
-    AdminHealthOut, AuditEntryOut, DatabaseHealthOut, MonthUsageOut, ProcessMemoryOut,
-    UserAuditOut, UserSessionsOut, UserUsageOut,
+    AdminHealthOut, AuditEntryOut, ClusterHealthOut, DatabaseHealthOut, MonthUsageOut,
+    ProcessMemoryOut, UserAuditOut, UserSessionsOut, UserUsageOut,
 };
 
 use axum::{Json, extract::State};

@@ -94,7 +94,7 @@ pub(super) async fn admit_caller(
     let env = TurnEnv::from(state);
     turn::check_budget(&env, &user, message).await?;
     let member = WorkspaceMember::resolve(state, headers, user).await?;
-    let rate = turn::check_rates(&env, ip, &member.user)?;
+    let rate = turn::check_rates(&env, ip, &member.user).await?;
     Ok((member, rate))
 }
 

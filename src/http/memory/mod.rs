@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for MemoryCaller {
         turn::check_budget(&TurnEnv::from(state), &user, "").await?;
         let member = WorkspaceMember::resolve(state, &parts.headers, user).await?;
         if let Some(ClientIp(ip)) = ClientIp::of(parts, &state.config.trusted_proxies)
-            && let Some(d) = state.ip_limiter.check(&format!("memory:{ip}"))
+            && let Some(d) = state.ip_limiter.check(&format!("memory:{ip}")).await
             && !d.allowed
         {
             return Err(ApiError::RateLimit {

@@ -91,7 +91,9 @@ impl Sender {
         if count == 0 {
             return;
         }
-        let body = match serde_json::to_vec(&ExportTraceServiceRequest::of(spans)) {
+        let body = match serde_json::to_vec(
+            &ExportTraceServiceRequest::of(spans).with_instance(crate::cluster::replica_id()),
+        ) {
             Ok(body) => body,
             Err(e) => {
                 tracing::warn!(error = %e, "OTLP export: could not encode spans");

@@ -1,0 +1,417 @@
+#!/usr/bin/env python3
+"""Three real `astra` replicas on one PostgreSQL database and one Redis behave as one gateway.
+
+Usage: cluster.py --bin-dir target/release --pg postgres://postgres@127.0.0.1:5432/test
+                  [--redis redis://127.0.0.1:6379]
+
+Creates a fresh database, starts a fake OpenAI upstream (stdlib HTTP server in this process,
+which also counts the hits of `http_request` jobs) and three `astra` processes (replicas r1, r2,
+r3) sharing the database, Redis (under a key prefix of their own) and no JWT_SECRET (the first
+replica stores one in the database, the others read it). Requests are spread over the replicas
+round-robin. Checks:
+
+- every replica lists all three in `/admin/health` (Redis heartbeats);
+- a token issued by r1 works on r2 and r3; logout on r2 revokes it on r1 and r3 (after both
+  cached the token version), and how long that took;
+- a member removed through r1 is refused on r2 and r3 (after both cached the role);
+- a burst of 3x the per-user limit over the replicas gets exactly the limit of 200s (±1);
+- 5 provider failures spread over the replicas open the breaker on all three;
+- 200 `http_request` jobs enqueued over the replicas are each run exactly once.
+
+Prints one line per check and `cluster: N passed, N failed`; exits non-zero on any failure.
+All processes are stopped and the database dropped whatever happens.
+"""
+
+import argparse
+import collections
+import ctypes
+import http.server
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+USER_PER_MINUTE = 10
+INTERNAL_KEY = "cluster-test-internal-key-0123456789"
+ENCRYPTION_KEY = "00" * 32
+REPLICAS = ("r1", "r2", "r3")
+JOBS = 200
+
+
+def die_with_parent():
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Fake(http.server.BaseHTTPRequestHandler):
+    """OpenAI Chat Completions (non-streamed and SSE); `#fail` in the last user message answers
+    500. `GET /hit/<id>` counts a job's request."""
+
+    hits = collections.Counter()
+    lock = threading.Lock()
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body, ctype="application/json"):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        if self.path.startswith("/hit/"):
+            with Fake.lock:
+                Fake.hits[self.path[5:]] += 1
+            return self._send(200, "{}")
+        if self.path.startswith("/v1/models"):
+            return self._send(200, json.dumps({"object": "list", "data": [
+                {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]}))
+        self._send(404, "{}")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        req = json.loads(self.rfile.read(length) or b"{}")
+        if not self.path.endswith("/chat/completions"):
+            return self._send(404, "{}")
+        last = ""
+        for m in req.get("messages", []):
+            if m.get("role") == "user" and isinstance(m.get("content"), str):
+                last = m["content"]
+        if "#fail" in last:
+            return self._send(500, json.dumps({"error": {"message": "fake outage", "type": "server_error"}}))
+        model = req.get("model", "gpt-4o-mini")
+        usage = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+        if not req.get("stream"):
+            return self._send(200, json.dumps({
+                "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello there."},
+                             "finish_reason": "stop"}],
+                "usage": usage}))
+        chunk = lambda delta, finish: "data: " + json.dumps({  # noqa: E731
+            "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+        body = chunk({"role": "assistant", "content": ""}, None) + chunk({"content": "Hello there."}, None)
+        body += chunk({}, "stop")
+        body += "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
+                                       "created": 0, "model": model, "choices": [], "usage": usage}) + "\n\n"
+        body += "data: [DONE]\n\n"
+        self._send(200, body, "text/event-stream")
+
+
+def call(base, method, path, body=None, token=None, headers=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{base}{path}", data=data, method=method)
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            raw = r.read()
+            try:
+                return r.status, json.loads(raw) if raw else None
+            except ValueError:
+                return r.status, raw
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw or b"null")
+        except ValueError:
+            return e.code, raw
+
+
+class Cluster:
+    def __init__(self, args, work):
+        self.args = args
+        self.work = work
+        self.procs = {}
+        self.bases = {}
+        pid = os.getpid()
+        self.db = f"astra_cluster_{pid}"
+        self.prefix = f"astra-cluster-{pid}-{int(time.time())}:"
+        admin = urllib.parse.urlsplit(args.pg)
+        self.db_url = urllib.parse.urlunsplit(admin._replace(path=f"/{self.db}"))
+        self.fake = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Fake)
+        threading.Thread(target=self.fake.serve_forever, daemon=True).start()
+        self.fake_addr = f"127.0.0.1:{self.fake.server_address[1]}"
+
+    def psql(self, sql):
+        subprocess.run(["psql", self.args.pg, "-qAtc", sql], check=True, capture_output=True)
+
+    def create_db(self):
+        self.psql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+        self.psql(f'CREATE DATABASE "{self.db}"')
+
+    def start(self, name):
+        port = free_port()
+        (self.work / name).mkdir(exist_ok=True)
+        (self.work / name / "astra.yml").write_text(
+            "inference:\n"
+            "  retries:\n    maxRetries: 0\n"
+            "  circuitBreaker:\n    failureThreshold: 5\n    windowSeconds: 60\n    openSeconds: 120\n"
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "DATABASE_URL": self.db_url,
+            "ASTRA_DB_MAX_CONNECTIONS": "8",
+            "ASTRA_REDIS_URL": self.args.redis,
+            "ASTRA_REDIS_PREFIX": self.prefix,
+            "ASTRA_REPLICA_ID": name,
+            "ASTRA_DATA_DIR": str(self.work / name / "data"),
+            "ASTRA_ENCRYPTION_KEY": ENCRYPTION_KEY,
+            "INTERNAL_API_KEY": INTERNAL_KEY,
+            "OPENAI_API_KEY": "fake-upstream-key",
+            "OPENAI_BASE_URL": f"http://{self.fake_addr}/v1",
+            "ASTRA_DEFAULT_PROVIDER": "openai",
+            "ASTRA_DEFAULT_MODEL": "gpt-4o-mini",
+            "ASTRA_ALLOW_PRIVATE_URLS": "true",
+            "ASTRA_LIMITS_IP_PER_MINUTE": "0",
+            "ASTRA_LIMITS_AUTH_PER_MINUTE": "0",
+            "ASTRA_LIMITS_USER_PER_MINUTE": str(USER_PER_MINUTE),
+            "ASTRA_PASSWORD_MEMORY_KIB": "8192",
+            "ASTRA_WORKER_POLL_MS": "100",
+            "RUST_LOG": "warn,astra=info",
+        }
+        log = open(self.work / f"{name}.log", "w")
+        self.procs[name] = subprocess.Popen(
+            [str(self.args.bin_dir / "astra")], env=env, cwd=self.work / name,
+            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+        self.bases[name] = f"http://127.0.0.1:{port}"
+
+    def wait_ready(self):
+        deadline = time.monotonic() + 90
+        for name, base in self.bases.items():
+            while True:
+                proc = self.procs[name]
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.returncode}")
+                try:
+                    with urllib.request.urlopen(f"{base}/readiness", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} did not become ready")
+                time.sleep(0.2)
+
+    def stop(self):
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.fake.shutdown()
+        try:
+            self.psql(f'DROP DATABASE IF EXISTS "{self.db}" WITH (FORCE)')
+        except subprocess.CalledProcessError:
+            pass
+
+    def tail_logs(self):
+        for name in REPLICAS:
+            path = self.work / f"{name}.log"
+            if path.exists():
+                lines = path.read_text(errors="replace").splitlines()[-15:]
+                print(f"--- last lines of {name}.log", *lines, sep="\n", file=sys.stderr)
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def run(self, name, fn):
+        try:
+            note = fn()
+        except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
+            self.failed += 1
+            print(f"FAIL - {name}: {type(e).__name__}: {e}", flush=True)
+        else:
+            self.passed += 1
+            print(f"ok - {name}" + (f" ({note})" if note else ""), flush=True)
+
+
+def register(base, email):
+    status, reg = call(base, "POST", "/auth/register", {"email": email, "password": "s3cret!pass-cluster"})
+    assert status == 201, (status, reg)
+    return reg["accessToken"], reg["user"]["id"]
+
+
+def until(fn, limit=5.0):
+    """Polls `fn` until it is true; returns the seconds it took (raises after `limit`)."""
+    start = time.monotonic()
+    while not fn():
+        if time.monotonic() - start > limit:
+            raise AssertionError(f"not true within {limit} s")
+        time.sleep(0.005)
+    return time.monotonic() - start
+
+
+def checks(c, out):
+    r1, r2, r3 = (c.bases[n] for n in REPLICAS)
+    internal = {"X-API-Key": INTERNAL_KEY}
+
+    def health():
+        for name, base in c.bases.items():
+            status, h = call(base, "GET", "/admin/health", headers=internal)
+            assert status == 200, (status, h)
+            assert h["replica"] == name, h
+            # Heartbeats are written at start-up, so all three are listed at once.
+            assert h["cluster"]["redis"] == "up", h
+            assert h["cluster"]["replicas"] == list(REPLICAS), h["cluster"]
+
+    def tokens_and_logout():
+        token, _ = register(r1, "tokens@example.com")
+        for base in (r1, r2, r3):
+            status, me = call(base, "GET", "/workspaces", token=token)
+            assert status == 200, (base, status, me)
+        status, _ = call(r2, "POST", "/auth/logout", token=token)
+        assert status in (200, 204), status
+        took = [until(lambda b=b: call(b, "GET", "/workspaces", token=token)[0] == 401)
+                for b in (r1, r3)]
+        assert max(took) < 2.0, took  # the token-version cache alone would keep it 5 s
+        return f"revoked on r1/r3 after {max(took) * 1000:.0f} ms"
+
+    def member_removal():
+        owner, _ = register(r1, "owner@example.com")
+        status, ws = call(r1, "POST", "/workspaces", {"name": "cluster"}, owner)
+        assert status == 201, (status, ws)
+        ws_id = ws["id"]
+        member, _ = register(r2, "member@example.com")
+        status, added = call(r1, "POST", f"/workspaces/{ws_id}/members",
+                             {"email": "member@example.com", "role": "member"}, owner)
+        assert status in (200, 201), (status, added)
+        uid = added["userId"]
+        hdr = {"X-Workspace-Id": ws_id}
+        for base in (r2, r3):
+            status, body = call(base, "GET", "/jobs", token=member, headers=hdr)
+            assert status == 200, (status, body)
+        status, body = call(r1, "DELETE", f"/workspaces/{ws_id}/members/{uid}", token=owner)
+        assert status == 204, (status, body)
+        took = [until(lambda b=b: call(b, "GET", "/jobs", token=member, headers=hdr)[0] == 403)
+                for b in (r2, r3)]
+        assert max(took) < 2.0, took
+        return f"refused on r2/r3 after {max(took) * 1000:.0f} ms"
+
+    def api_user(email):
+        token, _ = register(r1, email)
+        status, onboarded = call(r1, "POST", "/onboarding/setup", {}, token)
+        assert status in (200, 201), (status, onboarded)
+        return token, onboarded["workspace"]["id"]
+
+    def chat(base, token, ws, text):
+        return call(base, "POST", "/agent/chat", {"message": text, "agentId": "chad"}, token,
+                    {"X-Workspace-Id": ws})
+
+    def burst():
+        token, ws = api_user("burst@example.com")
+        codes = collections.Counter()
+        for i in range(3 * USER_PER_MINUTE):
+            status, body = chat(c.bases[REPLICAS[i % 3]], token, ws, f"hello {i}")
+            assert status in (200, 429), (status, body)
+            codes[status] += 1
+        assert abs(codes[200] - USER_PER_MINUTE) <= 1, codes
+        return f"{codes[200]} x 200, {codes[429]} x 429"
+
+    def breaker():
+        token, ws = api_user("breaker@example.com")
+        for i in range(5):
+            status, body = chat(c.bases[REPLICAS[i % 3]], token, ws, f"#fail {i}")
+            assert status >= 500, (status, body)
+        for name, base in c.bases.items():
+            status, b = call(base, "GET", "/diagnostics/circuit-breakers", headers=internal)
+            assert status == 200, (status, b)
+            states = {x["provider"]: x["state"] for x in b["breakers"]}
+            assert states.get("openai") == "open", (name, b)
+
+    def jobs():
+        token, ws = api_user("jobs@example.com")
+        hdr = {"X-Workspace-Id": ws}
+        for i in range(JOBS):
+            status, job = call(c.bases[REPLICAS[i % 3]], "POST", "/jobs",
+                               {"type": "http_request", "maxRetries": 0,
+                                "payload": {"method": "GET", "url": f"http://{c.fake_addr}/hit/{i}"}},
+                               token, hdr)
+            assert status in (200, 201, 202), (status, job)
+
+        def all_done():
+            status, page = call(r1, "GET", "/jobs?status=pending&limit=1", token=token, headers=hdr)
+            pending = page.get("total", len(page.get("items", []))) if status == 200 else 1
+            status, page = call(r1, "GET", "/jobs?status=running&limit=1", token=token, headers=hdr)
+            running = page.get("total", len(page.get("items", []))) if status == 200 else 1
+            return pending == 0 and running == 0 and len(Fake.hits) >= JOBS
+
+        until(all_done, 120)
+        time.sleep(1)
+        twice = {k: n for k, n in Fake.hits.items() if n != 1}
+        assert len(Fake.hits) == JOBS and not twice, (len(Fake.hits), twice)
+        return f"{JOBS} jobs, each run once"
+
+    for name, fn in [
+        ("every replica sees the three replicas (/admin/health)", health),
+        ("a token from r1 works on r2/r3; logout on r2 revokes it on r1/r3", tokens_and_logout),
+        ("a member removed through r1 is refused on r2 and r3", member_removal),
+        (f"a burst of {3 * USER_PER_MINUTE} over 3 replicas gets {USER_PER_MINUTE} x 200 (+-1)", burst),
+        ("5 failures over the replicas open the breaker on all three", breaker),
+        (f"{JOBS} jobs over 3 replicas each run exactly once", jobs),
+    ]:
+        out.run(name, fn)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", type=pathlib.Path, default=pathlib.Path("target/release"))
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379")
+    args = parser.parse_args()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="astra-cluster-"))
+    cluster = Cluster(args, work)
+    out = Checks()
+    try:
+        cluster.create_db()
+        for name in REPLICAS:
+            cluster.start(name)
+        cluster.wait_ready()
+        checks(cluster, out)
+    except Exception as e:  # noqa: BLE001
+        out.failed += 1
+        print(f"FAIL - cluster setup: {type(e).__name__}: {e}", flush=True)
+    finally:
+        if out.failed:
+            cluster.tail_logs()
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"cluster: {out.passed} passed, {out.failed} failed")
+    sys.exit(1 if out.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
