@@ -18,6 +18,7 @@ pub mod error;
 pub mod heartbeat;
 pub mod http;
 pub mod jobs;
+pub mod mcp_server;
 pub mod memory;
 pub mod net;
 pub mod observability;

@@ -4,7 +4,12 @@
 use crate::error::ApiError;
 
 /// Routes that run an agent turn: the only non-GET routes a key (with `chat`) may call.
-pub const CHAT_ROUTES: &[&str] = &["/agent/chat", "/agent/chat/stream", "/v1/chat/completions"];
+pub const CHAT_ROUTES: &[&str] = &[
+    "/agent/chat",
+    "/agent/chat/stream",
+    "/v1/chat/completions",
+    "/mcp",
+];
 
 /// The WebSocket channel: a key with either scope may open it; its `chat` frames are then
 /// judged as `/agent/chat/stream` and its presence pushes as a read.

@@ -19,6 +19,7 @@ pub mod extract;
 pub mod heartbeat;
 mod idempotency;
 pub mod jobs;
+pub mod mcp;
 pub mod memory;
 pub mod memory_profiles;
 mod metrics_layer;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(heartbeat::router())
         .merge(signing_keys::router())
         .merge(openai::router())
+        .merge(mcp::router())
         .merge(ws::router())
         .split_for_parts();
     openapi::finish(&mut doc);
