@@ -17,6 +17,7 @@ pub mod error;
 pub mod heartbeat;
 pub mod http;
 pub mod jobs;
+pub mod mcp;
 pub mod memory;
 pub mod net;
 pub mod observability;
@@ -69,6 +70,7 @@ pub async fn run(
     workers::start(&state)?;
     state.ready.store(true, Ordering::Release);
     memory::decay::spawn(&state.store, &state.tasks, &state.shutdown);
+    state.mcp.start(&state.tasks, &state.shutdown);
     let app = http::router(state.clone());
     let app = limit_concurrency(app, state.config.dos.max_concurrent_requests);
     // Outermost, so every error under /v1 (also the overload 503 above) is in OpenAI's shape.

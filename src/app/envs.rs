@@ -36,6 +36,7 @@ impl<'a> From<&'a AppState> for AgentEnv<'a> {
             skills: &state.skills,
             tools: &state.tools,
             providers: &state.providers,
+            mcp: &state.mcp,
         }
     }
 }
@@ -58,6 +59,7 @@ impl<'a> From<&'a AppState> for TurnEnv<'a> {
             tasks: &state.tasks,
             shutdown: &state.shutdown,
             otlp: &state.otlp,
+            mcp: &state.mcp,
         }
     }
 }

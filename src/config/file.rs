@@ -1,5 +1,5 @@
 //! The optional `astra.yml` file: settings, agents, skills, quotas, limits, inference, pricing,
-//! openai.
+//! openai, mcp.
 //!
 //! Sections owned by later modules are kept as JSON values and parsed by their owners, so this
 //! loader stays small; `${ENV}` references are expanded before parsing.
@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub pricing: Value,
     /// `openai:` the OpenAI-compatible surface (`passthroughModels`).
     pub openai: Value,
+    /// `mcp:` the operator's MCP servers (`servers: [...]`, parsed by the MCP module).
+    pub mcp: Value,
 }
 
 impl FileConfig {

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod heartbeat;
 mod idempotency;
 pub mod jobs;
+pub mod mcp_servers;
 pub mod memory;
 pub mod memory_profiles;
 mod metrics_layer;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .merge(provider_credentials::router())
         .merge(providers::router())
         .merge(agents::router())
+        .merge(mcp_servers::router())
         .merge(memory::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())
