@@ -21,6 +21,7 @@ mod heartbeat;
 mod helpers;
 mod hostile_input;
 mod jobs;
+mod mcp;
 mod memory;
 mod memory_profiles;
 mod onboarding;
