@@ -31,6 +31,7 @@ use crate::{
     cluster::Redis,
     config::{Config, Secret},
     credentials::{CredentialCipher, load_or_create_key},
+    mcp::{McpHub, parse_operator_servers},
     net::guarded_client,
     providers::{Pricing, ProviderRegistry},
     skills::SkillRegistry,
@@ -101,6 +102,8 @@ pub struct AppInner {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Sends finished turns to an OTLP collector (`ASTRA_OTLP_ENDPOINT`; inert without).
     pub otlp: Arc<crate::traces::export::Exporter>,
+    /// MCP servers whose tools agents may call (`astra.yml` `mcp.servers`, `/mcp-servers`).
+    pub mcp: Arc<McpHub>,
 }
 
 impl Deref for AppState {
@@ -180,6 +183,13 @@ impl AppState {
         require_catalog(global_agents.all(), "astra.yml agents", &skills, &tools)?;
         require_catalog(&starter_agents, "starter agents", &skills, &tools)?;
         let otlp = Arc::new(crate::traces::export::Exporter::new(&config.otlp)?);
+        let mcp_servers = parse_operator_servers(&config.file.mcp)?;
+        let mcp = McpHub::new(
+            mcp_servers,
+            store.clone(),
+            cipher.clone(),
+            config.allow_private_urls,
+        )?;
         Ok(Self(Arc::new(AppInner {
             config,
             store,
@@ -209,6 +219,7 @@ impl AppState {
             starter_agents,
             metrics: crate::observability::handle(),
             otlp,
+            mcp: Arc::new(mcp),
         })))
     }
 }

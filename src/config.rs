@@ -5,8 +5,8 @@
 
 mod allowed_endpoint;
 mod cidr;
-mod console;
 pub mod cluster;
+mod console;
 mod dos;
 mod duration;
 pub mod embeddings;
@@ -24,8 +24,8 @@ pub mod tools;
 mod ws;
 
 pub use cidr::{Cidr, canonical as canonical_ip};
-pub use console::ConsoleConfig;
 pub use cluster::ClusterConfig;
+pub use console::ConsoleConfig;
 pub use dos::DosConfig;
 pub use duration::parse_duration;
 pub use file::FileConfig;

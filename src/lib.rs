@@ -18,6 +18,7 @@ pub mod error;
 pub mod heartbeat;
 pub mod http;
 pub mod jobs;
+pub mod mcp;
 pub mod mcp_server;
 pub mod memory;
 pub mod net;
@@ -79,6 +80,7 @@ pub async fn run(
     app::start_cluster(&state);
     state.ready.store(true, Ordering::Release);
     memory::decay::spawn(&state.store, &state.tasks, &state.shutdown);
+    state.mcp.start(&state.tasks, &state.shutdown);
     let app = http::router(state.clone());
     let app = limit_concurrency(app, state.config.dos.max_concurrent_requests);
     // Outermost, so every error under /v1 (also the overload 503 above) is in OpenAI's shape.

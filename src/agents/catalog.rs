@@ -1,8 +1,14 @@
 //! Checks an agent's skill ids and tool names against the registries, so a typo is a 400
 //! (or a start-up error for `astra.yml` agents) instead of a silently missing capability.
+//! MCP tools (`mcp__<server>__<tool>`) and `mcp:<server>` skills are checked for syntax only.
 
 use super::AgentConfig;
-use crate::{skills::SkillRegistry, tools::ToolRegistry, validate::Problems};
+use crate::{
+    mcp::naming,
+    skills::{SkillRegistry, is_mcp_skill},
+    tools::ToolRegistry,
+    validate::Problems,
+};
 
 /// Records a problem per field naming the skills and tools that do not exist.
 pub fn check_catalog(
@@ -11,7 +17,16 @@ pub fn check_catalog(
     skills: &SkillRegistry,
     tools: &ToolRegistry,
 ) {
-    let unknown = skills.unknown(&config.skills);
+    let mut unknown = skills.unknown(&config.skills);
+    // `mcp:<server>` brings a server's tools; only its syntax is checked here, since a
+    // workspace may add the server later and a server may be offline.
+    unknown.extend(
+        config
+            .skills
+            .iter()
+            .filter(|id| is_mcp_skill(id) && naming::server_of_skill(id).is_none())
+            .map(String::as_str),
+    );
     if !unknown.is_empty() {
         let known: Vec<&str> = skills.list().iter().map(|s| s.id.as_str()).collect();
         p.add(
@@ -30,7 +45,7 @@ pub fn check_catalog(
         let unknown: Vec<&str> = names
             .iter()
             .map(String::as_str)
-            .filter(|n| !tools.contains(n))
+            .filter(|n| !tools.contains(n) && naming::server_of_tool(n).is_none())
             .collect();
         if !unknown.is_empty() {
             p.add(field, format!("unknown tool {}", quoted(&unknown)));

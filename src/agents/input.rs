@@ -305,9 +305,14 @@ fn bounded(p: &mut Problems, field: &str, v: Option<i64>, default: i64, min: i64
     }
 }
 
-/// Skill and tool names: 1–64 characters of `a-z0-9_-`, no duplicates, at most 100.
+/// Skill and tool names: 1–64 characters of `a-z0-9_-` (a skill `mcp:<server>` names an MCP
+/// server), no duplicates, at most 100.
 fn check_names(p: &mut Problems, field: &str, names: &[String]) {
     let bad_shape = names.iter().find(|n| {
+        let n = match n.strip_prefix("mcp:") {
+            Some(server) if field == "skills" => server,
+            _ => n.as_str(),
+        };
         n.is_empty()
             || n.len() > 64
             || !n

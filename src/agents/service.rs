@@ -31,6 +31,8 @@ pub struct AgentEnv<'a> {
     pub tools: &'a ToolRegistry,
     /// Providers, for the endpoint and credential rules of `model`.
     pub providers: &'a crate::providers::ProviderRegistry,
+    /// MCP servers, whose tools `capabilities` lists.
+    pub mcp: &'a crate::mcp::McpHub,
 }
 
 /// An agent as served: its config plus where it lives and its version.
@@ -118,7 +120,8 @@ pub async fn get(env: &AgentEnv<'_>, ws: &str, id: &str) -> ApiResult<AgentView>
 }
 
 /// An agent (as [`get`] finds it) with its effective tools: the allow list and the tools of
-/// its skills, minus the deny list, each with the skill that brought it.
+/// its skills, minus the deny list, each with the skill that brought it; then its MCP tools
+/// (from the servers that can be reached now).
 pub async fn capabilities(
     env: &AgentEnv<'_>,
     ws: &str,
@@ -126,13 +129,22 @@ pub async fn capabilities(
 ) -> ApiResult<(AgentView, Vec<EffectiveTool>)> {
     let view = get(env, ws, id).await?;
     let c = &view.config;
-    let tools = effective_tools(
+    let mut tools = effective_tools(
         &c.tools.allow,
         &c.tools.deny,
         &c.skills,
         env.skills,
         env.tools,
     );
+    let mcp = env
+        .mcp
+        .effective_tools(ws, &c.tools.allow, &c.tools.deny, &c.skills)
+        .await;
+    for (offered, _) in mcp {
+        if !tools.iter().any(|t| t.name == offered.name) {
+            tools.push(offered);
+        }
+    }
     Ok((view, tools))
 }
 

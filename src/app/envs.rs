@@ -38,6 +38,7 @@ impl<'a> From<&'a AppState> for AgentEnv<'a> {
             skills: &state.skills,
             tools: &state.tools,
             providers: &state.providers,
+            mcp: &state.mcp,
         }
     }
 }
@@ -61,6 +62,7 @@ impl<'a> From<&'a AppState> for TurnEnv<'a> {
             in_flight: &state.in_flight,
             shutdown: &state.shutdown,
             otlp: &state.otlp,
+            mcp: &state.mcp,
         }
     }
 }

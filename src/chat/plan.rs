@@ -6,6 +6,7 @@ use crate::{
     providers::{Message, Target},
     skills::EffectiveTool,
     store::SessionRow,
+    tools::ToolRegistry,
 };
 
 /// A turn ready to run.
@@ -50,4 +51,6 @@ pub struct TurnPlan {
     pub started_at: DateTime<Utc>,
     /// The budget reservation the turn holds (settled when it is recorded).
     pub reservation: Option<String>,
+    /// The MCP tools among `tools`, which the turn dispatches to besides the built-in ones.
+    pub mcp_tools: ToolRegistry,
 }

@@ -1,5 +1,5 @@
 //! The optional `astra.yml` file: settings, agents, skills, quotas, limits, inference, pricing,
-//! openai, memory.
+//! openai, memory, mcp.
 //!
 //! Sections owned by later modules are kept as JSON values and parsed by their owners, so this
 //! loader stays small; `${ENV}` references are expanded before parsing.
@@ -32,6 +32,8 @@ pub struct FileConfig {
     pub openai: Value,
     /// `memory:` embeddings and hybrid retrieval.
     pub memory: Value,
+    /// `mcp:` the operator's MCP servers (`servers: [...]`, parsed by the MCP module).
+    pub mcp: Value,
 }
 
 impl FileConfig {

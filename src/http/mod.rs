@@ -20,6 +20,7 @@ pub mod heartbeat;
 mod idempotency;
 pub mod jobs;
 pub mod mcp;
+pub mod mcp_servers;
 pub mod memory;
 pub mod memory_profiles;
 mod metrics_layer;
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(provider_credentials::router())
         .merge(providers::router())
         .merge(agents::router())
+        .merge(mcp_servers::router())
         .merge(memory::router())
         .merge(memory_profiles::router())
         .merge(onboarding::router())

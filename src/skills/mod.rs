@@ -8,7 +8,7 @@ mod registry;
 use serde::{Deserialize, Serialize};
 
 pub use effective::{EffectiveTool, effective_tools};
-pub use registry::SkillRegistry;
+pub use registry::{SkillRegistry, is_mcp_skill};
 
 /// A skill as served by `GET /skills/:id` and used by agents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

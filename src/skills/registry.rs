@@ -79,7 +79,7 @@ impl SkillRegistry {
     pub fn unknown<'a>(&self, skill_ids: &'a [String]) -> Vec<&'a str> {
         skill_ids
             .iter()
-            .filter(|id| !self.by_id.contains_key(id.as_str()))
+            .filter(|id| !self.by_id.contains_key(id.as_str()) && !is_mcp_skill(id))
             .map(String::as_str)
             .collect()
     }
@@ -91,7 +91,7 @@ impl SkillRegistry {
     pub fn expand(&self, skill_ids: &[String]) -> Vec<(String, Option<String>)> {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
-        for id in skill_ids {
+        for id in skill_ids.iter().filter(|id| !is_mcp_skill(id)) {
             let Some(skill) = self.get(id) else {
                 tracing::warn!(skill = %id, "agent refers to an unknown skill; ignored");
                 continue;
@@ -128,4 +128,10 @@ fn validate(skill: &Skill, tools: &ToolRegistry) -> Result<(), SkillError> {
         }
     }
     Ok(())
+}
+
+/// Whether `id` names an MCP server's tools (`mcp:<server>`) rather than a skill of this
+/// registry; the MCP hub resolves those, and the agent catalogue checks their syntax.
+pub fn is_mcp_skill(id: &str) -> bool {
+    id.starts_with("mcp:")
 }

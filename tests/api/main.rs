@@ -22,6 +22,7 @@ mod heartbeat;
 mod helpers;
 mod hostile_input;
 mod jobs;
+mod mcp;
 mod mcp_server;
 mod memory;
 mod memory_profiles;

@@ -80,6 +80,8 @@ pub struct TurnEnv<'a> {
     pub shutdown: &'a CancellationToken,
     /// Sends finished turns to an OTLP collector (inert without an endpoint).
     pub otlp: &'a Arc<crate::traces::export::Exporter>,
+    /// MCP servers whose tools agents may call.
+    pub mcp: &'a Arc<crate::mcp::McpHub>,
 }
 
 /// Refuses the turn when the user's monthly tokens (plus `message`) exceed the budget.
@@ -108,8 +110,18 @@ pub async fn plan(
 }
 
 /// Starts a planned turn on the task tracker; see [`RunningTurn`] for how to consume it.
-pub fn start(env: &TurnEnv<'_>, plan: TurnPlan) -> RunningTurn {
-    RunningTurn::spawn(TurnRuntime::from(env), plan)
+pub fn start(env: &TurnEnv<'_>, mut plan: TurnPlan) -> RunningTurn {
+    let mut rt = TurnRuntime::from(env);
+    // The turn's MCP tools join the registry it dispatches from, for this turn only.
+    let mcp_tools = std::mem::take(&mut plan.mcp_tools).list();
+    if !mcp_tools.is_empty() {
+        let mut tools = (*rt.tools).clone();
+        for tool in mcp_tools {
+            tools.register(tool);
+        }
+        rt.tools = Arc::new(tools);
+    }
+    RunningTurn::spawn(rt, plan)
 }
 
 /// Plans, starts and folds a turn: the reply (or the failed turn's status and body), or the

@@ -24,6 +24,7 @@ use crate::{
     store::{
         MemoryProfileRow, MessageRow, SessionKey, SessionRow, UserRow, WorkspaceRow, ids::new_id,
     },
+    tools::ToolRegistry,
     workspaces::WorkspaceMember,
 };
 
@@ -92,7 +93,7 @@ async fn plan_reserved(
         system_prompt.push_str("\n\n");
         system_prompt.push_str(extra);
     }
-    let tools = tools(env, cfg);
+    let (tools, mcp_tools) = tools(env, cfg, &member.workspace_id).await;
     store_user_message(env, &session, &input.message, now).await?;
     Ok(TurnPlan {
         request_id,
@@ -117,6 +118,7 @@ async fn plan_reserved(
         deadline: tokio::time::Instant::now() + env.config.limits.request_timeout,
         started_at: now,
         reservation: None,
+        mcp_tools,
     })
 }
 
@@ -272,15 +274,27 @@ fn system_prompt(
 }
 
 /// The tools offered to the model: the agent's allow list and its skills' tools, minus the
-/// deny list.
-fn tools(env: &TurnEnv<'_>, cfg: &AgentConfig) -> Vec<EffectiveTool> {
-    effective_tools(
-        &cfg.tools.allow,
-        &cfg.tools.deny,
-        &cfg.skills,
-        env.skills,
-        env.tools,
-    )
+/// deny list; then its MCP tools (named in the allow list or brought by `mcp:<server>`
+/// skills), which the turn also gets as a registry to dispatch to.
+async fn tools(
+    env: &TurnEnv<'_>,
+    cfg: &AgentConfig,
+    workspace_id: &str,
+) -> (Vec<EffectiveTool>, ToolRegistry) {
+    let t = &cfg.tools;
+    let mut tools = effective_tools(&t.allow, &t.deny, &cfg.skills, env.skills, env.tools);
+    let mcp = env
+        .mcp
+        .effective_tools(workspace_id, &t.allow, &t.deny, &cfg.skills)
+        .await;
+    let mut registry = ToolRegistry::new();
+    for (offered, tool) in mcp {
+        if !tools.iter().any(|e| e.name == offered.name) {
+            tools.push(offered);
+            registry.register(tool);
+        }
+    }
+    (tools, registry)
 }
 
 /// Stores the user message before inference, so a crash loses no input.
