@@ -56,6 +56,7 @@ async fn run_tool(
         skills: env.skills,
         tools: env.tools,
         providers: env.providers,
+        mcp: env.mcp,
     };
     let ws = &caller.member.workspace_id;
     let agent_id = params
@@ -75,7 +76,7 @@ async fn run_tool(
     if let Err(err) = turn::check_budget(env, user, &input.message).await {
         return refusal_or_protocol(err);
     }
-    if let Err(err) = turn::check_rates(env, caller.ip, user) {
+    if let Err(err) = turn::check_rates(env, caller.ip, user).await {
         return refusal_or_protocol(err);
     }
     let plan = match turn::plan(env, &caller.member, &input, caller.request_id.clone()).await {
