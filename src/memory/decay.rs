@@ -47,6 +47,21 @@ pub async fn run_once(store: &Store, now: DateTime<Utc>) -> Result<DecayReport, 
     Ok(report)
 }
 
+/// One run unless another replica sharing the database is running one (then `None`): the
+/// run holds the `memory-decay` advisory lock on PostgreSQL, like retention's passes.
+pub async fn exclusive_run(
+    store: &Store,
+    now: DateTime<Utc>,
+) -> Result<Option<DecayReport>, sqlx::Error> {
+    let Some(lock) = store.try_exclusive("memory-decay").await? else {
+        tracing::debug!("memory decay: another replica is running it");
+        return Ok(None);
+    };
+    let report = run_once(store, now).await;
+    lock.release().await;
+    report.map(Some)
+}
+
 /// Starts the decay loop on `tasks`; it stops when `shutdown` is cancelled.
 pub fn spawn(store: &Store, tasks: &TaskTracker, shutdown: &CancellationToken) {
     let store = store.clone();
@@ -59,8 +74,8 @@ pub fn spawn(store: &Store, tasks: &TaskTracker, shutdown: &CancellationToken) {
                 () = tokio::time::sleep(wait) => {}
             }
             wait = DECAY_INTERVAL;
-            match run_once(&store, Utc::now()).await {
-                Ok(r) if r.entries > 0 => {
+            match exclusive_run(&store, Utc::now()).await {
+                Ok(Some(r)) if r.entries > 0 => {
                     tracing::info!(entries = r.entries, "memory decay pruned daily entries");
                 }
                 Ok(_) => {}

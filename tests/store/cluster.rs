@@ -60,6 +60,28 @@ async fn maintenance_runs_on_one_replica_at_a_time() {
 }
 
 #[tokio::test]
+async fn memory_decay_runs_on_one_replica_at_a_time() {
+    let s = TestStore::new().await;
+    let other = second_replica(&s).await;
+    let held = s.try_exclusive("memory-decay").await.unwrap();
+    let skipped = astra::memory::decay::exclusive_run(&other, Utc::now())
+        .await
+        .unwrap();
+    if s.engine() == "postgres" {
+        assert!(skipped.is_none(), "the other replica is running it");
+    } else {
+        assert!(skipped.is_some(), "SQLite: one process, always runs");
+    }
+    if let Some(h) = held {
+        h.release().await;
+    }
+    let ran = astra::memory::decay::exclusive_run(&other, Utc::now())
+        .await
+        .unwrap();
+    assert!(ran.is_some(), "runs once the holder released the lock");
+}
+
+#[tokio::test]
 async fn a_removed_member_leaves_the_other_replicas_cache_at_once() {
     let a = TestStore::new().await;
     if a.engine() != "postgres" {
