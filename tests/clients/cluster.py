@@ -24,14 +24,11 @@ All processes are stopped and the database dropped whatever happens.
 
 import argparse
 import collections
-import ctypes
 import http.server
 import json
 import os
 import pathlib
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,24 +38,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from harness import Checks, call, die_with_parent, free_port
+
 USER_PER_MINUTE = 10
 INTERNAL_KEY = "cluster-test-internal-key-0123456789"
 ENCRYPTION_KEY = "00" * 32
 REPLICAS = ("r1", "r2", "r3")
 JOBS = 200
-
-
-def die_with_parent():
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Fake(http.server.BaseHTTPRequestHandler):
@@ -119,29 +105,6 @@ class Fake(http.server.BaseHTTPRequestHandler):
         self._send(200, body, "text/event-stream")
 
 
-def call(base, method, path, body=None, token=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{base}{path}", data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            raw = r.read()
-            try:
-                return r.status, json.loads(raw) if raw else None
-            except ValueError:
-                return r.status, raw
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw or b"null")
-        except ValueError:
-            return e.code, raw
-
-
 class Cluster:
     def __init__(self, args, work):
         self.args = args
@@ -198,7 +161,7 @@ class Cluster:
         }
         log = open(self.work / f"{name}.log", "w")
         self.procs[name] = subprocess.Popen(
-            [str(self.args.bin_dir / "astra")], env=env, cwd=self.work / name,
+            [str(self.args.bin_dir.resolve() / "astra")], env=env, cwd=self.work / name,
             stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         self.bases[name] = f"http://127.0.0.1:{port}"
 
@@ -241,22 +204,6 @@ class Cluster:
             if path.exists():
                 lines = path.read_text(errors="replace").splitlines()[-15:]
                 print(f"--- last lines of {name}.log", *lines, sep="\n", file=sys.stderr)
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def run(self, name, fn):
-        try:
-            note = fn()
-        except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-            self.failed += 1
-            print(f"FAIL - {name}: {type(e).__name__}: {e}", flush=True)
-        else:
-            self.passed += 1
-            print(f"ok - {name}" + (f" ({note})" if note else ""), flush=True)
 
 
 def register(base, email):
@@ -401,16 +348,14 @@ def main():
             cluster.start(name)
         cluster.wait_ready()
         checks(cluster, out)
-    except Exception as e:  # noqa: BLE001
-        out.failed += 1
-        print(f"FAIL - cluster setup: {type(e).__name__}: {e}", flush=True)
+    except Exception as e:  # noqa: BLE001 - a setup failure is one failed check
+        out._failed("cluster setup", e)
     finally:
         if out.failed:
             cluster.tail_logs()
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(f"cluster: {out.passed} passed, {out.failed} failed")
-    sys.exit(1 if out.failed else 0)
+    sys.exit(out.closing("cluster"))
 
 
 if __name__ == "__main__":

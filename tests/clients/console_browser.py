@@ -16,139 +16,20 @@ page goes to --screenshots. Prints one line per check and a closing
 """
 
 import argparse
-import ctypes
-import os
 import pathlib
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-LISTENING = "astra-bench listening on "
+from harness import default_bin_dir, run_against_gateway
+
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 PASSWORD = "console-browser-pass"
-
-
-def die_with_parent():
-    """Runs in each child before exec: the kernel sends it SIGTERM when this script dies."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Processes:
-    """The fake upstream and the gateway (as in openai_sdk.py), stopped on exit."""
-
-    def __init__(self, bin_dir, work):
-        self.bin_dir = bin_dir
-        self.work = work
-        self.procs = []
-
-    def start_fake(self):
-        log = open(self.work / "fake.log", "w")
-        proc = subprocess.Popen(
-            [str(self.bin_dir / "astra-bench"), "fake", "--port", "0", "--tokens", "6"],
-            stdout=subprocess.PIPE, stderr=log, text=True, preexec_fn=die_with_parent,
-        )
-        self.procs.append(proc)
-        line = proc.stdout.readline().strip()
-        if not line.startswith(LISTENING):
-            raise RuntimeError(f"fake upstream did not start: {line!r}")
-        return line[len(LISTENING):]
-
-    def start_astra(self, fake_addr):
-        port = free_port()
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "ASTRA_DATA_DIR": str(self.work / "data"),
-            "JWT_SECRET": "console-browser-test-secret-0123456789",
-            "OPENAI_API_KEY": "fake-upstream-key",
-            "OPENAI_BASE_URL": f"http://{fake_addr}/v1",
-            "ASTRA_DEFAULT_PROVIDER": "openai",
-            "ASTRA_DEFAULT_MODEL": "gpt-4o-mini",
-            "ASTRA_ALLOW_PRIVATE_URLS": "true",
-            "ASTRA_LIMITS_IP_PER_MINUTE": "0",
-            "ASTRA_PASSWORD_MEMORY_KIB": "8192",
-            "RUST_LOG": "info",
-        }
-        log = open(self.work / "astra.log", "w")
-        proc = subprocess.Popen(
-            [str(self.bin_dir / "astra")], env=env, cwd=self.work,
-            stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
-        )
-        self.procs.append(proc)
-        # `localhost`: a potentially trustworthy origin, where Chromium keeps `Secure` cookies
-        # even over plain http.
-        base = f"http://localhost:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"astra exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readiness", timeout=2) as r:
-                    if r.status == 200:
-                        return base
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("astra did not become ready within 60 s")
-
-    def stop(self):
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
-
-    def tail_logs(self):
-        for name in ("astra.log", "fake.log"):
-            path = self.work / name
-            if path.exists():
-                lines = path.read_text(errors="replace").splitlines()[-20:]
-                print(f"--- last lines of {name}", *lines, sep="\n", file=sys.stderr)
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def run(self, name, fn):
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-            self.failed += 1
-            msg = str(e).splitlines()[0] if str(e) else ""
-            print(f"FAIL - {name}: {type(e).__name__}: {msg}", flush=True)
-        else:
-            self.passed += 1
-            print(f"ok - {name}", flush=True)
 
 
 def browser():
@@ -414,31 +295,19 @@ def run(base, shots, work, checks):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release"
-    parser.add_argument("--bin-dir", type=pathlib.Path, default=default_dir)
+    parser.add_argument("--bin-dir", type=pathlib.Path, default=default_bin_dir())
     parser.add_argument("--screenshots", type=pathlib.Path, required=True)
     args = parser.parse_args()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     args.screenshots.mkdir(parents=True, exist_ok=True)
     print(f"binaries from {args.bin_dir}; screenshots in {args.screenshots}", flush=True)
-    work = pathlib.Path(tempfile.mkdtemp(prefix="astra-console-browser-"))
-    procs = Processes(args.bin_dir.resolve(), work)
-    checks = Checks()
-    try:
-        fake = procs.start_fake()
-        base = procs.start_astra(fake)
-        run(base, args.screenshots, work, checks)
-    except Exception as e:  # noqa: BLE001 - a setup failure is one failed check
-        checks.failed += 1
-        print(f"FAIL - setup: {type(e).__name__}: {e}", flush=True)
-    finally:
-        procs.stop()
-        if checks.failed:
-            procs.tail_logs()
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"console-browser: {checks.passed} passed, {checks.failed} failed", flush=True)
-    return 1 if checks.failed else 0
+    env = {"JWT_SECRET": "console-browser-test-secret-0123456789", "RUST_LOG": "info"}
 
+    def body(base, work, checks):
+        run(base, args.screenshots, work, checks)
+
+    # `localhost`: a potentially trustworthy origin, where Chromium keeps `Secure` cookies even
+    # over plain http.
+    return run_against_gateway("console-browser", args.bin_dir, env, body, host="localhost")
 
 if __name__ == "__main__":
     sys.exit(main())

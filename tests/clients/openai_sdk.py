@@ -16,143 +16,15 @@ non-zero on any failure.
 """
 
 import argparse
-import ctypes
-import json
-import os
 import pathlib
-import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import openai
 from openai import OpenAI
 
-# Chat requests per user per minute: the checks below stay under it, then exceed it on purpose.
+from harness import call, default_bin_dir, run_against_gateway
+
 USER_PER_MINUTE = 12
-LISTENING = "astra-bench listening on "
-
-
-def die_with_parent():
-    """Runs in each child before exec: the kernel sends it SIGTERM when this script dies, even
-    by SIGKILL, so no server outlives the test."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Processes:
-    """The fake upstream and the gateway, stopped (and their logs kept) on exit."""
-
-    def __init__(self, bin_dir, work):
-        self.bin_dir = bin_dir
-        self.work = work
-        self.procs = []
-
-    def start_fake(self):
-        log = open(self.work / "fake.log", "w")
-        proc = subprocess.Popen(
-            [str(self.bin_dir / "astra-bench"), "fake", "--port", "0", "--tokens", "6"],
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-            preexec_fn=die_with_parent,
-        )
-        self.procs.append(proc)
-        line = proc.stdout.readline().strip()
-        if not line.startswith(LISTENING):
-            raise RuntimeError(f"fake upstream did not start: {line!r}")
-        return line[len(LISTENING):]
-
-    def start_astra(self, fake_addr):
-        port = free_port()
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "ASTRA_DATA_DIR": str(self.work / "data"),
-            "JWT_SECRET": "openai-sdk-test-secret-0123456789",
-            "OPENAI_API_KEY": "fake-upstream-key",
-            "OPENAI_BASE_URL": f"http://{fake_addr}/v1",
-            "ASTRA_DEFAULT_PROVIDER": "openai",
-            "ASTRA_DEFAULT_MODEL": "gpt-4o-mini",
-            "ASTRA_ALLOW_PRIVATE_URLS": "true",
-            "ASTRA_LIMITS_IP_PER_MINUTE": "0",
-            "ASTRA_LIMITS_USER_PER_MINUTE": str(USER_PER_MINUTE),
-            "ASTRA_PASSWORD_MEMORY_KIB": "8192",
-            "ASTRA_OPENAI_PASSTHROUGH_MODELS": "true",
-            "RUST_LOG": "warn",
-        }
-        log = open(self.work / "astra.log", "w")
-        # cwd: the temp dir, so no ./astra.yml of the checkout is read.
-        proc = subprocess.Popen(
-            [str(self.bin_dir / "astra")],
-            env=env,
-            cwd=self.work,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            preexec_fn=die_with_parent,
-        )
-        self.procs.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"astra exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"{base}/readiness", timeout=2) as r:
-                    if r.status == 200:
-                        return base
-            except (urllib.error.URLError, ConnectionError, OSError):
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("astra did not become ready within 60 s")
-
-    def stop(self):
-        for proc in reversed(self.procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if proc.stdout:
-                proc.stdout.close()
-
-    def tail_logs(self):
-        for name in ("astra.log", "fake.log"):
-            path = self.work / name
-            if path.exists():
-                lines = path.read_text(errors="replace").splitlines()[-20:]
-                print(f"--- last lines of {name}", *lines, sep="\n", file=sys.stderr)
-
-
-def call(base, method, path, body=None, token=None):
-    """A plain JSON call to Astra's own API (setup only)."""
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"{base}{path}", data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            raw = r.read()
-            return r.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
 
 
 def setup(base):
@@ -173,22 +45,6 @@ def setup(base):
     assert status == 201, (status, key)
     assert key["key"].startswith("ak_"), key
     return jwt, key
-
-
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def run(self, name, fn):
-        try:
-            fn()
-        except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
-            self.failed += 1
-            print(f"FAIL - {name}: {type(e).__name__}: {e}", flush=True)
-        else:
-            self.passed += 1
-            print(f"ok - {name}", flush=True)
 
 
 def expect(exc_type, fn):
@@ -363,31 +219,20 @@ def sdk_checks(base, jwt, key, checks):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_dir = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", "target")) / "release"
-    parser.add_argument("--bin-dir", type=pathlib.Path, default=default_dir)
+    parser.add_argument("--bin-dir", type=pathlib.Path, default=default_bin_dir())
     args = parser.parse_args()
-    # A terminated run still stops its servers and removes its directory (`finally` below).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(f"openai package {openai.__version__}; binaries from {args.bin_dir}", flush=True)
-    work = pathlib.Path(tempfile.mkdtemp(prefix="astra-openai-sdk-"))
-    procs = Processes(args.bin_dir.resolve(), work)
-    checks = Checks()
-    try:
-        fake = procs.start_fake()
-        base = procs.start_astra(fake)
+    env = {
+        "JWT_SECRET": "openai-sdk-test-secret-0123456789",
+        "ASTRA_LIMITS_USER_PER_MINUTE": str(USER_PER_MINUTE),
+        "ASTRA_OPENAI_PASSTHROUGH_MODELS": "true",
+    }
+
+    def body(base, _work, checks):
         jwt, key = setup(base)
         sdk_checks(base, jwt, key, checks)
-    except Exception as e:  # noqa: BLE001 - a setup failure is one failed check
-        checks.failed += 1
-        print(f"FAIL - setup: {type(e).__name__}: {e}", flush=True)
-    finally:
-        procs.stop()
-        if checks.failed:
-            procs.tail_logs()
-        shutil.rmtree(work, ignore_errors=True)
-    print(f"openai-sdk: {checks.passed} passed, {checks.failed} failed", flush=True)
-    return 1 if checks.failed else 0
 
+    return run_against_gateway("openai-sdk", args.bin_dir, env, body)
 
 if __name__ == "__main__":
     sys.exit(main())
