@@ -4,15 +4,13 @@
 
 use std::collections::HashSet;
 
-use astra::store::{
-    DeliveryOutcome, DeliveryRow, JobFinish, JobRow, Store, WebhookRow, ids::new_id,
-};
+use astra::store::{DeliveryOutcome, DeliveryRow, JobFinish, JobRow, Store, ids::new_id};
 use chrono::{DateTime, Duration, Utc};
 use futures_util::future::join_all;
 use serde_json::json;
 use sqlx::types::Json;
 
-use crate::helpers::{Owner, TestStore, at, owner};
+use crate::helpers::{Owner, TestStore, at, delivery, owner, webhook};
 
 const ROWS: usize = 24;
 const CLAIMERS: usize = 4;
@@ -295,49 +293,15 @@ async fn a_released_job_is_pending_again_without_the_attempt() {
     assert_eq!(again[0].attempts, 1);
 }
 
-async fn webhook(store: &Store, o: &Owner) -> String {
-    let now = Utc::now();
-    let w = WebhookRow {
-        id: new_id("wh"),
-        user_id: o.user_id.clone(),
-        workspace_id: Some(o.workspace_id.clone()),
-        url: "https://example.com/hook".into(),
-        events: Json(vec!["*".into()]),
-        description: None,
-        secret: "s".into(),
-        previous_secret: None,
-        secret_rotated_at: None,
-        active: true,
-        created_at: now,
-        updated_at: now,
-    };
-    store.webhooks().insert_webhook(&w).await.unwrap();
-    w.id
-}
-
-fn delivery(webhook_id: &str, due: DateTime<Utc>) -> DeliveryRow {
-    DeliveryRow {
-        id: new_id("whd"),
-        webhook_id: webhook_id.into(),
-        event: "chat.completed".into(),
-        body: "{}".into(),
-        status: "pending".into(),
-        attempts: 0,
-        next_attempt_at: due,
-        response_status: None,
-        error: None,
-        created_at: due,
-        delivered_at: None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_delivery_claims_never_share_a_row() {
     let db = TestStore::new().await;
     let o = owner(&db).await;
     let hook = webhook(&db, &o).await;
     let now = Utc::now();
-    let rows: Vec<DeliveryRow> = (0..ROWS).map(|_| delivery(&hook, now)).collect();
+    let rows: Vec<DeliveryRow> = (0..ROWS)
+        .map(|_| delivery(&hook, "chat.completed", now))
+        .collect();
     db.webhooks().enqueue_deliveries(&rows).await.unwrap();
     let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
     let lease = now + Duration::minutes(5);
@@ -359,7 +323,7 @@ async fn an_expired_delivery_lease_is_reclaimed_and_the_old_claim_is_ignored() {
     let o = owner(&db).await;
     let hook = webhook(&db, &o).await;
     let t0 = at("2024-05-01T12:00:00Z");
-    let d = delivery(&hook, t0);
+    let d = delivery(&hook, "chat.completed", t0);
     db.webhooks()
         .enqueue_deliveries(std::slice::from_ref(&d))
         .await

@@ -6,7 +6,9 @@
 
 use astra::{
     config::Config,
-    store::{MessageRow, SessionRow, Store, UserRow, WorkspaceRow, ids::new_id},
+    store::{
+        DeliveryRow, MessageRow, SessionRow, Store, UserRow, WebhookRow, WorkspaceRow, ids::new_id,
+    },
 };
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -175,4 +177,42 @@ pub async fn say(store: &Store, session_id: &str, contents: &[&str]) -> Vec<Stri
         .await
         .expect("append");
     rows.into_iter().map(|m| m.id).collect()
+}
+
+/// A webhook of `o`'s workspace subscribed to every event; returns its id.
+pub async fn webhook(store: &Store, o: &Owner) -> String {
+    let now = Utc::now();
+    let w = WebhookRow {
+        id: new_id("wh"),
+        user_id: o.user_id.clone(),
+        workspace_id: Some(o.workspace_id.clone()),
+        url: "https://example.com/hook".into(),
+        events: Json(vec!["*".into()]),
+        description: None,
+        secret: "s".into(),
+        previous_secret: None,
+        secret_rotated_at: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    };
+    store.webhooks().insert_webhook(&w).await.unwrap();
+    w.id
+}
+
+/// A pending delivery of `event` to `webhook_id`, due at `due`.
+pub fn delivery(webhook_id: &str, event: &str, due: DateTime<Utc>) -> DeliveryRow {
+    DeliveryRow {
+        id: new_id("whd"),
+        webhook_id: webhook_id.into(),
+        event: event.into(),
+        body: json!({"event": event}).to_string(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: due,
+        response_status: None,
+        error: None,
+        created_at: due,
+        delivered_at: None,
+    }
 }

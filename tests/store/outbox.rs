@@ -3,51 +3,12 @@
 //! transaction fails after the deliveries were inserted, neither the change nor the event
 //! exists — and when it commits, both do.
 
-use astra::store::{
-    DeliveryRow, JobFinish, JobRow, RunRow, Store, TraceRow, TurnRecord, WebhookRow, ids::new_id,
-};
+use astra::store::{JobFinish, JobRow, RunRow, Store, TraceRow, TurnRecord, ids::new_id};
 use chrono::{Duration, Utc};
 use serde_json::json;
 use sqlx::types::Json;
 
-use crate::helpers::{Owner, TestStore, owner, session};
-
-async fn webhook(store: &Store, o: &Owner) -> String {
-    let now = Utc::now();
-    let w = WebhookRow {
-        id: new_id("wh"),
-        user_id: o.user_id.clone(),
-        workspace_id: None,
-        url: "https://example.com/hook".into(),
-        events: Json(vec!["*".into()]),
-        description: None,
-        secret: "s".into(),
-        previous_secret: None,
-        secret_rotated_at: None,
-        active: true,
-        created_at: now,
-        updated_at: now,
-    };
-    store.webhooks().insert_webhook(&w).await.unwrap();
-    w.id
-}
-
-fn delivery(webhook_id: &str, event: &str) -> DeliveryRow {
-    let now = Utc::now();
-    DeliveryRow {
-        id: new_id("whd"),
-        webhook_id: webhook_id.into(),
-        event: event.into(),
-        body: json!({"event": event}).to_string(),
-        status: "pending".into(),
-        attempts: 0,
-        next_attempt_at: now,
-        response_status: None,
-        error: None,
-        created_at: now,
-        delivered_at: None,
-    }
-}
+use crate::helpers::{Owner, TestStore, delivery, owner, session, webhook};
 
 async fn deliveries(store: &Store, hook: &str) -> i64 {
     store.webhooks().deliveries_of(hook, 10, 0).await.unwrap().1
@@ -82,7 +43,7 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
     let s = session(&db, &o, "chad").await;
     let first = trace(&o, &new_id("trc"), &s);
     let month = Utc::now().format("%Y-%m").to_string();
-    let ok = [delivery(&hook, "chat.completed")];
+    let ok = [delivery(&hook, "chat.completed", Utc::now())];
     let rec = |trace, outbox| TurnRecord {
         session_id: Some(&s),
         messages: &[],
@@ -100,7 +61,7 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
     );
 
     // A second turn whose trace insert (after its deliveries) fails: same trace id.
-    let lost = [delivery(&hook, "chat.completed")];
+    let lost = [delivery(&hook, "chat.completed", Utc::now())];
     let again = trace(&o, &first.id, &s);
     assert!(db.turns().record_turn(&rec(&again, &lost)).await.is_err());
     assert_eq!(deliveries(&db, &hook).await, 1, "rolled back: no event");
@@ -149,7 +110,7 @@ async fn a_job_end_and_its_event_are_written_together_or_not_at_all() {
         finished_at: Some(now),
     };
     // The second delivery repeats the first's id: the transaction fails after the update.
-    let d = delivery(&hook, "job.completed");
+    let d = delivery(&hook, "job.completed", Utc::now());
     let dup = [d.clone(), d.clone()];
     assert!(db.jobs().finish_job(&j.id, 1, &done, &dup).await.is_err());
     let stored = db
@@ -214,14 +175,14 @@ async fn a_monitor_run_and_its_event_are_written_together_or_not_at_all() {
         started_at: now,
     };
     let next = now + Duration::minutes(5);
-    let failed = [delivery(&hook, "heartbeat.failed")];
+    let failed = [delivery(&hook, "heartbeat.failed", Utc::now())];
     db.heartbeat()
         .record_monitor_run(&run, next, &[], &failed)
         .await
         .unwrap();
     assert_eq!(deliveries(&db, &hook).await, 1);
     // The same run id again: the run insert fails after the delivery insert.
-    let lost = [delivery(&hook, "heartbeat.failed")];
+    let lost = [delivery(&hook, "heartbeat.failed", Utc::now())];
     assert!(
         db.heartbeat()
             .record_monitor_run(&run, next, &[], &lost)
