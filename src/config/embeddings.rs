@@ -68,12 +68,7 @@ impl EmbeddingsConfig {
         section: &Value,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Self> {
-        let mut cfg: Self = if section.is_null() {
-            Self::default()
-        } else {
-            serde_json::from_value(section.clone())
-                .map_err(|e| anyhow::anyhow!("astra.yml memory: {e}"))?
-        };
+        let mut cfg: Self = super::file::section(section, "memory")?;
         if let Some(v) = env("ASTRA_MEMORY_EMBEDDER") {
             cfg.embedder = v;
         }

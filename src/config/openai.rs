@@ -21,12 +21,7 @@ impl OpenAiConfig {
         section: &Value,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Self> {
-        let mut cfg: Self = if section.is_null() {
-            Self::default()
-        } else {
-            serde_json::from_value(section.clone())
-                .map_err(|e| anyhow::anyhow!("astra.yml openai: {e}"))?
-        };
+        let mut cfg: Self = super::file::section(section, "openai")?;
         if let Some(v) = env("ASTRA_OPENAI_PASSTHROUGH_MODELS") {
             cfg.passthrough_models = parse_bool(&v).ok_or_else(|| {
                 anyhow::anyhow!("ASTRA_OPENAI_PASSTHROUGH_MODELS: expected true or false")
