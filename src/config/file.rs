@@ -84,6 +84,17 @@ fn interpolate(raw: &str, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     Ok(out)
 }
 
+/// A section of `astra.yml` parsed into its owner's type; an absent section is the default.
+pub(super) fn section<T: serde::de::DeserializeOwned + Default>(
+    section: &Value,
+    name: &str,
+) -> anyhow::Result<T> {
+    if section.is_null() {
+        return Ok(T::default());
+    }
+    serde_json::from_value(section.clone()).map_err(|e| anyhow::anyhow!("astra.yml {name}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,15 +110,4 @@ mod tests {
         assert_eq!(cfg.setting("defaultProvider"), Some("openai"));
         assert_eq!(cfg.inference["providers"]["openai"]["apiKey"], "sk-1");
     }
-}
-
-/// A section of `astra.yml` parsed into its owner's type; an absent section is the default.
-pub(super) fn section<T: serde::de::DeserializeOwned + Default>(
-    section: &Value,
-    name: &str,
-) -> anyhow::Result<T> {
-    if section.is_null() {
-        return Ok(T::default());
-    }
-    serde_json::from_value(section.clone()).map_err(|e| anyhow::anyhow!("astra.yml {name}: {e}"))
 }
