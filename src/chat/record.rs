@@ -66,6 +66,7 @@ pub async fn record(
             "breakers": breakers,
             "compaction": log.compaction,
             "toolsUsed": log.tools_used,
+            "replica": crate::cluster::replica_id(),
         }))),
         started_at: plan.started_at,
         finished_at: now,

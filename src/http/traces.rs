@@ -60,8 +60,8 @@ pub struct TraceOut {
     pub started_at: DateTime<Utc>,
     /// End.
     pub finished_at: DateTime<Utc>,
-    /// `{inference, failedAttempts, tools, breakers, compaction, toolsUsed}` as recorded by
-    /// the turn (detail only).
+    /// `{inference, failedAttempts, tools, breakers, compaction, toolsUsed, replica}` as
+    /// recorded by the turn (detail only; `replica` is the id of the process that ran it).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub detail: Option<Value>,

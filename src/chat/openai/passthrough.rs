@@ -302,6 +302,7 @@ async fn record(
             "passthrough": true,
             "inference": inference_trace(log, &usage),
             "failedAttempts": log.failed_attempts,
+            "replica": crate::cluster::replica_id(),
         }))),
         started_at: plan.started_at,
         finished_at: now,

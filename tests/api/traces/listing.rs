@@ -108,6 +108,8 @@ async fn traces_list_newest_first_filter_by_agent_and_show_detail() {
         (Some("openai"), Some("gpt-4o-mini"))
     );
     assert!(d.body["detail"]["tools"].is_array() && d.body["detail"]["breakers"].is_array());
+    // The process that ran the turn (its replica id), for clusters.
+    assert!(d.body["detail"]["replica"].is_string(), "{}", d.body);
     let failed_detail = c
         .app
         .get(
