@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::reply_webhook::ReplyTo;
 use crate::{
     providers::{Message, Target},
     skills::EffectiveTool,
@@ -53,4 +54,6 @@ pub struct TurnPlan {
     pub reservation: Option<String>,
     /// The MCP tools among `tools`, which the turn dispatches to besides the built-in ones.
     pub mcp_tools: ToolRegistry,
+    /// Where the reply goes when the caller sent a `webhookUrl` (queued with the turn).
+    pub reply_to: Option<ReplyTo>,
 }

@@ -1,25 +1,30 @@
 //! Saving a turn: messages, usage and cost per inference call, the monthly token counter, the
 //! trace and the webhook deliveries of its events (`session.created`, `chat.completed` /
-//! `chat.failed`: the transactional outbox) in one transaction; skill metrics afterwards, off
-//! the request path.
+//! `chat.failed`: the transactional outbox) and the reply to the caller's `webhookUrl` in one
+//! transaction; skill metrics afterwards, off the request path.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::types::Json;
 
-use super::{plan::TurnPlan, runner::Stop, runtime::TurnRuntime, turn_log::TurnLog};
+use super::{
+    events::ChatEvent, plan::TurnPlan, reply_webhook, runner::Stop, runtime::TurnRuntime,
+    turn_log::TurnLog,
+};
 use crate::{
     memory,
     providers::Pricing,
     store::{SkillMetric, TraceRow, TurnRecord, UsageRow, ids::new_id},
 };
 
-/// Writes the turn; returns the trace id.
+/// Writes the turn (with the reply to its `webhookUrl`, `last` being its final event);
+/// returns the trace id.
 pub async fn record(
     rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &TurnLog,
     outcome: &Result<String, Stop>,
+    last: &ChatEvent,
 ) -> Result<String, sqlx::Error> {
     let now = Utc::now();
     let billed = Billed {
@@ -76,6 +81,8 @@ pub async fn record(
     let events = turn_events(plan, log, outcome, status, trace.error.as_deref());
     let outbox =
         crate::webhooks::outbox(&rt.store, &plan.user_id, Some(&plan.workspace_id), events).await?;
+    let reply = (plan.reply_to.as_ref())
+        .map(|to| reply_webhook::delivery(plan, to, &reply_webhook::reply_body(last), now));
     rt.store
         .turns()
         .record_turn(&TurnRecord {
@@ -86,6 +93,7 @@ pub async fn record(
             month: &month,
             reservation: plan.reservation.as_deref(),
             outbox: &outbox,
+            reply: reply.as_ref(),
         })
         .await?;
     // Only offered to the exporter's queue: sending happens off the request path.

@@ -1,73 +1,102 @@
-//! Delivery of an asynchronous chat reply to the caller's `webhookUrl`: signed with the
-//! caller's own key (Standard Webhooks headers plus the legacy `X-Astra-Signature`), retried
-//! with backoff, through the outbound URL guard.
+//! `webhookUrl` chat replies as outbox deliveries. The delivery id (`whd_…`) is made when the
+//! turn is planned ([`ReplyTo`], answered in the 202 as `deliveryId`); the reply row
+//! ([`delivery`]) is written in the transaction that records the turn, so a recorded reply is
+//! delivered at least once whatever happens to the process afterwards. The webhook delivery
+//! worker ([`crate::webhooks::worker`]) sends it: signed with the caller's own key (read at
+//! send time, so a rotation in between applies; Standard Webhooks headers plus the legacy
+//! `X-Astra-Signature`), `webhook-id` = the delivery id on every attempt, through the outbound
+//! URL guard, retried with the webhooks' backoff and attempt limit.
 //!
 //! The key and the signature live in [`crate::webhooks::signing`] (re-exported here).
 
-use std::time::Duration;
-
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::runtime::TurnRuntime;
+use super::{events::ChatEvent, plan::TurnPlan};
 pub use crate::webhooks::signing::{rotate_signing_key, sign, signature_headers, signing_key};
-use crate::{net::guarded_client, store::ids::new_id};
+use crate::{
+    error::{ApiError, ApiResult},
+    page::Page,
+    store::{ReplyDeliveryRow, Store, ids::new_id},
+};
 
-/// Attempts per delivery.
-const ATTEMPTS: u32 = 4;
+/// The event name of every reply, a success or a failed turn alike (the body tells which:
+/// the reply, or an error body with `code` and `message`).
+pub const REPLY_EVENT: &str = "chat.completed";
 
-/// POSTs `body` to `url` signed with `user_id`'s key, retrying failures (connection errors,
-/// 5xx, 429) with backoff.
-pub async fn deliver(rt: TurnRuntime, user_id: &str, url: reqwest::Url, event: &str, body: Value) {
-    let client = match guarded_client(rt.allow_private_urls, Duration::from_secs(10)) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "webhook client");
-            return;
-        }
-    };
-    let payload = body.to_string();
-    // Read at delivery time, so a rotation between the request and the reply applies.
-    let secret = match signing_key(&rt.store, user_id).await {
-        Ok(key) => key.secret,
-        Err(e) => {
-            tracing::error!(error = %e, "webhookUrl signing key; reply not sent");
-            return;
-        }
-    };
-    // The `webhook-id`, the same on every attempt so the receiver can deduplicate.
-    let delivery_id = new_id("whd");
-    let mut delay = rt.webhook_retry_base;
-    for attempt in 1..=ATTEMPTS {
-        let timestamp = chrono::Utc::now().timestamp();
-        let mut request = client
-            .post(url.clone())
-            .header("content-type", "application/json")
-            .header("x-astra-event", event);
-        for (name, value) in signature_headers(&delivery_id, timestamp, &payload, &[&secret]) {
-            request = request.header(name, value);
-        }
-        let result = request.body(payload.clone()).send().await;
-        match result {
-            Ok(r) if r.status().is_success() => {
-                tracing::info!(%url, attempt, "reply delivered to webhookUrl");
-                return;
-            }
-            Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
-                tracing::warn!(%url, status = r.status().as_u16(), "webhookUrl refused the reply; not retrying");
-                return;
-            }
-            Ok(r) => {
-                tracing::warn!(%url, attempt, status = r.status().as_u16(), "webhookUrl delivery failed")
-            }
-            Err(e) => tracing::warn!(%url, attempt, error = %e, "webhookUrl delivery failed"),
-        }
-        if attempt < ATTEMPTS {
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {},
-                () = rt.shutdown.cancelled() => return,
-            }
-            delay *= 2;
+/// Where a turn's reply goes, fixed when the turn is planned.
+#[derive(Debug, Clone)]
+pub struct ReplyTo {
+    /// `whd_…`: answered in the 202 and sent as `webhook-id` on every attempt.
+    pub delivery_id: String,
+    /// The caller's `webhookUrl` (checked by the outbound guard when accepted and again at
+    /// every send).
+    pub url: reqwest::Url,
+}
+
+impl ReplyTo {
+    /// A reply to `url` under a new delivery id.
+    pub fn new(url: reqwest::Url) -> Self {
+        Self {
+            delivery_id: new_id("whd"),
+            url,
         }
     }
-    tracing::error!(%url, "webhookUrl delivery gave up after {ATTEMPTS} attempts");
+}
+
+/// The JSON a reply delivery carries: what the synchronous `/agent/chat` would have answered —
+/// the reply (`content`, `sessionId`, `toolsUsed`, `usage`) for `done`, the error body for
+/// `error`.
+pub fn reply_body(event: &ChatEvent) -> Value {
+    match event {
+        ChatEvent::Done(reply) => serde_json::to_value(reply).unwrap_or_default(),
+        ChatEvent::Error(failure) => failure.body.clone(),
+        _ => Value::Null,
+    }
+}
+
+/// The outbox row of the turn's reply, due at once.
+pub fn delivery(
+    plan: &TurnPlan,
+    to: &ReplyTo,
+    body: &Value,
+    now: DateTime<Utc>,
+) -> ReplyDeliveryRow {
+    ReplyDeliveryRow {
+        id: to.delivery_id.clone(),
+        user_id: plan.user_id.clone(),
+        workspace_id: plan.workspace_id.clone(),
+        session_id: plan.session.id.clone(),
+        url: to.url.to_string(),
+        event: REPLY_EVENT.to_string(),
+        body: body.to_string(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        response_status: None,
+        error: None,
+        created_at: now,
+        delivered_at: None,
+    }
+}
+
+/// The user's reply deliveries, newest first; plus the total.
+pub async fn deliveries(
+    store: &Store,
+    user_id: &str,
+    page: Page,
+) -> ApiResult<(Vec<ReplyDeliveryRow>, i64)> {
+    Ok(store
+        .reply_deliveries()
+        .of_user(user_id, page.limit, page.offset)
+        .await?)
+}
+
+/// One reply delivery of the user; 404 for another user's, and until the turn is recorded.
+pub async fn delivery_of(store: &Store, user_id: &str, id: &str) -> ApiResult<ReplyDeliveryRow> {
+    store
+        .reply_deliveries()
+        .get(user_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Reply delivery"))
 }

@@ -112,10 +112,6 @@ pub async fn run_turn(
     let (prompt, completion) = log.totals();
     let mut usage = TurnUsage::default();
     usage.add(prompt, completion);
-    if let Err(e) = record(&rt, &plan, &log, &outcome).await {
-        tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
-    }
-    set_presence(&rt, &plan, PresenceState::Idle);
     let event = final_event.unwrap_or_else(|| {
         ChatEvent::Done(TurnReply {
             content: log.text.clone(),
@@ -124,6 +120,11 @@ pub async fn run_turn(
             usage,
         })
     });
+    // The last event is also the `webhookUrl` reply, queued in the turn's transaction.
+    if let Err(e) = record(&rt, &plan, &log, &outcome, &event).await {
+        tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
+    }
+    set_presence(&rt, &plan, PresenceState::Idle);
     if !cancel.is_cancelled() {
         let _ = events.send(event).await;
     }

@@ -1,6 +1,6 @@
 //! What a started turn uses once the request is gone: owned handles on the gateway's shared
-//! parts, taken from the [`TurnEnv`] when the turn starts. The loop, its recording and a
-//! `webhookUrl` delivery run on the task tracker and outlive the request that began them.
+//! parts, taken from the [`TurnEnv`] when the turn starts. The loop and its recording run on
+//! the task tracker and outlive the request that began them.
 
 use std::{sync::Arc, time::Duration};
 
@@ -28,7 +28,7 @@ pub struct TurnRuntime {
     pub tool_cache: Arc<ToolCache>,
     /// Live agent states per user.
     pub presence: Arc<Presence>,
-    /// Where the loop, recording and deliveries run; shutdown waits for them.
+    /// Where the loop and its recording run; shutdown waits for them.
     pub tasks: TaskTracker,
     /// Turns in flight: a running turn holds a token of it.
     pub in_flight: TaskTracker,
@@ -37,10 +37,6 @@ pub struct TurnRuntime {
     pub shutdown: CancellationToken,
     /// Time limit of one tool call (`ASTRA_TOOL_TIMEOUT_MS`).
     pub tool_timeout: Duration,
-    /// Whether a `webhookUrl` may be a private address (`ASTRA_ALLOW_PRIVATE_URLS`).
-    pub allow_private_urls: bool,
-    /// First retry delay of a `webhookUrl` delivery.
-    pub webhook_retry_base: Duration,
     /// Sends finished turns to an OTLP collector (inert without an endpoint).
     pub otlp: Arc<crate::traces::export::Exporter>,
 }
@@ -58,8 +54,6 @@ impl From<&TurnEnv<'_>> for TurnRuntime {
             in_flight: env.in_flight.clone(),
             shutdown: env.shutdown.clone(),
             tool_timeout: env.config.tool_timeout,
-            allow_private_urls: env.config.allow_private_urls,
-            webhook_retry_base: env.config.webhook_retry_base,
             otlp: env.otlp.clone(),
         }
     }

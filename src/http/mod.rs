@@ -31,6 +31,7 @@ pub mod prometheus;
 pub mod provider_credentials;
 pub mod providers;
 pub mod public;
+pub mod reply_deliveries;
 pub mod request_id;
 pub mod sessions;
 pub mod signing_keys;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(heartbeat::router())
         .merge(signing_keys::router())
+        .merge(reply_deliveries::router())
         .merge(openai::router())
         .merge(mcp::router())
         .merge(ws::router())

@@ -51,6 +51,7 @@ mod memory_vectors;
 mod onboarding;
 mod pool_watch;
 mod provider_credentials;
+mod reply_deliveries;
 mod retention;
 mod sessions;
 mod sessions_query;
@@ -81,6 +82,7 @@ pub use memory_vectors::{EmbedJob, MemoryVectors, NewVector, VectorRow, VectorSc
 pub use onboarding::Onboarding;
 pub use pool_watch::{BeginSample, observe_begins};
 pub use provider_credentials::{ProviderCredentialRow, ProviderCredentials};
+pub use reply_deliveries::{ReplyDeliveries, ReplyDeliveryRow};
 pub use retention::{RetainedTable, Retention};
 pub use sessions::{MessageRow, SessionKey, SessionRow, Sessions};
 pub use sessions_query::{Handoff, MessageHit, SessionFilter};

@@ -5,7 +5,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{BeginWrite, DeliveryRow, MessageRow, Store, TraceRow, webhooks::insert_deliveries};
+use super::{
+    BeginWrite, DeliveryRow, MessageRow, ReplyDeliveryRow, Store, TraceRow,
+    reply_deliveries::insert_reply_delivery, webhooks::insert_deliveries,
+};
 use crate::with_pool;
 
 /// One inference call's billed usage.
@@ -56,6 +59,8 @@ pub struct TurnRecord<'a> {
     /// The webhook deliveries of the events the turn causes (`chat.completed`, …): written in
     /// the turn's transaction, so an event exists exactly when its turn does.
     pub outbox: &'a [DeliveryRow],
+    /// The reply to the caller's `webhookUrl`, queued with the turn (`None` without one).
+    pub reply: Option<&'a ReplyDeliveryRow>,
 }
 
 /// What a finished turn leaves behind: messages, usage, token counters.
@@ -111,6 +116,9 @@ impl Turns<'_> {
             // Before the trace on purpose: the store tests fail the trace insert to show that
             // the events go with the turn.
             insert_deliveries!(tx, rec.outbox);
+            if let Some(reply) = rec.reply {
+                insert_reply_delivery!(tx, reply);
+            }
             let t = rec.trace;
             sqlx::query("INSERT INTO traces (id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
                 .bind(&t.id).bind(&t.user_id).bind(&t.workspace_id).bind(&t.agent_id).bind(&t.session_id)

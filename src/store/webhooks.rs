@@ -107,6 +107,45 @@ macro_rules! insert_deliveries {
 }
 pub(in crate::store) use insert_deliveries;
 
+/// The claim of due rows of an outbox table (`webhook_deliveries`, `reply_deliveries`): the
+/// attempt is counted and the row leased (`$2`) at claim time; `$1` is now, `$3` the batch.
+/// Rows whose sender died mid-send come back once their lease ran out.
+pub(in crate::store) fn claim_sql(pool: &Pool, table: &str, columns: &str) -> String {
+    let lock = match pool {
+        Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        Pool::Sqlite(_) => "",
+    };
+    format!(
+        "UPDATE {table} SET status = 'sending', attempts = attempts + 1, locked_until = $2 \
+         WHERE id IN (SELECT id FROM {table} \
+           WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND locked_until < $1) \
+           ORDER BY next_attempt_at LIMIT $3{lock}) \
+         RETURNING {columns}"
+    )
+}
+
+/// Stores the outcome of attempt number `attempt` of a row of an outbox table and gives its
+/// lease back; ignored when the claim was lost (another sender re-claimed the row).
+pub(in crate::store) async fn finish_in(
+    store: &Store,
+    table: &str,
+    id: &str,
+    attempt: i64,
+    o: &DeliveryOutcome,
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE {table} SET status = $3, response_status = $4, error = $5, next_attempt_at = $6, \
+         delivered_at = $7, locked_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'sending'"
+    );
+    with_pool!(&store.pool, p => {
+        sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(id).bind(attempt).bind(o.status).bind(o.response_status).bind(&o.error)
+            .bind(o.next_attempt_at).bind(o.delivered_at)
+            .execute(p).await.map(|r| r.rows_affected())
+    })?;
+    Ok(())
+}
+
 const HOOK_COLUMNS: &str = "id, user_id, workspace_id, url, events, description, secret, active, \
      created_at, updated_at, previous_secret, secret_rotated_at";
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event, body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at";
@@ -267,17 +306,7 @@ impl Webhooks<'_> {
         lease_until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<DeliveryRow>, sqlx::Error> {
-        let lock = match self.0.pool {
-            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Pool::Sqlite(_) => "",
-        };
-        let sql = format!(
-            "UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1, locked_until = $2 \
-             WHERE id IN (SELECT id FROM webhook_deliveries \
-               WHERE (status = 'pending' AND next_attempt_at <= $1) OR (status = 'sending' AND locked_until < $1) \
-               ORDER BY next_attempt_at LIMIT $3{lock}) \
-             RETURNING {DELIVERY_COLUMNS}"
-        );
+        let sql = claim_sql(&self.0.pool, "webhook_deliveries", DELIVERY_COLUMNS);
         with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(now).bind(lease_until).bind(limit).fetch_all(p).await
@@ -291,13 +320,6 @@ impl Webhooks<'_> {
         attempt: i64,
         o: &DeliveryOutcome,
     ) -> Result<(), sqlx::Error> {
-        with_pool!(&self.0.pool, p => {
-            sqlx::query("UPDATE webhook_deliveries SET status = $3, response_status = $4, error = $5, next_attempt_at = $6, delivered_at = $7, locked_until = NULL \
-                         WHERE id = $1 AND attempts = $2 AND status = 'sending'")
-                .bind(id).bind(attempt).bind(o.status).bind(o.response_status).bind(&o.error)
-                .bind(o.next_attempt_at).bind(o.delivered_at)
-                .execute(p).await.map(|r| r.rows_affected())
-        })?;
-        Ok(())
+        finish_in(self.0, "webhook_deliveries", id, attempt, o).await
     }
 }

@@ -10,6 +10,11 @@
 //! retrying with exponential backoff. The body is fixed when the row is written, so every attempt sends
 //! (and signs) the same bytes and receivers can deduplicate on `id`, `webhook-id` or
 //! `X-Astra-Delivery` (all stable across retries).
+//!
+//! `webhookUrl` chat replies are outbox rows too (`reply_deliveries`, written with the turn
+//! by the chat recording); the same worker claims and sends them with the same
+//! lease, retry and outcome rules, signed with the owner's reply key instead of an endpoint
+//! secret.
 
 pub mod endpoints;
 pub mod signing;

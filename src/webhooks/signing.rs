@@ -1,7 +1,7 @@
 //! Signatures of outgoing webhooks and each user's reply-signing key.
 //!
-//! Both the outbox worker (endpoint secrets) and the `webhookUrl` reply delivery (the user's
-//! key) send the same headers, built by [`signature_headers`]: the Standard Webhooks ones
+//! The outbox worker sends the same headers for webhook deliveries (endpoint secrets) and
+//! `webhookUrl` replies (the user's key), built by [`signature_headers`]: the Standard Webhooks ones
 //! (standardwebhooks.com: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
 //! HMAC-SHA256 of "{id}.{timestamp}.{body}">`, so any Standard Webhooks library verifies them)
 //! and, for one more release, the legacy `X-Astra-Timestamp` / `X-Astra-Signature`

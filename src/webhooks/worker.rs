@@ -1,16 +1,22 @@
-//! The delivery worker: claims due outbox rows and POSTs them, signed, to their endpoints.
+//! The delivery worker: claims due outbox rows and POSTs them, signed — webhook deliveries to
+//! their endpoints (with the endpoint's secret) and `webhookUrl` chat replies to their URL (with
+//! the owner's reply key, read at send time). Both kinds share the claim (attempt counted, row
+//! leased), the send, the outcome rules (retry with backoff up to [`MAX_ATTEMPTS`]; a 4xx other
+//! than 408/429 or a refused URL is final) and the stored outcome. On shutdown the tick in
+//! progress is finished and nothing more is claimed; a send cut by a crash comes back when its
+//! lease ends, under the same delivery id.
 
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
 
-use super::{MAX_ATTEMPTS, signature_headers};
+use super::{MAX_ATTEMPTS, signature_headers, signing_key};
 use crate::{
     config::Config,
     net::{check_url, guarded_client, parse_outbound_url},
     poll::backoff,
-    store::{DeliveryOutcome, DeliveryRow, Store, WebhookRow},
+    store::{DeliveryOutcome, DeliveryRow, ReplyDeliveryRow, Store, WebhookRow},
 };
 
 /// Deliveries claimed per poll.
@@ -29,6 +35,13 @@ pub struct Sender {
     retry_base: Duration,
     /// How long a rotated-out secret still signs.
     rotation_overlap: Duration,
+}
+
+/// What one POST sends: the row's id (the `webhook-id`), event and fixed body.
+struct Message<'a> {
+    id: &'a str,
+    event: &'a str,
+    body: &'a str,
 }
 
 /// What one POST came back with.
@@ -53,18 +66,30 @@ impl Sender {
         })
     }
 
-    /// One poll: claims a batch and sends it; true when the batch was full.
+    /// One poll: claims a batch of webhook deliveries and one of replies and sends them;
+    /// true when a batch was full.
     pub async fn tick(&self) -> anyhow::Result<bool> {
         let now = Utc::now();
         // The lease outlives one POST comfortably; an expired one means the sender died.
         let lease = now + chrono::Duration::seconds(60);
-        let claimed = self
+        let hooks = self
             .store
             .webhooks()
             .claim_deliveries(now, lease, BATCH)
             .await?;
-        let full = claimed.len() as i64 == BATCH;
-        join_all(claimed.into_iter().map(|d| self.deliver(d))).await;
+        // What was claimed is sent even when the second claim fails.
+        let (replies, reply_claim) =
+            match self.store.reply_deliveries().claim(now, lease, BATCH).await {
+                Ok(rows) => (rows, Ok(())),
+                Err(e) => (Vec::new(), Err(e)),
+            };
+        let full = hooks.len() as i64 == BATCH || replies.len() as i64 == BATCH;
+        join(
+            join_all(hooks.into_iter().map(|d| self.deliver(d))),
+            join_all(replies.into_iter().map(|r| self.deliver_reply(r))),
+        )
+        .await;
+        reply_claim?;
         Ok(full)
     }
 
@@ -72,33 +97,14 @@ impl Sender {
         let attempt = match self.store.webhooks().webhook_by_id(&d.webhook_id).await {
             Ok(Some(hook)) => {
                 let secrets = secrets_in_force(&hook, self.rotation_overlap);
-                self.post(&hook.url, &secrets, &d).await
+                self.post(&hook.url, &secrets, &message(&d.id, &d.event, &d.body))
+                    .await
             }
             // Deleting a webhook deletes its deliveries; this one raced the delete.
             Ok(None) => Attempt::Final(None, "webhook was deleted".into()),
             Err(e) => Attempt::Retry(None, format!("database: {e}")),
         };
-        let now = Utc::now();
-        let outcome = match attempt {
-            Attempt::Delivered(status) => DeliveryOutcome {
-                status: "delivered",
-                response_status: Some(i64::from(status)),
-                error: None,
-                next_attempt_at: now,
-                delivered_at: Some(now),
-            },
-            Attempt::Final(status, error) => failed(status, error, now),
-            Attempt::Retry(status, error) if d.attempts >= MAX_ATTEMPTS => {
-                failed(status, error, now)
-            }
-            Attempt::Retry(status, error) => DeliveryOutcome {
-                status: "pending",
-                response_status: status.map(i64::from),
-                error: Some(error),
-                next_attempt_at: now + backoff(self.retry_base, d.attempts),
-                delivered_at: None,
-            },
-        };
+        let outcome = self.outcome(attempt, d.attempts);
         tracing::info!(delivery = %d.id, event = %d.event, attempt = d.attempts, status = outcome.status, "webhook delivery attempt");
         if let Err(e) = self
             .store
@@ -110,7 +116,50 @@ impl Sender {
         }
     }
 
-    async fn post(&self, url: &str, secrets: &[&str], d: &DeliveryRow) -> Attempt {
+    /// Sends a `webhookUrl` reply signed with its owner's key as it is now.
+    async fn deliver_reply(&self, d: ReplyDeliveryRow) {
+        let attempt = match signing_key(&self.store, &d.user_id).await {
+            Ok(key) => {
+                self.post(&d.url, &[&key.secret], &message(&d.id, &d.event, &d.body))
+                    .await
+            }
+            Err(e) => Attempt::Retry(None, format!("database: {e}")),
+        };
+        let outcome = self.outcome(attempt, d.attempts);
+        tracing::info!(delivery = %d.id, session_id = %d.session_id, attempt = d.attempts, status = outcome.status, "webhookUrl reply attempt");
+        if let Err(e) = (self.store.reply_deliveries())
+            .finish(&d.id, d.attempts, &outcome)
+            .await
+        {
+            tracing::warn!(delivery = %d.id, error = %e, "could not store a reply delivery outcome");
+        }
+    }
+
+    /// What attempt number `attempts` leads to: delivered, failed for good, or retried after
+    /// the backoff (failed once the attempts are spent).
+    fn outcome(&self, attempt: Attempt, attempts: i64) -> DeliveryOutcome {
+        let now = Utc::now();
+        match attempt {
+            Attempt::Delivered(status) => DeliveryOutcome {
+                status: "delivered",
+                response_status: Some(i64::from(status)),
+                error: None,
+                next_attempt_at: now,
+                delivered_at: Some(now),
+            },
+            Attempt::Final(status, error) => failed(status, error, now),
+            Attempt::Retry(status, error) if attempts >= MAX_ATTEMPTS => failed(status, error, now),
+            Attempt::Retry(status, error) => DeliveryOutcome {
+                status: "pending",
+                response_status: status.map(i64::from),
+                error: Some(error),
+                next_attempt_at: now + backoff(self.retry_base, attempts),
+                delivered_at: None,
+            },
+        }
+    }
+
+    async fn post(&self, url: &str, secrets: &[&str], d: &Message<'_>) -> Attempt {
         let url = match parse_outbound_url(url)
             .and_then(|u| check_url(&u, self.allow_private_urls).map(|()| u))
         {
@@ -123,13 +172,13 @@ impl Sender {
             .post(url)
             .header("content-type", "application/json")
             .header("user-agent", "Astra-Webhooks/1")
-            .header("x-astra-event", &d.event)
-            .header("x-astra-delivery", &d.id);
+            .header("x-astra-event", d.event)
+            .header("x-astra-delivery", d.id);
         // The delivery id is the `webhook-id`: stable across retries, so receivers deduplicate.
-        for (name, value) in signature_headers(&d.id, timestamp, &d.body, secrets) {
+        for (name, value) in signature_headers(d.id, timestamp, d.body, secrets) {
             request = request.header(name, value);
         }
-        let result = request.body(d.body.clone()).send().await;
+        let result = request.body(d.body.to_string()).send().await;
         match result {
             Ok(r) if r.status().is_success() => Attempt::Delivered(r.status().as_u16()),
             Ok(r) => {
@@ -148,6 +197,10 @@ impl Sender {
             },
         }
     }
+}
+
+fn message<'a>(id: &'a str, event: &'a str, body: &'a str) -> Message<'a> {
+    Message { id, event, body }
 }
 
 /// The hook's secret, then the one its last rotation replaced while that is within `overlap`.

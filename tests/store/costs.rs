@@ -58,6 +58,7 @@ async fn bill(
         trace: &trace,
         month: &month,
         outbox: &[],
+        reply: None,
     };
     db.turns().record_turn(&rec).await.expect("record turn");
 }

@@ -3,7 +3,10 @@
 //! transaction fails after the deliveries were inserted, neither the change nor the event
 //! exists — and when it commits, both do.
 
-use astra::store::{JobFinish, JobRow, RunRow, Store, TraceRow, TurnRecord, ids::new_id};
+use astra::store::{
+    DeliveryOutcome, JobFinish, JobRow, ReplyDeliveryRow, RunRow, Store, TraceRow, TurnRecord,
+    ids::new_id,
+};
 use chrono::{Duration, Utc};
 use serde_json::json;
 use sqlx::types::Json;
@@ -12,6 +15,27 @@ use crate::helpers::{Owner, TestStore, delivery, owner, session, webhook};
 
 async fn deliveries(store: &Store, hook: &str) -> i64 {
     store.webhooks().deliveries_of(hook, 10, 0).await.unwrap().1
+}
+
+/// A `webhookUrl` reply of a turn of `o` in `session_id`.
+fn reply(o: &Owner, session_id: &str) -> ReplyDeliveryRow {
+    let now = Utc::now();
+    ReplyDeliveryRow {
+        id: new_id("whd"),
+        user_id: o.user_id.clone(),
+        workspace_id: o.workspace_id.clone(),
+        session_id: session_id.into(),
+        url: "https://example.com/reply".into(),
+        event: "chat.completed".into(),
+        body: "{}".into(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: now,
+        response_status: None,
+        error: None,
+        created_at: now,
+        delivered_at: None,
+    }
 }
 
 fn trace(o: &Owner, id: &str, session_id: &str) -> TraceRow {
@@ -44,7 +68,8 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
     let first = trace(&o, &new_id("trc"), &s);
     let month = Utc::now().format("%Y-%m").to_string();
     let ok = [delivery(&hook, "chat.completed", Utc::now())];
-    let rec = |trace, outbox| TurnRecord {
+    let ok_reply = reply(&o, &s);
+    let rec = |trace, outbox, reply| TurnRecord {
         session_id: Some(&s),
         messages: &[],
         usage: &[],
@@ -52,8 +77,12 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
         month: &month,
         reservation: None,
         outbox,
+        reply,
     };
-    db.turns().record_turn(&rec(&first, &ok)).await.unwrap();
+    db.turns()
+        .record_turn(&rec(&first, &ok, Some(&ok_reply)))
+        .await
+        .unwrap();
     assert_eq!(
         deliveries(&db, &hook).await,
         1,
@@ -62,11 +91,25 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
 
     // A second turn whose trace insert (after its deliveries) fails: same trace id.
     let lost = [delivery(&hook, "chat.completed", Utc::now())];
+    let lost_reply = reply(&o, &s);
     let again = trace(&o, &first.id, &s);
-    assert!(db.turns().record_turn(&rec(&again, &lost)).await.is_err());
+    assert!(
+        db.turns()
+            .record_turn(&rec(&again, &lost, Some(&lost_reply)))
+            .await
+            .is_err()
+    );
     assert_eq!(deliveries(&db, &hook).await, 1, "rolled back: no event");
     let (kept, _) = db.webhooks().deliveries_of(&hook, 10, 0).await.unwrap();
     assert_eq!(kept[0].id, ok[0].id);
+    // The `webhookUrl` reply goes with its turn the same way.
+    let (replies, total) = db
+        .reply_deliveries()
+        .of_user(&o.user_id, 10, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 1, "rolled back: no reply");
+    assert_eq!(replies[0].id, ok_reply.id);
 }
 
 fn job(o: &Owner) -> JobRow {
@@ -190,4 +233,70 @@ async fn a_monitor_run_and_its_event_are_written_together_or_not_at_all() {
             .is_err()
     );
     assert_eq!(deliveries(&db, &hook).await, 1);
+}
+
+#[tokio::test]
+async fn a_recorded_reply_is_claimed_with_a_lease_and_only_its_current_claim_finishes_it() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let s = session(&db, &o, "chad").await;
+    let month = Utc::now().format("%Y-%m").to_string();
+    let r = reply(&o, &s);
+    let t = trace(&o, &new_id("trc"), &s);
+    db.turns()
+        .record_turn(&TurnRecord {
+            session_id: Some(&s),
+            messages: &[],
+            usage: &[],
+            trace: &t,
+            month: &month,
+            reservation: None,
+            outbox: &[],
+            reply: Some(&r),
+        })
+        .await
+        .unwrap();
+    let t0 = Utc::now();
+    let first = db
+        .reply_deliveries()
+        .claim(t0, t0 + Duration::seconds(30), 5)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        (first[0].id.as_str(), first[0].attempts),
+        (r.id.as_str(), 1)
+    );
+    // Leased: nobody else gets it until the lease runs out, then it comes back.
+    let t1 = t0 + Duration::seconds(29);
+    assert!(
+        db.reply_deliveries()
+            .claim(t1, t1, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let t2 = t0 + Duration::seconds(31);
+    let second = db
+        .reply_deliveries()
+        .claim(t2, t2 + Duration::seconds(30), 5)
+        .await
+        .unwrap();
+    assert_eq!(second[0].attempts, 2);
+    let outcome = |status: &'static str| DeliveryOutcome {
+        status,
+        response_status: Some(200),
+        error: None,
+        next_attempt_at: t2,
+        delivered_at: Some(t2),
+    };
+    let replies = db.reply_deliveries();
+    replies
+        .finish(&r.id, 2, &outcome("delivered"))
+        .await
+        .unwrap();
+    replies.finish(&r.id, 1, &outcome("failed")).await.unwrap();
+    let stored = replies.get(&o.user_id, &r.id).await.unwrap().unwrap();
+    assert_eq!((stored.status.as_str(), stored.attempts), ("delivered", 2));
+    assert!(replies.get("usr_other", &r.id).await.unwrap().is_none());
 }

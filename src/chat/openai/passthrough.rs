@@ -318,6 +318,7 @@ async fn record(
             trace: &trace,
             month: &month,
             outbox: &[],
+            reply: None,
         })
         .await?;
     // Exported like a turn's trace (off the request path).

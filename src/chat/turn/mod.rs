@@ -6,7 +6,8 @@
 //! started ([`start`]: the loop runs on the task tracker and records itself), and then
 //! consumed in one of three ways: folded into the JSON reply ([`RunningTurn::reply`]),
 //! streamed event by event ([`RunningTurn::into_events`]), or delivered to the caller's
-//! `webhookUrl` ([`RunningTurn::deliver_to_webhook`]). [`run`] is plan + start + reply.
+//! `webhookUrl` ([`RunningTurn::detach`]: the turn's recording queues the reply as an outbox
+//! delivery). [`run`] is plan + start + reply.
 //!
 //! Callers keep only what is theirs: the HTTP layer parses, frames SSE, handles idempotency
 //! and rate headers and maps a [`TurnResult`] to a status; jobs build the member and input.

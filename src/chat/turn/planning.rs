@@ -15,6 +15,7 @@ use crate::{
         context::DEFAULT_CONTEXT_TOKENS,
         input::ChatInput,
         plan::TurnPlan,
+        reply_webhook::ReplyTo,
         session::{self, ResetPolicy},
     },
     error::{ApiError, ApiResult},
@@ -119,6 +120,7 @@ async fn plan_reserved(
         started_at: now,
         reservation: None,
         mcp_tools,
+        reply_to: input.webhook_url.clone().map(ReplyTo::new),
     })
 }
 

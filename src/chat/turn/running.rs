@@ -1,5 +1,5 @@
 //! A started turn and the three ways to consume it: the folded reply, the event stream, or
-//! delivery of the reply to a `webhookUrl`.
+//! detached (a `webhookUrl` turn, whose recording queues the reply).
 
 use futures_util::Stream;
 use serde_json::Value;
@@ -10,11 +10,9 @@ use tokio_util::{
 };
 use tracing::Instrument;
 
-use super::TurnEnv;
 use crate::chat::{
     events::{ApiErrorData, ChatEvent, Fold, TurnReply},
     plan::TurnPlan,
-    reply_webhook,
     runner::run_turn,
     runtime::TurnRuntime,
 };
@@ -115,26 +113,13 @@ impl RunningTurn {
         })
     }
 
-    /// Lets the turn finish on its own and POSTs its reply (or error body) to `url`, signed
-    /// with `user_id`'s key, as a `chat.completed` delivery.
-    pub fn deliver_to_webhook(self, env: &TurnEnv<'_>, user_id: String, url: reqwest::Url) {
-        // Nobody waits for this turn: it must not be cancelled when the request ends.
+    /// Lets the turn finish on its own: nobody waits for it, so the end of the request does
+    /// not cancel it. A `webhookUrl` turn is consumed this way; its recording queues the reply
+    /// (see [`crate::chat::reply_webhook`]), which the webhook delivery worker sends.
+    pub fn detach(self) {
         let _token = self.cancel.disarm();
-        let rt = TurnRuntime::from(env);
-        let events = self.events;
-        env.tasks.spawn(async move {
-            let payload = match fold(events).await {
-                Ok(reply) => match serde_json::to_value(reply) {
-                    Ok(v) => v,
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not encode the reply; not delivered");
-                        return;
-                    }
-                },
-                Err(failure) => failure.body,
-            };
-            reply_webhook::deliver(rt, &user_id, url, "chat.completed", payload).await;
-        });
+        // The loop ignores events nobody receives.
+        drop(self.events);
     }
 }
 

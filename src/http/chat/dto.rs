@@ -63,6 +63,9 @@ pub struct ChatAcceptedOut {
     pub session_id: String,
     /// Always `accepted`.
     pub status: &'static str,
+    /// `whd_…`: the reply's delivery, sent as `webhook-id` on every attempt and listed by
+    /// `GET /users/me/reply-deliveries` once the turn is recorded.
+    pub delivery_id: String,
 }
 
 /// The result of `/agent/reset`.

@@ -145,14 +145,16 @@ async fn chat(
     };
     let env = TurnEnv::from(&state);
     let plan = turn::plan(&env, &member, &input, request_id::current()).await?;
+    let delivery_id = plan.reply_to.as_ref().map(|to| to.delivery_id.clone());
     let running = turn::start(&env, plan);
-    let (status, body) = match input.webhook_url {
-        Some(url) => {
+    let (status, body) = match delivery_id {
+        Some(delivery_id) => {
             let accepted = ChatAcceptedOut {
                 session_id: running.session_id().to_string(),
                 status: "accepted",
+                delivery_id,
             };
-            running.deliver_to_webhook(&env, user_id, url);
+            running.detach();
             (StatusCode::ACCEPTED, to_json(&accepted)?)
         }
         None => turn_response(running.reply().await)?,

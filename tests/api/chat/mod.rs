@@ -4,6 +4,7 @@ mod access;
 mod basic;
 mod idempotency;
 mod limits;
+mod reply_outbox;
 mod sessions;
 mod tools;
 mod webhook;

@@ -332,3 +332,83 @@ async fn sigkill_during_a_webhook_retry_series_resumes_it_under_the_same_deliver
     assert_eq!(rx.captured().len(), got.len(), "nothing after the delivery");
     second.kill().await;
 }
+
+#[tokio::test]
+async fn sigkill_while_a_webhook_url_reply_is_retried_delivers_it_after_the_restart() {
+    let db = TestDb::new().await;
+    let rx = Receiver::start().await;
+    rx.always_answer(500);
+    let fake = FakeLlm::saying("the durable reply").await;
+    // Retries 300 ms, 600 ms, … apart: the process is killed between two of them.
+    let env = [
+        ("OPENAI_API_KEY", "test-key".to_string()),
+        ("OPENAI_BASE_URL", fake.base_url.clone()),
+        ("ASTRA_DEFAULT_PROVIDER", "openai".to_string()),
+        ("ASTRA_DEFAULT_MODEL", "gpt-4o-mini".to_string()),
+        ("ASTRA_WEBHOOK_RETRY_BASE_MS", "300".to_string()),
+    ];
+    let first = Proc::start(&db, &env).await;
+    let user = first.user().await;
+    let (s, b) = first
+        .call(
+            reqwest::Method::POST,
+            "/agent/chat",
+            Some(&user),
+            Some(json!({"message": "reply to my hook", "webhookUrl": rx.url("/reply")})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let delivery = b["deliveryId"].as_str().unwrap().to_string();
+    let session = b["sessionId"].as_str().unwrap().to_string();
+    rx.wait_for(2).await;
+    first.kill().await;
+    let before = rx.captured().len();
+    rx.always_answer(200);
+    // A send the kill cut keeps its claim until the 60 s lease runs out: moved to now.
+    let store = store(&db).await;
+    with_pool!(store.pool(), p => {
+        sqlx::query("UPDATE reply_deliveries SET locked_until = $1 WHERE status = 'sending'")
+            .bind(Utc::now() - chrono::Duration::seconds(1)).execute(p).await.unwrap().rows_affected()
+    });
+    let second = Proc::start(&db, &env).await;
+    let got = rx.wait_for(before + 1).await;
+    let row = eventually(|| async {
+        let (_, d) = second
+            .call(
+                reqwest::Method::GET,
+                &format!("/users/me/reply-deliveries/{delivery}"),
+                Some(&user),
+                None,
+            )
+            .await;
+        (d["status"] == "delivered").then_some(d)
+    })
+    .await;
+    // One reply, one delivery id on every attempt before and after the crash: the 202's.
+    assert!(
+        got.iter().all(|c| c.header("webhook-id") == delivery),
+        "{delivery}"
+    );
+    assert!(
+        got.iter()
+            .all(|c| c.json()["content"] == "the durable reply")
+    );
+    assert!(
+        got.iter()
+            .all(|c| c.json()["sessionId"] == session.as_str())
+    );
+    assert_eq!(row["attempts"], got.len(), "{row}");
+    // The user message is stored once and the turn's tokens are billed.
+    let users: Vec<String> = with_pool!(store.pool(), p => {
+        sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user'").bind(&session).fetch_all(p).await.unwrap()
+    });
+    assert_eq!(users, ["reply to my hook"]);
+    let billed: i64 = with_pool!(store.pool(), p => {
+        sqlx::query_scalar("SELECT CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT) FROM usage_records WHERE session_id = $1")
+            .bind(&session).fetch_one(p).await.unwrap()
+    });
+    assert_eq!(billed, 15);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(rx.captured().len(), got.len(), "nothing after the delivery");
+    second.kill().await;
+}
