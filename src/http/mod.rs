@@ -38,6 +38,7 @@ pub mod skills;
 pub mod system;
 pub mod tool_cache;
 pub mod traces;
+pub mod user_usage;
 pub mod validate;
 pub mod webhooks;
 pub mod workspaces;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(heartbeat::router())
         .merge(signing_keys::router())
+        .merge(user_usage::router())
         .merge(openai::router())
         .merge(mcp::router())
         .merge(ws::router())
