@@ -41,3 +41,28 @@ export function Bars({ title, data, format = String, id }) {
       })}
     </svg><figcaption>${title}</figcaption></figure>`;
 }
+
+/**
+ * Cumulative tokens of a month against its budget: `days: [{label, value}]` (value = tokens
+ * from the 1st to the end of that day), `daysInMonth` for the x axis, `budget` (or null) as a
+ * horizontal line, with the even pace from 0 to the budget as a dashed diagonal.
+ */
+export function BurnDown({ title, days, daysInMonth, budget, format = String, id }) {
+  const W = 640, H = 200, pad = 28, top = 16;
+  const last = days.length ? days[days.length - 1].value : 0;
+  const max = Math.max(1, budget || 0, last);
+  const x = (i) => pad + (i / Math.max(1, daysInMonth)) * (W - pad - 8);
+  const y = (v) => H - (v / max) * (H - top);
+  const points = [[x(0), y(0)], ...days.map((d, i) => [x(i + 1), y(d.value)])];
+  return html`<figure class="chart" id=${id}>
+    <svg viewBox=${`0 0 ${W} ${H + 24}`} role="img" aria-label=${title}>
+      <title>${title}</title>
+      <line x1=${pad} y1=${H} x2=${W} y2=${H} class="axis" />
+      <text x="0" y="12" class="tick">${format(max)}</text>
+      ${budget ? html`<line x1=${pad} y1=${y(budget)} x2=${x(daysInMonth)} y2=${y(budget)} class="budget" data-value=${budget}><title>Budget: ${format(budget)}</title></line>
+        <line x1=${x(0)} y1=${y(0)} x2=${x(daysInMonth)} y2=${y(budget)} class="pace"><title>Even pace</title></line>` : null}
+      <polyline class="used" fill="none" stroke=${color(0)} stroke-width="2" points=${points.map((p) => p.join(',')).join(' ')} />
+      ${days.map((d, i) => html`<circle cx=${x(i + 1)} cy=${y(d.value)} r="3" fill=${color(0)} data-value=${d.value}><title>${d.label}: ${format(d.value)}</title></circle>`)}
+      ${[1, Math.ceil(daysInMonth / 2), daysInMonth].map((n) => html`<text x=${x(n)} y=${H + 16} class="tick" text-anchor="middle">${n}</text>`)}
+    </svg><figcaption>${title}</figcaption></figure>`;
+}

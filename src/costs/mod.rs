@@ -1,6 +1,10 @@
 //! Cost reports behind `/costs*` and `/admin/usage`: usage records summed per calendar month,
 //! per provider, model, agent and day, and a user's monthly billing. Periods are UTC.
 
+mod budget;
+
+pub use budget::{BudgetDay, MonthBurn, month_burn};
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};

@@ -39,6 +39,7 @@ pub mod skills;
 pub mod system;
 pub mod tool_cache;
 pub mod traces;
+pub mod user_usage;
 pub mod validate;
 pub mod webhooks;
 pub mod workspaces;
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(heartbeat::router())
         .merge(signing_keys::router())
         .merge(reply_deliveries::router())
+        .merge(user_usage::router())
         .merge(openai::router())
         .merge(mcp::router())
         .merge(ws::router())

@@ -155,6 +155,25 @@ impl Costs<'_> {
         })
     }
 
+    /// A user's usage (every workspace) in `[from, to)` per UTC day, oldest first; days
+    /// without usage are absent. Reads the index `usage_records_user`.
+    pub async fn user_usage_by_day(
+        self,
+        user_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<PeriodUsage>, sqlx::Error> {
+        let expr = self.bucket_expr(Bucket::Day);
+        let sql = format!(
+            "SELECT {expr} AS period, {SUMS} FROM usage_records \
+             WHERE user_id = $1 AND created_at >= $2 AND created_at < $3 GROUP BY {expr} ORDER BY period"
+        );
+        with_pool!(&self.0.pool, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(user_id).bind(from).bind(to).fetch_all(p).await
+        })
+    }
+
     /// A user's monthly token counters (the budget), newest first, from `from_month` on.
     pub async fn user_month_tokens(
         self,

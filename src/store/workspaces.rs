@@ -216,11 +216,21 @@ impl Workspaces<'_> {
         })
     }
 
-    /// All members of a workspace.
-    pub async fn members(self, workspace_id: &str) -> Result<Vec<MemberRow>, sqlx::Error> {
-        with_pool!(&self.0.pool, p => {
-            sqlx::query_as("SELECT m.workspace_id, m.user_id, u.email, m.role, m.created_at FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY m.created_at, m.user_id")
-                .bind(workspace_id).fetch_all(p).await
-        })
+    /// One page of a workspace's members (email from their account), oldest member first,
+    /// plus the total.
+    pub async fn members(
+        self,
+        workspace_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<MemberRow>, i64), sqlx::Error> {
+        let page = with_pool!(&self.0.pool, p => {
+            let rows = sqlx::query_as("SELECT m.workspace_id, m.user_id, u.email, m.role, m.created_at FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = $1 ORDER BY m.created_at, m.user_id LIMIT $2 OFFSET $3")
+                .bind(workspace_id).bind(limit).bind(offset).fetch_all(p).await?;
+            let total = sqlx::query_scalar("SELECT COUNT(*) FROM workspace_members WHERE workspace_id = $1")
+                .bind(workspace_id).fetch_one(p).await?;
+            (rows, total)
+        });
+        Ok(page)
     }
 }

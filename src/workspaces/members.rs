@@ -7,6 +7,7 @@ use chrono::Utc;
 use super::Role;
 use crate::{
     error::{ApiError, ApiResult},
+    page::Page,
     store::{MemberRow, MemberWrite, MembershipSnapshot, Store},
 };
 
@@ -79,6 +80,21 @@ pub async fn put_member(
         .await?
         .ok_or_else(|| ApiError::not_found("Member"))?;
     Ok((member, created))
+}
+
+/// One page of the members of a workspace the caller belongs to (any role may see who else
+/// is in it), oldest member first, with the total.
+pub async fn list_members(
+    store: &Store,
+    workspace_id: &str,
+    user_id: &str,
+    page: Page,
+) -> ApiResult<(Vec<MemberRow>, i64)> {
+    super::load_for(store, workspace_id, user_id).await?;
+    Ok(store
+        .workspaces()
+        .members(workspace_id, page.limit, page.offset)
+        .await?)
 }
 
 /// Removes a member; managers remove anyone but owners (owners only by owners), anyone may

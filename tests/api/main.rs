@@ -38,6 +38,8 @@ mod sessions;
 mod skills;
 mod tools;
 mod traces;
+mod user_usage;
 mod webhooks;
 mod workspaces;
+mod workspaces_members;
 mod ws;

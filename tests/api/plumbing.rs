@@ -180,6 +180,7 @@ async fn openapi_lists_every_route_and_protected_ones_refuse_anonymous_calls() {
         "/sessions/{id}/handoff",
         "/costs",
         "/costs/breakdown",
+        "/users/me/usage",
         "/traces",
         "/traces/{id}",
         "/admin/health",

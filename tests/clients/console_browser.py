@@ -8,9 +8,12 @@ Starts the bench crate's fake OpenAI upstream (`astra-bench fake`, which answers
 `calculator` call) and `astra` on a temporary SQLite data directory, then, as a person would:
 registers in the console, onboards a workspace, chats with `chad` (the reply streams and the
 tool card appears), tries XSS in a message and in an agent name (both must render as text),
-creates and edits an agent (field errors, a new version and its diff), opens the costs page
-(a non-zero chart), a trace's waterfall, sessions and operations, reloads (the session comes
-back from the HttpOnly cookie; no token is ever in the URL) and signs out. A screenshot of each
+stops a slowly streaming reply (`#chunk=MS`: the stream ends and the turn's trace says
+`cancelled`), creates and edits an agent (field errors, a new version and its diff), opens the
+costs page (a non-zero chart and the monthly token budget burn-down), a trace's waterfall,
+sessions and operations (the members list shows the owner), looks at a page on a phone-sized
+screen, reloads (the session comes back from the HttpOnly cookie; no token is ever in the
+URL) and signs out. A screenshot of each
 page goes to --screenshots. Prints one line per check and a closing
 `console-browser: N passed, N failed`; exits non-zero on any failure.
 """
@@ -140,6 +143,33 @@ class Console:
         assert not self.d.find_elements(By.CSS_SELECTOR, ".messages img, .messages script")
         assert self.d.execute_script("return window.__xss") is None
 
+    def stop_cancels_a_streaming_turn(self):
+        # The fake sends 60 words 400 ms apart (24 s): Stop must end it long before that.
+        self.fill("#chat-input", "Tell me a long story #chunk=400 #tokens=60")
+        self.visible("#send").click()
+        stop = self.visible("#stop")
+        last = ".msg.assistant:last-of-type .text"
+        self.wait.until(lambda d: len(d.find_element(By.CSS_SELECTOR, last).text.strip("▍ ")) > 0)
+        stop.click()
+        self.text_in(".msg.assistant:last-of-type", "Stopped.")
+        self.visible("#send")
+        shown = self.d.find_element(By.CSS_SELECTOR, last).text
+        time.sleep(1.5)  # three more chunks would have arrived by now
+        assert self.d.find_element(By.CSS_SELECTOR, last).text == shown, "the reply kept streaming"
+        assert "completion tokens" not in self.d.find_element(By.CSS_SELECTOR, ".msg.assistant:last-of-type").text
+        # Server side: the turn ended as cancelled (its trace), not after the 24 s stream.
+        deadline = time.monotonic() + 20
+        while True:
+            self.go("traces")
+            self.el("#trace-list")
+            statuses = [td.text for td in self.d.find_elements(By.CSS_SELECTOR, "#trace-list tbody td:nth-child(3)")]
+            if "cancelled" in statuses:
+                break
+            assert time.monotonic() < deadline, statuses
+            time.sleep(1)
+        self.go("chat")
+        self.el("#chat-input")
+
     def stop_and_new_session(self):
         self.visible("#new-session").click()
         self.wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".msg"))
@@ -195,6 +225,20 @@ class Console:
         assert agent_bars, "no bar per agent"
         self.shot("05-costs")
 
+    def budget_burn_down_renders(self):
+        self.el("#chart-budget")
+        points = [float(c.get_attribute("data-value"))
+                  for c in self.d.find_elements(By.CSS_SELECTOR, "#chart-budget circle[data-value]")]
+        assert points and points[-1] > 0 and points == sorted(points), points
+        budget = self.d.find_element(By.CSS_SELECTOR, "#chart-budget line.budget")
+        assert float(budget.get_attribute("data-value")) > points[-1]
+        used = int(self.visible("#budget-used").text.replace(",", ""))
+        assert used > 0, used
+        rows = self.d.find_elements(By.CSS_SELECTOR, "#budget-table tbody tr")
+        assert len(rows) == len(points), (len(rows), len(points))
+        self.d.execute_script("document.getElementById('budget').scrollIntoView()")
+        self.shot("05b-budget")
+
     def traces_waterfall_shows_the_turn(self):
         self.go("traces")
         self.el("#trace-list tbody tr")
@@ -226,11 +270,49 @@ class Console:
         self.el("section[aria-label='Webhooks']")
         self.el("section[aria-label='Members']")
         self.text_in("#restrictions", "providers any")
+        self.text_in("#members tbody", self.email)
+        row = self.d.find_element(By.CSS_SELECTOR, "#members tbody tr")
+        assert self.email in row.text, row.text
+        role = row.find_element(By.CSS_SELECTOR, "select.member-role")
+        assert role.get_attribute("value") == "owner", role.get_attribute("value")
+        assert self.visible("#your-role").text == "owner"
+        # The last owner cannot be demoted: the refusal is shown and the list is unchanged.
+        role.find_element(By.CSS_SELECTOR, "option[value='member']").click()
+        self.visible("section[aria-label='Members'] p.error")
+        self.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#members select.member-role")
+                        .get_attribute("value") == "owner")
+        self.visible("#edit-restrictions").click()
+        self.fill("#f-allowedProviders", "openai")
+        self.visible("section[aria-label='Restrictions'] button[type='submit']").click()
+        self.text_in("#restrictions", "providers openai; models any")
+        self.d.execute_script("document.querySelector(\"section[aria-label='Members']\").scrollIntoView()")
+        self.shot("08b-members")
         self.fill("#f-url", "http://127.0.0.1:9/console-hook")
         self.visible("section[aria-label='Webhooks'] button[type='submit']").click()
         self.text_in("section[aria-label='Webhooks']", "http://127.0.0.1:9/console-hook")
         self.el("section[aria-label='Webhooks'] .notice code")
         self.shot("08-operations")
+
+    def phone_sized_screen(self):
+        self.d.set_window_size(390, 844)
+        try:
+            self.go("costs")
+            self.el("#chart-budget")
+            menu = self.visible("button.menu")
+            assert not self.d.find_element(By.ID, "nav").is_displayed()
+            width, inner, wide = self.d.execute_script("""
+                const w = window.innerWidth;
+                const wide = [...document.querySelectorAll('body *')]
+                  .filter((e) => e.getBoundingClientRect().right > w + 1)
+                  .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`);
+                return [document.documentElement.scrollWidth, w, wide];""")
+            assert width <= inner, f"the page scrolls sideways: {width} > {inner} px: {wide}"
+            self.shot("09-phone-costs")
+            menu.click()
+            self.visible("#nav a")
+            self.shot("10-phone-menu")
+        finally:
+            self.d.set_window_size(1100, 760)
 
     def reload_resumes_from_the_cookie(self):
         self.d.refresh()
@@ -269,14 +351,17 @@ def run(base, shots, work, checks):
              c.the_refresh_cookie_is_http_only_strict_and_secure),
             ("chat: streamed reply with a tool card and usage", c.chat_streams_with_a_tool_card),
             ("XSS in a message rendered as text", c.xss_in_a_message_is_text),
+            ("stop cancels a streaming turn", c.stop_cancels_a_streaming_turn),
             ("new session", c.stop_and_new_session),
             ("agent form: field errors from details", c.agent_form_shows_field_errors),
             ("XSS in an agent name rendered as text", c.xss_in_an_agent_name_is_text),
             ("edit an agent: new version and its diff", c.edit_agent_new_version_and_diff),
             ("costs: non-zero chart", c.costs_chart_is_not_zero),
+            ("costs: monthly token budget burn-down", c.budget_burn_down_renders),
             ("traces: waterfall of the turn", c.traces_waterfall_shows_the_turn),
             ("sessions: search with highlights and transcript", c.sessions_search_and_transcript),
-            ("operations page", c.operations_page),
+            ("operations page: members list shows the owner", c.operations_page),
+            ("phone-sized screen: one column and a menu", c.phone_sized_screen),
             ("reload resumes from the cookie, no token in the URL", c.reload_resumes_from_the_cookie),
             ("sign out", c.sign_out),
             ("no CSP violation or script error", c.no_errors_in_the_console_log),

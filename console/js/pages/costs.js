@@ -1,10 +1,11 @@
-// Costs and usage: spend and tokens per day, by agent, provider and model, per month, and the
-// workspace's usage stats, each chart with the table behind it.
+// Costs and usage: spend and tokens per day, by agent, provider and model, per month, the
+// workspace's usage stats, and the caller's monthly token budget burn-down (GET
+// /users/me/usage), each chart with the table behind it.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { auth, get, qs } from '../api.js';
 import { ErrorBox, Loading, num, usd, useLoad } from '../ui.js';
-import { Bars, Columns } from '../charts.js';
+import { Bars, BurnDown, Columns } from '../charts.js';
 
 function Table({ rows, keyName, keyLabel }) {
   return html`<details class="table"><summary>Table</summary><table>
@@ -28,16 +29,40 @@ function everyDay(byDay, from, to, pick) {
   return out.sort((a, b) => a.label.localeCompare(b.label));
 }
 
+/** The caller's monthly token budget: cards, the cumulative burn-down and its table. */
+function Budget({ u }) {
+  const [y, m] = u.month.split('-').map(Number);
+  const daysInMonth = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const budget = u.monthlyTokenBudget;
+  const share = budget ? Math.min(100, Math.round(((u.monthlyTokensUsed + u.monthlyTokensReserved) / budget) * 100)) : null;
+  return html`<section aria-label="Monthly token budget" id="budget"><h2>Your monthly token budget (${u.month})</h2>
+    <div class="cards">
+      <div class="card"><span class="muted">Budget</span><strong id="budget-total">${budget ? num(budget) : 'unlimited'}</strong></div>
+      <div class="card"><span class="muted">Used</span><strong id="budget-used">${num(u.monthlyTokensUsed)}</strong></div>
+      <div class="card"><span class="muted">Reserved by running turns</span><strong>${num(u.monthlyTokensReserved)}</strong></div>
+      <div class="card"><span class="muted">Remaining</span><strong id="budget-remaining">${budget ? `${num(u.monthlyTokensRemaining)} (${100 - share}%)` : '—'}</strong></div>
+    </div>
+    <${BurnDown} id="chart-budget" title="Tokens used this month, cumulative, against the budget" daysInMonth=${daysInMonth}
+      budget=${budget} days=${u.byDay.map((d) => ({ label: d.date, value: d.cumulativeTokens }))} format=${num} />
+    <details class="table"><summary>Table</summary><table id="budget-table">
+      <thead><tr><th>Day</th><th>Tokens</th><th>Cumulative</th><th>Budget left</th><th>Requests</th><th>Cost</th></tr></thead>
+      <tbody>${u.byDay.map((d) => html`<tr><td>${d.date}</td><td>${num(d.tokens)}</td><td>${num(d.cumulativeTokens)}</td>
+        <td>${budget ? num(Math.max(0, budget - d.cumulativeTokens)) : '—'}</td><td>${num(d.requests)}</td><td>${usd(d.costUsd)}</td></tr>`)}</tbody></table></details>
+    <p class="muted">The budget counts your tokens in every workspace; "Used" is the counter the budget check reads, the chart sums your usage records per day (UTC).</p>
+  </section>`;
+}
+
 export function Costs() {
   const [months, setMonths] = useState('1');
   const [data, error] = useLoad(() => Promise.all([
     get(`/costs${qs({ months: 12 })}`),
     get(`/costs/breakdown${qs({ months })}`),
     get(`/workspaces/${encodeURIComponent(auth.workspaceId)}/stats${qs({ days: 30 })}`),
+    get('/users/me/usage'),
   ]), [months]);
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Loading} what="costs" />`;
-  const [summary, b, stats] = data;
+  const [summary, b, stats, usage] = data;
   const days = everyDay(b.byDay, b.from, b.to, (d) => d.costUsd);
   const dayTokens = everyDay(b.byDay, b.from, b.to, (d) => d.totalTokens);
   return html`<div class="costs">
@@ -61,5 +86,6 @@ export function Costs() {
     <${Table} rows=${b.byModel} keyName="model" keyLabel="Model" />
     <${Columns} id="chart-month" title="Spend per month (USD)" data=${summary.byMonth.map((m) => ({ label: m.month, value: m.costUsd }))} format=${usd} />
     <${Table} rows=${summary.byMonth} keyName="month" keyLabel="Month" />
+    <${Budget} u=${usage} />
   </div>`;
 }

@@ -1,6 +1,6 @@
 // Operations: webhooks with their deliveries, jobs, heartbeat monitors with their last runs,
-// members (add with a role), the workspace's restrictions and grants (pending ones to accept
-// or decline).
+// members and roles (list, add, change a role, remove), the workspace's provider and model
+// restrictions (edited by owners and admins) and grants (pending ones to accept or decline).
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api, auth, get, qs } from '../api.js';
@@ -73,27 +73,79 @@ function Monitors() {
       <${Runs} id=${m.id} /></details>`)}</section>`;
 }
 
+const ROLES = ['owner', 'admin', 'member', 'viewer'];
+
 function Members() {
   const ws = auth.workspaceId;
-  const [w] = useLoad(() => get(`/workspaces/${encodeURIComponent(ws)}`), [ws]);
+  const [stamp, setStamp] = useState(0);
+  const [w] = useLoad(() => get(`/workspaces/${encodeURIComponent(ws)}`), [ws, stamp]);
+  const [page, error] = useLoad(() => get(`/workspaces/${encodeURIComponent(ws)}/members${qs({ limit: 100 })}`), [ws, stamp]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('member');
   const [err, setErr] = useState(null);
   const [done, setDone] = useState(null);
-  const add = async (e) => {
-    e.preventDefault();
+  const base = `/workspaces/${encodeURIComponent(ws)}/members`;
+  const change = async (fn) => {
     setErr(null);
-    try { const m = await api('POST', `/workspaces/${encodeURIComponent(ws)}/members`, { email, role }); setDone(`${m.email} is ${m.role}`); setEmail(''); } catch (x) { setErr(x); }
+    setDone(null);
+    try { setDone(await fn()); setStamp((s) => s + 1); } catch (x) { setErr(x); }
   };
+  const add = (e) => {
+    e.preventDefault();
+    change(async () => { const m = await api('POST', base, { email, role }); setEmail(''); return `${m.email} is ${m.role}`; });
+  };
+  const setRoleOf = (m, r) => change(async () => { const out = await api('POST', base, { uid: m.userId, role: r }); return `${out.email} is ${out.role}`; });
+  const remove = (m) => confirm(`Remove ${m.email} from this workspace?`)
+    && change(async () => { await api('DELETE', `${base}/${encodeURIComponent(m.userId)}`); return `${m.email} was removed`; });
+  const mine = w && (w.yourRole || w.role);
+  const manager = mine === 'owner' || mine === 'admin';
   return html`<section aria-label="Members"><h2>Members and roles</h2>
-    ${w && html`<p>Your role in ${w.name}: <strong>${w.yourRole || w.role || '—'}</strong></p>
-      <p id="restrictions">Restrictions: providers ${w.allowedProviders && w.allowedProviders.length ? w.allowedProviders.join(', ') : 'any'};
-        models ${w.allowedModels && w.allowedModels.length ? w.allowedModels.join(', ') : 'any'}</p>`}
-    <form class="row" onSubmit=${add}>
+    ${w && html`<p>Your role in ${w.name}: <strong id="your-role">${mine || '—'}</strong></p>`}
+    <${ErrorBox} error=${error} />
+    ${page && html`<table id="members"><caption class="muted">${page.total} member${page.total === 1 ? '' : 's'}</caption>
+      <thead><tr><th>Email</th><th>Role</th><th>Since</th><th></th></tr></thead>
+      <tbody>${page.items.map((m) => html`<tr data-user=${m.userId}><td>${m.email}</td>
+        <td>${manager ? html`<label class="sr-only" for=${`role-${m.userId}`}>Role of ${m.email}</label>
+          <select id=${`role-${m.userId}`} class="member-role" value=${m.role} onChange=${(e) => setRoleOf(m, e.target.value)}>
+            ${ROLES.map((r) => html`<option value=${r}>${r}</option>`)}</select>` : m.role}</td>
+        <td>${when(m.createdAt)}</td>
+        <td>${manager && html`<button class="link" onClick=${() => remove(m)}>Remove</button>`}</td></tr>`)}</tbody></table>`}
+    ${manager && html`<form class="row" onSubmit=${add}>
       <${Field} label="Email" name="email" type="email" value=${email} onInput=${setEmail} errors=${err && err.details} required />
       <${Field} label="Role" name="role" value=${role} onInput=${setRole} options=${['member', 'viewer', 'admin', 'owner']} />
-      <button type="submit">Add member</button></form>
-    <${ErrorBox} error=${err} />${done && html`<p class="notice">${done}</p>`}</section>`;
+      <button type="submit">Add member</button></form>`}
+    <${ErrorBox} error=${err} />${done && html`<p class="notice" role="status">${done}</p>`}</section>`;
+}
+
+const list = (v) => (v && v.length ? v.join(', ') : 'any');
+const parseList = (s) => { const v = s.split(',').map((x) => x.trim()).filter(Boolean); return v.length ? v : null; };
+
+function Restrictions() {
+  const ws = auth.workspaceId;
+  const [stamp, setStamp] = useState(0);
+  const [w, error] = useLoad(() => get(`/workspaces/${encodeURIComponent(ws)}`), [ws, stamp]);
+  const [edit, setEdit] = useState(null);
+  const [err, setErr] = useState(null);
+  const manager = w && (w.yourRole === 'owner' || w.yourRole === 'admin');
+  const save = async (e) => {
+    e.preventDefault();
+    setErr(null);
+    try {
+      await api('PUT', `/workspaces/${encodeURIComponent(ws)}/restrictions`,
+        { allowedProviders: parseList(edit.providers), allowedModels: parseList(edit.models) });
+      setEdit(null);
+      setStamp((x) => x + 1);
+    } catch (x) { setErr(x); }
+  };
+  return html`<section aria-label="Restrictions"><h2>Restrictions</h2><${ErrorBox} error=${error} />
+    ${w && html`<p id="restrictions">Restrictions: providers ${list(w.allowedProviders)}; models ${list(w.allowedModels)}</p>`}
+    ${manager && !edit && html`<button class="secondary" id="edit-restrictions" onClick=${() => setEdit({
+      providers: (w.allowedProviders || []).join(', '), models: (w.allowedModels || []).join(', ') })}>Edit restrictions</button>`}
+    ${edit && html`<form class="row" onSubmit=${save}>
+      <${Field} label="Allowed providers" name="allowedProviders" value=${edit.providers} onInput=${(v) => setEdit({ ...edit, providers: v })} errors=${err && err.details} hint="comma separated; empty for any" />
+      <${Field} label="Allowed models" name="allowedModels" value=${edit.models} onInput=${(v) => setEdit({ ...edit, models: v })} errors=${err && err.details} hint="comma separated; empty for any" />
+      <button type="submit">Save</button><button type="button" class="secondary" onClick=${() => setEdit(null)}>Cancel</button></form>`}
+    <${ErrorBox} error=${err} /></section>`;
 }
 
 function Grants() {
@@ -111,5 +163,5 @@ function Grants() {
 }
 
 export function Operations() {
-  return html`<div><h1>Operations</h1><${Webhooks} /><${Jobs} /><${Monitors} /><${Members} /><${Grants} /></div>`;
+  return html`<div><h1>Operations</h1><${Webhooks} /><${Jobs} /><${Monitors} /><${Members} /><${Restrictions} /><${Grants} /></div>`;
 }

@@ -1,4 +1,4 @@
-//! `/workspaces/{id}/members`: add, re-role and remove members. Every change is decided and
+//! `/workspaces/{id}/members`: list, add, re-role and remove members. Every change is decided and
 //! written in one transaction and takes effect on the caller's next request.
 
 use axum::{Json, extract::State, http::StatusCode};
@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::super::{
+    dto::Paged,
     error_schema::ErrorOut,
-    extract::{ApiJson, ApiPath},
+    extract::{ApiJson, ApiPath, ApiQuery, PageParams},
 };
 use crate::{app::AppState, auth::AuthUser, error::ApiResult, store::MemberRow, workspaces};
 
@@ -49,6 +50,22 @@ impl From<MemberRow> for MemberOut {
             created_at: m.created_at,
         }
     }
+}
+
+/// The workspace's members with their role, oldest first (any member).
+#[utoipa::path(get, path = "/workspaces/{id}/members", tag = "workspaces", params(("id" = String, Path), PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, body = Paged<MemberOut>), (status = 400, body = ErrorOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+pub(super) async fn list_members(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> ApiResult<Json<Paged<MemberOut>>> {
+    let page = params.resolve(100)?;
+    let (rows, total) = workspaces::list_members(&state.store, &id, &user.id, page).await?;
+    let items = rows.into_iter().map(MemberOut::from).collect();
+    Ok(Json(Paged::new(items, total, page)))
 }
 
 /// Invite a member or change their role (owner/admin).

@@ -30,7 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_workspace, list_workspaces))
         .routes(routes!(get_workspace))
         .routes(routes!(update_settings))
-        .routes(routes!(members::add_member))
+        .routes(routes!(members::add_member, members::list_members))
         .routes(routes!(members::remove_member))
         .routes(routes!(stats))
         .routes(routes!(
