@@ -25,6 +25,7 @@ pub struct RetentionConfig {
     /// `ASTRA_RETENTION_HEARTBEAT_RUNS` (`30d`), from the run.
     pub heartbeat_runs: Option<Duration>,
     /// `ASTRA_RETENTION_WEBHOOK_DELIVERIES` (`30d`), from creation; delivered and failed only.
+    /// Also the keep period of `webhookUrl` reply deliveries.
     pub webhook_deliveries: Option<Duration>,
     /// `ASTRA_RETENTION_LOGIN_FAILURES` (`1d`), from the failure.
     pub login_failures: Option<Duration>,

@@ -26,7 +26,9 @@ fn period(config: &RetentionConfig, table: RetainedTable) -> Option<Duration> {
         RetainedTable::IdempotencyKeys => config.idempotency_keys,
         RetainedTable::RefreshTokens => config.refresh_tokens,
         RetainedTable::HeartbeatRuns => config.heartbeat_runs,
-        RetainedTable::WebhookDeliveries => config.webhook_deliveries,
+        RetainedTable::WebhookDeliveries | RetainedTable::ReplyDeliveries => {
+            config.webhook_deliveries
+        }
         RetainedTable::LoginFailures => config.login_failures,
         RetainedTable::AuditLog => config.audit_log,
     }

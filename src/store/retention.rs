@@ -18,6 +18,9 @@ pub enum RetainedTable {
     /// `webhook_deliveries` that are finished (`delivered` or `failed`) by `created_at`;
     /// pending ones are never touched.
     WebhookDeliveries,
+    /// `reply_deliveries` (`webhookUrl` replies) that are finished, by `created_at`, under the
+    /// webhook deliveries' keep period; pending ones are never touched.
+    ReplyDeliveries,
     /// `login_failures` by `failed_at`.
     LoginFailures,
     /// `audit_log` by `created_at`.
@@ -26,11 +29,12 @@ pub enum RetainedTable {
 
 impl RetainedTable {
     /// Every pruned table.
-    pub const ALL: [RetainedTable; 6] = [
+    pub const ALL: [RetainedTable; 7] = [
         Self::IdempotencyKeys,
         Self::RefreshTokens,
         Self::HeartbeatRuns,
         Self::WebhookDeliveries,
+        Self::ReplyDeliveries,
         Self::LoginFailures,
         Self::AuditLog,
     ];
@@ -42,6 +46,7 @@ impl RetainedTable {
             Self::RefreshTokens => "refresh_tokens",
             Self::HeartbeatRuns => "heartbeat_runs",
             Self::WebhookDeliveries => "webhook_deliveries",
+            Self::ReplyDeliveries => "reply_deliveries",
             Self::LoginFailures => "login_failures",
             Self::AuditLog => "audit_log",
         }
@@ -53,7 +58,9 @@ impl RetainedTable {
             Self::IdempotencyKeys => "created_at < $1",
             Self::RefreshTokens => "expires_at < $1",
             Self::HeartbeatRuns => "started_at < $1",
-            Self::WebhookDeliveries => "status IN ('delivered', 'failed') AND created_at < $1",
+            Self::WebhookDeliveries | Self::ReplyDeliveries => {
+                "status IN ('delivered', 'failed') AND created_at < $1"
+            }
             Self::LoginFailures => "failed_at < $1",
             Self::AuditLog => "created_at < $1",
         }

@@ -315,6 +315,14 @@ async fn seed_retention_rows(store: &astra::store::Store, user_id: &str, ws: &st
             sqlx::query("INSERT INTO webhook_deliveries (id, webhook_id, event, body, status, attempts, next_attempt_at, created_at) VALUES ($1, 'wh_r', 'chat.completed', '{}', $2, 1, $3, $3)")
                 .bind(id).bind(status).bind(at).execute(p).await.unwrap();
         }
+        for (id, status, at) in [
+            ("rd_old_delivered", "delivered", ago(31 * day)),
+            ("rd_old_pending", "pending", ago(31 * day)),
+            ("rd_new_failed", "failed", ago(29 * day)),
+        ] {
+            sqlx::query("INSERT INTO reply_deliveries (id, user_id, workspace_id, session_id, url, event, body, status, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, 'ses_r', 'http://127.0.0.1:9/', 'chat.completed', '{}', $4, 1, $5, $5)")
+                .bind(id).bind(user_id).bind(ws).bind(status).bind(at).execute(p).await.unwrap();
+        }
         for (email, at) in [("old@example.com", ago(25)), ("new@example.com", ago(2))] {
             sqlx::query("INSERT INTO login_failures (email, failed_at) VALUES ($1, $2)")
                 .bind(email).bind(at).execute(p).await.unwrap();
@@ -372,6 +380,10 @@ async fn retention_deletes_old_rows_and_keeps_recent_ones() {
     assert_eq!(
         ids(&store, "SELECT id FROM webhook_deliveries").await,
         ["dl_new_delivered", "dl_old_pending"]
+    );
+    assert_eq!(
+        ids(&store, "SELECT id FROM reply_deliveries").await,
+        ["rd_new_failed", "rd_old_pending"]
     );
     assert_eq!(
         ids(
