@@ -112,9 +112,16 @@ pub async fn run_turn(
     let (prompt, completion) = log.totals();
     let mut usage = TurnUsage::default();
     usage.add(prompt, completion);
-    if let Err(e) = record(&rt, &plan, &log, &outcome).await {
-        tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
-    }
+    // A reply that could not be stored is not answered as a success (it would be missing from
+    // the session's history and from billing): the turn ends with the store's error instead,
+    // 503 `DATABASE_UNAVAILABLE` when the database is out of reach, so the client retries.
+    let final_event = match record(&rt, &plan, &log, &outcome).await {
+        Ok(_) => final_event,
+        Err(e) => {
+            tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
+            final_event.or_else(|| Some(ChatEvent::Error((&ApiError::from(e)).into())))
+        }
+    };
     set_presence(&rt, &plan, PresenceState::Idle);
     let event = final_event.unwrap_or_else(|| {
         ChatEvent::Done(TurnReply {
