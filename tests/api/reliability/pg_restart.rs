@@ -607,6 +607,20 @@ async fn a_postgres_restart_under_load_answers_only_503_and_recovers_within_5_s(
         );
     }
     assert!(!turns.is_empty());
+    // Turns the outage cut after their user message was stored (their recording failed):
+    // answered 503, so the client knows to retry.
+    let mut cut = 0;
+    for t in load.iter().filter(|s| s.what == "chat" && s.status == 503) {
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM messages WHERE role = 'user' AND content = $1",
+        )
+        .bind(t.message.as_deref().unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        cut += stored;
+    }
+    println!("pg restart: {cut} turns answered 503 after their user message was stored");
     db.close().await;
     drop(gw);
 }
