@@ -121,9 +121,19 @@ pub async fn run_turn(
         })
     });
     // The last event is also the `webhookUrl` reply, queued in the turn's transaction.
-    if let Err(e) = record(&rt, &plan, &log, &outcome, &event).await {
-        tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
-    }
+    // A reply that could not be stored is not answered as a success (it would be missing from
+    // the session's history and from billing): the turn ends with the store's error instead,
+    // 503 `DATABASE_UNAVAILABLE` when the database is out of reach, so the client retries.
+    let event = match record(&rt, &plan, &log, &outcome, &event).await {
+        Ok(_) => event,
+        Err(e) => {
+            tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
+            match event {
+                ChatEvent::Done(_) => ChatEvent::Error((&ApiError::from(e)).into()),
+                other => other,
+            }
+        }
+    };
     set_presence(&rt, &plan, PresenceState::Idle);
     if !cancel.is_cancelled() {
         let _ = events.send(event).await;

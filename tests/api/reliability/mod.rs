@@ -2,4 +2,5 @@
 
 mod crash;
 mod outage;
+mod pg_restart;
 mod shutdown;
