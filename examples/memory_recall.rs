@@ -1,13 +1,15 @@
 //! Retrieval quality and latency of memory search (issue #18): loads the labelled set of
 //! `bench/data/memory_recall.json` into a fresh user's memory, lets the embedding batcher index
 //! it, and reports recall@5 and MRR (first relevant hit within the top 10) for `keyword`,
-//! `vector` and `hybrid`, overall and per query kind. With `--latency N` it then adds N more
-//! chunks and times hybrid searches (wall clock, this machine).
+//! `vector` and `hybrid`, overall and per query kind. With `--latency N[,M…]` it then measures
+//! the hashing embedder's throughput, grows the user's memory to N (then M…) chunks — notes
+//! written straight through the store 1 000 per transaction and embedded by the batcher — and
+//! times 100 searches per mode at each size (wall clock, this machine, with its load average).
 //!
 //! ```sh
 //! cargo run --release --example memory_recall                      # SQLite temp file
 //! cargo run --release --example memory_recall -- --db postgres://postgres@127.0.0.1:5432/bench
-//! cargo run --release --example memory_recall -- --latency 10000
+//! cargo run --release --example memory_recall -- --latency 10000,100000
 //! ```
 //! The embedder is the configured one (`astra.yml` `memory:`, `ASTRA_MEMORY_EMBEDDER`), the
 //! hashing embedder by default.
@@ -24,7 +26,7 @@ use astra::{
         hybrid::{self, Mode},
         indexer::Indexer,
     },
-    providers::registry::ProviderRegistry,
+    providers::{Pricing, registry::ProviderRegistry},
     store::{ConnectOptions, NewMemoryEntry, Store, UserRow, WorkspaceRow, ids::new_id},
 };
 use chrono::Utc;
@@ -81,7 +83,10 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::connect(&options).await?;
     store.migrate().await?;
     let providers = Arc::new(ProviderRegistry::new(config.inference.clone())?);
-    let embedders = Embedders::new(&config.memory, Some(providers));
+    let pricing = Arc::new(Pricing::new(
+        Some(&config.file.pricing).filter(|v| !v.is_null()),
+    )?);
+    let embedders = Embedders::new(&config.memory, Some((providers, pricing)));
     let (user_id, workspace_id) = owner(&store).await?;
     let owner = Owner {
         user_id: &user_id,
@@ -194,8 +199,12 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("(per kind: recall@5 / MRR)");
 
-    if let Some(n) = arg("--latency").and_then(|v| v.parse::<usize>().ok()) {
-        latency(&store, &embedders, owner, &set, n).await?;
+    if let Some(levels) = arg("--latency") {
+        let levels: Vec<usize> = levels
+            .split(',')
+            .map(|l| l.trim().parse())
+            .collect::<Result<_, _>>()?;
+        latency(&store, &embedders, owner, &set, &levels).await?;
     }
     if options.url.is_none() {
         let _ = std::fs::remove_dir_all(&tmp);
@@ -265,7 +274,7 @@ async fn latency(
     embedders: &Embedders,
     owner: Owner<'_>,
     set: &Set,
-    n: usize,
+    levels: &[usize],
 ) -> anyhow::Result<()> {
     let words: Vec<&str> = set
         .items
@@ -278,52 +287,88 @@ async fn latency(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let started = Instant::now();
-    for i in 0..n {
-        add(store, owner, "note", &text(i)).await?;
-    }
-    let written = started.elapsed();
-    let started = Instant::now();
-    let embedded = index(store, embedders).await?;
-    let indexed = started.elapsed();
     let hashing = HashingEmbedder::new(embedders.config().hashing_dim);
+    let texts: Vec<String> = (0..20_000).map(text).collect();
     let started = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(hashing.vector(&text(i)));
+    for t in &texts {
+        std::hint::black_box(hashing.vector(t));
     }
-    let embed_rate = n as f64 / started.elapsed().as_secs_f64();
-    let mut times = Vec::new();
-    for q in set.queries.iter().cycle().take(100) {
+    println!(
+        "\nhashing embedder ({} dims): {:.0} texts/s (12-word texts, one thread)",
+        embedders.config().hashing_dim,
+        texts.len() as f64 / started.elapsed().as_secs_f64()
+    );
+    // Seeding: notes written 1 000 per transaction, embedded 1 024 per batcher round.
+    let mut bulk = embedders.config().clone();
+    bulk.batch_size = 1024;
+    let seeder = Embedders::new(&bulk, None);
+    let mut have = set.items.len();
+    println!(
+        "\n| chunks | engine | scan bound | hybrid p50 | hybrid p95 | keyword p50 | vector p50 | load avg |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for &level in levels {
         let started = Instant::now();
-        hybrid::search(
-            store,
-            embedders,
-            owner,
-            &q.query,
-            &SearchOptions::all(10),
-            Mode::Hybrid,
-        )
-        .await?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        while have < level {
+            let n = (level - have).min(1000);
+            let contents: Vec<String> = (have..have + n).map(text).collect();
+            let entries: Vec<NewMemoryEntry<'_>> = contents
+                .iter()
+                .map(|c| NewMemoryEntry {
+                    user_id: owner.user_id,
+                    workspace_id: owner.workspace_id,
+                    tier: "note",
+                    content: c,
+                    source: "api",
+                    tags: &[],
+                    created_at: Utc::now(),
+                })
+                .collect();
+            store.memory().add_memory_entries(&entries).await?;
+            have += n;
+        }
+        let written = started.elapsed();
+        let started = Instant::now();
+        let embedded = index(store, &seeder).await?;
+        eprintln!(
+            "seeded to {level} chunks: written in {:.1}s, {embedded} embedded in {:.1}s",
+            written.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+        let mut row = Vec::new();
+        for mode in [Mode::Hybrid, Mode::Keyword, Mode::Vector] {
+            let mut times = Vec::new();
+            for q in set.queries.iter().cycle().take(100) {
+                let started = Instant::now();
+                hybrid::search(
+                    store,
+                    embedders,
+                    owner,
+                    &q.query,
+                    &SearchOptions::all(10),
+                    mode,
+                )
+                .await?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
+            row.push((pct(0.5), pct(0.95)));
+        }
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!(
+            "| {level} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
+            store.engine(),
+            embedders.config().max_scan,
+            row[0].0,
+            row[0].1,
+            row[1].0,
+            row[2].0,
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-    println!(
-        "\n{} extra chunks written in {:.1}s, {} embedded by the batcher in {:.1}s; hashing embedder {:.0} texts/s",
-        n,
-        written.as_secs_f64(),
-        embedded,
-        indexed.as_secs_f64(),
-        embed_rate
-    );
-    println!(
-        "hybrid search over {} chunks ({} engine, scan bound {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-        n + set.items.len(),
-        store.engine(),
-        embedders.config().max_scan,
-        pct(0.5),
-        pct(0.95),
-        pct(1.0)
-    );
     Ok(())
 }
