@@ -14,7 +14,12 @@
 //! The embedder is the configured one (`astra.yml` `memory:`, `ASTRA_MEMORY_EMBEDDER`), the
 //! hashing embedder by default.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
