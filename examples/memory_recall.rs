@@ -1,18 +1,26 @@
 //! Retrieval quality and latency of memory search (issue #18): loads the labelled set of
 //! `bench/data/memory_recall.json` into a fresh user's memory, lets the embedding batcher index
 //! it, and reports recall@5 and MRR (first relevant hit within the top 10) for `keyword`,
-//! `vector` and `hybrid`, overall and per query kind. With `--latency N` it then adds N more
-//! chunks and times hybrid searches (wall clock, this machine).
+//! `vector` and `hybrid`, overall and per query kind. With `--latency N[,M…]` it then measures
+//! the hashing embedder's throughput, grows the user's memory to N (then M…) chunks — notes
+//! written straight through the store 1 000 per transaction and embedded by the batcher — and
+//! times 100 searches per mode (`--queries N`) at each size (wall clock, this machine, with its
+//! load average). Without the labelled set it runs on synthetic notes, latency only.
 //!
 //! ```sh
 //! cargo run --release --example memory_recall                      # SQLite temp file
 //! cargo run --release --example memory_recall -- --db postgres://postgres@127.0.0.1:5432/bench
-//! cargo run --release --example memory_recall -- --latency 10000
+//! cargo run --release --example memory_recall -- --latency 10000,100000
 //! ```
 //! The embedder is the configured one (`astra.yml` `memory:`, `ASTRA_MEMORY_EMBEDDER`), the
 //! hashing embedder by default.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
@@ -24,7 +32,7 @@ use astra::{
         hybrid::{self, Mode},
         indexer::Indexer,
     },
-    providers::registry::ProviderRegistry,
+    providers::{Pricing, registry::ProviderRegistry},
     store::{ConnectOptions, NewMemoryEntry, Store, UserRow, WorkspaceRow, ids::new_id},
 };
 use chrono::Utc;
@@ -68,7 +76,15 @@ async fn main() -> anyhow::Result<()> {
             .and_then(|i| args.get(i + 1).cloned())
     };
     let data = arg("--data").unwrap_or_else(|| "bench/data/memory_recall.json".into());
-    let set: Set = serde_json::from_str(&std::fs::read_to_string(&data)?)?;
+    // Latency needs no labels: without the labelled set it runs on a synthetic one.
+    let (set, labelled) = match std::fs::read_to_string(&data) {
+        Ok(text) => (serde_json::from_str::<Set>(&text)?, true),
+        Err(e) if arg("--latency").is_some() => {
+            eprintln!("{data}: {e}; latency only, on synthetic notes");
+            (synthetic_set(), false)
+        }
+        Err(e) => return Err(anyhow::anyhow!("{data}: {e}")),
+    };
     let config = Config::load()?;
     let tmp = std::env::temp_dir().join(format!("astra-memory-recall-{}", std::process::id()));
     let options = ConnectOptions {
@@ -81,7 +97,10 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::connect(&options).await?;
     store.migrate().await?;
     let providers = Arc::new(ProviderRegistry::new(config.inference.clone())?);
-    let embedders = Embedders::new(&config.memory, Some(providers));
+    let pricing = Arc::new(Pricing::new(
+        Some(&config.file.pricing).filter(|v| !v.is_null()),
+    )?);
+    let embedders = Embedders::new(&config.memory, Some((providers, pricing)));
     let (user_id, workspace_id) = owner(&store).await?;
     let owner = Owner {
         user_id: &user_id,
@@ -118,13 +137,38 @@ async fn main() -> anyhow::Result<()> {
         store.engine()
     );
 
+    if labelled {
+        quality(&store, &embedders, owner, &set, &by_content).await?;
+    }
+    if let Some(levels) = arg("--latency") {
+        let levels: Vec<usize> = levels
+            .split(',')
+            .map(|l| l.trim().parse())
+            .collect::<Result<_, _>>()?;
+        let per_mode = arg("--queries").map_or(Ok(100), |q| q.parse())?;
+        latency(&store, &embedders, owner, &set, &levels, per_mode).await?;
+    }
+    if options.url.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(())
+}
+
+/// Recall@5 and MRR@10 per mode, overall and per query kind, as a Markdown table.
+async fn quality(
+    store: &Store,
+    embedders: &Embedders,
+    owner: Owner<'_>,
+    set: &Set,
+    by_content: &BTreeMap<String, Vec<String>>,
+) -> anyhow::Result<()> {
     println!(
         "\n| mode | recall@5 | MRR@10 | {} |",
-        kinds(&set).join(" | ")
+        kinds(set).join(" | ")
     );
     println!(
         "|---|---|---|{}|",
-        kinds(&set)
+        kinds(set)
             .iter()
             .map(|_| "---")
             .collect::<Vec<_>>()
@@ -139,8 +183,8 @@ async fn main() -> anyhow::Result<()> {
         let mut per_kind: BTreeMap<String, Score> = BTreeMap::new();
         for q in &set.queries {
             let hits = hybrid::search(
-                &store,
-                &embedders,
+                store,
+                embedders,
                 owner,
                 &q.query,
                 &SearchOptions::all(10),
@@ -174,7 +218,7 @@ async fn main() -> anyhow::Result<()> {
                 acc.n += 1;
             }
         }
-        let cells: Vec<String> = kinds(&set)
+        let cells: Vec<String> = kinds(set)
             .iter()
             .map(|k| {
                 let s = per_kind.get(k).copied().unwrap_or_default();
@@ -194,13 +238,40 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("(per kind: recall@5 / MRR)");
 
-    if let Some(n) = arg("--latency").and_then(|v| v.parse::<usize>().ok()) {
-        latency(&store, &embedders, owner, &set, n).await?;
-    }
-    if options.url.is_none() {
-        let _ = std::fs::remove_dir_all(&tmp);
-    }
     Ok(())
+}
+
+/// Notes and queries made from one paragraph, for latency runs without the labelled set.
+fn synthetic_set() -> Set {
+    const TEXT: &str = "the kiln reached cone six on friday and the glaze ran thin on the north shelf \
+        sourdough starter needs feeding twice a day while the flat stays cold in winter \
+        quarterly taxes go to the accountant before the fifteenth with every receipt scanned \
+        the allotment plot by the canal grows leeks beans and a stubborn row of parsnips \
+        marathon training means long runs on sunday and intervals on the track each tuesday \
+        the cargo bike needs new brake pads and the child seat rattles over cobbles";
+    let words: Vec<&str> = TEXT.split_whitespace().collect();
+    let items = (0..words.len())
+        .map(|i| Item {
+            id: format!("s{i}"),
+            tier: "note".into(),
+            content: (0..10)
+                .map(|j| words[(i + j * 7) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    let queries = (0..50)
+        .map(|i| Query {
+            query: format!(
+                "{} {}",
+                words[(i * 5) % words.len()],
+                words[(i * 11 + 3) % words.len()]
+            ),
+            kind: "synthetic".into(),
+            relevant: Vec::new(),
+        })
+        .collect();
+    Set { items, queries }
 }
 
 fn kinds(set: &Set) -> Vec<String> {
@@ -265,7 +336,8 @@ async fn latency(
     embedders: &Embedders,
     owner: Owner<'_>,
     set: &Set,
-    n: usize,
+    levels: &[usize],
+    per_mode: usize,
 ) -> anyhow::Result<()> {
     let words: Vec<&str> = set
         .items
@@ -278,52 +350,88 @@ async fn latency(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let started = Instant::now();
-    for i in 0..n {
-        add(store, owner, "note", &text(i)).await?;
-    }
-    let written = started.elapsed();
-    let started = Instant::now();
-    let embedded = index(store, embedders).await?;
-    let indexed = started.elapsed();
     let hashing = HashingEmbedder::new(embedders.config().hashing_dim);
+    let texts: Vec<String> = (0..20_000).map(text).collect();
     let started = Instant::now();
-    for i in 0..n {
-        std::hint::black_box(hashing.vector(&text(i)));
+    for t in &texts {
+        std::hint::black_box(hashing.vector(t));
     }
-    let embed_rate = n as f64 / started.elapsed().as_secs_f64();
-    let mut times = Vec::new();
-    for q in set.queries.iter().cycle().take(100) {
+    println!(
+        "\nhashing embedder ({} dims): {:.0} texts/s (12-word texts, one thread)",
+        embedders.config().hashing_dim,
+        texts.len() as f64 / started.elapsed().as_secs_f64()
+    );
+    // Seeding: notes written 1 000 per transaction, embedded 1 024 per batcher round.
+    let mut bulk = embedders.config().clone();
+    bulk.batch_size = 1024;
+    let seeder = Embedders::new(&bulk, None);
+    let mut have = set.items.len();
+    println!(
+        "\n| chunks | engine | scan bound | hybrid p50 | hybrid p95 | keyword p50 | vector p50 | load avg |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for &level in levels {
         let started = Instant::now();
-        hybrid::search(
-            store,
-            embedders,
-            owner,
-            &q.query,
-            &SearchOptions::all(10),
-            Mode::Hybrid,
-        )
-        .await?;
-        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        while have < level {
+            let n = (level - have).min(1000);
+            let contents: Vec<String> = (have..have + n).map(text).collect();
+            let entries: Vec<NewMemoryEntry<'_>> = contents
+                .iter()
+                .map(|c| NewMemoryEntry {
+                    user_id: owner.user_id,
+                    workspace_id: owner.workspace_id,
+                    tier: "note",
+                    content: c,
+                    source: "api",
+                    tags: &[],
+                    created_at: Utc::now(),
+                })
+                .collect();
+            store.memory().add_memory_entries(&entries).await?;
+            have += n;
+        }
+        let written = started.elapsed();
+        let started = Instant::now();
+        let embedded = index(store, &seeder).await?;
+        eprintln!(
+            "seeded to {level} chunks: written in {:.1}s, {embedded} embedded in {:.1}s",
+            written.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+        let mut row = Vec::new();
+        for mode in [Mode::Hybrid, Mode::Keyword, Mode::Vector] {
+            let mut times = Vec::new();
+            for q in set.queries.iter().cycle().take(per_mode) {
+                let started = Instant::now();
+                hybrid::search(
+                    store,
+                    embedders,
+                    owner,
+                    &q.query,
+                    &SearchOptions::all(10),
+                    mode,
+                )
+                .await?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
+            row.push((pct(0.5), pct(0.95)));
+        }
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        println!(
+            "| {level} | {} | {} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} |",
+            store.engine(),
+            embedders.config().max_scan,
+            row[0].0,
+            row[0].1,
+            row[1].0,
+            row[2].0,
+            load.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
     }
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
-    println!(
-        "\n{} extra chunks written in {:.1}s, {} embedded by the batcher in {:.1}s; hashing embedder {:.0} texts/s",
-        n,
-        written.as_secs_f64(),
-        embedded,
-        indexed.as_secs_f64(),
-        embed_rate
-    );
-    println!(
-        "hybrid search over {} chunks ({} engine, scan bound {}): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
-        n + set.items.len(),
-        store.engine(),
-        embedders.config().max_scan,
-        pct(0.5),
-        pct(0.95),
-        pct(1.0)
-    );
     Ok(())
 }

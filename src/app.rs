@@ -159,9 +159,6 @@ impl AppState {
         config.tools.allow_private_urls = config.allow_private_urls;
         let http = guarded_client(config.allow_private_urls, config.tools.fetch.timeout)
             .map_err(|e| anyhow::anyhow!("outbound HTTP client: {e}"))?;
-        let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store);
-        let skills = SkillRegistry::new(&config.file.skills, &tools)
-            .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
         // Tenant endpoints go through the same outbound guard as tools.
         config.inference.allow_private_urls = config.allow_private_urls;
         let providers = ProviderRegistry::new(config.inference.clone())
@@ -169,8 +166,18 @@ impl AppState {
         if let Some(redis) = &redis {
             providers.breakers().share(redis.clone());
         }
+        let providers = Arc::new(providers);
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
             .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
+        let pricing = Arc::new(pricing);
+        // The memory tools search with the embedders the HTTP search uses.
+        let embedders = crate::memory::embed::Embedders::new(
+            &config.memory,
+            Some((providers.clone(), pricing.clone())),
+        );
+        let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store, embedders);
+        let skills = SkillRegistry::new(&config.file.skills, &tools)
+            .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
         let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes);
         let ip_limiter = RateLimiter::new(config.limits.ip_per_minute)
             .named("ip")
@@ -196,9 +203,9 @@ impl AppState {
             auth,
             tools: Arc::new(tools),
             skills: Arc::new(skills),
-            providers: Arc::new(providers),
+            providers,
             cipher,
-            pricing: Arc::new(pricing),
+            pricing,
             presence: Arc::default(),
             tool_cache: Arc::new(tool_cache),
             ip_limiter,

@@ -79,6 +79,9 @@ pub struct Health {
     /// Memory chunks waiting to be embedded and the age of the oldest in seconds (the
     /// progress of a re-embedding); `None` when the database could not say.
     pub memory_index: Option<(i64, i64)>,
+    /// The pgvector extension (`installed`, `available`, `absent`; `None` on SQLite or when
+    /// the database could not say): detected, never used (vectors are ranked in Rust).
+    pub pgvector: Option<&'static str>,
     /// This replica's id.
     pub replica_id: String,
     /// The cluster view; `None` without Redis.
@@ -91,6 +94,16 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
     let started = Instant::now();
     let db_ok = env.store.ping().await;
     let db_latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let pgvector = if db_ok {
+        env.store
+            .memory_vectors()
+            .vector_extension()
+            .await
+            .ok()
+            .flatten()
+    } else {
+        None
+    };
     let (active_sessions, memory_index) = if db_ok {
         let backlog = env.store.memory_vectors().backlog().await.ok();
         let now = chrono::Utc::now();
@@ -132,6 +145,7 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
         skills: env.skills.list().len(),
         global_agents: env.globals.len(),
         memory_index,
+        pgvector,
         replica_id: env.replica_id.to_string(),
         cluster,
     }

@@ -152,8 +152,8 @@ async fn relevant(
         QUERY_EMBED_TIMEOUT,
         hybrid::vector_ranking(
             store,
+            embedders,
             embedder.as_ref(),
-            embedders.config().min_cosine,
             turn.owner,
             turn.message,
             &wide,

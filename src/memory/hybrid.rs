@@ -6,9 +6,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::Utc;
+
 use super::{
     Owner,
-    embed::{Embedder, Embedders, dot, from_bytes},
+    embed::{
+        Embedder, Embedders, dot, from_bytes,
+        usage::{self, Share},
+    },
     search::{MemoryHit, SearchOptions, normalise},
 };
 use crate::store::{ChunkHit, ChunkSearch, Store, VectorScan};
@@ -80,17 +85,32 @@ pub async fn embedder_of(
 /// The chunks of the scope most similar to `query`, best first (at most [`CANDIDATES`], each
 /// at least `memory.minCosine`), among the newest `max_scan` vectors. `rank` is the cosine. A
 /// failing embedder is logged and yields no vector ranking (keyword search still answers).
+/// What an HTTP embedder is billed for the query is recorded as the owner's usage.
 pub async fn vector_ranking(
     store: &Store,
+    embedders: &Embedders,
     embedder: &dyn Embedder,
-    min_cosine: f32,
     owner: Owner<'_>,
     query: &str,
     options: &SearchOptions<'_>,
     max_scan: usize,
 ) -> Result<Vec<ChunkHit>, sqlx::Error> {
-    let q = match embedder.embed(&[query.to_string()]).await {
-        Ok(mut v) if !v.is_empty() => v.swap_remove(0),
+    let min_cosine = embedders.config().min_cosine;
+    let q = match embedder.embed_metered(&[query.to_string()]).await {
+        Ok(mut e) if !e.vectors.is_empty() => {
+            if let Some(billed) = &e.billed {
+                let share = Share {
+                    user_id: owner.user_id,
+                    workspace_id: owner.workspace_id,
+                    chars: query.chars().count(),
+                };
+                let rows = usage::rows(billed, embedders.pricing(), &[share], Utc::now());
+                if let Err(err) = store.memory_vectors().store(&[], &rows, Utc::now()).await {
+                    tracing::warn!(error = %err, "recording the query embedding's usage failed");
+                }
+            }
+            e.vectors.swap_remove(0)
+        }
         Ok(_) => return Ok(Vec::new()),
         Err(e) => {
             tracing::warn!(error = %e, embedder = embedder.id(), "query embedding failed; keyword ranking only");
@@ -241,8 +261,8 @@ pub async fn search(
         let max_scan = embedders.config().max_scan;
         vector_ranking(
             store,
+            embedders,
             embedder.as_ref(),
-            embedders.config().min_cosine,
             owner,
             query,
             options,
@@ -261,8 +281,6 @@ pub async fn search(
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
-
     use super::*;
 
     fn hit(id: i64) -> ChunkHit {

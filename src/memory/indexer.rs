@@ -5,13 +5,18 @@
 //! vectors are upserted, so two replicas racing on a chunk only repeat work. The backlog and
 //! the age of its oldest item are gauges (`astra_memory_embed_backlog`,
 //! `astra_memory_embed_lag_seconds`); embedded chunks count in `astra_memory_embedded_total`.
+//! What an HTTP embedder is billed for a round is recorded as usage rows of the chunks' owners
+//! in the transaction that stores the vectors.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::embed::{Embedder, Embedders, to_bytes};
+use super::embed::{
+    Embedder, Embedders, to_bytes,
+    usage::{self, Share},
+};
 use crate::observability::names::MEMORY_EMBEDDED;
 use crate::store::{EmbedJob, NewVector, Store};
 
@@ -55,12 +60,12 @@ impl Indexer {
         let (mut done, mut failed) = (0usize, None);
         for (id, (embedder, group)) in groups {
             let texts: Vec<String> = group.iter().map(|j| j.content.clone()).collect();
-            let vectors = match embedder.embed(&texts).await {
-                Ok(v) if v.len() == group.len() => v,
-                Ok(v) => {
+            let embedded = match embedder.embed_metered(&texts).await {
+                Ok(e) if e.vectors.len() == group.len() => e,
+                Ok(e) => {
                     failed = Some(anyhow::anyhow!(
                         "{id}: {} vectors for {} chunks",
-                        v.len(),
+                        e.vectors.len(),
                         group.len()
                     ));
                     continue;
@@ -71,9 +76,24 @@ impl Indexer {
                     continue;
                 }
             };
+            let now = Utc::now();
+            let usage = match &embedded.billed {
+                Some(billed) => {
+                    let shares: Vec<Share<'_>> = group
+                        .iter()
+                        .map(|j| Share {
+                            user_id: &j.user_id,
+                            workspace_id: &j.workspace_id,
+                            chars: j.content.chars().count(),
+                        })
+                        .collect();
+                    usage::rows(billed, self.embedders.pricing(), &shares, now)
+                }
+                None => Vec::new(),
+            };
             let rows: Vec<NewVector<'_>> = group
                 .iter()
-                .zip(vectors)
+                .zip(embedded.vectors)
                 .map(|(job, v)| NewVector {
                     chunk_id: job.chunk_id,
                     user_id: &job.user_id,
@@ -83,7 +103,10 @@ impl Indexer {
                     bytes: to_bytes(&v),
                 })
                 .collect();
-            self.store.memory_vectors().store(&rows, Utc::now()).await?;
+            self.store
+                .memory_vectors()
+                .store(&rows, &usage, now)
+                .await?;
             metrics::counter!(MEMORY_EMBEDDED, "embedder" => id.clone())
                 .increment(rows.len() as u64);
             done += rows.len();

@@ -46,6 +46,6 @@ pub use resilient::{
 };
 pub use target::{Credentials, Target, WorkspaceKey};
 pub use types::{
-    ChatRequest, ChatResponse, EventStream, FinishReason, Message, Provider, Role, StreamEvent,
-    ToolCall, ToolSpec, Usage, collect,
+    ChatRequest, ChatResponse, Embeddings, EventStream, FinishReason, Message, Provider, Role,
+    StreamEvent, ToolCall, ToolSpec, Usage, collect,
 };

@@ -11,7 +11,8 @@ use super::error::ProviderError;
 use super::http::{join, send, send_json};
 use super::sse::{self, Decoder, SseEvent};
 use super::types::{
-    ChatRequest, EventStream, FinishReason, Message, Provider, Role, StreamEvent, Usage,
+    ChatRequest, Embeddings, EventStream, FinishReason, MAX_REPORTED_TOKENS, Message, Provider,
+    Role, StreamEvent, Usage,
 };
 
 /// A client for one OpenAI-compatible endpoint.
@@ -124,8 +125,16 @@ impl Provider for OpenAiCompat {
     }
 
     async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        Ok(self.embed_billed(model, inputs).await?.vectors)
+    }
+
+    async fn embed_billed(
+        &self,
+        model: &str,
+        inputs: &[String],
+    ) -> Result<Embeddings, ProviderError> {
         if inputs.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Embeddings::default());
         }
         let body = json!({ "model": model, "input": inputs });
         let resp: EmbeddingResponse = send_json(self.post("embeddings").json(&body)).await?;
@@ -138,13 +147,23 @@ impl Provider for OpenAiCompat {
                 inputs.len()
             )));
         }
-        Ok(data.into_iter().map(|d| d.embedding).collect())
+        Ok(Embeddings {
+            vectors: data.into_iter().map(|d| d.embedding).collect(),
+            prompt_tokens: resp.usage.map(|u| u.prompt_tokens.min(MAX_REPORTED_TOKENS)),
+        })
     }
 }
 
 #[derive(Deserialize)]
 struct EmbeddingResponse {
     data: Vec<EmbeddingItem>,
+    usage: Option<EmbeddingUsage>,
+}
+
+#[derive(Deserialize)]
+struct EmbeddingUsage {
+    #[serde(default)]
+    prompt_tokens: u64,
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,7 @@ use super::breaker::{BreakerKey, BreakerState, CircuitBreakers};
 use super::error::ProviderError;
 use super::registry::ProviderRegistry;
 use super::target::Target;
-use super::types::{ChatRequest, ChatResponse, EventStream, Provider, StreamEvent};
+use super::types::{ChatRequest, ChatResponse, Embeddings, EventStream, Provider, StreamEvent};
 use crate::config::inference::RetryConfig;
 use crate::observability::InferenceOutcome;
 
@@ -108,20 +108,21 @@ pub async fn chat_traced(
     (result.map(|(resp, target, _)| (resp, target)), attempts)
 }
 
-/// Embeddings of `inputs` (one vector per input, in order) through [`Provider::embed`], with
-/// the same timeout, retries and circuit breaker as inference (no fallback target).
+/// Embeddings of `inputs` (one vector per input, in order, with the billed input tokens when
+/// reported) through [`Provider::embed_billed`], with the same timeout, retries and circuit
+/// breaker as inference (no fallback target).
 pub async fn embed_resilient(
     registry: &ProviderRegistry,
     target: Target,
     inputs: &[String],
-) -> Result<Vec<Vec<f32>>, ProviderError> {
+) -> Result<Embeddings, ProviderError> {
     let inputs: Arc<[String]> = inputs.into();
     let (result, _) = with_retries(registry, target, None, &ChatRequest::default(), |p, r| {
         let inputs = inputs.clone();
-        async move { p.embed(&r.model, &inputs).await }
+        async move { p.embed_billed(&r.model, &inputs).await }
     })
     .await;
-    result.map(|(vectors, _, _)| vectors)
+    result.map(|(embeddings, _, _)| embeddings)
 }
 
 /// The attempt loop shared by both call shapes: `call` runs one attempt (under the

@@ -206,6 +206,28 @@ pub trait Provider: Send + Sync {
     }
     /// Embed each input; the result has one vector per input, in order.
     async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError>;
+    /// [`Provider::embed`] with the input tokens the provider billed, when its API reports
+    /// them (OpenAI-compatible `usage.prompt_tokens`, Bedrock Titan `inputTextTokenCount`).
+    /// The default reports none.
+    async fn embed_billed(
+        &self,
+        model: &str,
+        inputs: &[String],
+    ) -> Result<Embeddings, ProviderError> {
+        Ok(Embeddings {
+            vectors: self.embed(model, inputs).await?,
+            prompt_tokens: None,
+        })
+    }
+}
+
+/// The vectors of an embeddings call and the input tokens the provider reported for it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Embeddings {
+    /// One vector per input, in order.
+    pub vectors: Vec<Vec<f32>>,
+    /// Billed input tokens (capped at [`MAX_REPORTED_TOKENS`]); `None` when not reported.
+    pub prompt_tokens: Option<u64>,
 }
 
 /// A whole completion: the folded stream.

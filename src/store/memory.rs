@@ -101,6 +101,15 @@ const SEARCH_FILTER: &str = "c.user_id = $1 AND c.workspace_id = $2 \
 #[derive(Clone, Copy)]
 pub struct Memory<'a>(pub(in crate::store) &'a Store);
 
+/// Takes the next index of a scope (a per-scope counter: indices are never reused).
+const NEXT_INDEX: &str = "INSERT INTO memory_counters (user_id, workspace_id, scope, next_index) VALUES ($1, $2, $3, 1) \
+     ON CONFLICT (user_id, workspace_id, scope) DO UPDATE SET next_index = memory_counters.next_index + 1 \
+     RETURNING next_index - 1";
+
+/// Inserts one daily entry or note.
+const INSERT_ENTRY: &str = "INSERT INTO memory_entries (id, user_id, workspace_id, tier, day, idx, content, source, tags, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
 impl Store {
     /// The memory aggregate.
     pub fn memory(&self) -> Memory<'_> {
@@ -204,13 +213,10 @@ impl Memory<'_> {
         };
         let idx: i64 = with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
-            let idx: i64 = sqlx::query_scalar("INSERT INTO memory_counters (user_id, workspace_id, scope, next_index) VALUES ($1, $2, $3, 1) \
-                         ON CONFLICT (user_id, workspace_id, scope) DO UPDATE SET next_index = memory_counters.next_index + 1 \
-                         RETURNING next_index - 1")
+            let idx: i64 = sqlx::query_scalar(NEXT_INDEX)
                 .bind(e.user_id).bind(e.workspace_id).bind(&scope)
                 .fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO memory_entries (id, user_id, workspace_id, tier, day, idx, content, source, tags, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            sqlx::query(INSERT_ENTRY)
                 .bind(&row.id).bind(e.user_id).bind(e.workspace_id).bind(&row.tier).bind(&row.day)
                 .bind(idx).bind(&row.content).bind(&row.source).bind(&row.tags).bind(row.created_at)
                 .execute(&mut *tx).await?;
@@ -218,6 +224,30 @@ impl Memory<'_> {
             Ok::<_, sqlx::Error>(idx)
         })?;
         Ok(MemoryEntryRow { idx, ..row })
+    }
+
+    /// Adds many entries in one transaction (bulk import and the search bench), each
+    /// numbered as [`Self::add_memory_entry`] would; answers how many were added.
+    pub async fn add_memory_entries(
+        self,
+        entries: &[NewMemoryEntry<'_>],
+    ) -> Result<u64, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
+            let mut tx = p.begin_write().await?;
+            for e in entries {
+                let day = e.created_at.format("%Y-%m-%d").to_string();
+                let scope = if e.tier == "daily" { format!("daily:{day}") } else { e.tier.to_string() };
+                let idx: i64 = sqlx::query_scalar(NEXT_INDEX)
+                    .bind(e.user_id).bind(e.workspace_id).bind(&scope)
+                    .fetch_one(&mut *tx).await?;
+                sqlx::query(INSERT_ENTRY)
+                    .bind(new_id("mem")).bind(e.user_id).bind(e.workspace_id).bind(e.tier).bind(&day)
+                    .bind(idx).bind(e.content).bind(e.source).bind(Json(e.tags.to_vec())).bind(e.created_at)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(entries.len() as u64)
+        })
     }
 
     /// Daily entries of the days from `first_day` (inclusive, `YYYY-MM-DD`) on, newest day

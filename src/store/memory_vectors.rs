@@ -6,8 +6,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{BeginWrite, Store};
+use super::{BeginWrite, Store, UsageRow};
 use crate::with_pool;
+
+/// The insert of one embedding usage row (the same columns as a turn's usage).
+const INSERT_USAGE: &str = "INSERT INTO usage_records (id, user_id, workspace_id, agent_id, session_id, provider, \
+     model, prompt_tokens, completion_tokens, cached_tokens, cost_usd, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// A queued chunk to embed, with the settings of its workspace (which choose the embedder).
 #[derive(Debug, Clone, FromRow)]
@@ -105,18 +110,27 @@ impl MemoryVectors<'_> {
         })
     }
 
-    /// Stores the vectors (replacing older ones of the same chunks) and takes their chunks
-    /// off the queue, in one transaction.
+    /// Stores the vectors (replacing older ones of the same chunks), takes their chunks off
+    /// the queue and records the usage the embedding was billed, in one transaction (a
+    /// search's query embedding records its usage alone, with no vectors).
     pub async fn store(
         self,
         vectors: &[NewVector<'_>],
+        usage: &[UsageRow],
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        if vectors.is_empty() {
+        if vectors.is_empty() && usage.is_empty() {
             return Ok(());
         }
         with_pool!(&self.0.pool, p => {
             let mut tx = p.begin_write().await?;
+            for u in usage {
+                sqlx::query(INSERT_USAGE)
+                    .bind(&u.id).bind(&u.user_id).bind(&u.workspace_id).bind(&u.agent_id).bind(&u.session_id)
+                    .bind(&u.provider).bind(&u.model).bind(u.prompt_tokens).bind(u.completion_tokens)
+                    .bind(u.cached_tokens).bind(u.cost_usd).bind(u.created_at)
+                    .execute(&mut *tx).await?;
+            }
             for v in vectors {
                 sqlx::query("INSERT INTO memory_vectors (chunk_id, user_id, workspace_id, embedder, dim, vec, created_at) \
                              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chunk_id) DO UPDATE SET \
@@ -142,6 +156,26 @@ impl MemoryVectors<'_> {
                          SELECT id, $2 FROM memory_chunks WHERE workspace_id = $1 ON CONFLICT (chunk_id) DO NOTHING")
                 .bind(workspace_id).bind(now).execute(p).await.map(|r| r.rows_affected())
         })
+    }
+
+    /// The pgvector extension on this server: `Some("installed")` (created in this database),
+    /// `Some("available")` (listed by `pg_available_extensions`, not created) or
+    /// `Some("absent")` on PostgreSQL; `None` on SQLite. Reported, never used: vectors are
+    /// always ranked in Rust.
+    pub async fn vector_extension(self) -> Result<Option<&'static str>, sqlx::Error> {
+        let super::Pool::Postgres(p) = &self.0.pool else {
+            return Ok(None);
+        };
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT installed_version FROM pg_available_extensions WHERE name = 'vector'",
+        )
+        .fetch_optional(p)
+        .await?;
+        Ok(Some(match row {
+            Some((Some(_),)) => "installed",
+            Some((None,)) => "available",
+            None => "absent",
+        }))
     }
 
     /// Chunks waiting to be embedded, and when the oldest of them was queued.

@@ -1,4 +1,5 @@
-//! `memory_search`: full-text search of the calling user's memory in the current workspace.
+//! `memory_search`: hybrid search (full-text + vectors, fused by RRF — the ranking of
+//! `GET /agent/memory/search`) of the calling user's memory in the current workspace.
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -6,7 +7,11 @@ use serde_json::{Value, json};
 
 use super::{Tool, ToolContext, ToolError, memory_disabled, memory_owner, parse_args};
 use crate::{
-    memory::{SearchOptions, search::search},
+    memory::{
+        SearchOptions,
+        embed::Embedders,
+        hybrid::{self, Mode},
+    },
     store::Store,
 };
 
@@ -17,13 +22,15 @@ const MAX_TOP_K: usize = 20;
 /// the application binds it to one.
 #[derive(Debug, Clone, Default)]
 pub struct MemorySearch {
-    store: Option<Store>,
+    bound: Option<(Store, Embedders)>,
 }
 
 impl MemorySearch {
-    /// The tool, working on `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store: Some(store) }
+    /// The tool, searching `store` with `embedders` for the vector ranking.
+    pub fn new(store: Store, embedders: Embedders) -> Self {
+        Self {
+            bound: Some((store, embedders)),
+        }
     }
 }
 
@@ -65,11 +72,11 @@ impl Tool for MemorySearch {
     }
 
     fn available(&self) -> bool {
-        self.store.is_some()
+        self.bound.is_some()
     }
 
     async fn execute(&self, ctx: &ToolContext, args: Value) -> Result<Value, ToolError> {
-        let store = self.store.as_ref().ok_or_else(memory_disabled)?;
+        let (store, embedders) = self.bound.as_ref().ok_or_else(memory_disabled)?;
         let args: Args = parse_args(args)?;
         let query = args.query.trim();
         if query.is_empty() || query.chars().count() > 500 {
@@ -88,7 +95,8 @@ impl Tool for MemorySearch {
             exclude_session: ctx.session_id.as_deref(),
             ..SearchOptions::all(top_k)
         };
-        let items = search(store, memory_owner(ctx), query, &options)
+        let owner = memory_owner(ctx);
+        let items = hybrid::search(store, embedders, owner, query, &options, Mode::Hybrid)
             .await
             .map_err(|e| {
                 tracing::warn!(error = %e, "memory_search failed");

@@ -8,6 +8,7 @@ use super::{
     Tool, WebSearch,
 };
 use crate::config::tools::ToolsConfig;
+use crate::memory::embed::Embedders;
 use crate::store::Store;
 
 /// Tools by name. Registered tools are discoverable; only those whose
@@ -59,10 +60,10 @@ impl ToolRegistry {
     }
 
     /// Binds the memory tools (`memory_search`, `memory_write`, `profile_update`) to
-    /// `store`, which makes them available.
-    pub fn with_memory(mut self, store: &Store) -> Self {
+    /// `store`, which makes them available; `memory_search` ranks with `embedders` (hybrid).
+    pub fn with_memory(mut self, store: &Store, embedders: Embedders) -> Self {
         let tools: [Arc<dyn Tool>; 3] = [
-            Arc::new(MemorySearch::new(store.clone())),
+            Arc::new(MemorySearch::new(store.clone(), embedders)),
             Arc::new(MemoryWrite::new(store.clone())),
             Arc::new(ProfileUpdate::new(store.clone())),
         ];

@@ -53,9 +53,23 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
         state.config.retention,
         state.shutdown.clone(),
     ));
+    // Reports whether PostgreSQL offers pgvector (detected, not used: see docs/memory-search.md).
+    let store = state.store.clone();
+    state.tasks.spawn(async move {
+        match store.memory_vectors().vector_extension().await {
+            Ok(Some(found)) => tracing::info!(
+                pgvector = found,
+                "memory vectors are ranked in Rust; the pgvector extension is not used"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not check for the pgvector extension"),
+        }
+    });
     // Embeds memory chunks after they are written (off the request path).
-    let embedders =
-        crate::memory::embed::Embedders::new(&state.config.memory, Some(state.providers.clone()));
+    let embedders = crate::memory::embed::Embedders::new(
+        &state.config.memory,
+        Some((state.providers.clone(), state.pricing.clone())),
+    );
     let indexer = crate::memory::indexer::Indexer::new(&state.store, embedders);
     state.tasks.spawn(poll_loop(
         state.shutdown.clone(),

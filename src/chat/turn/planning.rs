@@ -225,7 +225,10 @@ async fn memory_context(
     session: &SessionRow,
     profile: Option<&MemoryProfileRow>,
 ) -> String {
-    let embedders = memory::embed::Embedders::new(&env.config.memory, Some(env.providers.clone()));
+    let embedders = memory::embed::Embedders::new(
+        &env.config.memory,
+        Some((env.providers.clone(), env.pricing.clone())),
+    );
     let turn = memory::TurnMemory {
         owner: memory::Owner {
             user_id: &ask.user.id,

@@ -53,6 +53,9 @@ pub struct MemoryIndexOut {
     pub backlog: i64,
     /// Seconds since the oldest of them was queued (0 when none waits).
     pub lag_seconds: i64,
+    /// PostgreSQL's pgvector extension: `installed`, `available` or `absent` (`null` on
+    /// SQLite). Detected only: vectors are always ranked by the Rust cosine.
+    pub pgvector: Option<String>,
 }
 
 /// The cluster as this replica sees it (`ASTRA_REDIS_URL` set).
@@ -127,6 +130,7 @@ impl From<Health> for AdminHealthOut {
             memory_index: h.memory_index.map(|(backlog, lag_seconds)| MemoryIndexOut {
                 backlog,
                 lag_seconds,
+                pgvector: h.pgvector.map(str::to_string),
             }),
             timestamp: Utc::now(),
         }

@@ -225,7 +225,10 @@ async fn search_memory(
         Some(m) => Mode::parse(m)
             .ok_or_else(|| ApiError::field("mode", "must be keyword, vector or hybrid"))?,
     };
-    let embedders = Embedders::new(&state.config.memory, Some(state.providers.clone()));
+    let embedders = Embedders::new(
+        &state.config.memory,
+        Some((state.providers.clone(), state.pricing.clone())),
+    );
     let items = hybrid::search(
         &state.store,
         &embedders,

@@ -7,9 +7,11 @@
 //! provider layer's timeout, retries and circuit breaker). A workspace picks one with its
 //! `memoryEmbedder` setting (`hashing` | `http`); the default comes from `astra.yml`
 //! (`memory.embedder`). Every stored vector records the id of the embedder that wrote it.
+//! What an HTTP embedder is billed becomes usage rows ([`usage`]).
 
 mod hashing;
 mod http;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ pub use hashing::HashingEmbedder;
 pub use http::HttpEmbedder;
 
 use crate::config::embeddings::EmbeddingsConfig;
-use crate::providers::{ProviderError, registry::ProviderRegistry};
+use crate::providers::{Pricing, ProviderError, registry::ProviderRegistry};
 
 /// The workspace setting that chooses the embedder.
 pub const WORKSPACE_SETTING: &str = "memoryEmbedder";
@@ -43,6 +45,35 @@ pub trait Embedder: Send + Sync {
     fn id(&self) -> &str;
     /// One L2-normalised vector per text, in order.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// [`Embedder::embed`] with what a provider billed for it (`None` for local embedders,
+    /// the default).
+    async fn embed_metered(&self, texts: &[String]) -> Result<Embedded, EmbedError> {
+        Ok(Embedded {
+            vectors: self.embed(texts).await?,
+            billed: None,
+        })
+    }
+}
+
+/// Vectors and what they were billed.
+#[derive(Debug, Clone, Default)]
+pub struct Embedded {
+    /// One unit vector per text, in order.
+    pub vectors: Vec<Vec<f32>>,
+    /// The provider's bill, for an HTTP embedder.
+    pub billed: Option<Billed>,
+}
+
+/// Input tokens an embeddings provider billed for one [`Embedder::embed_metered`] call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Billed {
+    /// Provider id (`openai`, …).
+    pub provider: String,
+    /// The embeddings model.
+    pub model: String,
+    /// Input tokens: as reported, or estimated (characters / 4) where the provider reports
+    /// none (Gemini).
+    pub prompt_tokens: u64,
 }
 
 /// The embedders this process can use and the retrieval settings.
@@ -51,6 +82,7 @@ pub struct Embedders {
     config: EmbeddingsConfig,
     hashing: Arc<HashingEmbedder>,
     http: Option<Arc<HttpEmbedder>>,
+    pricing: Option<Arc<Pricing>>,
 }
 
 impl std::fmt::Debug for Embedders {
@@ -63,22 +95,36 @@ impl std::fmt::Debug for Embedders {
 }
 
 impl Embedders {
-    /// The hashing embedder, plus the HTTP one when `config.http` names a model.
-    pub fn new(config: &EmbeddingsConfig, providers: Option<Arc<ProviderRegistry>>) -> Self {
-        let http = match (&config.http, providers) {
-            (Some(h), Some(reg)) => Some(Arc::new(HttpEmbedder::new(reg, &h.provider, &h.model))),
-            _ => None,
+    /// The hashing embedder, plus the HTTP one when `config.http` names a model and the
+    /// providers (with the price table that costs their usage) are given.
+    pub fn new(
+        config: &EmbeddingsConfig,
+        upstream: Option<(Arc<ProviderRegistry>, Arc<Pricing>)>,
+    ) -> Self {
+        let (http, pricing) = match (&config.http, upstream) {
+            (Some(h), Some((reg, pricing))) => (
+                Some(Arc::new(HttpEmbedder::new(reg, &h.provider, &h.model))),
+                Some(pricing),
+            ),
+            (None, Some((_, pricing))) => (None, Some(pricing)),
+            _ => (None, None),
         };
         Self {
             config: config.clone(),
             hashing: Arc::new(HashingEmbedder::new(config.hashing_dim)),
             http,
+            pricing,
         }
     }
 
     /// The retrieval settings.
     pub fn config(&self) -> &EmbeddingsConfig {
         &self.config
+    }
+
+    /// The price table that costs embedding usage (`None` without providers).
+    pub fn pricing(&self) -> Option<&Pricing> {
+        self.pricing.as_deref()
     }
 
     /// The embedder named `name` (`hashing` or `http`), if available.

@@ -19,7 +19,9 @@ use super::eventstream::FrameDecoder;
 use super::http::{join, send, send_json};
 use super::sigv4::{self, SignInput};
 use super::sse;
-use super::types::{ChatRequest, ChatResponse, EventStream, Provider};
+use super::types::{
+    ChatRequest, ChatResponse, Embeddings, EventStream, MAX_REPORTED_TOKENS, Provider,
+};
 use crate::config::inference::AwsCredentials;
 
 /// SigV4 service name of the Bedrock runtime.
@@ -103,8 +105,10 @@ impl Bedrock {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct TitanEmbedding {
     embedding: Vec<f32>,
+    input_text_token_count: Option<u64>,
 }
 
 #[async_trait]
@@ -130,13 +134,30 @@ impl Provider for Bedrock {
     }
 
     async fn embed(&self, model: &str, inputs: &[String]) -> Result<Vec<Vec<f32>>, ProviderError> {
+        Ok(self.embed_billed(model, inputs).await?.vectors)
+    }
+
+    async fn embed_billed(
+        &self,
+        model: &str,
+        inputs: &[String],
+    ) -> Result<Embeddings, ProviderError> {
         // Titan embeds one text per call.
-        let mut out = Vec::with_capacity(inputs.len());
+        let mut out = Embeddings::default();
+        let mut tokens: Option<u64> = None;
         for text in inputs {
             let rb = self.signed(model, "invoke", &json!({ "inputText": text }))?;
             let resp: TitanEmbedding = send_json(rb).await?;
-            out.push(resp.embedding);
+            out.vectors.push(resp.embedding);
+            if let Some(n) = resp.input_text_token_count {
+                tokens = Some(
+                    tokens
+                        .unwrap_or(0)
+                        .saturating_add(n.min(MAX_REPORTED_TOKENS)),
+                );
+            }
         }
+        out.prompt_tokens = tokens.map(|t| t.min(MAX_REPORTED_TOKENS));
         Ok(out)
     }
 }

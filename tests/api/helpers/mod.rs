@@ -22,3 +22,4 @@ pub use llm::{
 pub use replies::*;
 pub use sse::{names, parse_sse};
 pub use team::{User, unique_email};
+pub use wire::{FAKE_EMBEDDING_DIM, fake_embedding_tokens};

@@ -1,7 +1,8 @@
 //! Renders an [`Answer`] in the wire format a request's path asks for: OpenAI Chat
 //! Completions (streamed, or one JSON body when the request does not ask for a stream),
 //! Anthropic Messages (text only), Gemini `streamGenerateContent` and `generateContent`, and
-//! Bedrock `converse-stream` (binary event-stream frames with valid CRCs) and `converse`.
+//! Bedrock `converse-stream` (binary event-stream frames with valid CRCs) and `converse`, and
+//! OpenAI-compatible `POST /v1/embeddings` ([`embeddings_body`]).
 
 use std::time::Duration;
 
@@ -36,11 +37,64 @@ pub fn answer(path: &str, request: &Value, n: usize, a: &Answer) -> Response {
         return stream_bytes(frames, a.delay, a.cut, "application/vnd.amazon.eventstream");
     } else if path.ends_with("/converse") {
         return respond(200, Body::from(bedrock_body(n, a).to_string()), &json);
+    } else if path.ends_with("/embeddings") {
+        return respond(200, Body::from(embeddings_body(request).to_string()), &json);
     } else {
         return respond(404, Body::empty(), &[]);
     };
     let events = events.into_iter().map(Bytes::from).collect();
     stream_bytes(events, a.delay, a.cut, "text/event-stream")
+}
+
+/// Dimension of the fake's embeddings.
+pub const FAKE_EMBEDDING_DIM: usize = 16;
+
+/// The fake's embedding of one text: each word (lower-cased letters and digits) adds 1 to
+/// one of [`FAKE_EMBEDDING_DIM`] buckets chosen by a byte hash, so equal words meet; an empty
+/// text is the first axis. Deterministic; no meaning beyond shared words.
+pub fn fake_embedding(text: &str) -> Vec<f32> {
+    let mut v = vec![0.0f32; FAKE_EMBEDDING_DIM];
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let h = word
+            .to_lowercase()
+            .bytes()
+            .fold(7usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        v[h % FAKE_EMBEDDING_DIM] += 1.0;
+    }
+    if v.iter().all(|x| *x == 0.0) {
+        v[0] = 1.0;
+    }
+    v
+}
+
+/// Tokens the fake bills for one input: its whitespace-separated words.
+pub fn fake_embedding_tokens(text: &str) -> u64 {
+    text.split_whitespace().count() as u64
+}
+
+/// An OpenAI `/v1/embeddings` answer to `request` (`input`: a string or an array of them):
+/// `data[i] = {object, index, embedding}` in input order and `usage` with the billed tokens
+/// ([`fake_embedding_tokens`] summed).
+fn embeddings_body(request: &Value) -> Value {
+    let inputs: Vec<String> = match &request["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap_or_default().to_string())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": fake_embedding(t)}))
+        .collect();
+    let tokens: u64 = inputs.iter().map(|t| fake_embedding_tokens(t)).sum();
+    json!({"object": "list", "model": request["model"], "data": data,
+           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 }
 
 fn chunk(delta: Value, finish: Value) -> Value {

@@ -1,7 +1,8 @@
 //! Memory: the `/agent/memory/*` routes with validation and isolation, search ranking across
-//! tiers, semantic (hybrid) search, and the memory tools, context block, extraction and decay driven by chat turns.
+//! tiers, semantic (hybrid) search, the HTTP embedder against the fake's `/v1/embeddings`, and the memory tools, context block, extraction and decay driven by chat turns.
 
 mod chat;
+mod embeddings;
 mod isolation;
 mod routes;
 mod search;

@@ -3,25 +3,10 @@
 //! and partial words full-text misses, says which rankings each hit came from, and keeps the
 //! vector index per user per workspace.
 
-use std::time::Duration;
-
-use astra::store::Store;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::support::{Mem, mem_app};
-
-/// Waits until the batcher has embedded every queued chunk.
-async fn indexed(store: &Store) {
-    for _ in 0..400 {
-        let (backlog, _) = store.memory_vectors().backlog().await.unwrap();
-        if backlog == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the embedding batcher did not drain its queue");
-}
+use super::support::{Mem, indexed, mem_app};
 
 async fn note(m: &Mem, content: &str) {
     m.call(
@@ -209,4 +194,71 @@ async fn a_turns_memory_block_finds_a_misspelt_memory_through_its_vector() {
         prompt.contains("(note) Finished the marmalade batch"),
         "{prompt}"
     );
+}
+
+#[tokio::test]
+async fn the_memory_search_tool_ranks_like_the_route_and_finds_a_typo_by_vector() {
+    use crate::helpers::{Answer, FakeLlm, chat_app, has_tool_result};
+    let fake = FakeLlm::start(|req, _| {
+        if req.get("messages").is_some() && !has_tool_result(req) {
+            Answer::tool("memory_search", json!({"query": "marmelade", "topK": 3}))
+        } else {
+            Answer::text("ok")
+        }
+    })
+    .await;
+    let c = chat_app(&fake).await;
+    let store = c.app.store().await;
+    for content in [
+        "Finished the marmalade batch: twelve jars of Seville orange",
+        "Quarterly tax report sent to the accountant",
+    ] {
+        c.app
+            .post("/agent/memory/notes", &c.token, json!({"content": content}))
+            .await
+            .expect(201);
+    }
+    indexed(&store).await;
+    c.chat(json!({"message": "what did I cook?"}))
+        .await
+        .expect(200);
+    let request = fake.last_request();
+    let result = request["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "tool"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    let result: Value = serde_json::from_str(&result).expect("tool result JSON");
+    let items = &result["items"];
+    // Full-text alone finds nothing for the typo (the route's keyword mode says so).
+    assert_eq!(
+        contents(items),
+        ["Finished the marmalade batch: twelve jars of Seville orange"],
+        "{result}"
+    );
+    assert_eq!(items[0]["matchedBy"], json!(["vector"]));
+    let route = c
+        .app
+        .get_in("/agent/memory/search?q=marmelade&topK=3", &c.token, &c.ws)
+        .await
+        .expect(200);
+    assert_eq!(contents(&route.body["items"]), contents(items));
+}
+
+#[tokio::test]
+async fn admin_health_reports_the_pgvector_extension_without_using_it() {
+    let app = crate::helpers::spawn_app().await;
+    let r = app.key_get("/admin/health").await.expect(200);
+    let found = &r.body["memoryIndex"]["pgvector"];
+    if r.body["database"]["engine"] == "sqlite" {
+        assert!(found.is_null(), "{}", r.text);
+    } else {
+        let found = found.as_str().unwrap_or_default();
+        assert!(
+            ["installed", "available", "absent"].contains(&found),
+            "{}",
+            r.text
+        );
+    }
 }

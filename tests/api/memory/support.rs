@@ -57,6 +57,18 @@ pub async fn daily_at(
         .unwrap()
 }
 
+/// Waits until the batcher has embedded every queued chunk.
+pub async fn indexed(store: &Store) {
+    for _ in 0..400 {
+        let (backlog, _) = store.memory_vectors().backlog().await.unwrap();
+        if backlog == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the embedding batcher did not drain its queue");
+}
+
 /// `YYYY-MM-DD` of a moment.
 pub fn day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()

@@ -133,7 +133,8 @@ async fn memory_tools_are_offered_once_bound_to_a_store() {
     let (token, user_id, _) = app.register("tools-memory@example.com").await;
     let ws = app.workspace(&token, "Tools").await;
     let store = app.store().await;
-    let tools = registry(&ToolsConfig::default()).with_memory(&store);
+    let embedders = astra::memory::embed::Embedders::new(&Default::default(), None);
+    let tools = registry(&ToolsConfig::default()).with_memory(&store, embedders);
     for name in ["memory_search", "memory_write", "profile_update"] {
         assert!(tools.offered(name), "{name} should be offered");
     }
