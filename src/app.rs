@@ -171,7 +171,8 @@ impl AppState {
         }
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
             .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
-        let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes);
+        let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes)
+            .shared(redis.clone());
         let ip_limiter = RateLimiter::new(config.limits.ip_per_minute)
             .named("ip")
             .shared(redis.clone());
