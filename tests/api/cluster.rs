@@ -22,6 +22,7 @@ use crate::helpers::{
 };
 
 /// The test Redis, or `None` (with a note) when `ASTRA_TEST_REDIS_URL=off`.
+#[allow(clippy::print_stderr)]
 fn redis_url(test: &str) -> Option<String> {
     let url =
         std::env::var("ASTRA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());

@@ -15,10 +15,10 @@ round-robin. Checks:
   cached the token version), and how long that took;
 - a member removed through r1 is refused on r2 and r3 (after both cached the role);
 - a burst of 3x the per-user limit over the replicas gets exactly the limit of 200s (±1);
-- 5 provider failures spread over the replicas open the breaker on all three;
-- 200 `http_request` jobs enqueued over the replicas are each run exactly once;
 - an SSE stream open on r1 (a slow upstream) is counted, with its busy agent, in the cluster view
   of r2 and r3 (`/admin/health` `cluster.openStreams`, `cluster.busyAgents`), not in their own;
+- 5 provider failures spread over the replicas open the breaker on all three;
+- 200 `http_request` jobs enqueued over the replicas are each run exactly once;
 - 50 webhook deliveries (every fifth answered 500 once, so retried) are each sent exactly once per
   attempt, as many times as their row counts attempts, under one `webhook-id`;
 - 10 monitors created over the replicas run once each, and once more each after a disable on one
@@ -145,12 +145,12 @@ class Fake(http.server.BaseHTTPRequestHandler):
             "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
         if "#slow" in last:
-            # Five chunks 600 ms apart: the stream stays open for ~3 s.
+            # Eight chunks 600 ms apart: the stream stays open for ~5 s.
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.end_headers()
             parts = [(chunk({"role": "assistant", "content": ""}, None), 0)]
-            parts += [(chunk({"content": f"{i} "}, None), 0.6) for i in range(5)]
+            parts += [(chunk({"content": f"{i} "}, None), 0.6) for i in range(8)]
             parts += [(chunk({}, "stop"), 0), ("data: [DONE]\n\n", 0)]
             for part, pause in parts:
                 self.wfile.write(part.encode())
@@ -410,14 +410,14 @@ def checks(c, out):
             return h
 
         try:
-            took = until(lambda: cluster_view(r2)["cluster"]["openStreams"] == 1, 3, 0.02)
+            took = until(lambda: cluster_view(r2)["cluster"]["openStreams"] == 1, 4, 0.02)
             h2, h3 = cluster_view(r2), cluster_view(r3)
             assert h2["openStreams"] == 0 and h3["cluster"]["openStreams"] == 1, (h2, h3)
             assert h3["cluster"]["busyAgents"] == 1, h3
         finally:
             reader.join(30)
         assert done.get("status") == 200 and "event: done" in done.get("body", ""), done
-        until(lambda: cluster_view(r2)["cluster"]["openStreams"] == 0, 3, 0.02)
+        until(lambda: cluster_view(r2)["cluster"]["openStreams"] == 0, 4, 0.02)
         return f"seen on r2 {took * 1000:.0f} ms after it opened on r1"
 
     def webhooks():
@@ -545,9 +545,9 @@ def checks(c, out):
         ("a token from r1 works on r2/r3; logout on r2 revokes it on r1/r3", tokens_and_logout),
         ("a member removed through r1 is refused on r2 and r3", member_removal),
         (f"a burst of {3 * USER_PER_MINUTE} over 3 replicas gets {USER_PER_MINUTE} x 200 (+-1)", burst),
+        ("a stream open on r1 is counted by r2's and r3's cluster view", streams),
         ("5 failures over the replicas open the breaker on all three", breaker),
         (f"{JOBS} jobs over 3 replicas each run exactly once", jobs),
-        ("a stream open on r1 is counted by r2's and r3's cluster view", streams),
         (f"{WEBHOOK_DELIVERIES} webhook deliveries over 3 replicas: each attempt sent once", webhooks),
         (f"{MONITORS} monitors over 3 replicas: each run happens once", monitors),
         ("r3 SIGKILLed holding leased jobs: r1/r2 finish them after the lease, once in effect", sigkill),
