@@ -178,7 +178,8 @@ impl AppState {
         let tools = ToolRegistry::builtin(&config.tools, http).with_memory(&store, embedders);
         let skills = SkillRegistry::new(&config.file.skills, &tools)
             .map_err(|e| anyhow::anyhow!("astra.yml skills: {e}"))?;
-        let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes);
+        let tool_cache = ToolCache::new(config.tool_cache_ttl, config.dos.tool_cache_max_bytes)
+            .shared(redis.clone());
         let ip_limiter = RateLimiter::new(config.limits.ip_per_minute)
             .named("ip")
             .shared(redis.clone());

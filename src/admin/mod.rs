@@ -9,7 +9,7 @@ use std::{
 use crate::{
     agents::{AgentView, GlobalAgents},
     chat::presence::Presence,
-    cluster::{Redis, heartbeat},
+    cluster::{Redis, heartbeat, load},
     costs::{self, MonthBilling},
     diagnostics::process::{self, ProcessMemory},
     error::{ApiError, ApiResult},
@@ -49,6 +49,9 @@ pub struct ClusterHealth {
     pub redis_ok: bool,
     /// Replicas whose heartbeat is under a minute old (this one included), sorted.
     pub replicas: Vec<String>,
+    /// Agents running a turn and open SSE streams summed over those replicas (each
+    /// publishes its own within 200 ms of a change).
+    pub load: load::Load,
 }
 
 /// What the gateway process looks like right now.
@@ -120,16 +123,7 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
         (None, None)
     };
     let cluster = match env.redis {
-        Some(redis) => Some(match heartbeat::seen(redis).await {
-            Ok(replicas) => ClusterHealth {
-                redis_ok: true,
-                replicas,
-            },
-            Err(_) => ClusterHealth {
-                redis_ok: false,
-                replicas: Vec::new(),
-            },
-        }),
+        Some(redis) => Some(cluster_health(redis).await),
         None => None,
     };
     Health {
@@ -148,6 +142,28 @@ pub async fn health(env: &HealthEnv<'_>) -> Health {
         pgvector,
         replica_id: env.replica_id.to_string(),
         cluster,
+    }
+}
+
+/// The cluster as seen through Redis; `redis_ok: false` (and nothing else) when it failed.
+async fn cluster_health(redis: &Redis) -> ClusterHealth {
+    let seen = match heartbeat::seen(redis).await {
+        Ok(replicas) => load::cluster(redis, &replicas)
+            .await
+            .map(|load| (replicas, load)),
+        Err(e) => Err(e),
+    };
+    match seen {
+        Ok((replicas, load)) => ClusterHealth {
+            redis_ok: true,
+            replicas,
+            load,
+        },
+        Err(_) => ClusterHealth {
+            redis_ok: false,
+            replicas: Vec::new(),
+            load: load::Load::default(),
+        },
     }
 }
 

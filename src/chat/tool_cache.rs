@@ -4,14 +4,22 @@
 //! The workspace is part of the key: a page fetched in one workspace is never served to
 //! another, and stats and clearing are per workspace. Memory is bounded by the total size
 //! of the cached results ([`ToolCache::new`]'s `max_bytes`): past it the oldest entries go.
+//!
+//! With a cluster Redis ([`ToolCache::shared`]) the entries, their size cap and the counters
+//! live there ([`crate::cluster::tool_cache`]): a result cached by one replica answers the
+//! others, and stats and clearing act on the whole cluster. While Redis does not answer, each
+//! replica caches in its own memory as without it (a cache is never worth failing a turn), and
+//! stats and clearing add that memory's entries to the shared ones.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
+
+use crate::cluster::{Redis, tool_cache as redis_cache};
 
 /// Bookkeeping per entry beyond its key and value text (map slots, timestamps).
 const ENTRY_OVERHEAD: usize = 64;
@@ -92,11 +100,12 @@ impl Inner {
     }
 }
 
-/// The tool result cache (in process; results are cheap to recompute).
+/// The tool result cache (results are cheap to recompute).
 pub struct ToolCache {
     ttl: Duration,
     max_bytes: usize,
     inner: Mutex<Inner>,
+    shared: Option<Arc<Redis>>,
 }
 
 impl ToolCache {
@@ -106,7 +115,15 @@ impl ToolCache {
             ttl,
             max_bytes,
             inner: Mutex::new(Inner::default()),
+            shared: None,
         }
+    }
+
+    /// Keeps the entries in the cluster's Redis, when there is one (the cap then bounds the
+    /// cluster's total).
+    pub fn shared(mut self, redis: Option<Arc<Redis>>) -> Self {
+        self.shared = redis;
+        self
     }
 
     fn key(workspace: &str, tool: &str, args: &Value) -> Key {
@@ -114,7 +131,17 @@ impl ToolCache {
     }
 
     /// A fresh cached result of `workspace`, counting a hit or a miss.
-    pub fn get(&self, workspace: &str, tool: &str, args: &Value) -> Option<Value> {
+    pub async fn get(&self, workspace: &str, tool: &str, args: &Value) -> Option<Value> {
+        if let Some(redis) = &self.shared {
+            let args = args.to_string();
+            if let Ok(hit) = redis_cache::get(redis, workspace, tool, &args).await {
+                return hit.and_then(|text| serde_json::from_str(&text).ok());
+            }
+        }
+        self.get_local(workspace, tool, args)
+    }
+
+    fn get_local(&self, workspace: &str, tool: &str, args: &Value) -> Option<Value> {
         let key = Self::key(workspace, tool, args);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let fresh = inner
@@ -130,7 +157,28 @@ impl ToolCache {
     }
 
     /// Stores a result of `workspace`; one larger than the whole budget is not kept.
-    pub fn put(&self, workspace: &str, tool: &str, args: &Value, result: Value) {
+    pub async fn put(&self, workspace: &str, tool: &str, args: &Value, result: Value) {
+        if let Some(redis) = &self.shared {
+            let key = Self::key(workspace, tool, args);
+            let text = result.to_string();
+            let bytes = key.0.len() + key.1.len() + key.2.len() + text.len() + ENTRY_OVERHEAD;
+            let stored = redis_cache::put(
+                redis,
+                (&key.0, &key.1, &key.2),
+                &text,
+                bytes,
+                self.ttl,
+                self.max_bytes,
+            )
+            .await;
+            if stored.is_ok() {
+                return;
+            }
+        }
+        self.put_local(workspace, tool, args, result);
+    }
+
+    fn put_local(&self, workspace: &str, tool: &str, args: &Value, result: Value) {
         let key = Self::key(workspace, tool, args);
         let bytes = key.0.len() + key.1.len() + key.2.len() + result.to_string().len();
         let bytes = bytes + ENTRY_OVERHEAD;
@@ -155,8 +203,19 @@ impl ToolCache {
         );
     }
 
-    /// Drops `workspace`'s entries (of one tool, or all); returns how many.
-    pub fn clear(&self, workspace: &str, tool: Option<&str>) -> usize {
+    /// Drops `workspace`'s entries (of one tool, or all) — on every replica with a cluster
+    /// Redis; returns how many.
+    pub async fn clear(&self, workspace: &str, tool: Option<&str>) -> usize {
+        let cleared = match &self.shared {
+            Some(redis) => redis_cache::clear(redis, workspace, tool)
+                .await
+                .unwrap_or(0),
+            None => 0,
+        };
+        cleared + self.clear_local(workspace, tool)
+    }
+
+    fn clear_local(&self, workspace: &str, tool: Option<&str>) -> usize {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let doomed: Vec<Key> = inner
             .entries
@@ -170,54 +229,87 @@ impl ToolCache {
         doomed.len()
     }
 
-    /// Totals across workspaces (hits, misses).
-    pub fn totals(&self) -> (u64, u64) {
+    /// Totals across workspaces (hits, misses) — of the cluster with a cluster Redis.
+    pub async fn totals(&self) -> (u64, u64) {
+        let (hits, misses) = match &self.shared {
+            Some(redis) => redis_cache::totals(redis).await.unwrap_or_default(),
+            None => (0, 0),
+        };
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        (inner.totals.hits, inner.totals.misses)
+        (hits + inner.totals.hits, misses + inner.totals.misses)
     }
 
-    /// Bytes held across workspaces (keys, results and bookkeeping).
+    /// Bytes held in this process (keys, results and bookkeeping); the cluster's own total
+    /// is in Redis.
     pub fn bytes(&self) -> usize {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).bytes
     }
 
-    /// Entries, bytes and hit counters of one workspace, overall and per tool.
-    pub fn stats(&self, workspace: &str) -> CacheStats {
+    /// Entries, bytes and hit counters of one workspace, overall and per tool — of the
+    /// cluster with a cluster Redis.
+    pub async fn stats(&self, workspace: &str) -> CacheStats {
+        let mut figures = self.figures_local(workspace);
+        if let Some(redis) = &self.shared
+            && let Ok(cluster) = redis_cache::workspace_figures(redis, workspace).await
+        {
+            for (tool, (n, bytes)) in cluster.entries {
+                let slot = figures.entries.entry(tool).or_default();
+                slot.0 += n;
+                slot.1 += bytes;
+            }
+            for (tool, (hits, misses)) in cluster.counters {
+                let slot = figures.counters.entry(tool).or_default();
+                slot.0 += hits;
+                slot.1 += misses;
+            }
+        }
+        assemble(figures)
+    }
+
+    fn figures_local(&self, workspace: &str) -> redis_cache::WorkspaceFigures {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let mut entries_by_tool: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+        let mut figures = redis_cache::WorkspaceFigures::default();
         for ((ws, tool, _), e) in &inner.entries {
             if ws == workspace {
-                let slot = entries_by_tool.entry(tool).or_default();
+                let slot = figures.entries.entry(tool.clone()).or_default();
                 slot.0 += 1;
                 slot.1 += e.bytes;
             }
         }
-        let empty = BTreeMap::new();
-        let counters = inner.counters.get(workspace).unwrap_or(&empty);
-        let mut by_tool = BTreeMap::new();
-        let (mut hits, mut misses) = (0u64, 0u64);
-        for (tool, c) in counters {
-            let entries = entries_by_tool.get(tool.as_str()).map_or(0, |s| s.0);
-            hits += c.hits;
-            misses += c.misses;
-            by_tool.insert(
-                tool.clone(),
-                ToolStats {
-                    entries,
-                    hits: c.hits,
-                    misses: c.misses,
-                    hit_rate: rate(c.hits, c.misses),
-                },
-            );
+        if let Some(counters) = inner.counters.get(workspace) {
+            for (tool, c) in counters {
+                figures.counters.insert(tool.clone(), (c.hits, c.misses));
+            }
         }
-        CacheStats {
-            entries: entries_by_tool.values().map(|s| s.0).sum(),
-            bytes: entries_by_tool.values().map(|s| s.1).sum(),
-            hits,
-            misses,
-            hit_rate: rate(hits, misses),
-            by_tool,
-        }
+        figures
+    }
+}
+
+/// The stats of a workspace's entries and counters.
+fn assemble(figures: redis_cache::WorkspaceFigures) -> CacheStats {
+    let mut by_tool = BTreeMap::new();
+    let (mut hits, mut misses) = (0u64, 0u64);
+    for (tool, (h, m)) in &figures.counters {
+        let entries = figures.entries.get(tool).map_or(0, |s| s.0);
+        hits += h;
+        misses += m;
+        by_tool.insert(
+            tool.clone(),
+            ToolStats {
+                entries,
+                hits: *h,
+                misses: *m,
+                hit_rate: rate(*h, *m),
+            },
+        );
+    }
+    CacheStats {
+        entries: figures.entries.values().map(|s| s.0).sum(),
+        bytes: figures.entries.values().map(|s| s.1).sum(),
+        hits,
+        misses,
+        hit_rate: rate(hits, misses),
+        by_tool,
     }
 }
 
@@ -266,48 +358,92 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn total_bytes_stay_under_the_cap() {
+    #[tokio::test]
+    async fn total_bytes_stay_under_the_cap() {
         let cache = ToolCache::new(Duration::from_secs(300), 100_000);
         let page = "x".repeat(1_000);
         for i in 0..1_000 {
-            cache.put("ws", "fetch_page", &json!({ "url": i }), json!(page));
+            cache
+                .put("ws", "fetch_page", &json!({ "url": i }), json!(page))
+                .await;
             assert!(cache.bytes() <= 100_000);
         }
         // The newest entries are kept, the oldest evicted.
-        assert!(
-            cache
-                .get("ws", "fetch_page", &json!({ "url": 999 }))
-                .is_some()
-        );
-        assert!(
-            cache
-                .get("ws", "fetch_page", &json!({ "url": 0 }))
-                .is_none()
-        );
-        let entries = cache.stats("ws").entries;
+        let args = json!({ "url": 999 });
+        assert!(cache.get("ws", "fetch_page", &args).await.is_some());
+        let args = json!({ "url": 0 });
+        assert!(cache.get("ws", "fetch_page", &args).await.is_none());
+        let entries = cache.stats("ws").await.entries;
         assert!((80..100).contains(&entries), "{entries}");
         // A result larger than the whole budget is not cached at all.
-        cache.put("ws", "fetch_page", &json!({}), json!("y".repeat(200_000)));
-        assert!(cache.get("ws", "fetch_page", &json!({})).is_none());
+        let big = json!("y".repeat(200_000));
+        cache.put("ws", "fetch_page", &json!({}), big).await;
+        assert!(cache.get("ws", "fetch_page", &json!({})).await.is_none());
         assert!(cache.inner.lock().unwrap().order.len() <= 2 * entries + 64);
     }
 
-    #[test]
-    fn workspaces_are_isolated() {
+    #[tokio::test]
+    async fn workspaces_are_isolated() {
         let cache = ToolCache::new(
             Duration::from_secs(300),
             crate::config::DosConfig::default().tool_cache_max_bytes,
         );
         let args = json!({ "url": "https://example.com" });
-        cache.put("a", "fetch_page", &args, json!("A's page"));
-        assert!(cache.get("b", "fetch_page", &args).is_none());
-        assert_eq!(cache.stats("b").entries, 0);
-        assert_eq!(cache.stats("b").misses, 1);
-        assert_eq!(cache.stats("a").misses, 0);
-        assert_eq!(cache.clear("b", None), 0);
-        assert_eq!(cache.get("a", "fetch_page", &args), Some(json!("A's page")));
-        assert_eq!(cache.clear("a", Some("fetch_page")), 1);
-        assert_eq!(cache.totals(), (1, 1));
+        cache.put("a", "fetch_page", &args, json!("A's page")).await;
+        assert!(cache.get("b", "fetch_page", &args).await.is_none());
+        assert_eq!(cache.stats("b").await.entries, 0);
+        assert_eq!(cache.stats("b").await.misses, 1);
+        assert_eq!(cache.stats("a").await.misses, 0);
+        assert_eq!(cache.clear("b", None).await, 0);
+        let hit = cache.get("a", "fetch_page", &args).await;
+        assert_eq!(hit, Some(json!("A's page")));
+        assert_eq!(cache.clear("a", Some("fetch_page")).await, 1);
+        assert_eq!(cache.totals().await, (1, 1));
+    }
+
+    #[tokio::test]
+    async fn with_redis_every_replica_shares_entries_stats_and_clearing() {
+        let Some(redis) = crate::cluster::test_redis("tool-cache-replicas", false) else {
+            return;
+        };
+        let ttl = Duration::from_secs(300);
+        let a = ToolCache::new(ttl, 1_000_000).shared(Some(redis.clone()));
+        let b = ToolCache::new(ttl, 1_000_000).shared(Some(Arc::new(redis.as_replica("b"))));
+        let args = json!({ "url": "https://example.com" });
+        assert!(b.get("ws", "fetch_page", &args).await.is_none());
+        a.put("ws", "fetch_page", &args, json!({ "page": "A" }))
+            .await;
+        let hit = b.get("ws", "fetch_page", &args).await;
+        assert_eq!(hit, Some(json!({ "page": "A" })));
+        // Neither replica holds it in memory: the stats are the cluster's.
+        assert_eq!(a.bytes() + b.bytes(), 0);
+        let stats = a.stats("ws").await;
+        assert_eq!((stats.entries, stats.hits, stats.misses), (1, 1, 1));
+        assert_eq!(stats.by_tool["fetch_page"].entries, 1);
+        assert!(stats.bytes > 0);
+        assert_eq!(b.totals().await, (1, 1));
+        // Clearing on one replica clears it for all.
+        assert_eq!(b.clear("ws", None).await, 1);
+        assert!(a.get("ws", "fetch_page", &args).await.is_none());
+        assert_eq!(a.stats("ws").await.entries, 0);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_redis_falls_back_to_memory() {
+        let config = crate::config::ClusterConfig {
+            redis_url: Some(crate::config::Secret::new("redis://127.0.0.1:1")),
+            timeout: Duration::from_millis(100),
+            ..crate::config::ClusterConfig::default()
+        };
+        let redis = Redis::from_config(&config).unwrap().map(Arc::new);
+        let cache = ToolCache::new(Duration::from_secs(300), 1_000_000).shared(redis);
+        let args = json!({});
+        cache.put("ws", "fetch_page", &args, json!("local")).await;
+        assert_eq!(
+            cache.get("ws", "fetch_page", &args).await,
+            Some(json!("local"))
+        );
+        assert_eq!(cache.stats("ws").await.entries, 1);
+        assert_eq!(cache.clear("ws", None).await, 1);
     }
 }

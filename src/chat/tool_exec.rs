@@ -121,7 +121,12 @@ async fn run(
             .map_err(|e| ToolError::InvalidArguments(format!("arguments are not JSON: {e}")))?
     };
     let cacheable = tool.cacheable();
-    if cacheable && let Some(hit) = rt.tool_cache.get(&ctx.workspace_id, &call.name, &args) {
+    if cacheable
+        && let Some(hit) = rt
+            .tool_cache
+            .get(&ctx.workspace_id, &call.name, &args)
+            .await
+    {
         return Ok((hit, true));
     }
     let value = tokio::time::timeout(timeout, tool.execute(ctx, args.clone()))
@@ -129,7 +134,8 @@ async fn run(
         .map_err(|_| ToolError::Timeout(timeout))??;
     if cacheable {
         rt.tool_cache
-            .put(&ctx.workspace_id, &call.name, &args, value.clone());
+            .put(&ctx.workspace_id, &call.name, &args, value.clone())
+            .await;
     }
     Ok((value, false))
 }

@@ -1,6 +1,7 @@
 //! Shared fast state of a cluster of replicas: one Redis (`ASTRA_REDIS_URL`) holding the rate
-//! windows, the breaker counters and the replica heartbeats, so N replicas behind a load
-//! balancer limit and trip as one gateway.
+//! windows, the breaker counters, the replica heartbeats, each replica's load figures
+//! ([`load`]) and the tool result cache, so N replicas behind a load balancer limit, trip,
+//! count and cache as one gateway.
 //!
 //! Without a Redis URL nothing here exists and every feature keeps its per-process state. With
 //! one, every command has a time limit ([`crate::config::ClusterConfig::timeout`]); a failed or
@@ -9,6 +10,8 @@
 //! `error` level, the recovery at `warn`.
 
 pub mod heartbeat;
+pub mod load;
+pub mod tool_cache;
 
 use std::{
     sync::atomic::{AtomicBool, Ordering},
@@ -91,11 +94,11 @@ impl Redis {
     }
 
     /// Runs a Lua script (atomically, by `EVALSHA`, loading it once) within the time limit.
-    pub async fn script<T: FromRedisValue>(
+    pub async fn script<T: FromRedisValue, A: redis::ToRedisArgs>(
         &self,
         script: &Script,
         keys: &[&str],
-        args: &[i64],
+        args: &[A],
     ) -> Result<T, Unavailable> {
         let mut conn = self.conn.clone();
         let mut invocation = script.prepare_invoke();
@@ -103,11 +106,24 @@ impl Redis {
             invocation.key(*k);
         }
         for a in args {
-            invocation.arg(*a);
+            invocation.arg(a);
         }
         let result =
             tokio::time::timeout(self.timeout, invocation.invoke_async::<T>(&mut conn)).await;
         self.outcome(result)
+    }
+
+    /// The same client and prefix under another replica id (tests play several replicas).
+    #[cfg(test)]
+    pub(crate) fn as_replica(&self, replica_id: &str) -> Self {
+        Self {
+            conn: self.conn.clone(),
+            timeout: self.timeout,
+            prefix: self.prefix.clone(),
+            fail_closed: self.fail_closed,
+            replica_id: replica_id.into(),
+            healthy: AtomicBool::new(true),
+        }
     }
 
     fn outcome<T>(
@@ -200,14 +216,7 @@ mod tests {
         assert!(heartbeat::seen(&a).await.unwrap().is_empty());
         heartbeat::beat(&a).await.unwrap();
         // A second replica on the same prefix.
-        let b = Redis {
-            conn: a.conn.clone(),
-            timeout: a.timeout,
-            prefix: a.prefix.clone(),
-            fail_closed: false,
-            replica_id: "other-replica".into(),
-            healthy: AtomicBool::new(true),
-        };
+        let b = a.as_replica("other-replica");
         heartbeat::beat(&b).await.unwrap();
         assert_eq!(
             heartbeat::seen(&a).await.unwrap(),

@@ -186,7 +186,7 @@ async fn metrics(
         .single()
         .unwrap_or(now);
     let counts = cache.get(&state, month_start).await?;
-    let (hits, misses) = state.tool_cache.totals();
+    let (hits, misses) = state.tool_cache.totals().await;
     Ok(Json(MetricsOut {
         uptime: state.started_at.elapsed().as_secs(),
         ws_connections: state.ws_connections.load(Ordering::Relaxed),

@@ -1,7 +1,8 @@
 //! Route group 10, cache part: `/skills/cache/*` — tool result cache stats and clearing.
 //!
 //! Both routes act on the caller's workspace (`X-Workspace-Id`, else their oldest) only:
-//! one workspace never sees or clears another's cached results.
+//! one workspace never sees or clears another's cached results. With a cluster Redis they see
+//! and clear every replica's entries.
 
 use std::collections::BTreeMap;
 
@@ -103,7 +104,7 @@ async fn cache_stats(
     State(state): State<AppState>,
     member: WorkspaceMember,
 ) -> Json<CacheStatsOut> {
-    Json(state.tool_cache.stats(&member.workspace_id).into())
+    Json(state.tool_cache.stats(&member.workspace_id).await.into())
 }
 
 /// `?tool=` limits clearing to one tool.
@@ -129,6 +130,7 @@ async fn cache_clear(
     let tool = params.tool.filter(|t| !t.is_empty());
     let cleared = state
         .tool_cache
-        .clear(&member.workspace_id, tool.as_deref());
+        .clear(&member.workspace_id, tool.as_deref())
+        .await;
     Ok(Json(CacheClearedOut { cleared, tool }))
 }

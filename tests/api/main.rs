@@ -15,6 +15,7 @@ mod auth;
 mod autonomous;
 mod budgets;
 mod chat;
+mod cluster;
 mod console;
 mod costs;
 mod diagnostics;

@@ -15,8 +15,17 @@ round-robin. Checks:
   cached the token version), and how long that took;
 - a member removed through r1 is refused on r2 and r3 (after both cached the role);
 - a burst of 3x the per-user limit over the replicas gets exactly the limit of 200s (±1);
+- an SSE stream open on r1 (a slow upstream) is counted, with its busy agent, in the cluster view
+  of r2 and r3 (`/admin/health` `cluster.openStreams`, `cluster.busyAgents`), not in their own;
 - 5 provider failures spread over the replicas open the breaker on all three;
-- 200 `http_request` jobs enqueued over the replicas are each run exactly once.
+- 200 `http_request` jobs enqueued over the replicas are each run exactly once;
+- 50 webhook deliveries (every fifth answered 500 once, so retried) are each sent exactly once per
+  attempt, as many times as their row counts attempts, under one `webhook-id`;
+- 10 monitors created over the replicas run once each, and once more each after a disable on one
+  replica and an enable on another (the receiver counts both rounds);
+- r3 is SIGKILLed while it holds 4 leased jobs (the receiver holds every first attempt): r1 and r2
+  finish their own at once and r3's after its lease ran out (timeout + 60 s), each sent again under
+  the same `Idempotency-Key` with attempt id `:2`, so every job takes effect exactly once.
 
 Prints one line per check and `cluster: N passed, N failed`; exits non-zero on any failure.
 All processes are stopped and the database dropped whatever happens.
@@ -45,13 +54,28 @@ INTERNAL_KEY = "cluster-test-internal-key-0123456789"
 ENCRYPTION_KEY = "00" * 32
 REPLICAS = ("r1", "r2", "r3")
 JOBS = 200
+WEBHOOK_DELIVERIES = 50
+MONITORS = 10
+# Slow jobs of the SIGKILL check: one per job slot of each replica (ASTRA_JOB_CONCURRENCY).
+JOB_CONCURRENCY = 4
+SLOW_JOBS = 3 * JOB_CONCURRENCY
+SLOW_JOB_TIMEOUT_S = 6
+LEASE_MARGIN_S = 60  # src/jobs/worker.rs: a job's lease is its timeout + 60 s
 
 
 class Fake(http.server.BaseHTTPRequestHandler):
     """OpenAI Chat Completions (non-streamed and SSE); `#fail` in the last user message answers
-    500. `GET /hit/<id>` counts a job's request."""
+    500. `GET /hit/<id>` counts a job's request; `GET /mon/<id>` a monitor's check; `POST /hook`
+    a webhook attempt (by `webhook-id`; the first attempt of every fifth delivery answers 500);
+    `GET /slow/<id>` a slow job's attempt (held until `release` is set)."""
 
     hits = collections.Counter()
+    monitor_hits = collections.Counter()
+    hook_attempts = collections.Counter()
+    hook_order = []
+    # (Idempotency-Key, X-Astra-Attempt-Id, arrival time) of every slow job request.
+    slow = []
+    release = threading.Event()
     lock = threading.Lock()
 
     def log_message(self, *args):
@@ -70,6 +94,21 @@ class Fake(http.server.BaseHTTPRequestHandler):
             with Fake.lock:
                 Fake.hits[self.path[5:]] += 1
             return self._send(200, "{}")
+        if self.path.startswith("/mon/"):
+            with Fake.lock:
+                Fake.monitor_hits[self.path[5:]] += 1
+            return self._send(200, "{}")
+        if self.path.startswith("/slow/"):
+            key = self.headers.get("Idempotency-Key", "")
+            attempt = self.headers.get("X-Astra-Attempt-Id", "")
+            with Fake.lock:
+                Fake.slow.append((key, attempt, time.monotonic()))
+            if attempt.endswith(":1"):
+                Fake.release.wait(SLOW_JOB_TIMEOUT_S - 1)
+            try:
+                return self._send(200, "{}")
+            except OSError:
+                return None  # the replica that sent it was killed
         if self.path.startswith("/v1/models"):
             return self._send(200, json.dumps({"object": "list", "data": [
                 {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}]}))
@@ -78,6 +117,14 @@ class Fake(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         req = json.loads(self.rfile.read(length) or b"{}")
+        if self.path == "/hook":
+            wid = self.headers.get("webhook-id", "")
+            with Fake.lock:
+                if wid not in Fake.hook_attempts:
+                    Fake.hook_order.append(wid)
+                Fake.hook_attempts[wid] += 1
+                fail = Fake.hook_order.index(wid) % 5 == 4 and Fake.hook_attempts[wid] == 1
+            return self._send(500 if fail else 200, "{}")
         if not self.path.endswith("/chat/completions"):
             return self._send(404, "{}")
         last = ""
@@ -97,6 +144,20 @@ class Fake(http.server.BaseHTTPRequestHandler):
         chunk = lambda delta, finish: "data: " + json.dumps({  # noqa: E731
             "id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 0, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+        if "#slow" in last:
+            # Eight chunks 600 ms apart: the stream stays open for ~5 s.
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            parts = [(chunk({"role": "assistant", "content": ""}, None), 0)]
+            parts += [(chunk({"content": f"{i} "}, None), 0.6) for i in range(8)]
+            parts += [(chunk({}, "stop"), 0), ("data: [DONE]\n\n", 0)]
+            for part, pause in parts:
+                self.wfile.write(part.encode())
+                self.wfile.flush()
+                time.sleep(pause)
+            self.close_connection = True
+            return None
         body = chunk({"role": "assistant", "content": ""}, None) + chunk({"content": "Hello there."}, None)
         body += chunk({}, "stop")
         body += "data: " + json.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
@@ -111,6 +172,7 @@ class Cluster:
         self.work = work
         self.procs = {}
         self.bases = {}
+        self.ports = {}
         pid = os.getpid()
         self.db = f"astra_cluster_{pid}"
         self.prefix = f"astra-cluster-{pid}-{int(time.time())}:"
@@ -129,6 +191,7 @@ class Cluster:
 
     def start(self, name):
         port = free_port()
+        self.ports[name] = port
         (self.work / name).mkdir(exist_ok=True)
         (self.work / name / "astra.yml").write_text(
             "inference:\n"
@@ -157,6 +220,8 @@ class Cluster:
             "ASTRA_LIMITS_USER_PER_MINUTE": str(USER_PER_MINUTE),
             "ASTRA_PASSWORD_MEMORY_KIB": "8192",
             "ASTRA_WORKER_POLL_MS": "100",
+            "ASTRA_JOB_CONCURRENCY": str(JOB_CONCURRENCY),
+            "ASTRA_WEBHOOK_RETRY_BASE_MS": "200",
             "RUST_LOG": "warn,astra=info",
         }
         log = open(self.work / f"{name}.log", "w")
@@ -212,13 +277,14 @@ def register(base, email):
     return reg["accessToken"], reg["user"]["id"]
 
 
-def until(fn, limit=5.0):
-    """Polls `fn` until it is true; returns the seconds it took (raises after `limit`)."""
+def until(fn, limit=5.0, every=0.005):
+    """Polls `fn` every `every` s until it is true; returns the seconds it took (raises after
+    `limit`)."""
     start = time.monotonic()
     while not fn():
         if time.monotonic() - start > limit:
             raise AssertionError(f"not true within {limit} s")
-        time.sleep(0.005)
+        time.sleep(every)
     return time.monotonic() - start
 
 
@@ -316,19 +382,175 @@ def checks(c, out):
             running = page.get("total", len(page.get("items", []))) if status == 200 else 1
             return pending == 0 and running == 0 and len(Fake.hits) >= JOBS
 
-        until(all_done, 120)
+        until(all_done, 120, 0.2)
         time.sleep(1)
         twice = {k: n for k, n in Fake.hits.items() if n != 1}
         assert len(Fake.hits) == JOBS and not twice, (len(Fake.hits), twice)
         return f"{JOBS} jobs, each run once"
+
+    def streams():
+        token, ws = api_user("streams@example.com")
+        done = {}
+
+        def stream():
+            data = json.dumps({"message": "#slow count", "agentId": "chad"}).encode()
+            req = urllib.request.Request(f"{r1}/agent/chat/stream", data=data, method="POST")
+            req.add_header("Content-Type", "application/json")
+            req.add_header("Authorization", f"Bearer {token}")
+            req.add_header("X-Workspace-Id", ws)
+            with urllib.request.urlopen(req, timeout=60) as r:
+                done["status"], done["body"] = r.status, r.read().decode(errors="replace")
+
+        reader = threading.Thread(target=stream)
+        reader.start()
+
+        def cluster_view(base):
+            status, h = call(base, "GET", "/admin/health", headers=internal)
+            assert status == 200, (status, h)
+            return h
+
+        try:
+            took = until(lambda: cluster_view(r2)["cluster"]["openStreams"] == 1, 4, 0.02)
+            h2, h3 = cluster_view(r2), cluster_view(r3)
+            assert h2["openStreams"] == 0 and h3["cluster"]["openStreams"] == 1, (h2, h3)
+            assert h3["cluster"]["busyAgents"] == 1, h3
+        finally:
+            reader.join(30)
+        assert done.get("status") == 200 and "event: done" in done.get("body", ""), done
+        until(lambda: cluster_view(r2)["cluster"]["openStreams"] == 0, 4, 0.02)
+        return f"seen on r2 {took * 1000:.0f} ms after it opened on r1"
+
+    def webhooks():
+        token, ws = api_user("hooks@example.com")
+        status, hook = call(r1, "POST", "/webhooks",
+                            {"url": f"http://{c.fake_addr}/hook", "events": ["webhook.test"]}, token,
+                            {"X-Workspace-Id": ws})
+        assert status == 201, (status, hook)
+        ids = set()
+        for i in range(WEBHOOK_DELIVERIES):
+            status, d = call(c.bases[REPLICAS[i % 3]], "POST", f"/webhooks/{hook['id']}/test", {}, token)
+            assert status == 202, (status, d)
+            ids.add(d["deliveryId"])
+        assert len(ids) == WEBHOOK_DELIVERIES, len(ids)
+
+        def rows():
+            status, page = call(r2, "GET", f"/webhooks/{hook['id']}/deliveries?limit=100", token=token)
+            assert status == 200, (status, page)
+            return {d["id"]: d for d in page["items"]}
+
+        until(lambda: all(d["status"] == "delivered" for d in rows().values()), 60, 0.2)
+        time.sleep(1)  # anything sent twice would arrive now
+        final = rows()
+        assert set(final) == ids, (len(final), len(ids))
+        with Fake.lock:
+            seen = dict(Fake.hook_attempts)
+        assert set(seen) == ids, (len(seen), len(ids))
+        wrong = {i: (seen[i], d["attempts"]) for i, d in final.items() if seen[i] != d["attempts"]}
+        assert not wrong, wrong
+        retried = sum(1 for n in seen.values() if n == 2)
+        assert retried == WEBHOOK_DELIVERIES // 5 and max(seen.values()) == 2, seen
+        return (f"{WEBHOOK_DELIVERIES} deliveries, {sum(seen.values())} attempts "
+                f"({retried} retried once), each attempt received once")
+
+    def monitors():
+        token, ws = api_user("monitors@example.com")
+        hdr = {"X-Workspace-Id": ws}
+        ids = []
+        for i in range(MONITORS):
+            status, m = call(c.bases[REPLICAS[i % 3]], "POST", "/heartbeat",
+                             {"name": f"m{i}", "type": "http", "url": f"http://{c.fake_addr}/mon/{i}",
+                              "intervalMinutes": 5}, token, hdr)
+            assert status == 201, (status, m)
+            ids.append(m["id"])
+
+        def runs(mid):
+            status, page = call(r3, "GET", f"/heartbeat/{mid}/runs?limit=10", token=token, headers=hdr)
+            assert status == 200, (status, page)
+            return page["items"]
+
+        def round_done(n):
+            with Fake.lock:
+                hits = sum(Fake.monitor_hits.values())
+            return hits >= n * MONITORS and all(len(runs(m)) >= n for m in ids)
+
+        for n in (1, 2):
+            if n == 2:
+                # Enabling a disabled monitor makes it due at once: a second run each.
+                for i, mid in enumerate(ids):
+                    for enabled, base in ((False, c.bases[REPLICAS[i % 3]]),
+                                          (True, c.bases[REPLICAS[(i + 1) % 3]])):
+                        status, body = call(base, "PATCH", f"/heartbeat/{mid}", {"enabled": enabled},
+                                            token, hdr)
+                        assert status == 200, (status, body)
+            until(lambda n=n: round_done(n), 30, 0.2)
+            time.sleep(1)
+            with Fake.lock:
+                hits = dict(Fake.monitor_hits)
+            assert hits == {str(i): n for i in range(MONITORS)}, (n, hits)
+            counts = [len(runs(m)) for m in ids]
+            assert counts == [n] * MONITORS, (n, counts)
+            assert all(r["status"] == "ok" for m in ids for r in runs(m))
+        return f"{MONITORS} monitors x 2 rounds, each run recorded and received once"
+
+    def sigkill():
+        token, ws = api_user("sigkill@example.com")
+        hdr = {"X-Workspace-Id": ws}
+        jobs = []
+        for i in range(SLOW_JOBS):
+            status, job = call(c.bases[REPLICAS[i % 3]], "POST", "/jobs",
+                               {"type": "http_request", "maxRetries": 1,
+                                "timeoutSeconds": SLOW_JOB_TIMEOUT_S,
+                                "payload": {"method": "GET", "url": f"http://{c.fake_addr}/slow/{i}"}},
+                               token, hdr)
+            assert status in (200, 201, 202), (status, job)
+            jobs.append(job["id"])
+        # Every first attempt is held, so each replica fills its 4 slots: r3 holds 4 leases.
+        until(lambda: len(Fake.slow) >= SLOW_JOBS, SLOW_JOB_TIMEOUT_S - 2, 0.02)
+        c.procs["r3"].kill()
+        c.procs["r3"].wait()
+        killed_at = time.monotonic()
+        Fake.release.set()
+
+        def job(jid):
+            status, j = call(r1, "GET", f"/jobs/{jid}", token=token, headers=hdr)
+            assert status == 200, (status, j)
+            return j
+
+        until(lambda: all(job(j)["status"] != "running" for j in jobs),
+              SLOW_JOB_TIMEOUT_S + LEASE_MARGIN_S + 30, 1.0)
+        time.sleep(1)
+        final = [job(j) for j in jobs]
+        assert all(j["status"] == "completed" for j in final), [(j["id"], j["status"]) for j in final]
+        with Fake.lock:
+            slow = list(Fake.slow)
+        by_key = collections.defaultdict(list)
+        for key, attempt, at in slow:
+            by_key[key].append((attempt, at))
+        assert set(by_key) == set(jobs), (sorted(by_key), jobs)
+        reclaimed = {k: v for k, v in by_key.items() if len(v) > 1}
+        assert len(reclaimed) == JOB_CONCURRENCY, {k: len(v) for k, v in by_key.items()}
+        first = min(at for _, _, at in slow)
+        for key, attempts in reclaimed.items():
+            assert [a for a, _ in attempts] == [f"{key}:1", f"{key}:2"], attempts
+            # Not before the lease of the first attempt (timeout + 60 s from its claim) ran out.
+            assert attempts[1][1] - first >= SLOW_JOB_TIMEOUT_S + LEASE_MARGIN_S - 1, attempts
+        attempts = {j["id"]: j["attempts"] for j in final}
+        assert all(attempts[k] == len(v) for k, v in by_key.items()), attempts
+        waited = max(v[1][1] for v in reclaimed.values()) - killed_at
+        return (f"{JOB_CONCURRENCY} of r3's jobs re-sent under the same key {waited:.0f} s after the "
+                f"kill; {SLOW_JOBS} jobs completed, each once in effect")
 
     for name, fn in [
         ("every replica sees the three replicas (/admin/health)", health),
         ("a token from r1 works on r2/r3; logout on r2 revokes it on r1/r3", tokens_and_logout),
         ("a member removed through r1 is refused on r2 and r3", member_removal),
         (f"a burst of {3 * USER_PER_MINUTE} over 3 replicas gets {USER_PER_MINUTE} x 200 (+-1)", burst),
+        ("a stream open on r1 is counted by r2's and r3's cluster view", streams),
         ("5 failures over the replicas open the breaker on all three", breaker),
         (f"{JOBS} jobs over 3 replicas each run exactly once", jobs),
+        (f"{WEBHOOK_DELIVERIES} webhook deliveries over 3 replicas: each attempt sent once", webhooks),
+        (f"{MONITORS} monitors over 3 replicas: each run happens once", monitors),
+        ("r3 SIGKILLed holding leased jobs: r1/r2 finish them after the lease, once in effect", sigkill),
     ]:
         out.run(name, fn)
 

@@ -66,6 +66,10 @@ pub struct ClusterHealthOut {
     pub redis: String,
     /// Replicas that sent a heartbeat in the last minute (this one included), sorted.
     pub replicas: Vec<String>,
+    /// Agents running a turn on those replicas (`busyAgents` above is this replica's).
+    pub busy_agents: i64,
+    /// Open SSE streams on those replicas (`openStreams` above is this replica's).
+    pub open_streams: i64,
 }
 
 /// `GET /admin/health`.
@@ -121,6 +125,8 @@ impl From<Health> for AdminHealthOut {
             cluster: h.cluster.map(|c| ClusterHealthOut {
                 redis: if c.redis_ok { "up" } else { "down" }.into(),
                 replicas: c.replicas,
+                busy_agents: c.load.busy_agents,
+                open_streams: c.load.open_streams,
             }),
             database: DatabaseHealthOut {
                 engine: h.engine.into(),
