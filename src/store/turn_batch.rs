@@ -134,7 +134,10 @@ impl<'a> Rows<'a> {
             rows.outbox.extend(&w.outbox);
             rows.traces.extend(&w.trace);
         }
-        rows.sessions = sessions.into_iter().map(|(id, (n, at))| (id, n, at)).collect();
+        rows.sessions = sessions
+            .into_iter()
+            .map(|(id, (n, at))| (id, n, at))
+            .collect();
         rows.tokens = tokens.into_iter().map(|((u, m), n)| (u, m, n)).collect();
         rows
     }

@@ -212,7 +212,11 @@ async fn a_bad_turn_in_a_batch_fails_only_its_caller() {
         "the batch was split: {after:?}"
     );
     assert_eq!(count(&db, "traces").await, 10);
-    assert_eq!(count(&db, "messages").await, 10, "the bad turn's reply is not");
+    assert_eq!(
+        count(&db, "messages").await,
+        10,
+        "the bad turn's reply is not"
+    );
     assert_eq!(count(&db, "usage_records").await, 10);
     let row = db.sessions().session(&s).await.unwrap().unwrap();
     assert_eq!(row.message_count, 10);
