@@ -75,6 +75,9 @@ impl TurnWriter {
             counters: counters.clone(),
             _done: done.clone().drop_guard(),
         };
+        // Not on the app's task tracker: shutdown waits for those tasks (which may still record
+        // turns) and only then calls `Store::close`, which drains this writer explicitly.
+        #[allow(clippy::disallowed_methods)]
         tokio::spawn(task.run(rx, closing.clone()));
         Self {
             queue,

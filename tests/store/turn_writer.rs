@@ -8,6 +8,7 @@ use astra::store::{
 use chrono::Utc;
 use serde_json::json;
 use sqlx::types::Json;
+use tokio_util::task::TaskTracker;
 
 use crate::helpers::{Owner, TestStore, delivery, message, owner, session, webhook};
 
@@ -92,11 +93,12 @@ impl Turn {
 
 /// Spawns `turns` (each with its user message first, as a turn does) and waits for all.
 async fn run_turns(store: &Store, turns: Vec<Turn>) -> Vec<Result<(), sqlx::Error>> {
+    let tracker = TaskTracker::new();
     let tasks: Vec<_> = turns
         .into_iter()
         .map(|t| {
             let store = store.clone();
-            tokio::spawn(async move {
+            tracker.spawn(async move {
                 let asked = message(&t.session_id, "user", "hello", t.trace.started_at);
                 store
                     .turns()
@@ -191,12 +193,13 @@ async fn a_bad_turn_in_a_batch_fails_only_its_caller() {
 
     // Spawned together on one thread: all are queued before the writer runs, so they share
     // a batch, which fails on the duplicate trace id and is retried turn by turn.
+    let tracker = TaskTracker::new();
     let tasks: Vec<_> = (0..10)
         .map(|i| {
             let id = if i == 4 { taken.clone() } else { new_id("trc") };
             let turn = Turn::new(&o, &s, &id);
             let store = db.store.clone();
-            tokio::spawn(async move { turn.record(&store).await })
+            tracker.spawn(async move { turn.record(&store).await })
         })
         .collect();
     let mut failed = Vec::new();
@@ -228,11 +231,12 @@ async fn closing_the_store_writes_every_queued_turn() {
     let o = owner(&db).await;
     let s = session(&db, &o, "chad").await;
     let n = 100;
+    let tracker = TaskTracker::new();
     let tasks: Vec<_> = (0..n)
         .map(|_| {
             let turn = Turn::new(&o, &s, &new_id("trc"));
             let store = db.store.clone();
-            tokio::spawn(async move { turn.record(&store).await })
+            tracker.spawn(async move { turn.record(&store).await })
         })
         .collect();
     // Closed before the spawned turns ran: they queue while the writer is told to stop, and
