@@ -93,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         max_connections: 4,
         acquire_timeout: std::time::Duration::from_secs(30),
         sqlite_synchronous: sqlx::sqlite::SqliteSynchronous::Normal,
+        turn_batch: astra::store::DEFAULT_TURN_BATCH,
     };
     let store = Store::connect(&options).await?;
     store.migrate().await?;

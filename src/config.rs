@@ -83,6 +83,9 @@ pub struct Config {
     /// `PRAGMA synchronous` of every SQLite connection (`ASTRA_SQLITE_SYNCHRONOUS` or
     /// `settings.sqliteSynchronous`; default FULL).
     pub sqlite_synchronous: SqliteSync,
+    /// Most turn writes per group-commit transaction (`ASTRA_TURN_WRITER_BATCH`, 1–1024;
+    /// default 64; 1 = a transaction per write).
+    pub turn_writer_batch: usize,
     /// Directory for the SQLite file and the generated JWT secret (`ASTRA_DATA_DIR`).
     pub data_dir: PathBuf,
     /// HS256 signing secret (`JWT_SECRET`); `None` until resolved from the data dir.
@@ -171,6 +174,7 @@ impl Default for Config {
             db_max_connections: 16,
             db_acquire_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSync::Full,
+            turn_writer_batch: crate::store::DEFAULT_TURN_BATCH,
             data_dir: PathBuf::from("./data"),
             jwt_secret: None,
             encryption_key: None,
@@ -256,6 +260,13 @@ impl Config {
         if let Some(v) = env("ASTRA_DB_ACQUIRE_TIMEOUT") {
             self.db_acquire_timeout =
                 parse_duration(&v).context("ASTRA_DB_ACQUIRE_TIMEOUT: expected e.g. 5s")?;
+        }
+        if let Some(v) = env("ASTRA_TURN_WRITER_BATCH") {
+            self.turn_writer_batch = v
+                .parse()
+                .ok()
+                .filter(|n| (1..=crate::store::MAX_TURN_BATCH).contains(n))
+                .context("ASTRA_TURN_WRITER_BATCH: expected an integer from 1 to 1024")?;
         }
         self.sqlite_synchronous = SqliteSync::resolve(self.file.setting("sqliteSynchronous"), env)?;
         if let Some(v) = env("ASTRA_SHUTDOWN_GRACE") {

@@ -80,6 +80,7 @@ impl From<&Config> for ConnectOptions {
                 SqliteSync::Full => SqliteSynchronous::Full,
                 SqliteSync::Extra => SqliteSynchronous::Extra,
             },
+            turn_batch: config.turn_writer_batch,
         }
     }
 }

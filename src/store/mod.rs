@@ -10,7 +10,8 @@
 //! of that view, never of [`Store`]. The rule for what stays on [`Store`] itself: only what
 //! concerns the engine rather than a table — [`Store::connect`], [`Store::migrate`],
 //! [`Store::ping`], [`Store::engine`], [`Store::pool`], [`Store::close`] — plus one accessor per
-//! view. Everything that reads or writes rows, including the cached reads
+//! view. Turn writes go through the store's group-commit writer (`turn_writer`), reached
+//! through the turns view. Everything that reads or writes rows, including the cached reads
 //! (`agent_cached`, `workspace_cached`, `member_role_cached`, `user_cached`) and their
 //! invalidation, lives on the view of the aggregate that owns the rows, because the cache is
 //! that aggregate's read path. A query that needs another aggregate goes through that
@@ -59,6 +60,8 @@ mod signing_keys;
 mod skill_metrics;
 mod stats;
 mod traces;
+mod turn_batch;
+mod turn_writer;
 mod turns;
 mod users;
 mod webhooks;
@@ -90,6 +93,8 @@ pub use signing_keys::{SigningKeyRow, SigningKeys};
 pub use skill_metrics::{SkillMetric, SkillMetrics, SkillMetricsSummary};
 pub use stats::{GlobalCounts, Stats, WorkspaceStats};
 pub use traces::{TraceRow, Traces};
+pub use turn_batch::{MonthTokens, SessionTouch, TurnWrite};
+pub use turn_writer::{DEFAULT_TURN_BATCH, MAX_TURN_BATCH, WriterStats};
 pub use turns::{TurnRecord, Turns, UsageRow};
 pub use users::{NewRefreshToken, RefreshTokenRow, UserRow, Users};
 pub use webhooks::{DeliveryOutcome, DeliveryRow, WebhookRow, Webhooks};
@@ -184,6 +189,8 @@ impl BeginWrite for PgPool {
 pub struct Store {
     pool: Pool,
     cache: std::sync::Arc<cache::StoreCaches>,
+    /// The group-commit writer of turns (`turn_writer`).
+    writer: std::sync::Arc<turn_writer::TurnWriter>,
 }
 
 impl std::fmt::Debug for Store {
@@ -208,6 +215,9 @@ pub struct ConnectOptions {
     pub acquire_timeout: Duration,
     /// SQLite's `PRAGMA synchronous`, set on every connection (`ASTRA_SQLITE_SYNCHRONOUS`).
     pub sqlite_synchronous: SqliteSynchronous,
+    /// Most turn writes per group-commit transaction (`ASTRA_TURN_WRITER_BATCH`; 1 = a
+    /// transaction per write).
+    pub turn_batch: usize,
 }
 
 impl Store {
@@ -250,9 +260,11 @@ impl Store {
                 Pool::Sqlite(pool)
             }
         };
+        let writer = turn_writer::TurnWriter::spawn(pool.clone(), options.turn_batch);
         Ok(Self {
             pool,
             cache: Default::default(),
+            writer: std::sync::Arc::new(writer),
         })
     }
 
@@ -287,8 +299,10 @@ impl Store {
         &self.pool
     }
 
-    /// Closes every pooled connection.
+    /// Writes the turns already queued for the group commit (refusing new ones), then closes
+    /// every pooled connection.
     pub async fn close(&self) {
+        self.writer.close().await;
         with_pool!(&self.pool, p => p.close().await)
     }
 }

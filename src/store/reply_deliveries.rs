@@ -1,5 +1,5 @@
 //! The outbox of `webhookUrl` chat replies (`reply_deliveries`): one row per reply, written in
-//! the transaction that records the turn ([`insert_reply_delivery!`]), claimed and finished by
+//! the transaction that records the turn (the group commit's batch, `store::turn_batch`), claimed and finished by
 //! the webhook delivery worker with the same lease and outcome SQL as `webhook_deliveries`.
 
 use chrono::{DateTime, Utc};
@@ -44,38 +44,6 @@ pub struct ReplyDeliveryRow {
     /// Delivered at.
     pub delivered_at: Option<DateTime<Utc>>,
 }
-
-/// The insert of one reply row, used by [`insert_reply_delivery!`].
-pub(in crate::store) const INSERT_REPLY_DELIVERY: &str = "INSERT INTO reply_deliveries (id, user_id, workspace_id, session_id, url, event, \
-     body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-
-/// Inserts one reply row (`&ReplyDeliveryRow`) on `$tx`, an open write transaction of either
-/// engine inside [`with_pool!`], so the reply is durable exactly when the turn written in the
-/// same transaction is. Returns early with the error.
-macro_rules! insert_reply_delivery {
-    ($tx:expr, $row:expr) => {{
-        let d: &$crate::store::ReplyDeliveryRow = $row;
-        sqlx::query($crate::store::reply_deliveries::INSERT_REPLY_DELIVERY)
-            .bind(&d.id)
-            .bind(&d.user_id)
-            .bind(&d.workspace_id)
-            .bind(&d.session_id)
-            .bind(&d.url)
-            .bind(&d.event)
-            .bind(&d.body)
-            .bind(&d.status)
-            .bind(d.attempts)
-            .bind(d.next_attempt_at)
-            .bind(d.response_status)
-            .bind(&d.error)
-            .bind(d.created_at)
-            .bind(d.delivered_at)
-            .execute(&mut *$tx)
-            .await?;
-    }};
-}
-pub(in crate::store) use insert_reply_delivery;
 
 const COLUMNS: &str = "id, user_id, workspace_id, session_id, url, event, body, status, attempts, \
      next_attempt_at, response_status, error, created_at, delivered_at";

@@ -1,14 +1,12 @@
 //! What a finished turn leaves behind — messages, usage, the monthly token counter and the
-//! trace — and the events it causes (the transactional outbox) written in one transaction (one
-//! commit per turn keeps the hot path short).
+//! trace — and the events it causes (the transactional outbox), written atomically through the
+//! store's group commit (`turn_writer`: many turns share one transaction, each caller waits
+//! for its commit).
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{
-    BeginWrite, DeliveryRow, MessageRow, ReplyDeliveryRow, Store, TraceRow,
-    reply_deliveries::insert_reply_delivery, webhooks::insert_deliveries,
-};
+use super::{DeliveryRow, MessageRow, ReplyDeliveryRow, Store, TraceRow, TurnWrite, WriterStats};
 use crate::with_pool;
 
 /// One inference call's billed usage.
@@ -40,7 +38,7 @@ pub struct UsageRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Everything one turn writes.
+/// Everything one turn writes (borrowed; [`TurnWrite`] is the owned form the writer queues).
 #[derive(Debug)]
 pub struct TurnRecord<'a> {
     /// Session the messages belong to; `None` for a call outside any session (a
@@ -75,58 +73,31 @@ impl Store {
 }
 
 impl Turns<'_> {
-    /// Writes a finished (or cut-off) turn atomically.
+    /// Writes a finished (or cut-off) turn atomically, through the group commit: returns once
+    /// the transaction holding it committed (copies the rows; see [`Turns::submit`]).
     pub async fn record_turn(self, rec: &TurnRecord<'_>) -> Result<(), sqlx::Error> {
-        let tokens: i64 = rec
-            .usage
-            .iter()
-            .map(|u| u.prompt_tokens + u.completion_tokens)
-            .sum();
-        let now = rec.trace.finished_at;
-        with_pool!(&self.0.pool, p => {
-            let mut tx = p.begin_write().await?;
-            for m in rec.messages {
-                sqlx::query("INSERT INTO messages (id, session_id, role, content, tool_calls, tool_call_id, name, incomplete, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(&m.id).bind(&m.session_id).bind(&m.role).bind(&m.content)
-                    .bind(&m.tool_calls).bind(&m.tool_call_id).bind(&m.name).bind(m.incomplete).bind(m.created_at)
-                    .execute(&mut *tx).await?;
-            }
-            if let Some(session_id) = rec.session_id {
-                sqlx::query("UPDATE sessions SET message_count = message_count + $2, last_active_at = $3 WHERE id = $1")
-                    .bind(session_id).bind(rec.messages.len() as i64).bind(now)
-                    .execute(&mut *tx).await?;
-            }
-            for u in rec.usage {
-                sqlx::query("INSERT INTO usage_records (id, user_id, workspace_id, agent_id, session_id, provider, model, prompt_tokens, completion_tokens, cached_tokens, cost_usd, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                    .bind(&u.id).bind(&u.user_id).bind(&u.workspace_id).bind(&u.agent_id).bind(&u.session_id)
-                    .bind(&u.provider).bind(&u.model).bind(u.prompt_tokens).bind(u.completion_tokens)
-                    .bind(u.cached_tokens).bind(u.cost_usd).bind(u.created_at)
-                    .execute(&mut *tx).await?;
-            }
-            if tokens > 0 {
-                sqlx::query("INSERT INTO user_monthly_tokens (user_id, month, tokens) VALUES ($1, $2, $3) \
-                             ON CONFLICT (user_id, month) DO UPDATE SET tokens = user_monthly_tokens.tokens + excluded.tokens")
-                    .bind(&rec.trace.user_id).bind(rec.month).bind(tokens)
-                    .execute(&mut *tx).await?;
-            }
-            if let Some(id) = rec.reservation {
-                sqlx::query("DELETE FROM token_reservations WHERE id = $1")
-                    .bind(id).execute(&mut *tx).await?;
-            }
-            // Before the trace on purpose: the store tests fail the trace insert to show that
-            // the events go with the turn.
-            insert_deliveries!(tx, rec.outbox);
-            if let Some(reply) = rec.reply {
-                insert_reply_delivery!(tx, reply);
-            }
-            let t = rec.trace;
-            sqlx::query("INSERT INTO traces (id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)")
-                .bind(&t.id).bind(&t.user_id).bind(&t.workspace_id).bind(&t.agent_id).bind(&t.session_id)
-                .bind(&t.request_id).bind(&t.status).bind(&t.error).bind(t.prompt_tokens).bind(t.completion_tokens)
-                .bind(t.cost_usd).bind(t.duration_ms).bind(&t.detail).bind(t.started_at).bind(t.finished_at)
-                .execute(&mut *tx).await?;
-            tx.commit().await
-        })
+        self.submit(TurnWrite::from(rec)).await
+    }
+
+    /// Stores the user message of a turn before inference (a crash loses no input) and
+    /// advances its session's counters, through the group commit.
+    pub async fn record_user_message(
+        self,
+        message: MessageRow,
+        at: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        self.submit(TurnWrite::user_message(message, at)).await
+    }
+
+    /// Queues an owned write for the store's turn writer and waits until the batch holding it
+    /// committed: all of the write is on disk when this returns `Ok`, none of it on `Err`.
+    pub async fn submit(self, write: TurnWrite) -> Result<(), sqlx::Error> {
+        self.0.writer.submit(write).await
+    }
+
+    /// What the turn writer did since the store opened (commits, writes, retries).
+    pub fn writer_stats(self) -> WriterStats {
+        self.0.writer.stats()
     }
 
     /// Tokens a user spent in a month (`YYYY-MM`).

@@ -320,10 +320,8 @@ async fn store_user_message(
         incomplete: false,
         created_at: now,
     };
-    env.store
-        .sessions()
-        .append_messages(&session.id, std::slice::from_ref(&row), now)
-        .await?;
+    // Through the group commit: it shares a transaction with other turns' writes.
+    env.store.turns().record_user_message(row, now).await?;
     Ok(())
 }
 
