@@ -52,6 +52,7 @@ mod onboarding;
 mod pool_watch;
 mod provider_credentials;
 mod retention;
+pub mod session_window;
 mod sessions;
 mod sessions_query;
 mod signing_keys;
