@@ -148,7 +148,7 @@ async fn message_count(ctx: &Ctx<'_>, id: &str) -> anyhow::Result<i64> {
         .error_for_status()?
         .json()
         .await?;
-    v["session"]["messageCount"]
+    v["messageCount"]
         .as_i64()
-        .context("GET /sessions/{id}: no session.messageCount")
+        .context("GET /sessions/{id}: no messageCount")
 }
