@@ -4,6 +4,7 @@
 //! proxy, runs the scenarios and prints the report; `fake` and `proxy` run those servers alone.
 
 mod client;
+mod conversation;
 mod fake;
 mod gateway;
 mod hold;

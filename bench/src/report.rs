@@ -201,6 +201,9 @@ impl Report {
             for (mut name, pick) in views {
                 if bare {
                     name.push_str(" (bare)");
+                } else if g.target != "gateway" {
+                    // Gateway variants compared in one scenario (`conversation`: fresh, 10k).
+                    name.push_str(&format!(" ({})", g.target));
                 }
                 let Some(gp) = pick(g) else { continue };
                 let direct = self.baseline(g, "direct").and_then(pick);

@@ -27,6 +27,8 @@ pub enum Scenario {
     Tool,
     /// Many concurrent idle SSE streams: RSS and per-stream memory.
     Streams,
+    /// Turns on a 10 000-message conversation vs on short ones (latency, CPU per turn).
+    Conversation,
     /// `GET /agents` without and with `If-None-Match`.
     Agents,
     /// `POST /auth/login` (Argon2id-bound by design).
@@ -47,6 +49,7 @@ impl Scenario {
             Self::Chat,
             Self::Stream,
             Self::Tool,
+            Self::Conversation,
             Self::Agents,
             // Before login: Argon2id buffers the allocator keeps would inflate the streams' RSS.
             Self::Streams,
@@ -64,6 +67,7 @@ pub async fn run(ctx: &Ctx<'_>, sc: Scenario, report: &mut Report) -> anyhow::Re
         Scenario::Stream => chat(ctx, report, "stream", "Hello there, bench.", true).await,
         Scenario::Tool => chat(ctx, report, "tool", "#tool What is 6*7?", false).await,
         Scenario::Streams => streams(ctx, report).await,
+        Scenario::Conversation => crate::conversation::conversation(ctx, report).await,
         Scenario::Agents => agents(ctx, report).await,
         Scenario::Login => login(ctx, report).await,
         Scenario::Health => health(ctx, report).await,

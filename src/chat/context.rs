@@ -1,6 +1,8 @@
 //! Context assembly: the system prompt, the compaction summary and the session history,
 //! trimmed to the model's context window.
 
+use std::borrow::Borrow;
+
 use crate::{
     providers::{Message, Role, ToolCall},
     store::MessageRow,
@@ -34,10 +36,10 @@ pub fn estimate_messages(messages: &[Message]) -> u64 {
 
 /// Converts stored messages to the provider model, dropping tool results whose call is not
 /// in the window (providers reject orphans).
-pub fn history_messages(rows: &[MessageRow]) -> Vec<Message> {
+pub fn history_messages<R: Borrow<MessageRow>>(rows: &[R]) -> Vec<Message> {
     let mut out: Vec<Message> = Vec::with_capacity(rows.len());
     let mut open_calls: Vec<String> = Vec::new();
-    for row in rows {
+    for row in rows.iter().map(Borrow::borrow) {
         match row.role.as_str() {
             "user" => out.push(Message::text(Role::User, row.content.clone())),
             "assistant" => {

@@ -24,11 +24,12 @@ use crate::{
         ChatRequest, Message, ProviderError, Role, StreamEvent, ToolCall, ToolSpec, Usage,
         chat_stream_traced, chat_traced,
     },
+    store::session_window::Version,
     tools::ToolContext,
 };
 
 /// Most stored messages loaded as history.
-const HISTORY_LIMIT: i64 = 200;
+const HISTORY_LIMIT: usize = 200;
 
 /// Why a turn stopped early.
 #[derive(Debug)]
@@ -78,10 +79,15 @@ pub async fn run_turn(
         })
         .await;
     let _in_flight = rt.in_flight.token();
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        future_sizes(&rt, &plan, &events);
+    }
     set_presence(&rt, &plan, PresenceState::Thinking);
     let mut log = TurnLog::default();
+    // The cached history window the turn read, which its messages extend once recorded.
+    let mut version = None;
     let outcome = tokio::select! {
-        r = drive(&rt, &plan, &mut log, &events) => r,
+        r = drive(&rt, &plan, &mut log, &mut version, &events) => r,
         () = cancel.cancelled() => Err(Stop::Cancelled),
         () = rt.shutdown.cancelled() => Err(Stop::Shutdown),
         () = tokio::time::sleep_until(plan.deadline) => Err(Stop::Timeout),
@@ -124,9 +130,22 @@ pub async fn run_turn(
     // A reply that could not be stored is not answered as a success (it would be missing from
     // the session's history and from billing): the turn ends with the store's error instead,
     // 503 `DATABASE_UNAVAILABLE` when the database is out of reach, so the client retries.
-    let event = match record(&rt, &plan, &log, &outcome, &event).await {
-        Ok(_) => event,
+    //
+    // Boxed here and below: an `async fn`'s state is as large as its largest await point, so
+    // the recording (a transaction, the webhook outbox), the context assembly and the start of
+    // an inference call (retries, fallback) would otherwise each size the task of every open
+    // stream for its whole life (see `future_sizes`).
+    let event = match Box::pin(record(&rt, &plan, &log, &outcome, &event)).await {
+        Ok(_) => {
+            if let Some(from) = &version {
+                let sessions = rt.store.sessions();
+                sessions.remember_turn(&plan.session.id, from, &log.messages);
+            }
+            event
+        }
         Err(e) => {
+            // What is cached may no longer match what is stored.
+            rt.store.sessions().forget_window(&plan.session.id);
             tracing::error!(error = ?e, session_id = %plan.session.id, "could not record the turn");
             match event {
                 ChatEvent::Done(_) => ChatEvent::Error((&ApiError::from(e)).into()),
@@ -138,6 +157,39 @@ pub async fn run_turn(
     if !cancel.is_cancelled() {
         let _ = events.send(event).await;
     }
+}
+
+/// Logs (at debug level) the bytes of the futures a turn's task is made of, the evidence
+/// for what an open stream costs: they are created and dropped, never run.
+fn future_sizes(rt: &TurnRuntime, plan: &TurnPlan, events: &mpsc::Sender<ChatEvent>) {
+    let mut log = TurnLog::default();
+    let outcome: Result<String, Stop> = Ok(String::new());
+    let last = ChatEvent::Error((&shutdown_error()).into());
+    let record = std::mem::size_of_val(&record(rt, plan, &log, &outcome, &last));
+    let context = std::mem::size_of_val(&build_context(rt, plan, &mut log, &mut None));
+    let request = ChatRequest {
+        model: String::new(),
+        messages: Vec::new(),
+        tools: Vec::new(),
+        max_tokens: None,
+        temperature: None,
+    };
+    let start = std::mem::size_of_val(&chat_stream_traced(
+        &rt.providers,
+        plan.primary.clone(),
+        plan.fallback.clone(),
+        &request,
+    ));
+    let infer = std::mem::size_of_val(&infer(rt, plan, &mut log, events, &request, 0, "turn"));
+    let drive = std::mem::size_of_val(&drive(rt, plan, &mut log, &mut None, events));
+    tracing::debug!(
+        record,
+        context,
+        start,
+        infer,
+        drive,
+        "turn future sizes (bytes, boxed parts excluded)"
+    );
 }
 
 fn set_presence(rt: &TurnRuntime, plan: &TurnPlan, presence: PresenceState) {
@@ -159,25 +211,32 @@ async fn drive(
     rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &mut TurnLog,
+    version: &mut Option<Version>,
     events: &mpsc::Sender<ChatEvent>,
 ) -> Result<String, Stop> {
     // One request, grown in place round by round (no copy of the history per call).
+    // The tool specs live once, in the request (not also in a copy to restore from): once
+    // the rounds run out they are cleared and the turn ends after that call.
+    let specs: Vec<ToolSpec> = if plan.max_tool_rounds > 0 {
+        plan.tools
+            .iter()
+            .map(|t| ToolSpec {
+                name: t.name.clone(),
+                description: t.description.clone(),
+                parameters: t.parameters.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut request = ChatRequest {
         model: plan.primary.model.clone(),
-        messages: build_context(rt, plan, log).await?,
-        tools: Vec::new(),
+        messages: Box::pin(build_context(rt, plan, log, version)).await?,
+        tools: specs,
         max_tokens: Some(plan.max_output_tokens),
         temperature: Some(plan.temperature),
     };
-    let specs: Vec<ToolSpec> = plan
-        .tools
-        .iter()
-        .map(|t| ToolSpec {
-            name: t.name.clone(),
-            description: t.description.clone(),
-            parameters: t.parameters.clone(),
-        })
-        .collect();
+    let has_tools = !request.tools.is_empty();
     let offered: Vec<String> = plan.tools.iter().map(|t| t.name.clone()).collect();
     let ctx = ToolContext::new(
         plan.user_id.as_str(),
@@ -187,11 +246,9 @@ async fn drive(
     );
     let mut round: u32 = 0;
     loop {
-        let offer_tools = !specs.is_empty() && round < plan.max_tool_rounds;
+        let offer_tools = has_tools && round < plan.max_tool_rounds;
         if !offer_tools {
-            request.tools.clear();
-        } else if request.tools.is_empty() {
-            request.tools.clone_from(&specs);
+            request.tools = Vec::new();
         }
         set_presence(rt, plan, PresenceState::Thinking);
         let (text, calls) = infer(rt, plan, log, events, &request, round, "turn").await?;
@@ -235,12 +292,12 @@ async fn infer(
     round: u32,
     purpose: &'static str,
 ) -> Result<(String, Vec<ToolCall>), Stop> {
-    let (result, attempts) = chat_stream_traced(
+    let (result, attempts) = Box::pin(chat_stream_traced(
         &rt.providers,
         plan.primary.clone(),
         plan.fallback.clone(),
         request,
-    )
+    ))
     .await;
     let (mut stream, target) = match result {
         Ok(ok) => ok,
@@ -320,13 +377,23 @@ async fn build_context(
     rt: &TurnRuntime,
     plan: &TurnPlan,
     log: &mut TurnLog,
+    version: &mut Option<Version>,
 ) -> Result<Vec<Message>, Stop> {
     let session = &plan.session;
-    let rows = rt
+    // The session's window from this replica's cache when it holds exactly the state this
+    // turn's user message left (see `store::session_window`), else one snapshot read.
+    let window = rt
         .store
         .sessions()
-        .session_messages(&session.id, session.summary_until, HISTORY_LIMIT)
+        .history_window(
+            &session.id,
+            session.summary_until,
+            HISTORY_LIMIT,
+            plan.started_at,
+        )
         .await?;
+    *version = window.version;
+    let rows = window.rows;
     let mut history = history_messages(&rows);
     let mut summary = session.summary.clone();
     let window = u64::from(plan.context_tokens);
@@ -341,6 +408,8 @@ async fn build_context(
         let until = kept_rows.first().map_or(plan.started_at, |r| r.created_at);
         match summarise(rt, plan, log, summary.as_deref(), &older).await {
             Ok(text) => {
+                // The store drops the cached window with the old boundary.
+                *version = None;
                 rt.store
                     .sessions()
                     .set_session_summary(&session.id, &text, until)

@@ -121,6 +121,9 @@ pub struct StoreCaches {
     pub users: TtlCache<String, UserRow>,
     /// Invalidations to send to the other replicas (set when cluster notices are on).
     pub outbox: super::cluster::Outbox,
+    /// Conversation windows of the sessions served last (validated by count, see
+    /// [`super::session_window`]).
+    pub windows: super::session_window::SessionWindows,
 }
 
 impl Default for StoreCaches {
@@ -131,6 +134,7 @@ impl Default for StoreCaches {
             agents: TtlCache::new(TTL),
             users: TtlCache::new(TTL),
             outbox: Default::default(),
+            windows: Default::default(),
         }
     }
 }

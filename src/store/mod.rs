@@ -54,6 +54,7 @@ mod pool_watch;
 mod provider_credentials;
 mod reply_deliveries;
 mod retention;
+pub mod session_window;
 mod sessions;
 mod sessions_query;
 mod signing_keys;

@@ -4,7 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{BeginWrite, Store};
+use std::sync::Arc;
+
+use super::{
+    BeginWrite, Store,
+    session_window::{Version, Window},
+};
 use crate::with_pool;
 
 /// A stored session.
@@ -59,6 +64,15 @@ pub struct MessageRow {
     pub incomplete: bool,
     /// Written at.
     pub created_at: DateTime<Utc>,
+}
+
+/// A message of a window read with its session's count and compaction boundary (one snapshot).
+#[derive(FromRow)]
+struct WindowRow {
+    #[sqlx(flatten)]
+    m: MessageRow,
+    session_count: i64,
+    session_since: Option<DateTime<Utc>>,
 }
 
 /// The key that selects one conversation.
@@ -134,12 +148,16 @@ impl Sessions<'_> {
         key: &SessionKey<'_>,
         now: DateTime<Utc>,
     ) -> Result<u64, sqlx::Error> {
-        with_pool!(&self.0.pool, p => {
-            sqlx::query("UPDATE sessions SET status = 'archived', archived_at = $6 WHERE user_id = $1 AND workspace_id = $2 AND agent_id = $3 AND surface = $4 AND surface_id = $5 AND status = 'active'")
+        let ids: Vec<String> = with_pool!(&self.0.pool, p => {
+            sqlx::query_scalar("UPDATE sessions SET status = 'archived', archived_at = $6 WHERE user_id = $1 AND workspace_id = $2 AND agent_id = $3 AND surface = $4 AND surface_id = $5 AND status = 'active' RETURNING id")
                 .bind(key.user_id).bind(key.workspace_id).bind(key.agent_id)
                 .bind(key.surface).bind(key.surface_id).bind(now)
-                .execute(p).await.map(|r| r.rows_affected())
-        })
+                .fetch_all(p).await
+        })?;
+        for id in &ids {
+            self.0.cache.windows.forget(id);
+        }
+        Ok(ids.len() as u64)
     }
 
     /// Archives one session.
@@ -148,6 +166,7 @@ impl Sessions<'_> {
             sqlx::query("UPDATE sessions SET status = 'archived', archived_at = $2 WHERE id = $1 AND status = 'active'")
                 .bind(id).bind(now).execute(p).await.map(|r| r.rows_affected())
         })?;
+        self.0.cache.windows.forget(id);
         Ok(())
     }
 
@@ -166,11 +185,66 @@ impl Sessions<'_> {
                     .bind(&m.tool_calls).bind(&m.tool_call_id).bind(&m.name).bind(m.incomplete).bind(m.created_at)
                     .execute(&mut *tx).await?;
             }
-            sqlx::query("UPDATE sessions SET message_count = message_count + $2, last_active_at = $3 WHERE id = $1")
+            let count: i64 = sqlx::query_scalar("UPDATE sessions SET message_count = message_count + $2, last_active_at = $3 WHERE id = $1 RETURNING message_count")
                 .bind(session_id).bind(messages.len() as i64).bind(now)
-                .execute(&mut *tx).await?;
-            tx.commit().await
+                .fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            // The count this write brought the session to: the cached window follows it
+            // only when it was at the count before (no other writer in between).
+            self.0.cache.windows.append_exact(session_id, count, messages);
+            Ok(())
         })
+    }
+
+    /// The newest `limit` messages at or after `since`, oldest first, for the turn whose user
+    /// message was written at `user_at`: from the window cache when it holds exactly that
+    /// state, else read in one snapshot with the session's count and cached.
+    pub async fn history_window(
+        self,
+        session_id: &str,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+        user_at: DateTime<Utc>,
+    ) -> Result<Window, sqlx::Error> {
+        let windows = &self.0.cache.windows;
+        if let Some(hit) = windows.hit(session_id, since, limit, user_at) {
+            return Ok(hit);
+        }
+        let sql = format!(
+            "SELECT m.*, s.message_count AS session_count, s.summary_until AS session_since FROM \
+             (SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND ($2 IS NULL OR created_at >= $2) \
+             ORDER BY created_at DESC, id DESC LIMIT $3) m CROSS JOIN sessions s WHERE s.id = $1 ORDER BY m.created_at, m.id"
+        );
+        let found: Vec<WindowRow> = with_pool!(&self.0.pool, p => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(session_id).bind(since).bind(limit as i64).fetch_all(p).await
+        })?;
+        let snapshot = found.first().map(|r| (r.session_count, r.session_since));
+        let rows: Vec<Arc<MessageRow>> = found.into_iter().map(|r| Arc::new(r.m)).collect();
+        // Cached only when the boundary read is the one asked for (a compaction elsewhere
+        // may have moved it since the caller read the session).
+        let version = match snapshot {
+            Some((count, at)) if at == since => {
+                windows.fill(session_id, count, since, limit, rows.clone())
+            }
+            _ => None,
+        };
+        Ok(Window { rows, version })
+    }
+
+    /// After a turn's record committed `rows`: extends the cached window the turn read from.
+    pub fn remember_turn(self, session_id: &str, from: &Version, rows: &[MessageRow]) {
+        self.0.cache.windows.append_turn(session_id, from, rows);
+    }
+
+    /// Drops the cached window of a session (tests and tools that write around the store).
+    pub fn forget_window(self, session_id: &str) {
+        self.0.cache.windows.forget(session_id);
+    }
+
+    /// Sessions and bytes held by the window cache.
+    pub fn window_cache_size(self) -> (usize, usize) {
+        self.0.cache.windows.size()
     }
 
     /// Messages of a session written at or after `since` (all when `None`), oldest first,
@@ -202,6 +276,8 @@ impl Sessions<'_> {
             sqlx::query("UPDATE sessions SET summary = $2, summary_until = $3 WHERE id = $1")
                 .bind(session_id).bind(summary).bind(until).execute(p).await.map(|r| r.rows_affected())
         })?;
+        // The window starts at the boundary: it is refilled from the new one.
+        self.0.cache.windows.forget(session_id);
         Ok(())
     }
 }

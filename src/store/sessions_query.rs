@@ -211,8 +211,11 @@ impl Sessions<'_> {
                 .bind(Json(&h.details)).bind(h.now)
                 .execute(&mut *tx).await?;
             tx.commit().await?;
-            Ok(true)
-        })
+            Ok::<_, sqlx::Error>(true)
+        })?;
+        // The note is a message the window does not have, and the agent changed.
+        self.0.cache.windows.forget(&s.id);
+        Ok(true)
     }
 }
 

@@ -243,12 +243,15 @@ macro_rules! write_rows {
     };
 }
 
-/// Writes a batch in one transaction: all of it or nothing.
+/// Writes a batch in one transaction: all of it or nothing. Returns, per write in `batch`
+/// order, its session's `message_count` right after that write (`None` for a write that
+/// touches no session): what the history window cache checks its appends against.
 pub(in crate::store) async fn write_batch(
     pool: &Pool,
     batch: &[&TurnWrite],
-) -> Result<(), sqlx::Error> {
+) -> Result<Vec<Option<i64>>, sqlx::Error> {
     let rows = Rows::of(batch);
+    let mut finals: Vec<(String, i64)> = Vec::with_capacity(rows.sessions.len());
     match pool {
         Pool::Sqlite(p) => {
             let mut tx = p.begin_write().await?;
@@ -259,14 +262,14 @@ pub(in crate::store) async fn write_batch(
                     "UPDATE sessions SET message_count = message_count + v.column2, last_active_at = v.column3 FROM (VALUES",
                     3,
                     chunk.len(),
-                ) + ") AS v WHERE sessions.id = v.column1";
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                ) + ") AS v WHERE sessions.id = v.column1 RETURNING id, message_count";
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()));
                 for (id, n, at) in chunk {
                     q = q.bind(*id).bind(*n).bind(*at);
                 }
-                q.execute(&mut *tx).await?;
+                finals.extend(q.fetch_all(&mut *tx).await?);
             }
-            tx.commit().await
+            tx.commit().await?;
         }
         Pool::Postgres(p) => {
             let mut tx = p.begin_write().await?;
@@ -275,19 +278,40 @@ pub(in crate::store) async fn write_batch(
                 let ids: Vec<&str> = rows.sessions.iter().map(|s| s.0).collect();
                 let counts: Vec<i64> = rows.sessions.iter().map(|s| s.1).collect();
                 let ats: Vec<DateTime<Utc>> = rows.sessions.iter().map(|s| s.2).collect();
-                sqlx::query(
+                finals = sqlx::query_as(
                     "UPDATE sessions SET message_count = sessions.message_count + v.n, last_active_at = v.at \
-                     FROM UNNEST($1::text[], $2::bigint[], $3::timestamptz[]) AS v(id, n, at) WHERE sessions.id = v.id",
+                     FROM UNNEST($1::text[], $2::bigint[], $3::timestamptz[]) AS v(id, n, at) WHERE sessions.id = v.id \
+                     RETURNING sessions.id, sessions.message_count",
                 )
                 .bind(ids)
                 .bind(counts)
                 .bind(ats)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await?;
             }
-            tx.commit().await
+            tx.commit().await?;
         }
     }
+    Ok(counts_after_each(batch, finals))
+}
+
+/// Each write's session count right after it, from the counts after the whole batch: walking
+/// the batch backwards, a write's count is the final one less the messages written after it.
+fn counts_after_each(batch: &[&TurnWrite], finals: Vec<(String, i64)>) -> Vec<Option<i64>> {
+    let mut left: BTreeMap<String, i64> = finals.into_iter().collect();
+    let mut counts: Vec<Option<i64>> = batch
+        .iter()
+        .rev()
+        .map(|w| {
+            let session = w.session.as_ref()?;
+            let count = left.get_mut(&session.id)?;
+            let after = *count;
+            *count -= w.messages.len() as i64;
+            Some(after)
+        })
+        .collect();
+    counts.reverse();
+    counts
 }
 
 #[cfg(test)]

@@ -31,7 +31,8 @@ pub const MAX_TURN_BATCH: usize = 1024;
 /// One queued write and where its outcome goes.
 struct Job {
     write: TurnWrite,
-    ack: oneshot::Sender<Result<(), sqlx::Error>>,
+    /// The write's session count after it (see [`write_batch`]), or the error.
+    ack: oneshot::Sender<Result<Option<i64>, sqlx::Error>>,
 }
 
 /// What the writer did since the store opened (for tests and diagnostics).
@@ -87,8 +88,12 @@ impl TurnWriter {
         }
     }
 
-    /// Queues a write and waits until its batch committed (or it failed).
-    pub(in crate::store) async fn submit(&self, write: TurnWrite) -> Result<(), sqlx::Error> {
+    /// Queues a write and waits until its batch committed (or it failed); answers the session's
+    /// message count right after the write.
+    pub(in crate::store) async fn submit(
+        &self,
+        write: TurnWrite,
+    ) -> Result<Option<i64>, sqlx::Error> {
         let (ack, outcome) = oneshot::channel();
         self.queue
             .send(Job { write, ack })
@@ -148,10 +153,10 @@ impl Task {
         let result = write_batch(&self.pool, &writes).await;
         drop(writes);
         match result {
-            Ok(()) => {
+            Ok(counts) => {
                 self.committed(jobs.len());
-                for job in jobs.drain(..) {
-                    let _ = job.ack.send(Ok(()));
+                for (job, count) in jobs.drain(..).zip(counts) {
+                    let _ = job.ack.send(Ok(count));
                 }
             }
             Err(e) if jobs.len() == 1 => {
@@ -167,7 +172,9 @@ impl Task {
                     if result.is_ok() {
                         self.committed(1);
                     }
-                    let _ = job.ack.send(result);
+                    let _ = job
+                        .ack
+                        .send(result.map(|counts| counts.into_iter().next().flatten()));
                 }
             }
         }

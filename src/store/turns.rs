@@ -76,7 +76,7 @@ impl Turns<'_> {
     /// Writes a finished (or cut-off) turn atomically, through the group commit: returns once
     /// the transaction holding it committed (copies the rows; see [`Turns::submit`]).
     pub async fn record_turn(self, rec: &TurnRecord<'_>) -> Result<(), sqlx::Error> {
-        self.submit(TurnWrite::from(rec)).await
+        self.submit(TurnWrite::from(rec)).await.map(|_| ())
     }
 
     /// Stores the user message of a turn before inference (a crash loses no input) and
@@ -86,12 +86,24 @@ impl Turns<'_> {
         message: MessageRow,
         at: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        self.submit(TurnWrite::user_message(message, at)).await
+        let session_id = message.session_id.clone();
+        let cached = [message.clone()];
+        let count = self.submit(TurnWrite::user_message(message, at)).await?;
+        // The cached history window follows only when it was at the count before this write
+        // (no other writer in between); the turn then reads its history from memory.
+        if let Some(count) = count {
+            self.0
+                .cache
+                .windows
+                .append_exact(&session_id, count, &cached);
+        }
+        Ok(())
     }
 
     /// Queues an owned write for the store's turn writer and waits until the batch holding it
     /// committed: all of the write is on disk when this returns `Ok`, none of it on `Err`.
-    pub async fn submit(self, write: TurnWrite) -> Result<(), sqlx::Error> {
+    /// Answers the session's message count right after the write (`None` without a session).
+    pub async fn submit(self, write: TurnWrite) -> Result<Option<i64>, sqlx::Error> {
         self.0.writer.submit(write).await
     }
 

@@ -72,7 +72,10 @@ impl RunningTurn {
     {
         let (tx, events) = mpsc::channel(EVENT_BUFFER);
         let cancel = CancellationToken::new();
-        tasks.spawn(work(tx, cancel.clone()).instrument(span));
+        let task = work(tx, cancel.clone()).instrument(span);
+        // What each running turn (each open stream) holds in its task, besides its heap data.
+        tracing::debug!(bytes = std::mem::size_of_val(&task), "turn task future");
+        tasks.spawn(task);
         Self {
             session_id,
             request_id,

@@ -2,6 +2,7 @@
 
 mod access;
 mod basic;
+mod history_cache;
 mod idempotency;
 mod limits;
 mod reply_outbox;
