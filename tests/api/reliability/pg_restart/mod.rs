@@ -32,8 +32,9 @@ use procs::{Gateway, OwnPostgres, server_binaries};
 /// How long a request waits for a pooled connection (`ASTRA_DB_ACQUIRE_TIMEOUT` of the test).
 const ACQUIRE: Duration = Duration::from_secs(2);
 /// What a request may take beyond the acquire timeout on a loaded machine before it counts
-/// as a hang.
-const SLACK: Duration = Duration::from_secs(3);
+/// as a hang: generous, because this test runs next to the whole suite on 2 cores (a run there
+/// saw a 5.x s request); a hang is unbounded, so it still shows.
+const SLACK: Duration = Duration::from_secs(8);
 /// How long PostgreSQL stays down.
 const OUTAGE: Duration = Duration::from_secs(8);
 /// Load before the outage, and after the server is back.
