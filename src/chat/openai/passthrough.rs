@@ -207,9 +207,18 @@ async fn run(
         Err(Stop::Failed(_)) => "error",
     });
     let (prompt, completion) = log.totals();
-    if let Err(e) = record(&rt, &plan, &log, &outcome).await {
-        tracing::error!(error = ?e, "could not record the pass-through call");
-    }
+    // As for a turn: a call whose usage could not be stored is not answered as a success (it
+    // would go unbilled); the client gets the store's error (503 when the database is out).
+    let outcome = match record(&rt, &plan, &log, &outcome).await {
+        Ok(()) => outcome,
+        Err(e) => {
+            tracing::error!(error = ?e, "could not record the pass-through call");
+            match outcome {
+                Ok(_) => Err(Stop::Failed(ApiError::from(e))),
+                stopped => stopped,
+            }
+        }
+    };
     let event = match outcome {
         Ok(content) => {
             let mut usage = TurnUsage::default();

@@ -94,7 +94,11 @@ async fn hits_from_every_tier_are_ranked_on_one_scale() {
     .await;
 
     let r = m
-        .call(Method::GET, "/agent/memory/search?mode=keyword&q=teal&topK=10", None)
+        .call(
+            Method::GET,
+            "/agent/memory/search?mode=keyword&q=teal&topK=10",
+            None,
+        )
         .await
         .expect(200);
     let items = r.body["items"].as_array().unwrap().clone();
@@ -119,7 +123,11 @@ async fn hits_from_every_tier_are_ranked_on_one_scale() {
 
     // topK caps the list and keeps the best.
     let r = m
-        .call(Method::GET, "/agent/memory/search?mode=keyword&q=teal&topK=2", None)
+        .call(
+            Method::GET,
+            "/agent/memory/search?mode=keyword&q=teal&topK=2",
+            None,
+        )
         .await
         .expect(200);
     let top: Vec<Value> = r.body["items"].as_array().unwrap().clone();
@@ -128,7 +136,11 @@ async fn hits_from_every_tier_are_ranked_on_one_scale() {
     assert_eq!(top[1]["content"], items[1]["content"]);
     // The default topK is 5.
     let r = m
-        .call(Method::GET, "/agent/memory/search?mode=keyword&q=teal", None)
+        .call(
+            Method::GET,
+            "/agent/memory/search?mode=keyword&q=teal",
+            None,
+        )
         .await
         .expect(200);
     assert_eq!(r.body["items"].as_array().unwrap().len(), 4);
@@ -136,7 +148,11 @@ async fn hits_from_every_tier_are_ranked_on_one_scale() {
     // Words are stemmed on both engines, several words match any of them, and query
     // punctuation is plain text rather than search syntax.
     let r = m
-        .call(Method::GET, "/agent/memory/search?mode=keyword&q=chair", None)
+        .call(
+            Method::GET,
+            "/agent/memory/search?mode=keyword&q=chair",
+            None,
+        )
         .await
         .expect(200);
     assert_eq!(r.body["items"][0]["tier"], "session", "{}", r.text);
@@ -172,7 +188,11 @@ async fn hits_from_every_tier_are_ranked_on_one_scale() {
         .await
         .expect(204);
     let r = m
-        .call(Method::GET, "/agent/memory/search?mode=keyword&q=teal&topK=10", None)
+        .call(
+            Method::GET,
+            "/agent/memory/search?mode=keyword&q=teal&topK=10",
+            None,
+        )
         .await
         .expect(200);
     let tiers: Vec<&str> = r.body["items"]
