@@ -1,4 +1,4 @@
-// Hand-drawn SVG charts: vertical bars over time and horizontal bars by category. Each chart
+// Hand-drawn SVG charts: vertical bars over time (stacked or not) and horizontal bars by category. Each chart
 // has a <title> and the table behind it is shown next to it, so nothing is only visual.
 import { html } from './html.js';
 
@@ -20,6 +20,42 @@ export function Columns({ title, data, format = String, id }) {
         return html`<g class="bar"><rect x=${pad + i * bw + 2} y=${H - h} width=${Math.max(1, bw - 4)} height=${h}
           fill=${color(0)} data-value=${d.value}><title>${d.label}: ${format(d.value)}</title></rect>
           ${(data.length <= 12 || i % Math.ceil(data.length / 8) === 0) && html`<text x=${pad + i * bw + bw / 2} y=${H + 16} class="tick" text-anchor="middle">${d.label.slice(5)}</text>`}</g>`;
+      })}
+    </svg><figcaption>${title}</figcaption></figure>`;
+}
+
+/**
+ * Stacked bars over `data: [{label, value, parts: [{key, value}]}]`, e.g. spend per day stacked
+ * by model, with a legend of the keys (drawn in the SVG: the CSP allows no inline styles).
+ */
+export function StackedColumns({ title, data, format = String, id }) {
+  const W = 640, H = 200, pad = 28, perRow = 4, legendRow = 18;
+  const keys = [...new Set(data.flatMap((d) => d.parts.map((p) => p.key)))];
+  const max = Math.max(0, ...data.map((d) => d.value));
+  const bw = data.length ? Math.min(48, (W - pad) / data.length) : 0;
+  const scale = (v) => (max > 0 ? (v / max) * (H - 20) : 0);
+  const legendH = Math.ceil(keys.length / perRow) * legendRow;
+  return html`<figure class="chart" id=${id}>
+    <svg viewBox=${`0 0 ${W} ${H + 28 + legendH}`} role="img" aria-label=${title}>
+      <title>${title}</title>
+      <line x1=${pad} y1=${H} x2=${W} y2=${H} class="axis" />
+      <text x="0" y="12" class="tick">${format(max)}</text>
+      ${data.map((d, i) => {
+        let top = H;
+        return html`<g class="bar">${d.parts.map((p) => {
+          const h = scale(p.value);
+          top -= h;
+          return html`<rect x=${pad + i * bw + 2} y=${top} width=${Math.max(1, bw - 4)} height=${h}
+            fill=${color(keys.indexOf(p.key))} data-key=${p.key} data-value=${p.value}>
+            <title>${d.label} · ${p.key}: ${format(p.value)}</title></rect>`;
+        })}
+          ${(data.length <= 12 || i % Math.ceil(data.length / 8) === 0) && html`<text x=${pad + i * bw + bw / 2} y=${H + 16} class="tick" text-anchor="middle">${d.label.slice(5)}</text>`}</g>`;
+      })}
+      ${keys.map((k, i) => {
+        const x = pad + (i % perRow) * ((W - pad) / perRow);
+        const y = H + 28 + Math.floor(i / perRow) * legendRow;
+        return html`<g class="legend"><rect x=${x} y=${y} width="10" height="10" fill=${color(i)} />
+          <text x=${x + 14} y=${y + 9} class="tick">${k.slice(0, 24)}</text></g>`;
       })}
     </svg><figcaption>${title}</figcaption></figure>`;
 }

@@ -35,6 +35,9 @@ pub struct CostSummary {
     pub by_month: Vec<(String, UsageTotals)>,
 }
 
+/// Spending per (provider, model), biggest spender first.
+pub type ModelSpend = Vec<((String, String), UsageTotals)>;
+
 /// A workspace's spending over a day range, broken down four ways.
 #[derive(Debug, Clone, Default)]
 pub struct CostBreakdown {
@@ -43,11 +46,14 @@ pub struct CostBreakdown {
     /// Per provider, biggest spender first.
     pub by_provider: Vec<(String, UsageTotals)>,
     /// Per (provider, model), biggest spender first.
-    pub by_model: Vec<((String, String), UsageTotals)>,
+    pub by_model: ModelSpend,
     /// Per agent, biggest spender first.
     pub by_agent: Vec<(String, UsageTotals)>,
     /// Per `YYYY-MM-DD`, every day of the range in order; days without usage are zero.
     pub by_day: Vec<(String, UsageTotals)>,
+    /// Per `YYYY-MM-DD` with usage: its (provider, model) split, biggest spender first (what a
+    /// chart stacks each day's bar by).
+    pub by_day_model: BTreeMap<String, ModelSpend>,
 }
 
 /// Spending of the last `months` calendar months (the current one included).
@@ -111,6 +117,7 @@ pub async fn breakdown(
     let mut models: BTreeMap<(String, String), UsageTotals> = BTreeMap::new();
     let mut agents: BTreeMap<String, UsageTotals> = BTreeMap::new();
     let mut days: BTreeMap<String, UsageTotals> = BTreeMap::new();
+    let mut day_models: BTreeMap<String, BTreeMap<(String, String), UsageTotals>> = BTreeMap::new();
     for g in &groups {
         total.add(&g.totals);
         providers
@@ -123,6 +130,12 @@ pub async fn breakdown(
             .add(&g.totals);
         agents.entry(g.agent_id.clone()).or_default().add(&g.totals);
         days.entry(g.day.clone()).or_default().add(&g.totals);
+        day_models
+            .entry(g.day.clone())
+            .or_default()
+            .entry((g.provider.clone(), g.model.clone()))
+            .or_default()
+            .add(&g.totals);
     }
     let mut by_day = Vec::new();
     let mut day = from;
@@ -138,6 +151,10 @@ pub async fn breakdown(
         by_model: ranked(models),
         by_agent: ranked(agents),
         by_day,
+        by_day_model: day_models
+            .into_iter()
+            .map(|(day, models)| (day, ranked(models)))
+            .collect(),
     })
 }
 

@@ -223,6 +223,11 @@ class Console:
         assert max(heights) > 0, heights
         agent_bars = self.d.find_elements(By.CSS_SELECTOR, "#chart-agent rect[data-value]")
         assert agent_bars, "no bar per agent"
+        # Spend per day is stacked by model: each part names its provider/model, with a legend.
+        parts = self.d.find_elements(By.CSS_SELECTOR, "#chart-day-cost rect[data-key]")
+        keys = {p.get_attribute("data-key") for p in parts}
+        assert keys and all("/" in k for k in keys), keys
+        assert self.d.find_elements(By.CSS_SELECTOR, "#chart-day-cost g.legend"), "no legend"
         self.shot("05-costs")
 
     def budget_burn_down_renders(self):

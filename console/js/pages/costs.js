@@ -1,11 +1,11 @@
-// Costs and usage: spend and tokens per day, by agent, provider and model, per month, the
+// Costs and usage: spend per day stacked by model, tokens per day, by agent, provider and model, per month, the
 // workspace's usage stats, and the caller's monthly token budget burn-down (GET
 // /users/me/usage), each chart with the table behind it.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { auth, get, qs } from '../api.js';
 import { ErrorBox, Loading, num, usd, useLoad } from '../ui.js';
-import { Bars, BurnDown, Columns } from '../charts.js';
+import { Bars, BurnDown, Columns, StackedColumns } from '../charts.js';
 
 function Table({ rows, keyName, keyLabel }) {
   return html`<details class="table"><summary>Table</summary><table>
@@ -63,7 +63,12 @@ export function Costs() {
   if (error) return html`<${ErrorBox} error=${error} />`;
   if (!data) return html`<${Loading} what="costs" />`;
   const [summary, b, stats, usage] = data;
-  const days = everyDay(b.byDay, b.from, b.to, (d) => d.costUsd);
+  // Each day's spend split by model, for the stacked chart (a day without usage has no parts).
+  const dayModels = new Map(b.byDay.map((d) => [d.date, d.byModel || []]));
+  const days = everyDay(b.byDay, b.from, b.to, (d) => d.costUsd).map((d) => ({
+    ...d,
+    parts: (dayModels.get(d.label) || []).map((m) => ({ key: `${m.provider}/${m.model}`, value: m.costUsd })),
+  }));
   const dayTokens = everyDay(b.byDay, b.from, b.to, (d) => d.totalTokens);
   return html`<div class="costs">
     <div class="toolbar"><h1>Costs</h1>
@@ -75,7 +80,7 @@ export function Costs() {
       <div class="card"><span class="muted">Requests</span><strong>${num(b.requests)}</strong></div>
       <div class="card"><span class="muted">Sessions (30 d)</span><strong>${num(stats.sessions)}</strong></div>
     </div>
-    <${Columns} id="chart-day-cost" title="Spend per day (USD)" data=${days} format=${usd} />
+    <${StackedColumns} id="chart-day-cost" title="Spend per day by model (USD)" data=${days} format=${usd} />
     <${Table} rows=${b.byDay} keyName="date" keyLabel="Day" />
     <${Columns} id="chart-day-tokens" title="Tokens per day" data=${dayTokens} format=${num} />
     <${Bars} id="chart-agent" title="Spend by agent" data=${b.byAgent.map((a) => ({ label: a.agentId, value: a.costUsd }))} format=${usd} />

@@ -4,7 +4,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
-    costs::{CostBreakdown, CostSummary},
+    costs::{CostBreakdown, CostSummary, ModelSpend},
     store::UsageTotals,
 };
 
@@ -130,12 +130,27 @@ pub struct AgentCostOut {
 
 /// Spending of one day.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct DayCostOut {
     /// `YYYY-MM-DD`.
     pub date: String,
     /// Its totals.
     #[serde(flatten)]
     pub totals: CostTotalsOut,
+    /// The day's spending per model, biggest spender first (empty on a day without usage).
+    pub by_model: Vec<ModelCostOut>,
+}
+
+/// `((provider, model), totals)` pairs as [`ModelCostOut`]s.
+fn model_costs(models: ModelSpend) -> Vec<ModelCostOut> {
+    models
+        .into_iter()
+        .map(|((provider, model), t)| ModelCostOut {
+            provider,
+            model,
+            totals: (&t).into(),
+        })
+        .collect()
 }
 
 /// `GET /costs/breakdown`: spending by provider, model, agent and day.
@@ -167,6 +182,7 @@ pub struct CostBreakdownOut {
 impl CostBreakdownOut {
     /// The breakdown of `workspace_id` from `from` to `to`.
     pub fn new(workspace_id: String, from: String, to: String, b: CostBreakdown) -> Self {
+        let mut day_models = b.by_day_model;
         Self {
             workspace_id,
             from,
@@ -182,15 +198,7 @@ impl CostBreakdownOut {
                     totals: (&t).into(),
                 })
                 .collect(),
-            by_model: b
-                .by_model
-                .into_iter()
-                .map(|((provider, model), t)| ModelCostOut {
-                    provider,
-                    model,
-                    totals: (&t).into(),
-                })
-                .collect(),
+            by_model: model_costs(b.by_model),
             by_agent: b
                 .by_agent
                 .into_iter()
@@ -203,6 +211,7 @@ impl CostBreakdownOut {
                 .by_day
                 .into_iter()
                 .map(|(date, t)| DayCostOut {
+                    by_model: model_costs(day_models.remove(&date).unwrap_or_default()),
                     date,
                     totals: (&t).into(),
                 })

@@ -185,6 +185,19 @@ async fn costs_sum_chat_turns_and_bucket_by_utc_month_and_day() {
     assert_eq!(days[0]["date"], last_month.to_string());
     assert!(close(&days[0]["costUsd"], 5.0) && days[0]["requests"] == 2);
     assert_eq!(days.last().unwrap()["requests"], 3);
+    // Each day is split by model (what the console stacks its bars by): the parts add up.
+    for day in days {
+        let parts = day["byModel"].as_array().unwrap();
+        let requests: i64 = parts.iter().map(|m| m["requests"].as_i64().unwrap()).sum();
+        let cost: f64 = parts.iter().map(|m| m["costUsd"].as_f64().unwrap()).sum();
+        assert_eq!(requests, day["requests"].as_i64().unwrap(), "{day}");
+        assert!(
+            (cost - day["costUsd"].as_f64().unwrap()).abs() < 1e-9,
+            "{day}"
+        );
+        assert!(parts.iter().all(|m| m["model"].is_string()), "{day}");
+    }
+    assert!(!days[0]["byModel"].as_array().unwrap().is_empty());
     // Default: the current month.
     let current = c.app.get("/costs/breakdown", &c.token).await.expect(200);
     assert_eq!(current.body["from"], month_start(0).to_string());
