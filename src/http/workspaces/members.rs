@@ -71,7 +71,8 @@ pub(super) async fn list_members(
 /// Invite a member or change their role (owner/admin).
 #[utoipa::path(post, path = "/workspaces/{id}/members", tag = "workspaces", params(("id" = String, Path)),
     request_body = AddMemberIn, security(("bearer" = [])),
-    responses((status = 201, body = MemberOut), (status = 200, body = MemberOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut)))]
+    responses((status = 201, body = MemberOut), (status = 200, body = MemberOut), (status = 403, body = ErrorOut), (status = 404, body = ErrorOut),
+              (status = 409, body = ErrorOut, description = "the change would leave the workspace without an owner (`CONFLICT`)")))]
 pub(super) async fn add_member(
     State(state): State<AppState>,
     user: AuthUser,
