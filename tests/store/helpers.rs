@@ -7,7 +7,8 @@
 use astra::{
     config::Config,
     store::{
-        DeliveryRow, MessageRow, SessionRow, Store, UserRow, WebhookRow, WorkspaceRow, ids::new_id,
+        DeliveryRow, MessageRow, ReplyDeliveryRow, SessionRow, Store, UserRow, WebhookRow,
+        WorkspaceRow, ids::new_id,
     },
 };
 use chrono::{DateTime, Utc};
@@ -213,6 +214,26 @@ pub fn delivery(webhook_id: &str, event: &str, due: DateTime<Utc>) -> DeliveryRo
         response_status: None,
         error: None,
         created_at: due,
+        delivered_at: None,
+    }
+}
+
+/// A pending `webhookUrl` reply of a turn of `o` in `session_id`, queued at `at`.
+pub fn reply_delivery(o: &Owner, session_id: &str, at: DateTime<Utc>) -> ReplyDeliveryRow {
+    ReplyDeliveryRow {
+        id: new_id("whd"),
+        user_id: o.user_id.clone(),
+        workspace_id: o.workspace_id.clone(),
+        session_id: session_id.into(),
+        url: "https://example.com/reply".into(),
+        event: "chat.completed".into(),
+        body: "{}".into(),
+        status: "pending".into(),
+        attempts: 0,
+        next_attempt_at: at,
+        response_status: None,
+        error: None,
+        created_at: at,
         delivered_at: None,
     }
 }

@@ -4,38 +4,16 @@
 //! exists — and when it commits, both do.
 
 use astra::store::{
-    DeliveryOutcome, JobFinish, JobRow, ReplyDeliveryRow, RunRow, Store, TraceRow, TurnRecord,
-    ids::new_id,
+    DeliveryOutcome, JobFinish, JobRow, RunRow, Store, TraceRow, TurnRecord, ids::new_id,
 };
 use chrono::{Duration, Utc};
 use serde_json::json;
 use sqlx::types::Json;
 
-use crate::helpers::{Owner, TestStore, delivery, owner, session, webhook};
+use crate::helpers::{Owner, TestStore, delivery, owner, reply_delivery, session, webhook};
 
 async fn deliveries(store: &Store, hook: &str) -> i64 {
     store.webhooks().deliveries_of(hook, 10, 0).await.unwrap().1
-}
-
-/// A `webhookUrl` reply of a turn of `o` in `session_id`.
-fn reply(o: &Owner, session_id: &str) -> ReplyDeliveryRow {
-    let now = Utc::now();
-    ReplyDeliveryRow {
-        id: new_id("whd"),
-        user_id: o.user_id.clone(),
-        workspace_id: o.workspace_id.clone(),
-        session_id: session_id.into(),
-        url: "https://example.com/reply".into(),
-        event: "chat.completed".into(),
-        body: "{}".into(),
-        status: "pending".into(),
-        attempts: 0,
-        next_attempt_at: now,
-        response_status: None,
-        error: None,
-        created_at: now,
-        delivered_at: None,
-    }
 }
 
 fn trace(o: &Owner, id: &str, session_id: &str) -> TraceRow {
@@ -68,7 +46,7 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
     let first = trace(&o, &new_id("trc"), &s);
     let month = Utc::now().format("%Y-%m").to_string();
     let ok = [delivery(&hook, "chat.completed", Utc::now())];
-    let ok_reply = reply(&o, &s);
+    let ok_reply = reply_delivery(&o, &s, Utc::now());
     let rec = |trace, outbox, reply| TurnRecord {
         session_id: Some(&s),
         messages: &[],
@@ -91,7 +69,7 @@ async fn a_turn_and_its_event_are_written_together_or_not_at_all() {
 
     // A second turn whose trace insert (after its deliveries) fails: same trace id.
     let lost = [delivery(&hook, "chat.completed", Utc::now())];
-    let lost_reply = reply(&o, &s);
+    let lost_reply = reply_delivery(&o, &s, Utc::now());
     let again = trace(&o, &first.id, &s);
     assert!(
         db.turns()
@@ -241,7 +219,7 @@ async fn a_recorded_reply_is_claimed_with_a_lease_and_only_its_current_claim_fin
     let o = owner(&db).await;
     let s = session(&db, &o, "chad").await;
     let month = Utc::now().format("%Y-%m").to_string();
-    let r = reply(&o, &s);
+    let r = reply_delivery(&o, &s, Utc::now());
     let t = trace(&o, &new_id("trc"), &s);
     db.turns()
         .record_turn(&TurnRecord {

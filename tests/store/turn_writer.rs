@@ -10,7 +10,9 @@ use serde_json::json;
 use sqlx::types::Json;
 use tokio_util::task::TaskTracker;
 
-use crate::helpers::{Owner, TestStore, delivery, message, owner, session, webhook};
+use crate::helpers::{
+    Owner, TestStore, delivery, message, owner, reply_delivery, session, webhook,
+};
 
 /// Rows of `table` (a constant of these tests).
 async fn count(store: &Store, table: &str) -> i64 {
@@ -82,22 +84,7 @@ impl Turn {
     /// Queues the turn's reply for a `webhookUrl`, as an asynchronous chat does.
     fn with_webhook_reply(mut self, o: &Owner) -> Self {
         let now = self.trace.finished_at;
-        self.webhook_reply = Some(astra::store::ReplyDeliveryRow {
-            id: new_id("whd"),
-            user_id: o.user_id.clone(),
-            workspace_id: o.workspace_id.clone(),
-            session_id: self.session_id.clone(),
-            url: "http://127.0.0.1:9/reply".into(),
-            event: "chat.completed".into(),
-            body: "{}".into(),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: now,
-            response_status: None,
-            error: None,
-            created_at: now,
-            delivered_at: None,
-        });
+        self.webhook_reply = Some(reply_delivery(o, &self.session_id, now));
         self
     }
 
