@@ -47,7 +47,7 @@ pub async fn budget(env: &TurnEnv<'_>, user: &AuthUser, message: &str) -> ApiRes
 
 /// Past a reservation's expiry a turn is over (its deadline is the request timeout), so a
 /// reservation left by a crashed process stops holding the budget then.
-const RESERVATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const RESERVATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Reserves a turn's estimate — its message plus the agent's completion limit per call — in
 /// one atomic step against the monthly budget (admitted by the same test as [`budget`]), so

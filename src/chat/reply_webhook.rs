@@ -1,7 +1,11 @@
 //! `webhookUrl` chat replies as outbox deliveries. The delivery id (`whd_…`) is made when the
-//! turn is planned ([`ReplyTo`], answered in the 202 as `deliveryId`); the reply row
-//! ([`delivery`]) is written in the transaction that records the turn, so a recorded reply is
-//! delivered at least once whatever happens to the process afterwards. The webhook delivery
+//! turn is planned ([`ReplyTo`], answered in the 202 as `deliveryId`). The reply row is written
+//! twice: as a `running` placeholder ([`awaiting_turn`]) in the same transaction as the user
+//! message, before the 202 — its body already the error a lost turn answers — and with the
+//! real reply ([`delivery`]) in the transaction that records the turn. So an accepted turn is
+//! answered at least once whatever happens to the process: a placeholder whose turn never got
+//! recorded (the process died) becomes due at its deadline and is sent as that error
+//! (`store::ReplyDeliveries::release_interrupted`, run by the delivery worker). The webhook delivery
 //! worker ([`crate::webhooks::worker`]) sends it: signed with the caller's own key (read at
 //! send time, so a rotation in between applies; Standard Webhooks headers plus the legacy
 //! `X-Astra-Signature`), `webhook-id` = the delivery id on every attempt, through the outbound
@@ -55,7 +59,49 @@ pub fn reply_body(event: &ChatEvent) -> Value {
     }
 }
 
-/// The outbox row of the turn's reply, due at once.
+/// The status of a reply whose turn is still running: never claimed by a sender.
+pub const AWAITING_TURN: &str = "running";
+
+/// The body a reply carries when its turn was lost (the process died before recording it).
+pub fn interrupted_body() -> Value {
+    ApiError::Unavailable(
+        "The turn was interrupted (the gateway stopped) before it finished; nothing was billed. \
+         Send the message again."
+            .into(),
+    )
+    .body()
+}
+
+/// The placeholder of a turn's reply, written with the user message before the 202: status
+/// [`AWAITING_TURN`], due at `deadline` (past which the turn cannot still be running), its
+/// body the [`interrupted_body`] sent if the turn is never recorded.
+pub fn awaiting_turn(
+    to: &ReplyTo,
+    owner: (&str, &str),
+    session_id: &str,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> ReplyDeliveryRow {
+    let (user_id, workspace_id) = owner;
+    ReplyDeliveryRow {
+        id: to.delivery_id.clone(),
+        user_id: user_id.to_string(),
+        workspace_id: workspace_id.to_string(),
+        session_id: session_id.to_string(),
+        url: to.url.to_string(),
+        event: REPLY_EVENT.to_string(),
+        body: interrupted_body().to_string(),
+        status: AWAITING_TURN.into(),
+        attempts: 0,
+        next_attempt_at: deadline,
+        response_status: None,
+        error: None,
+        created_at: now,
+        delivered_at: None,
+    }
+}
+
+/// The outbox row of the turn's reply, due at once (it replaces the placeholder).
 pub fn delivery(
     plan: &TurnPlan,
     to: &ReplyTo,
@@ -92,7 +138,7 @@ pub async fn deliveries(
         .await?)
 }
 
-/// One reply delivery of the user; 404 for another user's, and until the turn is recorded.
+/// One reply delivery of the user (`running` while its turn runs); 404 for another user's.
 pub async fn delivery_of(store: &Store, user_id: &str, id: &str) -> ApiResult<ReplyDeliveryRow> {
     store
         .reply_deliveries()

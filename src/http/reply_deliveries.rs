@@ -30,7 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct ReplyDeliveryOut {
     /// Id (the `deliveryId` of the 202 and the `webhook-id` of every attempt), event,
-    /// status, attempts, last outcome, next retry.
+    /// status (`running` while the turn runs, then `pending|sending|delivered|failed`),
+    /// attempts, last outcome, next retry.
     #[serde(flatten)]
     pub delivery: DeliveryOut,
     /// Session of the turn.

@@ -1,6 +1,7 @@
-//! The outbox of `webhookUrl` chat replies (`reply_deliveries`): one row per reply, written in
-//! the transaction that records the turn (the group commit's batch, `store::turn_batch`), claimed and finished by
-//! the webhook delivery worker with the same lease and outcome SQL as `webhook_deliveries`.
+//! The outbox of `webhookUrl` chat replies (`reply_deliveries`): one row per reply, written as
+//! a `running` placeholder with the turn's user message and filled in the transaction that
+//! records the turn (both through the group commit, `store::turn_batch`), claimed and finished
+//! by the webhook delivery worker with the same lease and outcome SQL as `webhook_deliveries`.
 
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
@@ -29,6 +30,7 @@ pub struct ReplyDeliveryRow {
     pub event: String,
     /// The exact JSON body sent (and signed) on every attempt.
     pub body: String,
+    /// `running` (the turn has not been recorded yet; never claimed), then
     /// `pending|sending|delivered|failed`.
     pub status: String,
     /// Attempts made so far.
@@ -39,7 +41,7 @@ pub struct ReplyDeliveryRow {
     pub response_status: Option<i64>,
     /// Problem of the last attempt.
     pub error: Option<String>,
-    /// Queued at (when the turn was recorded).
+    /// Queued at (when the turn was accepted).
     pub created_at: DateTime<Utc>,
     /// Delivered at.
     pub delivered_at: Option<DateTime<Utc>>,
@@ -104,6 +106,21 @@ impl ReplyDeliveries<'_> {
         with_pool!(&self.0.pool, p => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(now).bind(lease_until).bind(limit).fetch_all(p).await
+        })
+    }
+
+    /// Makes due the placeholders whose turn was never recorded and can no longer be (their
+    /// deadline, `next_attempt_at`, passed: the process running the turn died): they are sent
+    /// as they are, with the error body they were written with. Answers how many.
+    pub async fn release_interrupted(self, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
+            let done = sqlx::query(
+                "UPDATE reply_deliveries SET status = 'pending' WHERE status = 'running' AND next_attempt_at <= $1",
+            )
+            .bind(now)
+            .execute(p)
+            .await?;
+            Ok(done.rows_affected())
         })
     }
 

@@ -29,7 +29,9 @@ pub struct TurnWrite {
     pub reservation: Option<String>,
     /// Webhook deliveries of the events the turn causes (the transactional outbox).
     pub outbox: Vec<DeliveryRow>,
-    /// The reply to the caller's `webhookUrl` (its outbox row), if the turn had one.
+    /// The reply to the caller's `webhookUrl` (its outbox row), if the turn had one: the
+    /// `running` placeholder with the user message, the reply itself with the turn (an
+    /// upsert on the delivery id).
     pub reply: Option<ReplyDeliveryRow>,
     /// The turn's trace.
     pub trace: Option<TraceRow>,
@@ -232,10 +234,20 @@ macro_rules! write_rows {
             |q, d| q.bind(&d.id).bind(&d.webhook_id).bind(&d.event).bind(&d.body).bind(&d.status)
                 .bind(d.attempts).bind(d.next_attempt_at).bind(d.response_status).bind(&d.error)
                 .bind(d.created_at).bind(d.delivered_at));
-        insert_values!($tx, "INSERT INTO reply_deliveries (id, user_id, workspace_id, session_id, url, event, body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at) VALUES", 14, rows.replies,
-            |q, d| q.bind(&d.id).bind(&d.user_id).bind(&d.workspace_id).bind(&d.session_id).bind(&d.url)
-                .bind(&d.event).bind(&d.body).bind(&d.status).bind(d.attempts).bind(d.next_attempt_at)
-                .bind(d.response_status).bind(&d.error).bind(d.created_at).bind(d.delivered_at));
+        // The turn's reply replaces the placeholder written with its user message (in an
+        // earlier batch: the turn ran in between), unless the sweep already sent that as lost.
+        for chunk in rows.replies.chunks(MAX_BINDS / 14) {
+            let sql = values_sql("INSERT INTO reply_deliveries (id, user_id, workspace_id, session_id, url, event, body, status, attempts, next_attempt_at, response_status, error, created_at, delivered_at) VALUES", 14, chunk.len())
+                + " ON CONFLICT (id) DO UPDATE SET body = excluded.body, status = excluded.status, \
+                   next_attempt_at = excluded.next_attempt_at WHERE reply_deliveries.status = 'running'";
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+            for d in chunk {
+                q = q.bind(&d.id).bind(&d.user_id).bind(&d.workspace_id).bind(&d.session_id).bind(&d.url)
+                    .bind(&d.event).bind(&d.body).bind(&d.status).bind(d.attempts).bind(d.next_attempt_at)
+                    .bind(d.response_status).bind(&d.error).bind(d.created_at).bind(d.delivered_at);
+            }
+            q.execute(&mut *$tx).await?;
+        }
         insert_values!($tx, "INSERT INTO traces (id, user_id, workspace_id, agent_id, session_id, request_id, status, error, prompt_tokens, completion_tokens, cost_usd, duration_ms, detail, started_at, finished_at) VALUES", 15, rows.traces,
             |q, t| q.bind(&t.id).bind(&t.user_id).bind(&t.workspace_id).bind(&t.agent_id).bind(&t.session_id)
                 .bind(&t.request_id).bind(&t.status).bind(&t.error).bind(t.prompt_tokens).bind(t.completion_tokens)

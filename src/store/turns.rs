@@ -80,15 +80,21 @@ impl Turns<'_> {
     }
 
     /// Stores the user message of a turn before inference (a crash loses no input) and
-    /// advances its session's counters, through the group commit.
+    /// advances its session's counters, through the group commit; with the placeholder of the
+    /// turn's `webhookUrl` reply (status `running`) when it has one.
     pub async fn record_user_message(
         self,
         message: MessageRow,
+        awaiting_reply: Option<ReplyDeliveryRow>,
         at: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
         let session_id = message.session_id.clone();
         let cached = [message.clone()];
-        let count = self.submit(TurnWrite::user_message(message, at)).await?;
+        let write = TurnWrite {
+            reply: awaiting_reply,
+            ..TurnWrite::user_message(message, at)
+        };
+        let count = self.submit(write).await?;
         // The cached history window follows only when it was at the count before this write
         // (no other writer in between); the turn then reads its history from memory.
         if let Some(count) = count {

@@ -77,6 +77,18 @@ impl Sender {
             .webhooks()
             .claim_deliveries(now, lease, BATCH)
             .await?;
+        // Replies of turns a dead process was running become due as the error they hold.
+        let released = self.store.reply_deliveries().release_interrupted(now);
+        match released.await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                replies = n,
+                "webhookUrl replies of interrupted turns sent as errors"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release interrupted webhookUrl replies")
+            }
+        }
         // What was claimed is sent even when the second claim fails.
         let (replies, reply_claim) =
             match self.store.reply_deliveries().claim(now, lease, BATCH).await {

@@ -278,3 +278,100 @@ async fn a_recorded_reply_is_claimed_with_a_lease_and_only_its_current_claim_fin
     assert_eq!((stored.status.as_str(), stored.attempts), ("delivered", 2));
     assert!(replies.get("usr_other", &r.id).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_reply_placeholder_is_never_claimed_and_is_released_as_lost_only_past_its_deadline() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let s = session(&db, &o, "chad").await;
+    let now = Utc::now();
+    let month = now.format("%Y-%m").to_string();
+    let deadline = now + Duration::seconds(90);
+    // Two turns accepted with a `webhookUrl`: each wrote its placeholder with its user message.
+    let placeholder = |at| astra::store::ReplyDeliveryRow {
+        status: "running".into(),
+        body: "{\"code\":\"SERVICE_UNAVAILABLE\"}".into(),
+        next_attempt_at: at,
+        ..reply_delivery(&o, &s, now)
+    };
+    let (recorded, lost) = (placeholder(deadline), placeholder(deadline));
+    for p in [&recorded, &lost] {
+        let message = crate::helpers::message(&s, "user", "hi", now);
+        db.turns()
+            .record_user_message(message, Some(p.clone()), now)
+            .await
+            .unwrap();
+    }
+    let replies = db.reply_deliveries();
+    let late = deadline + Duration::seconds(1);
+    // Running turns' replies are not sent, however late the claim.
+    assert!(replies.claim(late, late, 5).await.unwrap().is_empty());
+    assert_eq!(replies.release_interrupted(now).await.unwrap(), 0);
+    // The first turn is recorded: its reply replaces the placeholder and is due at once.
+    let t = trace(&o, &new_id("trc"), &s);
+    let reply = astra::store::ReplyDeliveryRow {
+        body: "{\"content\":\"hello\"}".into(),
+        ..reply_delivery(&o, &s, now)
+    };
+    let reply = astra::store::ReplyDeliveryRow {
+        id: recorded.id.clone(),
+        ..reply
+    };
+    db.turns()
+        .record_turn(&TurnRecord {
+            session_id: Some(&s),
+            messages: &[],
+            usage: &[],
+            trace: &t,
+            month: &month,
+            reservation: None,
+            outbox: &[],
+            reply: Some(&reply),
+        })
+        .await
+        .unwrap();
+    let claimed = replies
+        .claim(now, now + Duration::hours(1), 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].id.as_str(), claimed[0].body.as_str()),
+        (recorded.id.as_str(), "{\"content\":\"hello\"}")
+    );
+    // The second turn's process died: past the deadline its placeholder goes as it is.
+    assert_eq!(replies.release_interrupted(late).await.unwrap(), 1);
+    let released = replies
+        .claim(late, late + Duration::seconds(30), 5)
+        .await
+        .unwrap();
+    assert_eq!(released.len(), 1);
+    assert_eq!(
+        (released[0].id.as_str(), released[0].body.as_str()),
+        (lost.id.as_str(), "{\"code\":\"SERVICE_UNAVAILABLE\"}")
+    );
+    // A recording that comes after the release does not change what is being sent.
+    let t = trace(&o, &new_id("trc"), &s);
+    let too_late = astra::store::ReplyDeliveryRow {
+        id: lost.id.clone(),
+        ..reply.clone()
+    };
+    db.turns()
+        .record_turn(&TurnRecord {
+            session_id: Some(&s),
+            messages: &[],
+            usage: &[],
+            trace: &t,
+            month: &month,
+            reservation: None,
+            outbox: &[],
+            reply: Some(&too_late),
+        })
+        .await
+        .unwrap();
+    let stored = replies.get(&o.user_id, &lost.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status.as_str(), stored.body.as_str()),
+        ("sending", "{\"code\":\"SERVICE_UNAVAILABLE\"}")
+    );
+}

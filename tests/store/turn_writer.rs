@@ -112,9 +112,18 @@ async fn run_turns(store: &Store, turns: Vec<Turn>) -> Vec<Result<(), sqlx::Erro
             let store = store.clone();
             tracker.spawn(async move {
                 let asked = message(&t.session_id, "user", "hello", t.trace.started_at);
+                // A turn with a `webhookUrl` writes its reply's placeholder with the message.
+                let awaiting = t
+                    .webhook_reply
+                    .clone()
+                    .map(|r| astra::store::ReplyDeliveryRow {
+                        status: "running".into(),
+                        body: "{\"code\":\"lost\"}".into(),
+                        ..r
+                    });
                 store
                     .turns()
-                    .record_user_message(asked, t.trace.started_at)
+                    .record_user_message(asked, awaiting, t.trace.started_at)
                     .await?;
                 t.record(&store).await
             })
@@ -186,6 +195,17 @@ async fn concurrent_turns_share_transactions_and_every_row_is_written() {
     assert_eq!(count(&db, "traces").await, n as i64);
     assert_eq!(count(&db, "webhook_deliveries").await, n as i64);
     assert_eq!(count(&db, "reply_deliveries").await, n as i64 / 2);
+    let (replies, _) = db
+        .reply_deliveries()
+        .of_user(&o.user_id, 100, 0)
+        .await
+        .unwrap();
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.status == "pending" && r.body == "{}"),
+        "every placeholder was replaced by its turn's reply"
+    );
     assert_eq!(count(&db, "token_reservations").await, 0);
     assert_eq!(
         db.turns().month_tokens(&o.user_id, &month).await.unwrap(),

@@ -11,11 +11,11 @@ use super::TurnEnv;
 use crate::{
     agents::{AgentConfig, AgentSource, PromptContext, ResolvedAgent, render_system_prompt},
     chat::{
-        admit::{check_quotas, check_restrictions, reserve_budget},
+        admit::{RESERVATION_MARGIN, check_quotas, check_restrictions, reserve_budget},
         context::DEFAULT_CONTEXT_TOKENS,
         input::ChatInput,
         plan::TurnPlan,
-        reply_webhook::ReplyTo,
+        reply_webhook::{self, ReplyTo},
         session::{self, ResetPolicy},
     },
     error::{ApiError, ApiResult},
@@ -23,7 +23,8 @@ use crate::{
     providers::Target,
     skills::{EffectiveTool, effective_tools},
     store::{
-        MemoryProfileRow, MessageRow, SessionKey, SessionRow, UserRow, WorkspaceRow, ids::new_id,
+        MemoryProfileRow, MessageRow, ReplyDeliveryRow, SessionKey, SessionRow, UserRow,
+        WorkspaceRow, ids::new_id,
     },
     tools::ToolRegistry,
     workspaces::WorkspaceMember,
@@ -95,7 +96,14 @@ async fn plan_reserved(
         system_prompt.push_str(extra);
     }
     let (tools, mcp_tools) = tools(env, cfg, &member.workspace_id).await;
-    store_user_message(env, &session, &input.message, now).await?;
+    let reply_to = input.webhook_url.clone().map(ReplyTo::new);
+    let awaiting = reply_to.as_ref().map(|to| {
+        let ttl = env.config.limits.request_timeout + RESERVATION_MARGIN;
+        let deadline = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
+        let owner = (user.id.as_str(), member.workspace_id.as_str());
+        reply_webhook::awaiting_turn(to, owner, &session.id, now, deadline)
+    });
+    store_user_message(env, &session, &input.message, awaiting, now).await?;
     Ok(TurnPlan {
         request_id,
         trace_id: new_id("trc"),
@@ -120,7 +128,7 @@ async fn plan_reserved(
         started_at: now,
         reservation: None,
         mcp_tools,
-        reply_to: input.webhook_url.clone().map(ReplyTo::new),
+        reply_to,
     })
 }
 
@@ -302,11 +310,13 @@ async fn tools(
     (tools, registry)
 }
 
-/// Stores the user message before inference, so a crash loses no input.
+/// Stores the user message before inference, so a crash loses no input; with the placeholder
+/// of its `webhookUrl` reply when it has one, so a crash loses no answer either.
 async fn store_user_message(
     env: &TurnEnv<'_>,
     session: &SessionRow,
     message: &str,
+    awaiting_reply: Option<ReplyDeliveryRow>,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let row = MessageRow {
@@ -321,7 +331,9 @@ async fn store_user_message(
         created_at: now,
     };
     // Through the group commit: it shares a transaction with other turns' writes.
-    env.store.turns().record_user_message(row, now).await?;
+    (env.store.turns())
+        .record_user_message(row, awaiting_reply, now)
+        .await?;
     Ok(())
 }
 

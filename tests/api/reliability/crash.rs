@@ -412,3 +412,79 @@ async fn sigkill_while_a_webhook_url_reply_is_retried_delivers_it_after_the_rest
     assert_eq!(rx.captured().len(), got.len(), "nothing after the delivery");
     second.kill().await;
 }
+
+#[tokio::test]
+async fn sigkill_during_a_webhook_url_turn_answers_the_hook_with_an_error_after_the_restart() {
+    let db = TestDb::new().await;
+    let rx = Receiver::start().await;
+    // The model never answers in time: the process dies mid-inference.
+    let fake = FakeLlm::always(Reply::Answer(
+        Answer::text("never").slow(Duration::from_secs(60)),
+    ))
+    .await;
+    let env = [
+        ("OPENAI_API_KEY", "test-key".to_string()),
+        ("OPENAI_BASE_URL", fake.base_url.clone()),
+        ("ASTRA_DEFAULT_PROVIDER", "openai".to_string()),
+        ("ASTRA_DEFAULT_MODEL", "gpt-4o-mini".to_string()),
+    ];
+    let first = Proc::start(&db, &env).await;
+    let user = first.user().await;
+    let (s, b) = first
+        .call(
+            reqwest::Method::POST,
+            "/agent/chat",
+            Some(&user),
+            Some(json!({"message": "answer my hook", "webhookUrl": rx.url("/reply")})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let delivery = b["deliveryId"].as_str().unwrap().to_string();
+    let session = b["sessionId"].as_str().unwrap().to_string();
+    eventually(|| async { (fake.hits() >= 1).then_some(()) }).await;
+    // Accepted and visible while the turn runs.
+    let path = format!("/users/me/reply-deliveries/{delivery}");
+    let (s, d) = first
+        .call(reqwest::Method::GET, &path, Some(&user), None)
+        .await;
+    assert_eq!((s, d["status"].as_str()), (200, Some("running")), "{d}");
+    first.kill().await;
+    // The placeholder is released at the turn's deadline (request timeout + 60 s): moved to now.
+    let store = store(&db).await;
+    let moved = with_pool!(store.pool(), p => {
+        sqlx::query("UPDATE reply_deliveries SET next_attempt_at = $1 WHERE status = 'running'")
+            .bind(Utc::now() - chrono::Duration::seconds(1)).execute(p).await.unwrap().rows_affected()
+    });
+    assert_eq!(moved, 1);
+    let second = Proc::start(&db, &env).await;
+    let got = rx.wait_for(1).await;
+    // The hook hears that the turn was lost, under the 202's delivery id.
+    assert_eq!(got[0].header("webhook-id"), delivery);
+    assert_eq!(
+        got[0].json()["code"],
+        "SERVICE_UNAVAILABLE",
+        "{}",
+        got[0].json()
+    );
+    let row = eventually(|| async {
+        let (_, d) = second
+            .call(reqwest::Method::GET, &path, Some(&user), None)
+            .await;
+        (d["status"] == "delivered").then_some(d)
+    })
+    .await;
+    assert_eq!(row["attempts"], 1, "{row}");
+    // The user message is kept; nothing was billed for the lost turn.
+    let users: Vec<String> = with_pool!(store.pool(), p => {
+        sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user'").bind(&session).fetch_all(p).await.unwrap()
+    });
+    assert_eq!(users, ["answer my hook"]);
+    let billed: i64 = with_pool!(store.pool(), p => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM usage_records WHERE session_id = $1")
+            .bind(&session).fetch_one(p).await.unwrap()
+    });
+    assert_eq!(billed, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(rx.captured().len(), 1, "one answer");
+    second.kill().await;
+}
