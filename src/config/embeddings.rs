@@ -1,5 +1,5 @@
 //! The `memory:` section of `astra.yml`: which embedder indexes memory by default, the HTTP
-//! embeddings endpoint, and the knobs of hybrid retrieval (RRF `k`, weights, scan bound).
+//! embeddings endpoint, the folder of a local model2vec model, and the knobs of hybrid retrieval (RRF `k`, weights, scan bound).
 //! Defined here so `config` needs no feature module (`memory::embed` reads it).
 
 use serde::Deserialize;
@@ -20,8 +20,12 @@ pub struct HttpEmbeddings {
 #[serde(default, rename_all = "camelCase", deny_unknown_fields)]
 pub struct EmbeddingsConfig {
     /// The embedder of workspaces without a `memoryEmbedder` setting: `hashing` (default,
-    /// offline) or `http` (needs `http`). `ASTRA_MEMORY_EMBEDDER` overrides it.
+    /// offline), `http` (needs `http`) or `model2vec` (needs `model_dir`; the default when a
+    /// model folder is named and the embedder is not). `ASTRA_MEMORY_EMBEDDER` overrides it.
     pub embedder: String,
+    /// Folder of a local model2vec model (`model.safetensors`, `tokenizer.json`,
+    /// `config.json`); `ASTRA_EMBEDDINGS_MODEL_DIR` overrides it.
+    pub model_dir: Option<String>,
     /// Dimension of the hashing embedder (64–4096, default 512).
     pub hashing_dim: usize,
     /// The HTTP embeddings model, if any.
@@ -51,6 +55,7 @@ impl Default for EmbeddingsConfig {
             embedder: "hashing".into(),
             hashing_dim: 512,
             http: None,
+            model_dir: None,
             min_cosine: 0.12,
             rrf_k: 60.0,
             vector_weight: 0.7,
@@ -69,8 +74,15 @@ impl EmbeddingsConfig {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Self> {
         let mut cfg: Self = super::file::section(section, "memory")?;
+        if let Some(v) = env("ASTRA_EMBEDDINGS_MODEL_DIR").filter(|v| !v.is_empty()) {
+            cfg.model_dir = Some(v);
+        }
+        let explicit = section.get("embedder").is_some();
         if let Some(v) = env("ASTRA_MEMORY_EMBEDDER") {
             cfg.embedder = v;
+        } else if !explicit && cfg.model_dir.is_some() {
+            // A named model folder is meant to be used.
+            cfg.embedder = "model2vec".into();
         }
         if let Some(v) = env("ASTRA_MEMORY_VECTOR_MAX_SCAN") {
             cfg.max_scan = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
@@ -86,7 +98,13 @@ impl EmbeddingsConfig {
             "hashing" => {}
             "http" if self.http.is_some() => {}
             "http" => anyhow::bail!("memory.embedder: http needs memory.http {{provider, model}}"),
-            other => anyhow::bail!("memory.embedder: expected hashing or http, got {other:?}"),
+            "model2vec" if self.model_dir.is_some() => {}
+            "model2vec" => anyhow::bail!(
+                "memory.embedder: model2vec needs ASTRA_EMBEDDINGS_MODEL_DIR (or memory.modelDir)"
+            ),
+            other => {
+                anyhow::bail!("memory.embedder: expected hashing, http or model2vec, got {other:?}")
+            }
         }
         if !(64..=4096).contains(&self.hashing_dim) {
             anyhow::bail!("memory.hashingDim: expected 64-4096");
@@ -125,5 +143,26 @@ mod tests {
         assert!(EmbeddingsConfig::from_sources(&bad, &none).is_err());
         let env = |k: &str| (k == "ASTRA_MEMORY_EMBEDDER").then(|| "nope".to_string());
         assert!(EmbeddingsConfig::from_sources(&Value::Null, &env).is_err());
+    }
+
+    #[test]
+    fn a_model_folder_makes_model2vec_the_default_unless_an_embedder_is_named() {
+        let dir = |k: &str| (k == "ASTRA_EMBEDDINGS_MODEL_DIR").then(|| "/m/potion".to_string());
+        let cfg = EmbeddingsConfig::from_sources(&Value::Null, &dir).expect("dir");
+        assert_eq!(cfg.embedder, "model2vec");
+        assert_eq!(cfg.model_dir.as_deref(), Some("/m/potion"));
+        let hashing = serde_json::json!({"embedder": "hashing"});
+        let cfg = EmbeddingsConfig::from_sources(&hashing, &dir).expect("explicit");
+        assert_eq!(cfg.embedder, "hashing");
+        let section = serde_json::json!({"modelDir": "/m/yaml"});
+        let none = |_: &str| None;
+        let cfg = EmbeddingsConfig::from_sources(&section, &none).expect("yaml");
+        assert_eq!(
+            (cfg.embedder.as_str(), cfg.model_dir.as_deref()),
+            ("model2vec", Some("/m/yaml"))
+        );
+        let bad = serde_json::json!({"embedder": "model2vec"});
+        let e = EmbeddingsConfig::from_sources(&bad, &none).expect_err("no folder");
+        assert!(e.to_string().contains("ASTRA_EMBEDDINGS_MODEL_DIR"), "{e}");
     }
 }

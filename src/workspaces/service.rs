@@ -118,13 +118,17 @@ pub async fn update_settings(
             Err(_) => problems.add("plan", "must be 1-32 characters of a-z, 0-9, _ or -"),
         }
     }
-    // The memory embedder (`memoryEmbedder`): `hashing`, `http` or null (the default).
+    // The memory embedder (`memoryEmbedder`): `hashing`, `http`, `model2vec` or null (the
+    // default).
     let embedder_key = "memoryEmbedder";
     let before = ws.settings.0.get(embedder_key).cloned();
     if let Some(v) = settings.and_then(|p| p.get(embedder_key))
-        && !(v.is_null() || v == "hashing" || v == "http")
+        && !(v.is_null() || v == "hashing" || v == "http" || v == "model2vec")
     {
-        problems.add("settings.memoryEmbedder", "must be hashing, http or null");
+        problems.add(
+            "settings.memoryEmbedder",
+            "must be hashing, http, model2vec or null",
+        );
     }
     problems.finish()?;
     if let Some(patch) = settings {

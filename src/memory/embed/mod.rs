@@ -1,16 +1,18 @@
 //! Embedders: text to unit-length `f32` vectors for the semantic side of memory search.
 //!
-//! Two implementations: [`HashingEmbedder`] (feature hashing of words, word pairs and
+//! Three implementations: [`HashingEmbedder`] (feature hashing of words, word pairs and
 //! character n-grams — deterministic, offline, the default and the weakest: it matches typos,
-//! word forms and partial words, not paraphrases) and [`HttpEmbedder`] (any configured
+//! word forms and partial words, not paraphrases), [`HttpEmbedder`] (any configured
 //! provider's embeddings endpoint, OpenAI-compatible `/v1/embeddings` included, through the
-//! provider layer's timeout, retries and circuit breaker). A workspace picks one with its
-//! `memoryEmbedder` setting (`hashing` | `http`); the default comes from `astra.yml`
-//! (`memory.embedder`). Every stored vector records the id of the embedder that wrote it.
+//! provider layer's timeout, retries and circuit breaker) and [`Model2VecEmbedder`] (a local
+//! static model in the model2vec format, read once from the folder the operator names). A
+//! workspace picks one with its `memoryEmbedder` setting (`hashing` | `http` | `model2vec`);
+//! the default comes from `astra.yml` (`memory.embedder`). Every stored vector records the id of the embedder that wrote it.
 //! What an HTTP embedder is billed becomes usage rows ([`usage`]).
 
 mod hashing;
 mod http;
+pub mod model2vec;
 pub mod usage;
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use serde_json::Value;
 
 pub use hashing::HashingEmbedder;
 pub use http::HttpEmbedder;
+pub use model2vec::{Model2VecEmbedder, ModelError};
 
 use crate::config::embeddings::EmbeddingsConfig;
 use crate::providers::{Pricing, ProviderError, registry::ProviderRegistry};
@@ -82,6 +85,7 @@ pub struct Embedders {
     config: EmbeddingsConfig,
     hashing: Arc<HashingEmbedder>,
     http: Option<Arc<HttpEmbedder>>,
+    model2vec: Option<Arc<Model2VecEmbedder>>,
     pricing: Option<Arc<Pricing>>,
 }
 
@@ -90,13 +94,28 @@ impl std::fmt::Debug for Embedders {
         f.debug_struct("Embedders")
             .field("default", &self.config.embedder)
             .field("http", &self.http.as_ref().map(|h| h.id().to_string()))
+            .field(
+                "model2vec",
+                &self.model2vec.as_ref().map(|m| m.id().to_string()),
+            )
             .finish()
     }
 }
 
 impl Embedders {
+    /// Loads the model2vec model of `config.model_dir`, if any, once for the process: start-up
+    /// calls it so a missing or malformed folder stops the server with the file named.
+    pub fn preload(config: &EmbeddingsConfig) -> Result<(), ModelError> {
+        match &config.model_dir {
+            Some(dir) => model2vec::shared(std::path::Path::new(dir)).map(|_| ()),
+            None => Ok(()),
+        }
+    }
+
     /// The hashing embedder, plus the HTTP one when `config.http` names a model and the
-    /// providers (with the price table that costs their usage) are given.
+    /// providers (with the price table that costs their usage) are given, plus the model2vec
+    /// one when `config.model_dir` names a folder (loaded once, see [`Embedders::preload`]; a
+    /// folder that fails to load here is logged and left out).
     pub fn new(
         config: &EmbeddingsConfig,
         upstream: Option<(Arc<ProviderRegistry>, Arc<Pricing>)>,
@@ -109,10 +128,16 @@ impl Embedders {
             (None, Some((_, pricing))) => (None, Some(pricing)),
             _ => (None, None),
         };
+        let model2vec = config.model_dir.as_ref().and_then(|dir| {
+            model2vec::shared(std::path::Path::new(dir))
+                .inspect_err(|e| tracing::error!(error = %e, "model2vec embedder unavailable"))
+                .ok()
+        });
         Self {
             config: config.clone(),
             hashing: Arc::new(HashingEmbedder::new(config.hashing_dim)),
             http,
+            model2vec,
             pricing,
         }
     }
@@ -127,11 +152,12 @@ impl Embedders {
         self.pricing.as_deref()
     }
 
-    /// The embedder named `name` (`hashing` or `http`), if available.
+    /// The embedder named `name` (`hashing`, `http` or `model2vec`), if available.
     pub fn named(&self, name: &str) -> Option<Arc<dyn Embedder>> {
         match name {
             "hashing" => Some(self.hashing.clone()),
             "http" => self.http.clone().map(|h| h as Arc<dyn Embedder>),
+            "model2vec" => self.model2vec.clone().map(|m| m as Arc<dyn Embedder>),
             _ => None,
         }
     }
