@@ -117,6 +117,9 @@ impl AppState {
     /// Builds the state: resolves the JWT secret and connects the store (no migrations yet).
     pub async fn build(mut config: Config) -> anyhow::Result<Self> {
         config.validate()?;
+        // A local model2vec model is read once, here: a bad folder stops start-up.
+        crate::memory::embed::Embedders::preload(&config.memory)
+            .map_err(|e| anyhow::anyhow!("memory embedder: {e}"))?;
         crate::cluster::set_replica_id(&config.cluster.replica_id);
         let store = Store::connect(&ConnectOptions::from(&config)).await?;
         if config.jwt_secret.is_none() {
@@ -170,9 +173,6 @@ impl AppState {
         let pricing = Pricing::new(Some(&config.file.pricing).filter(|v| !v.is_null()))
             .map_err(|e| anyhow::anyhow!("astra.yml pricing: {e}"))?;
         let pricing = Arc::new(pricing);
-        // A local model2vec model is read once, here: a bad folder stops start-up.
-        crate::memory::embed::Embedders::preload(&config.memory)
-            .map_err(|e| anyhow::anyhow!("memory embedder: {e}"))?;
         // The memory tools search with the embedders the HTTP search uses.
         let embedders = crate::memory::embed::Embedders::new(
             &config.memory,

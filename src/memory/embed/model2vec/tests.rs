@@ -193,7 +193,7 @@ fn f32_to_f16(x: f32) -> u16 {
     let sign = ((bits >> 16) & 0x8000) as u16;
     let exp = ((bits >> 23) & 0xff) as i32 - 127 + 15;
     let mant = (bits & 0x7f_ffff) + 0x1000; // round
-    sign | ((exp as u16) << 10) + (mant >> 13) as u16
+    sign | (((exp as u16) << 10) + (mant >> 13) as u16)
 }
 
 #[test]
