@@ -247,5 +247,10 @@ mod tests {
             id(serde_json::json!({"memoryEmbedder": "http"})),
             "hashing-v1-512"
         );
+        // Nor is model2vec (no model folder).
+        assert_eq!(
+            id(serde_json::json!({"memoryEmbedder": "model2vec"})),
+            "hashing-v1-512"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! A local static embedder in the model2vec format, read from a folder the operator names
 //! (`ASTRA_EMBEDDINGS_MODEL_DIR` or `memory.modelDir`); nothing is downloaded. The folder holds
-//! `model.safetensors` (one 2-D tensor `embeddings`, `[vocab, dim]`, F32, F16 or BF16),
+//! `model.safetensors` (one 2-D tensor `embeddings`, `[vocab, dim]`, F32, F16, BF16, F64 or
+//! I8 — model2vec's int8 quantization, one scale for the whole table),
 //! `tokenizer.json` (a WordPiece tokenizer, see [`tokenizer`]) and optionally `config.json`.
 //! A text's vector is the mean of the rows of its token ids (unknown and special tokens left
 //! out, at most 512 tokens, as model2vec's `encode` does), L2-normalised whatever the config's
@@ -235,10 +236,19 @@ fn read_table(path: &Path) -> Result<(Vec<f32>, usize, usize), ModelError> {
             .chunks_exact(2)
             .map(|c| f32::from_bits(u32::from(u16::from_le_bytes([c[0], c[1]])) << 16))
             .collect(),
+        Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+            .collect(),
+        // model2vec's int8 quantization divides the whole table by one scale, which the
+        // final L2 normalisation removes: the integers are the vectors.
+        Dtype::I8 => data.iter().map(|b| f32::from(*b as i8)).collect(),
         other => {
             return Err(fail(
                 path,
-                format!("tensor {name:?} is {other:?}: only F32, F16 and BF16 are supported"),
+                format!(
+                    "tensor {name:?} is {other:?}: only F32, F16, BF16, F64 and I8 are supported"
+                ),
             ));
         }
     };

@@ -144,7 +144,7 @@ fn a_text_is_the_normalised_mean_of_its_token_rows() {
 }
 
 #[test]
-fn f16_and_bf16_weights_load_to_the_same_vectors() {
+fn f16_bf16_and_int8_weights_load_to_the_same_vectors() {
     let dir = folder();
     let f32_model = Model2VecEmbedder::load(dir.path()).expect("f32");
     let halves: Vec<u8> = (0..VOCAB.len())
@@ -171,9 +171,26 @@ fn f16_and_bf16_weights_load_to_the_same_vectors() {
         &brain,
     );
     let bf16_model = Model2VecEmbedder::load(dir.path()).expect("bf16, lone tensor");
+    // int8 as model2vec quantizes: one scale (max |x| / 127) for the whole table.
+    let ints: Vec<u8> = (0..VOCAB.len())
+        .flat_map(row)
+        .map(|x| ((x / 5.0 * 127.0).round() as i8) as u8)
+        .collect();
+    write_safetensors(
+        dir.path(),
+        "embeddings",
+        Dtype::I8,
+        vec![VOCAB.len(), DIM],
+        &ints,
+    );
+    let i8_model = Model2VecEmbedder::load(dir.path()).expect("i8");
     for text in ["dog park", "playing cafe", "tax report"] {
         let a = f32_model.vector(text);
-        for b in [f16_model.vector(text), bf16_model.vector(text)] {
+        for b in [
+            f16_model.vector(text),
+            bf16_model.vector(text),
+            i8_model.vector(text),
+        ] {
             assert!(dot(&a, &b) > 0.999, "{text}");
         }
     }
@@ -221,10 +238,10 @@ fn malformed_folders_are_refused_naming_the_file_and_the_problem() {
     std::fs::write(p.join("tokenizer.json"), tokenizer_json().to_string()).unwrap();
 
     // Weights: wrong dtype, wrong shape, vocabulary mismatch, missing file, garbage.
-    let bytes: Vec<u8> = vec![1; VOCAB.len() * DIM];
-    write_safetensors(p, "embeddings", Dtype::I8, vec![VOCAB.len(), DIM], &bytes);
+    let bytes: Vec<u8> = vec![1; VOCAB.len() * DIM * 4];
+    write_safetensors(p, "embeddings", Dtype::I32, vec![VOCAB.len(), DIM], &bytes);
     let e = load_err(p);
-    assert!(e.contains("model.safetensors") && e.contains("I8"), "{e}");
+    assert!(e.contains("model.safetensors") && e.contains("I32"), "{e}");
     write_safetensors(
         p,
         "embeddings",
