@@ -13,7 +13,8 @@
 //! cargo run --release --example memory_recall -- --latency 10000,100000
 //! ```
 //! The embedder is the configured one (`astra.yml` `memory:`, `ASTRA_MEMORY_EMBEDDER`), the
-//! hashing embedder by default.
+//! hashing embedder by default; with `ASTRA_EMBEDDINGS_MODEL_DIR` the model2vec model of that
+//! folder (whose throughput `--latency` prints too).
 
 #![allow(
     clippy::unwrap_used,
@@ -28,7 +29,7 @@ use astra::{
     config::Config,
     memory::{
         Owner, SearchOptions,
-        embed::{Embedders, HashingEmbedder},
+        embed::{Embedder, Embedders, HashingEmbedder, model2vec},
         hybrid::{self, Mode},
         indexer::Indexer,
     },
@@ -101,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
     let pricing = Arc::new(Pricing::new(
         Some(&config.file.pricing).filter(|v| !v.is_null()),
     )?);
+    Embedders::preload(&config.memory)?;
     let embedders = Embedders::new(&config.memory, Some((providers, pricing)));
     let (user_id, workspace_id) = owner(&store).await?;
     let owner = Owner {
@@ -362,6 +364,19 @@ async fn latency(
         embedders.config().hashing_dim,
         texts.len() as f64 / started.elapsed().as_secs_f64()
     );
+    if let Some(dir) = &embedders.config().model_dir {
+        let model = model2vec::shared(std::path::Path::new(dir))?;
+        let started = Instant::now();
+        for t in &texts {
+            std::hint::black_box(model.vector(t));
+        }
+        println!(
+            "model2vec embedder {} ({} dims): {:.0} texts/s (12-word texts, one thread)",
+            model.id(),
+            model.dim(),
+            texts.len() as f64 / started.elapsed().as_secs_f64()
+        );
+    }
     // Seeding: notes written 1 000 per transaction, embedded 1 024 per batcher round.
     let mut bulk = embedders.config().clone();
     bulk.batch_size = 1024;

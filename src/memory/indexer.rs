@@ -6,7 +6,9 @@
 //! the age of its oldest item are gauges (`astra_memory_embed_backlog`,
 //! `astra_memory_embed_lag_seconds`); embedded chunks count in `astra_memory_embedded_total`.
 //! What an HTTP embedder is billed for a round is recorded as usage rows of the chunks' owners
-//! in the transaction that stores the vectors.
+//! in the transaction that stores the vectors. At start-up, [`requeue_stale`] re-queues the
+//! workspaces whose vectors were written by another embedder than the one they now use (the
+//! default embedder changed, e.g. a model2vec folder was named, or its dimension did).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +21,27 @@ use super::embed::{
 };
 use crate::observability::names::MEMORY_EMBEDDED;
 use crate::store::{EmbedJob, NewVector, Store};
+
+/// Puts back on the queue every chunk of the workspaces holding vectors of an embedder other
+/// than theirs now; answers how many workspaces. Settings changes re-queue at once (the
+/// workspace service); this catches changes of `astra.yml` or the environment.
+pub async fn requeue_stale(store: &Store, embedders: &Embedders) -> Result<u64, sqlx::Error> {
+    let now = Utc::now();
+    let mut requeued = 0;
+    let mut last: Option<String> = None;
+    for (ws, embedder) in store.memory_vectors().embedders_in_use().await? {
+        if last.as_deref() == Some(ws.as_str()) {
+            continue;
+        }
+        let current = super::hybrid::embedder_of(store, embedders, &ws).await?;
+        if current.id() != embedder {
+            store.memory_vectors().requeue_workspace(&ws, now).await?;
+            requeued += 1;
+            last = Some(ws);
+        }
+    }
+    Ok(requeued)
+}
 
 /// Embeds queued chunks.
 #[derive(Clone)]

@@ -145,6 +145,15 @@ impl MemoryVectors<'_> {
         })
     }
 
+    /// Each workspace with stored vectors and the embedder ids of those vectors (read once at
+    /// start-up, to find workspaces whose embedder changed while the server was down).
+    pub async fn embedders_in_use(self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        with_pool!(&self.0.pool, p => {
+            sqlx::query_as("SELECT DISTINCT workspace_id, embedder FROM memory_vectors ORDER BY workspace_id, embedder")
+                .fetch_all(p).await
+        })
+    }
+
     /// Puts every chunk of a workspace back on the queue (its embedder changed).
     pub async fn requeue_workspace(
         self,

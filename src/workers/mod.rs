@@ -70,6 +70,19 @@ pub fn start(state: &AppState) -> anyhow::Result<()> {
         &state.config.memory,
         Some((state.providers.clone(), state.pricing.clone())),
     );
+    let (store, stale_with) = (state.store.clone(), embedders.clone());
+    state.tasks.spawn(async move {
+        match crate::memory::indexer::requeue_stale(&store, &stale_with).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                workspaces = n,
+                "memory embedder changed: re-embedding in the background"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check memory vectors for a changed embedder")
+            }
+        }
+    });
     let indexer = crate::memory::indexer::Indexer::new(&state.store, embedders);
     state.tasks.spawn(poll_loop(
         state.shutdown.clone(),

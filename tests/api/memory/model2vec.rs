@@ -1,11 +1,12 @@
 //! The local model2vec embedder end to end (issue #18): a tiny model folder written by the test
 //! (WordPiece vocabulary, hand-chosen vectors in which "dog" and "puppy" are neighbours) is
 //! loaded at start-up, the batcher embeds notes with it, and vector search finds a note through
-//! a word it does not contain; a workspace opts in with `memoryEmbedder`; a malformed folder
-//! stops start-up naming the file.
+//! a word it does not contain; a workspace opts in with `memoryEmbedder`; a changed default
+//! re-queues the workspaces at start-up; a malformed folder stops start-up naming the file.
 
 use std::path::{Path, PathBuf};
 
+use astra::memory::{embed::Embedders, indexer::requeue_stale};
 use astra::store::VectorScan;
 use reqwest::Method;
 use safetensors::{Dtype, tensor::TensorView};
@@ -225,4 +226,21 @@ async fn a_malformed_model_folder_stops_start_up_naming_the_file() {
         text.contains("tiny-model/tokenizer.json") && text.contains("\"BPE\""),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn vectors_of_a_former_default_embedder_are_requeued_at_start_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = app("m2v-c", &model_folder(tmp.path()), "hashing").await;
+    notes(&m).await;
+    let store = m.app.store().await;
+    indexed(&store).await;
+    // What a restart finds: with the same default nothing is stale; with model2vec the new
+    // default, the workspace (hashing vectors, no setting) is re-queued.
+    let same = Embedders::new(&m.app.config.memory, None);
+    assert_eq!(requeue_stale(&store, &same).await.unwrap(), 0);
+    let mut changed = m.app.config.memory.clone();
+    changed.embedder = "model2vec".into();
+    let changed = Embedders::new(&changed, None);
+    assert_eq!(requeue_stale(&store, &changed).await.unwrap(), 1);
 }
