@@ -42,7 +42,7 @@ pub struct EmbeddingsConfig {
     /// Most vectors a vector search reads and scores for one user in one workspace, newest
     /// first (default 20 000; `ASTRA_MEMORY_VECTOR_MAX_SCAN`).
     pub max_scan: usize,
-    /// The same bound for the memory block of a turn (default 2 000), which runs before every
+    /// The same bound for the memory block of a turn (default 64), which runs before every
     /// inference and so reads fewer vectors.
     pub turn_max_scan: usize,
     /// Chunks the background batcher embeds per round (default 64).
@@ -61,7 +61,7 @@ impl Default for EmbeddingsConfig {
             vector_weight: 0.7,
             keyword_weight: 0.3,
             max_scan: 20_000,
-            turn_max_scan: 2_000,
+            turn_max_scan: 64,
             batch_size: 64,
         }
     }

@@ -357,10 +357,12 @@ impl Memory<'_> {
         }
         let (sql, query) = match &self.0.pool {
             // Each term is quoted, so FTS5 reads it as a plain word whatever the user typed.
+            // `CROSS JOIN` pins the full-text index as the outer loop: SQLite may otherwise walk
+            // the user's chunks and run the MATCH once per chunk.
             Pool::Sqlite(_) => (
                 format!(
                     "SELECT c.id, c.tier, c.content, c.day, c.idx, c.session_id, c.created_at, -bm25(memory_chunks_fts) AS rank \
-                     FROM memory_chunks_fts JOIN memory_chunks c ON c.id = memory_chunks_fts.rowid \
+                     FROM memory_chunks_fts CROSS JOIN memory_chunks c ON c.id = memory_chunks_fts.rowid \
                      WHERE memory_chunks_fts MATCH $3 AND {SEARCH_FILTER} \
                      ORDER BY rank DESC, c.created_at DESC LIMIT $10"
                 ),
