@@ -213,27 +213,32 @@ async fn a_monitor_run_and_its_event_are_written_together_or_not_at_all() {
     assert_eq!(deliveries(&db, &hook).await, 1);
 }
 
-#[tokio::test]
-async fn a_recorded_reply_is_claimed_with_a_lease_and_only_its_current_claim_finishes_it() {
-    let db = TestStore::new().await;
-    let o = owner(&db).await;
-    let s = session(&db, &o, "chad").await;
+/// Records a turn of `o` in session `s` that wrote nothing but its trace and `reply`.
+async fn record_reply(db: &Store, o: &Owner, s: &str, reply: &astra::store::ReplyDeliveryRow) {
+    let t = trace(o, &new_id("trc"), s);
     let month = Utc::now().format("%Y-%m").to_string();
-    let r = reply_delivery(&o, &s, Utc::now());
-    let t = trace(&o, &new_id("trc"), &s);
     db.turns()
         .record_turn(&TurnRecord {
-            session_id: Some(&s),
+            session_id: Some(s),
             messages: &[],
             usage: &[],
             trace: &t,
             month: &month,
             reservation: None,
             outbox: &[],
-            reply: Some(&r),
+            reply: Some(reply),
         })
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_recorded_reply_is_claimed_with_a_lease_and_only_its_current_claim_finishes_it() {
+    let db = TestStore::new().await;
+    let o = owner(&db).await;
+    let s = session(&db, &o, "chad").await;
+    let r = reply_delivery(&o, &s, Utc::now());
+    record_reply(&db, &o, &s, &r).await;
     let t0 = Utc::now();
     let first = db
         .reply_deliveries()
@@ -285,7 +290,6 @@ async fn a_reply_placeholder_is_never_claimed_and_is_released_as_lost_only_past_
     let o = owner(&db).await;
     let s = session(&db, &o, "chad").await;
     let now = Utc::now();
-    let month = now.format("%Y-%m").to_string();
     let deadline = now + Duration::seconds(90);
     // Two turns accepted with a `webhookUrl`: each wrote its placeholder with its user message.
     let placeholder = |at| astra::store::ReplyDeliveryRow {
@@ -308,7 +312,6 @@ async fn a_reply_placeholder_is_never_claimed_and_is_released_as_lost_only_past_
     assert!(replies.claim(late, late, 5).await.unwrap().is_empty());
     assert_eq!(replies.release_interrupted(now).await.unwrap(), 0);
     // The first turn is recorded: its reply replaces the placeholder and is due at once.
-    let t = trace(&o, &new_id("trc"), &s);
     let reply = astra::store::ReplyDeliveryRow {
         body: "{\"content\":\"hello\"}".into(),
         ..reply_delivery(&o, &s, now)
@@ -317,19 +320,7 @@ async fn a_reply_placeholder_is_never_claimed_and_is_released_as_lost_only_past_
         id: recorded.id.clone(),
         ..reply
     };
-    db.turns()
-        .record_turn(&TurnRecord {
-            session_id: Some(&s),
-            messages: &[],
-            usage: &[],
-            trace: &t,
-            month: &month,
-            reservation: None,
-            outbox: &[],
-            reply: Some(&reply),
-        })
-        .await
-        .unwrap();
+    record_reply(&db, &o, &s, &reply).await;
     let claimed = replies
         .claim(now, now + Duration::hours(1), 5)
         .await
@@ -351,24 +342,11 @@ async fn a_reply_placeholder_is_never_claimed_and_is_released_as_lost_only_past_
         (lost.id.as_str(), "{\"code\":\"SERVICE_UNAVAILABLE\"}")
     );
     // A recording that comes after the release does not change what is being sent.
-    let t = trace(&o, &new_id("trc"), &s);
     let too_late = astra::store::ReplyDeliveryRow {
         id: lost.id.clone(),
         ..reply.clone()
     };
-    db.turns()
-        .record_turn(&TurnRecord {
-            session_id: Some(&s),
-            messages: &[],
-            usage: &[],
-            trace: &t,
-            month: &month,
-            reservation: None,
-            outbox: &[],
-            reply: Some(&too_late),
-        })
-        .await
-        .unwrap();
+    record_reply(&db, &o, &s, &too_late).await;
     let stored = replies.get(&o.user_id, &lost.id).await.unwrap().unwrap();
     assert_eq!(
         (stored.status.as_str(), stored.body.as_str()),
