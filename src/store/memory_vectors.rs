@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{FromRow, types::Json};
 
-use super::{BeginWrite, Store, UsageRow};
+use super::{
+    BeginWrite, Store, UsageRow,
+    turn_batch::{MAX_BINDS, values_sql},
+};
 use crate::with_pool;
 
 /// The insert of one embedding usage row (the same columns as a turn's usage).
@@ -131,15 +134,25 @@ impl MemoryVectors<'_> {
                     .bind(u.cached_tokens).bind(u.cost_usd).bind(u.created_at)
                     .execute(&mut *tx).await?;
             }
-            for v in vectors {
-                sqlx::query("INSERT INTO memory_vectors (chunk_id, user_id, workspace_id, embedder, dim, vec, created_at) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (chunk_id) DO UPDATE SET \
-                             embedder = excluded.embedder, dim = excluded.dim, vec = excluded.vec, created_at = excluded.created_at")
-                    .bind(v.chunk_id).bind(v.user_id).bind(v.workspace_id).bind(v.embedder)
-                    .bind(v.dim).bind(&v.bytes).bind(now)
-                    .execute(&mut *tx).await?;
-                sqlx::query("DELETE FROM memory_embed_queue WHERE chunk_id = $1")
-                    .bind(v.chunk_id).execute(&mut *tx).await?;
+            // A round's vectors in one multi-row upsert and one queue delete (chunk ids are
+            // distinct: they come from the queue's primary key).
+            for chunk in vectors.chunks(MAX_BINDS / 7) {
+                let sql = values_sql("INSERT INTO memory_vectors (chunk_id, user_id, workspace_id, embedder, dim, vec, created_at) VALUES", 7, chunk.len())
+                    + " ON CONFLICT (chunk_id) DO UPDATE SET embedder = excluded.embedder, dim = excluded.dim, \
+                       vec = excluded.vec, created_at = excluded.created_at";
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for v in chunk {
+                    q = q.bind(v.chunk_id).bind(v.user_id).bind(v.workspace_id).bind(v.embedder)
+                        .bind(v.dim).bind(&v.bytes).bind(now);
+                }
+                q.execute(&mut *tx).await?;
+                let ids: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!("DELETE FROM memory_embed_queue WHERE chunk_id IN ({})", ids.join(", "));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+                for v in chunk {
+                    q = q.bind(v.chunk_id);
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await
         })

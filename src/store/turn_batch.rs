@@ -154,10 +154,10 @@ impl<'a> Rows<'a> {
 }
 
 /// Bind parameters per statement: under SQLite's 32 766 and PostgreSQL's 65 535.
-const MAX_BINDS: usize = 16_000;
+pub(in crate::store) const MAX_BINDS: usize = 16_000;
 
 /// `<head> ($1, …, $cols), ($cols+1, …), …` for `rows` rows.
-fn values_sql(head: &str, cols: usize, rows: usize) -> String {
+pub(in crate::store) fn values_sql(head: &str, cols: usize, rows: usize) -> String {
     let mut sql = String::with_capacity(head.len() + rows * cols * 6);
     sql.push_str(head);
     for r in 0..rows {
