@@ -1,7 +1,7 @@
 //! `/users/me/reply-deliveries` — the deliveries of the caller's `webhookUrl` chat replies
 //! (status, attempts, next retry), the same shape as a webhook's deliveries plus where the
-//! reply goes. A reply is listed from its 202 on (`running` until the turn is recorded); its id is the `deliveryId` of
-//! the 202 that accepted the turn. JWT; only the caller's own replies.
+//! reply goes. A reply is listed from its 202 on (`running` until the turn is recorded); its
+//! id is the `deliveryId` of the 202 that accepted the turn. JWT; only the caller's own replies.
 
 use axum::{Json, extract::State};
 use serde::Serialize;
