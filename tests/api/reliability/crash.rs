@@ -134,6 +134,46 @@ impl Drop for Proc {
     }
 }
 
+/// The environment of a gateway whose default model is the fake at `base_url`.
+fn fake_model_env(base_url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("OPENAI_API_KEY", "test-key".to_string()),
+        ("OPENAI_BASE_URL", base_url.to_string()),
+        ("ASTRA_DEFAULT_PROVIDER", "openai".to_string()),
+        ("ASTRA_DEFAULT_MODEL", "gpt-4o-mini".to_string()),
+    ]
+}
+
+impl Proc {
+    /// `POST /agent/chat` with a `webhookUrl`, expecting the 202; (delivery id, session id).
+    async fn chat_with_hook(
+        &self,
+        user: &(String, String),
+        message: &str,
+        hook: String,
+    ) -> (String, String) {
+        let (s, b) = self
+            .call(
+                reqwest::Method::POST,
+                "/agent/chat",
+                Some(user),
+                Some(json!({"message": message, "webhookUrl": hook})),
+            )
+            .await;
+        assert_eq!(s, 202, "{b}");
+        let id = |k: &str| b[k].as_str().unwrap().to_string();
+        (id("deliveryId"), id("sessionId"))
+    }
+}
+
+/// The user messages stored in `session`, oldest first.
+async fn user_messages(store: &astra::store::Store, session: &str) -> Vec<String> {
+    with_pool!(store.pool(), p => {
+        sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user' ORDER BY created_at")
+            .bind(session).fetch_all(p).await.unwrap()
+    })
+}
+
 /// The test's own handle on the database the processes share.
 async fn store(db: &TestDb) -> astra::store::Store {
     astra::store::Store::connect(&(&test_config(db)).into())
@@ -207,12 +247,7 @@ async fn sigkill_during_a_streaming_turn_keeps_the_user_message_and_the_session_
         Answer::chunks(&refs).slow(Duration::from_millis(100))
     })
     .await;
-    let llm = [
-        ("OPENAI_API_KEY", "test-key".to_string()),
-        ("OPENAI_BASE_URL", fake.base_url.clone()),
-        ("ASTRA_DEFAULT_PROVIDER", "openai".to_string()),
-        ("ASTRA_DEFAULT_MODEL", "gpt-4o-mini".to_string()),
-    ];
+    let llm = fake_model_env(&fake.base_url);
     let first = Proc::start(&db, &llm).await;
     let user = first.user().await;
     let mut res = first
@@ -241,11 +276,8 @@ async fn sigkill_during_a_streaming_turn_keeps_the_user_message_and_the_session_
     assert!(!seen.contains("event: done"), "{seen}");
     let second = Proc::start(&db, &llm).await;
     let store = store(&db).await;
-    let users: Vec<String> = with_pool!(store.pool(), p => {
-        sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user'").bind(&session).fetch_all(p).await.unwrap()
-    });
     assert_eq!(
-        users,
+        user_messages(&store, &session).await,
         ["remember the killed turn"],
         "the accepted user message is stored once"
     );
@@ -340,26 +372,13 @@ async fn sigkill_while_a_webhook_url_reply_is_retried_delivers_it_after_the_rest
     rx.always_answer(500);
     let fake = FakeLlm::saying("the durable reply").await;
     // Retries 300 ms, 600 ms, … apart: the process is killed between two of them.
-    let env = [
-        ("OPENAI_API_KEY", "test-key".to_string()),
-        ("OPENAI_BASE_URL", fake.base_url.clone()),
-        ("ASTRA_DEFAULT_PROVIDER", "openai".to_string()),
-        ("ASTRA_DEFAULT_MODEL", "gpt-4o-mini".to_string()),
-        ("ASTRA_WEBHOOK_RETRY_BASE_MS", "300".to_string()),
-    ];
+    let mut env = fake_model_env(&fake.base_url);
+    env.push(("ASTRA_WEBHOOK_RETRY_BASE_MS", "300".to_string()));
     let first = Proc::start(&db, &env).await;
     let user = first.user().await;
-    let (s, b) = first
-        .call(
-            reqwest::Method::POST,
-            "/agent/chat",
-            Some(&user),
-            Some(json!({"message": "reply to my hook", "webhookUrl": rx.url("/reply")})),
-        )
+    let (delivery, session) = first
+        .chat_with_hook(&user, "reply to my hook", rx.url("/reply"))
         .await;
-    assert_eq!(s, 202, "{b}");
-    let delivery = b["deliveryId"].as_str().unwrap().to_string();
-    let session = b["sessionId"].as_str().unwrap().to_string();
     rx.wait_for(2).await;
     first.kill().await;
     let before = rx.captured().len();
@@ -399,10 +418,7 @@ async fn sigkill_while_a_webhook_url_reply_is_retried_delivers_it_after_the_rest
     );
     assert_eq!(row["attempts"], got.len(), "{row}");
     // The user message is stored once and the turn's tokens are billed.
-    let users: Vec<String> = with_pool!(store.pool(), p => {
-        sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user'").bind(&session).fetch_all(p).await.unwrap()
-    });
-    assert_eq!(users, ["reply to my hook"]);
+    assert_eq!(user_messages(&store, &session).await, ["reply to my hook"]);
     let billed: i64 = with_pool!(store.pool(), p => {
         sqlx::query_scalar("SELECT CAST(COALESCE(SUM(prompt_tokens + completion_tokens), 0) AS BIGINT) FROM usage_records WHERE session_id = $1")
             .bind(&session).fetch_one(p).await.unwrap()
@@ -422,25 +438,12 @@ async fn sigkill_during_a_webhook_url_turn_answers_the_hook_with_an_error_after_
         Answer::text("never").slow(Duration::from_secs(60)),
     ))
     .await;
-    let env = [
-        ("OPENAI_API_KEY", "test-key".to_string()),
-        ("OPENAI_BASE_URL", fake.base_url.clone()),
-        ("ASTRA_DEFAULT_PROVIDER", "openai".to_string()),
-        ("ASTRA_DEFAULT_MODEL", "gpt-4o-mini".to_string()),
-    ];
+    let env = fake_model_env(&fake.base_url);
     let first = Proc::start(&db, &env).await;
     let user = first.user().await;
-    let (s, b) = first
-        .call(
-            reqwest::Method::POST,
-            "/agent/chat",
-            Some(&user),
-            Some(json!({"message": "answer my hook", "webhookUrl": rx.url("/reply")})),
-        )
+    let (delivery, session) = first
+        .chat_with_hook(&user, "answer my hook", rx.url("/reply"))
         .await;
-    assert_eq!(s, 202, "{b}");
-    let delivery = b["deliveryId"].as_str().unwrap().to_string();
-    let session = b["sessionId"].as_str().unwrap().to_string();
     eventually(|| async { (fake.hits() >= 1).then_some(()) }).await;
     // Accepted and visible while the turn runs.
     let path = format!("/users/me/reply-deliveries/{delivery}");
@@ -475,10 +478,7 @@ async fn sigkill_during_a_webhook_url_turn_answers_the_hook_with_an_error_after_
     .await;
     assert_eq!(row["attempts"], 1, "{row}");
     // The user message is kept; nothing was billed for the lost turn.
-    let users: Vec<String> = with_pool!(store.pool(), p => {
-        sqlx::query_scalar("SELECT content FROM messages WHERE session_id = $1 AND role = 'user'").bind(&session).fetch_all(p).await.unwrap()
-    });
-    assert_eq!(users, ["answer my hook"]);
+    assert_eq!(user_messages(&store, &session).await, ["answer my hook"]);
     let billed: i64 = with_pool!(store.pool(), p => {
         sqlx::query_scalar("SELECT COUNT(*) FROM usage_records WHERE session_id = $1")
             .bind(&session).fetch_one(p).await.unwrap()
