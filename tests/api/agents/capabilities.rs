@@ -139,11 +139,7 @@ async fn a_global_agent_with_an_unknown_skill_stops_start_up() {
     let mut bad = global("lost", "Lost");
     bad["skills"] = json!(["telepathy"]);
     config.file.agents = vec![bad];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = astra::run(config, listener, std::future::pending())
-        .await
-        .expect_err("start-up must fail");
-    let text = format!("{err:#}");
+    let text = crate::helpers::startup_error(config).await;
     assert!(
         text.contains("lost") && text.contains("telepathy"),
         "{text}"

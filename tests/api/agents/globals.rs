@@ -106,11 +106,7 @@ async fn a_bad_global_agent_stops_start_up_naming_agent_and_field() {
     let mut bad = global("broken", "Broken");
     bad["session"] = json!({"dailyResetHour": 24});
     config.file.agents = vec![global("fine", "Fine"), bad];
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = astra::run(config, listener, std::future::pending())
-        .await
-        .expect_err("start-up must fail");
-    let text = format!("{err:#}");
+    let text = crate::helpers::startup_error(config).await;
     assert!(
         text.contains("broken") && text.contains("session.dailyResetHour"),
         "{text}"

@@ -299,3 +299,12 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// Starts the app with `config`, which must refuse to start; the error with its causes.
+pub async fn startup_error(config: Config) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = astra::run(config, listener, std::future::pending())
+        .await
+        .expect_err("start-up must fail");
+    format!("{err:#}")
+}

@@ -217,11 +217,7 @@ async fn a_malformed_model_folder_stops_start_up_naming_the_file() {
     let mut config = test_config(&db);
     config.memory.model_dir = Some(dir.to_string_lossy().into_owned());
     config.memory.embedder = "model2vec".into();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let err = astra::run(config, listener, std::future::pending())
-        .await
-        .expect_err("start-up must fail");
-    let text = format!("{err:#}");
+    let text = crate::helpers::startup_error(config).await;
     assert!(
         text.contains("tiny-model/tokenizer.json") && text.contains("\"BPE\""),
         "{text}"
