@@ -45,9 +45,16 @@ pub async fn budget(env: &TurnEnv<'_>, user: &AuthUser, message: &str) -> ApiRes
     Ok(())
 }
 
-/// Past a reservation's expiry a turn is over (its deadline is the request timeout), so a
-/// reservation left by a crashed process stops holding the budget then.
-pub(crate) const RESERVATION_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+/// Margin past a turn's own deadline (the request timeout) after which it cannot be running.
+const LAPSE_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// When a turn started at `now` is over for sure, even if its process died: a reservation left
+/// by a crashed process stops holding the budget then, and a `webhookUrl` reply whose turn was
+/// never recorded is sent as lost.
+pub(crate) fn turn_lapses_at(env: &TurnEnv<'_>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let ttl = env.config.limits.request_timeout + LAPSE_MARGIN;
+    now + Duration::from_std(ttl).unwrap_or_else(|_| Duration::hours(1))
+}
 
 /// Reserves a turn's estimate — its message plus the agent's completion limit per call — in
 /// one atomic step against the monthly budget (admitted by the same test as [`budget`]), so
@@ -67,8 +74,7 @@ pub(crate) async fn reserve_budget(
     }
     let now = Utc::now();
     let admit = estimate_tokens(message);
-    let ttl = env.config.limits.request_timeout + RESERVATION_MARGIN;
-    let expires_at = now + Duration::from_std(ttl).unwrap_or_else(|_| Duration::hours(1));
+    let expires_at = turn_lapses_at(env, now);
     let id = crate::store::ids::new_id("tres");
     let month = now.format("%Y-%m").to_string();
     let reservation = Reservation {

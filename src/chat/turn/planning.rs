@@ -11,7 +11,7 @@ use super::TurnEnv;
 use crate::{
     agents::{AgentConfig, AgentSource, PromptContext, ResolvedAgent, render_system_prompt},
     chat::{
-        admit::{RESERVATION_MARGIN, check_quotas, check_restrictions, reserve_budget},
+        admit::{check_quotas, check_restrictions, reserve_budget, turn_lapses_at},
         context::DEFAULT_CONTEXT_TOKENS,
         input::ChatInput,
         plan::TurnPlan,
@@ -98,8 +98,7 @@ async fn plan_reserved(
     let (tools, mcp_tools) = tools(env, cfg, &member.workspace_id).await;
     let reply_to = input.webhook_url.clone().map(ReplyTo::new);
     let awaiting = reply_to.as_ref().map(|to| {
-        let ttl = env.config.limits.request_timeout + RESERVATION_MARGIN;
-        let deadline = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
+        let deadline = turn_lapses_at(env, now);
         let owner = (user.id.as_str(), member.workspace_id.as_str());
         reply_webhook::awaiting_turn(to, owner, &session.id, now, deadline)
     });
